@@ -1,0 +1,7 @@
+"""``python -m spherecodes``: the same as the ``spherecodes`` command."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

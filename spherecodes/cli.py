@@ -1,0 +1,834 @@
+"""The ``spherecodes`` command.
+
+Subcommands (``spherecodes SUBCOMMAND --help`` for the options of each)::
+
+    spherecodes softmax-code -d 3 -K 8          # a Softmax Code (max rho one-vs-rest)
+    spherecodes tammes -d 3 -K 8                # a Tammes code (max rho one-vs-one)
+    spherecodes hardmax -d 3 -K 8 -n 2          # the HardMax problem (5)
+    spherecodes measure W.npy [--rows]          # separation of a code / trained classifier
+    spherecodes bounds -d 512 -K 1000000        # Theorem 3.9 (+ numeric optimum when cheap)
+    spherecodes compare -d 3 -K 8               # Tammes vs Softmax side by side
+    spherecodes table --d 3:4 --K 5:8           # a sweep of compare
+    spherecodes train ...                       # delegates to spherecodes.train.cli
+
+Human-readable output by default, ``--json`` for machines.  Bad arguments exit
+with status 2 and a one-line message on stderr (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "compare_cell", "known_optimum", "COMPARE_FIELDS", "AGREE_TOL"]
+
+#: Tolerance for "Tammes and Softmax agree" in :func:`compare_cell` and the tables.
+AGREE_TOL = 1e-9
+
+
+class CLIError(Exception):
+    """A user error with an exit status (2 for bad input)."""
+
+    def __init__(self, message: str, status: int = 2):
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------- helpers
+def known_optimum(d: int, K: int):
+    """Closed-form maximum of rho one-vs-rest over OB(d, K) where Theorem 3.3 gives it.
+
+    Returns ``(value, reason)`` or ``(None, None)``.
+
+    * ``d == 1``: only ``+1, -1`` exist, so ``K == 2`` gives 2 and ``K > 2`` gives 0;
+    * ``K <= d + 1``: simplex ETF, ``K / (K - 1)``;
+    * ``d == 2``: regular K-gon, ``1 - cos(2 pi / K)``;
+    * ``d + 1 < K <= 2d``: 1 (cross-polytope vertices).
+    """
+    if d == 1:
+        return (2.0, "d = 1: antipodal pair") if K == 2 else (0.0, "d = 1: at most 2 distinct points")
+    if K <= d + 1:
+        return K / (K - 1), "Theorem 3.3: simplex ETF, K/(K-1)"
+    if d == 2:
+        return 1.0 - math.cos(2.0 * math.pi / K), "Theorem 3.3: regular K-gon, 1 - cos(2 pi/K)"
+    if K <= 2 * d:
+        return 1.0, "Theorem 3.3: d+1 < K <= 2d, cross-polytope subset"
+    return None, None
+
+
+def _finite(x):
+    """JSON-safe float (None for NaN/inf)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def measure_code(W, *, rtol: float = 1e-6) -> dict:
+    """Separation report of a code ``W`` of shape ``(d, K)`` (unit columns) as a JSON-ready dict.
+
+    Keys: ``d, K, rho_one_vs_rest, rho_lower, rho_upper, worst_class,
+    rho_one_vs_one, max_inner_product, one_minus_max_inner_product,
+    min_angle_rad, min_angle_deg, rattlers, distances``.
+    """
+    from .hull import one_vs_rest_distances
+    from .measures import separation
+
+    W = np.asarray(W, dtype=np.float64)
+    res = one_vs_rest_distances(W)
+    sep = separation(W, rtol=rtol, one_vs_rest=res)
+    dist = np.asarray(sep.distances, dtype=np.float64)
+    t = float(sep.max_inner_product)
+    ang = float(sep.min_angle)
+    return {
+        "d": int(W.shape[0]),
+        "K": int(W.shape[1]),
+        "rho_one_vs_rest": float(sep.rho_one_vs_rest),
+        "rho_lower": float(sep.rho_one_vs_rest_lower),
+        "rho_upper": float(sep.rho_one_vs_rest_upper),
+        "worst_class": int(np.argmin(dist)),
+        "rho_one_vs_one": float(sep.rho_one_vs_one),
+        "max_inner_product": t,
+        "one_minus_max_inner_product": 1.0 - t,
+        "min_angle_rad": ang,
+        "min_angle_deg": math.degrees(ang),
+        "rattlers": [int(i) for i in np.asarray(sep.rattlers)],
+        "distances": [float(x) for x in dist],
+    }
+
+
+def _solver_info(code) -> dict:
+    """Restart/timing information a SphereCode carries, whatever its exact attribute names."""
+    info = {}
+    for name in ("method", "restarts", "n_best", "seed"):
+        if hasattr(code, name):
+            v = getattr(code, name)
+            if isinstance(v, (bool, int, float, str, np.integer, np.floating)) or v is None:
+                info[name] = v.item() if isinstance(v, np.generic) else v
+    return info
+
+
+def _code_W(code) -> np.ndarray:
+    W = getattr(code, "W", None)
+    if W is None:
+        W = code  # a bare array
+    return np.asarray(W, dtype=np.float64)
+
+
+def _save_code(code, path) -> str:
+    from .io import save_npz_atomic
+
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise CLIError(f"--out must end in .npz, got {str(path)!r}")
+    if hasattr(code, "save"):
+        code.save(path)
+    else:
+        save_npz_atomic(path, W=_code_W(code))
+    return str(path)
+
+
+def _solver_kwargs(args) -> dict:
+    kw = {"seed": args.seed, "progress": bool(args.progress)}
+    if args.restarts is not None:
+        kw["restarts"] = args.restarts
+    if args.time_limit is not None:
+        kw["time_limit"] = args.time_limit
+    if getattr(args, "method", None):
+        kw["method"] = args.method
+    return kw
+
+
+class _ExecutorScope:
+    """Context manager giving ``None`` (library default) or an executor from --workers/--scheduler."""
+
+    def __init__(self, args):
+        self.args = args
+        self.ex = None
+
+    def __enter__(self):
+        sched = getattr(self.args, "scheduler", None)
+        workers = getattr(self.args, "workers", None)
+        if sched is None and workers is None:
+            return None
+        from .executor import get_executor
+
+        self.ex = get_executor(sched, max_workers=workers)
+        return self.ex
+
+    def __exit__(self, *exc):
+        if self.ex is not None:
+            self.ex.shutdown()
+        return False
+
+
+def _run_solver(kind: str, d: int, K: int, args, executor=None):
+    from . import solvers
+
+    fn = {"softmax": solvers.softmax_code, "tammes": solvers.tammes_code}[kind]
+    kw = _solver_kwargs(args)
+    if executor is not None:
+        kw["executor"] = executor
+    t0 = time.perf_counter()
+    code = fn(d, K, **kw)
+    return code, time.perf_counter() - t0
+
+
+def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, method="auto",
+                 save_dir=None, rtol: float = 1e-6, return_codes: bool = False, executor="serial") -> dict:
+    """Solve the Softmax Code and the Tammes problem for one ``(d, K)`` and compare them.
+
+    Parameters
+    ----------
+    d, K : int
+        Dimension and number of classes.
+    restarts, seed, time_limit, method
+        Passed to :func:`spherecodes.softmax_code` and :func:`spherecodes.tammes_code`
+        (the Tammes solve uses ``seed + 1`` when ``seed`` is an int).
+    save_dir : str or path, optional
+        If given, both codes are saved there as ``softmax_d{d}_K{K}.npz`` and
+        ``tammes_d{d}_K{K}.npz``.
+    rtol : float
+        Relative tolerance for rattlers.
+    return_codes : bool
+        Also return both codes, as ``row["W_softmax"]`` and ``row["W_tammes"]``
+        (arrays of shape ``(d, K)``).
+    executor : concurrent.futures.Executor or "serial" or None
+        Where the restarts of each solve run.  Default ``"serial"``: in this
+        process, which is right when the cells themselves run in parallel;
+        ``None`` lets the solvers use their local process pool.
+
+    Returns
+    -------
+    dict
+        One row of :data:`COMPARE_FIELDS`: ``rho_softmax`` (rho one-vs-rest of the
+        best Softmax Code found), ``rho_tammes`` (rho one-vs-rest of the best Tammes
+        code found), ``one_minus_t`` (``1 - t*``, t* the max inner product of the
+        Tammes code), ``agree`` (``|rho_softmax - rho_tammes| <= 1e-9``),
+        ``tammes_tight`` (``|rho_tammes - (1 - t*)| <= 1e-9``), certificates,
+        rattlers of each and wall times.
+    """
+    from .solvers import softmax_code, tammes_code
+
+    kw = {"method": method, "rattler_rtol": rtol}
+    if executor is not None:
+        kw["executor"] = executor
+    if restarts is not None:
+        kw["restarts"] = restarts
+    if time_limit is not None:
+        kw["time_limit"] = time_limit
+    seed2 = seed + 1 if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else seed
+    t0 = time.perf_counter()
+    sc = softmax_code(d, K, seed=seed, **kw)
+    t1 = time.perf_counter()
+    tc = tammes_code(d, K, seed=seed2, **kw)
+    t2 = time.perf_counter()
+    ms = measure_code(_code_W(sc), rtol=rtol)
+    mt = measure_code(_code_W(tc), rtol=rtol)
+    opt, _ = known_optimum(d, K)
+    row = {
+        "d": d,
+        "K": K,
+        "rho_softmax": ms["rho_one_vs_rest"],
+        "rho_softmax_lower": ms["rho_lower"],
+        "rho_softmax_upper": ms["rho_upper"],
+        "rho_tammes": mt["rho_one_vs_rest"],
+        "rho_tammes_lower": mt["rho_lower"],
+        "rho_tammes_upper": mt["rho_upper"],
+        "one_minus_t": mt["one_minus_max_inner_product"],
+        "tammes_ovo": mt["rho_one_vs_one"],
+        "softmax_ovo": ms["rho_one_vs_one"],
+        "difference": ms["rho_one_vs_rest"] - mt["rho_one_vs_rest"],
+        "agree": bool(abs(ms["rho_one_vs_rest"] - mt["rho_one_vs_rest"]) <= AGREE_TOL),
+        "tammes_tight": bool(abs(mt["rho_one_vs_rest"] - mt["one_minus_max_inner_product"]) <= AGREE_TOL),
+        "known_optimum": opt,
+        "rattlers_softmax": len(ms["rattlers"]),
+        "rattlers_tammes": len(mt["rattlers"]),
+        "time_softmax": t1 - t0,
+        "time_tammes": t2 - t1,
+        "time": t2 - t0,
+    }
+    if save_dir is not None:
+        from .io import save_npz_atomic
+
+        save_dir = Path(save_dir)
+        for tag, code in (("softmax", sc), ("tammes", tc)):
+            save_npz_atomic(save_dir / f"{tag}_d{d}_K{K}.npz", W=_code_W(code))
+    if return_codes:
+        row["W_softmax"], row["W_tammes"] = _code_W(sc), _code_W(tc)
+    return row
+
+
+#: Column order of :func:`compare_cell` rows (CSV header of the tables).
+COMPARE_FIELDS = [
+    "d", "K", "rho_softmax", "rho_softmax_lower", "rho_softmax_upper", "rho_tammes", "rho_tammes_lower",
+    "rho_tammes_upper", "one_minus_t", "tammes_ovo", "softmax_ovo", "difference", "agree", "tammes_tight",
+    "known_optimum", "rattlers_softmax", "rattlers_tammes", "time_softmax", "time_tammes", "time",
+]
+
+
+def markdown_compare_table(rows) -> str:
+    """Render :func:`compare_cell` rows as a Markdown table."""
+    head = ("| d | K | rho Softmax | rho Tammes (one-vs-rest) | 1 - t* | agree (1e-9) "
+            "| rattlers SC | rattlers Tammes | time [s] |")
+    sep = "|---:|---:|---:|---:|---:|:---:|---:|---:|---:|"
+    out = [head, sep]
+    for r in rows:
+        out.append(
+            f"| {int(r['d'])} | {int(r['K'])} | {float(r['rho_softmax']):.10f} | {float(r['rho_tammes']):.10f} "
+            f"| {float(r['one_minus_t']):.10f} | {'yes' if _truthy(r['agree']) else '**no**'} "
+            f"| {int(r['rattlers_softmax'])} | {int(r['rattlers_tammes'])} | {float(r['time']):.1f} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _truthy(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "yes")
+    return bool(v)
+
+
+def parse_range(text: str, name: str) -> list[int]:
+    """Parse ``"3"``, ``"3:6"`` (inclusive), ``"3:10:2"`` or ``"3,5,8"`` into a list of ints."""
+    try:
+        if "," in text:
+            vals = [int(v) for v in text.split(",") if v.strip()]
+        elif ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            if len(parts) == 2:
+                parts.append(1)
+            if len(parts) != 3 or parts[2] <= 0:
+                raise ValueError
+            vals = list(range(parts[0], parts[1] + 1, parts[2]))
+        else:
+            vals = [int(text)]
+    except ValueError:
+        raise CLIError(f"{name}: expected N, A:B, A:B:STEP or a comma list of integers, got {text!r}") from None
+    if not vals:
+        raise CLIError(f"{name}: empty range {text!r}")
+    return vals
+
+
+# ------------------------------------------------------------------ printing
+def _emit(args, obj: dict, lines: list[str]):
+    if getattr(args, "json", False):
+        print(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
+    else:
+        print("\n".join(lines))
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _jsonable(o.tolist())
+    if isinstance(o, (bool, np.bool_)):
+        return bool(o)
+    if isinstance(o, (int, np.integer)):
+        return int(o)
+    if isinstance(o, (float, np.floating)):
+        return _finite(o)
+    return o
+
+
+def _fmt_list(v, limit=20):
+    v = list(v)
+    if not v:
+        return "none"
+    s = ", ".join(str(i) for i in v[:limit])
+    return s + (f", ... ({len(v)} in all)" if len(v) > limit else f" ({len(v)})")
+
+
+def _measure_lines(m: dict, title: str | None = None) -> list[str]:
+    lines = [title] if title else []
+    lines += [
+        f"  d, K                      : {m['d']}, {m['K']}",
+        f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  (class {m['worst_class']})",
+        f"    certificate             : [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}]",
+        f"  rho one-vs-one            : {m['rho_one_vs_one']:.12f}",
+        f"  max inner product t       : {m['max_inner_product']:.12f}  (1 - t = {m['one_minus_max_inner_product']:.12f})",
+        f"  min angle                 : {m['min_angle_deg']:.8f} deg ({m['min_angle_rad']:.12f} rad)",
+        f"  rattlers                  : {_fmt_list(m['rattlers'])}",
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------- subcommands
+def _cmd_solve(args, kind: str):
+    from ._validation import check_dims
+
+    d, K = check_dims(args.d, args.K)
+    with _ExecutorScope(args) as ex:
+        code, elapsed = _run_solver(kind, d, K, args, executor=ex)
+    m = measure_code(_code_W(code), rtol=args.rtol)
+    opt, why = known_optimum(d, K)
+    obj = {"problem": "softmax-code" if kind == "softmax" else "tammes", **m, "time": elapsed,
+           "known_optimum": opt, "known_optimum_reason": why, "solver": _solver_info(code)}
+    if not args.json or not args.full:
+        obj.pop("distances")
+    saved = _save_code(code, args.out) if args.out else None
+    obj["saved"] = saved
+    if args.json and args.full:
+        obj["W"] = _code_W(code).tolist()
+    name = "Softmax Code" if kind == "softmax" else "Tammes code"
+    lines = _measure_lines(m, f"{name} for d={d}, K={K}  ({elapsed:.2f} s)")
+    if opt is not None:
+        lines.append(f"  known optimum             : {opt:.12f}  [{why}]")
+    info = obj["solver"]
+    if info:
+        lines.append("  solver                    : " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    if saved:
+        lines.append(f"  saved to                  : {saved}")
+    _emit(args, obj, lines)
+    return 0
+
+
+def _cmd_hardmax(args):
+    from ._validation import check_dims, check_int
+    from .solvers import hardmax
+
+    d, K = check_dims(args.d, args.K)
+    n = check_int(args.n, "n", minimum=1)
+    kw = _solver_kwargs(args)
+    t0 = time.perf_counter()
+    with _ExecutorScope(args) as ex:
+        if ex is not None:
+            kw["executor"] = ex
+        res = hardmax(d, K, n=n, **kw)
+    elapsed = time.perf_counter() - t0
+    W = np.asarray(res.W, dtype=np.float64)
+    m = measure_code(W, rtol=args.rtol)
+    m.pop("distances")
+    value = float(getattr(res, "value", float("nan")))
+    obj = {"problem": "hardmax", "n": n, "hardmax_value": value, "minus_rho_one_vs_rest": -m["rho_one_vs_rest"],
+           **m, "time": elapsed}
+    H = getattr(res, "H", None)
+    if H is not None and getattr(res, "labels", None) is not None:
+        try:
+            from .collapse import gnc1, gnc3
+
+            y = np.asarray(res.labels)
+            obj["gnc1"] = float(gnc1(np.asarray(H), y))
+            obj["gnc3"] = float(gnc3(W, np.asarray(H), y))
+        except Exception:  # collapse metrics are informative extras  # noqa: BLE001
+            pass
+    saved = None
+    if args.out:
+        from .io import save_npz_atomic
+
+        if Path(args.out).suffix.lower() != ".npz":
+            raise CLIError(f"--out must end in .npz, got {args.out!r}")
+        arrays = {"W": W}
+        if H is not None:
+            arrays["H"] = np.asarray(H)
+        if getattr(res, "labels", None) is not None:
+            arrays["labels"] = np.asarray(res.labels)
+        saved = str(save_npz_atomic(args.out, **arrays))
+    obj["saved"] = saved
+    lines = [f"HardMax problem (5) for d={d}, K={K}, n={n}  ({elapsed:.2f} s)",
+             f"  HardMax value             : {value:.12f}  (Theorem 3.2: optimum = -max rho one-vs-rest)"]
+    lines += _measure_lines(m)[0:]
+    for key in ("gnc1", "gnc3"):
+        if key in obj:
+            lines.append(f"  {key.upper():<26}: {obj[key]:.3e}")
+    if saved:
+        lines.append(f"  saved to                  : {saved}")
+    _emit(args, obj, lines)
+    return 0
+
+
+def _load_code_file(path, args):
+    from .io import load_weights
+
+    return load_weights(path, rows=args.rows, normalize=args.normalize, key=args.key)
+
+
+def _cmd_measure(args):
+    W = _load_code_file(args.file, args)
+    d, K = W.shape
+    m = measure_code(W, rtol=args.rtol)
+    if not (args.json and args.full):
+        m.pop("distances")
+    obj = {"file": str(args.file), **m}
+    lines = _measure_lines(m, f"{args.file}: {K} classes in R^{d}" + (" (rows)" if args.rows else ""))
+    if args.reference or args.gnc2:
+        if args.reference:
+            Wr = load_weights_ref(args.reference)
+            if Wr.shape != W.shape:
+                raise CLIError(f"--reference has shape {Wr.shape}, expected {W.shape} (d, K)")
+            opt = measure_code(Wr)["rho_one_vs_rest"]
+            source = f"reference {args.reference}"
+        else:
+            opt, source = known_optimum(d, K)
+            if opt is None:
+                with _ExecutorScope(args) as ex:
+                    code, elapsed = _run_solver("softmax", d, K, args, executor=ex)
+                opt = measure_code(_code_W(code))["rho_one_vs_rest"]
+                source = f"numeric Softmax Code (best of the restarts, {elapsed:.1f} s)"
+        gap = opt - m["rho_one_vs_rest"]
+        obj["gnc2"] = {"optimum": opt, "optimum_source": source, "gap": gap,
+                       "ratio": m["rho_one_vs_rest"] / opt if opt > 0 else None}
+        lines += [
+            f"  GNC2: optimum rho         : {opt:.12f}  [{source}]",
+            f"        gap optimum - rho   : {gap:.3e}  (ratio {m['rho_one_vs_rest'] / opt if opt > 0 else float('nan'):.6f})",
+        ]
+    _emit(args, obj, lines)
+    return 0
+
+
+def load_weights_ref(path):
+    from .io import load_weights
+
+    return load_weights(path)
+
+
+def _cmd_bounds(args):
+    from ._validation import check_dims
+    from .bounds import theorem39_bounds
+
+    d, K = check_dims(args.d, args.K)
+    if d < 2:
+        raise CLIError("bounds: Theorem 3.9 needs d >= 2")
+    b = theorem39_bounds(d, K, warn=False)
+    obj = {"d": d, "K": K, "theorem39_lower": _finite(b.lower), "theorem39_upper": _finite(b.upper),
+           "theorem39_upper_raw": _finite(b.upper_raw), "theorem39_applicable": bool(b.applicable),
+           "theorem39_condition": b.condition}
+    opt, why = known_optimum(d, K)
+    obj["known_optimum"], obj["known_optimum_reason"] = opt, why
+    lines = [f"Bounds on max rho one-vs-rest over OB({d}, {K})",
+             f"  Theorem 3.9 lower         : {b.lower:.12g}",
+             f"  Theorem 3.9 upper         : {b.upper:.12g}"
+             + ("" if b.upper_raw == b.upper else f"  (capped at 2; eq. (13) gives {b.upper_raw:.6g})"),
+             f"  Theorem 3.9 applies       : {'yes' if b.applicable else 'NO, bounds not guaranteed'}"
+             f"  ({b.condition})"]
+    if opt is not None:
+        lines.append(f"  exact optimum             : {opt:.12f}  [{why}]")
+    run = args.optimum == "always" or (args.optimum == "auto" and opt is None and d * K <= args.cheap)
+    if run:
+        with _ExecutorScope(args) as ex:
+            code, elapsed = _run_solver("softmax", d, K, args, executor=ex)
+        m = measure_code(_code_W(code))
+        obj["numeric_optimum"] = m["rho_one_vs_rest"]
+        obj["numeric_certificate"] = [m["rho_lower"], m["rho_upper"]]
+        obj["numeric_time"] = elapsed
+        lines.append(f"  numeric optimum           : {m['rho_one_vs_rest']:.12f}  "
+                     f"(certificate [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}], best found in {elapsed:.1f} s)")
+    elif opt is None and args.optimum == "auto":
+        lines.append(f"  numeric optimum           : skipped (d*K = {d * K} > {args.cheap}; use --optimum always)")
+    if args.target_rho is not None:
+        tr = _size_dimension(K, args.target_rho)
+        obj.update(tr)
+        suff = (f"d >= {tr['d_sufficient']} suffices (lower bound)" if tr["d_sufficient"] is not None
+                else "no d is guaranteed by the lower bound (it stays below 1/2)")
+        nec = (f"d >= {tr['d_necessary']} is necessary (upper bound)" if tr["d_necessary"] is not None
+               else "no d up to 2^20 reaches it (upper bound)")
+        lines.append(f"  for rho >= {args.target_rho:g}: {suff}; {nec}")
+    _emit(args, obj, lines)
+    return 0
+
+
+def _size_dimension(K: int, rho: float, d_max: int = 1 << 20) -> dict:
+    """Smallest d where the Theorem 3.9 lower bound reaches ``rho`` and where the upper bound does."""
+    from .bounds import theorem39_bounds
+
+    if not (0 < rho < 2):
+        raise CLIError(f"--target-rho must be in (0, 2), got {rho}")
+
+    def first(pred):
+        lo, hi = 2, 2
+        while not pred(hi):
+            lo, hi = hi, hi * 2
+            if hi > d_max:
+                return None
+        while lo < hi:  # the bounds increase with d
+            mid = (lo + hi) // 2
+            if pred(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return hi
+
+    suff = first(lambda d: theorem39_bounds(d, K, warn=False).lower >= rho)
+    nec = first(lambda d: theorem39_bounds(d, K, warn=False).upper_raw >= rho)
+    return {"target_rho": rho, "d_sufficient": suff, "d_necessary": nec}
+
+
+def _compare_lines(r: dict) -> list[str]:
+    yn = lambda b: "yes" if b else "NO"  # noqa: E731
+    return [
+        f"Tammes vs Softmax for d={r['d']}, K={r['K']}",
+        f"  {'':28}{'Softmax Code':>18}{'Tammes code':>18}",
+        f"  {'rho one-vs-rest':28}{r['rho_softmax']:>18.12f}{r['rho_tammes']:>18.12f}",
+        f"  {'  certificate lower':28}{r['rho_softmax_lower']:>18.12f}{r['rho_tammes_lower']:>18.12f}",
+        f"  {'  certificate upper':28}{r['rho_softmax_upper']:>18.12f}{r['rho_tammes_upper']:>18.12f}",
+        f"  {'rho one-vs-one':28}{r['softmax_ovo']:>18.12f}{r['tammes_ovo']:>18.12f}",
+        f"  {'rattlers':28}{r['rattlers_softmax']:>18d}{r['rattlers_tammes']:>18d}",
+        f"  {'time [s]':28}{r['time_softmax']:>18.2f}{r['time_tammes']:>18.2f}",
+        f"  1 - t* (Tammes)             : {r['one_minus_t']:.12f}",
+        f"  agree to {AGREE_TOL:g}             : {yn(r['agree'])}  (difference {r['difference']:.3e})",
+        f"  Tammes rho = 1 - t*         : {yn(r['tammes_tight'])}",
+    ] + ([f"  known optimum               : {r['known_optimum']:.12f}"] if r["known_optimum"] is not None else [])
+
+
+def _cmd_compare(args):
+    from ._validation import check_dims
+
+    d, K = check_dims(args.d, args.K)
+    with _ExecutorScope(args) as ex:
+        r = compare_cell(d, K, restarts=args.restarts, seed=args.seed, time_limit=args.time_limit,
+                         method=args.method, save_dir=args.save_dir, rtol=args.rtol, executor=ex)
+    _emit(args, r, _compare_lines(r))
+    return 0
+
+
+def _cmd_table(args):
+    from ._validation import check_dims
+    from .io import write_csv_atomic
+
+    ds = parse_range(args.d, "--d")
+    cells = []
+    for d in ds:
+        Ks = parse_range(args.K, "--K") if args.K else list(range(d + 2, args.K_max + 1))
+        for K in Ks:
+            check_dims(d, K)
+            cells.append((d, K))
+    if not cells:
+        raise CLIError("the sweep is empty (check --d/--K/--K-max)")
+    rows = []
+    from .executor import get_executor
+
+    workers = args.workers if args.workers is not None else (1 if len(cells) == 1 else None)
+    kw = dict(restarts=args.restarts, time_limit=args.time_limit, method=args.method, rtol=args.rtol)
+    with get_executor(args.scheduler, max_workers=workers) as ex:
+        futs = [ex.submit(compare_cell, d, K, seed=None if args.seed is None else args.seed + 1000 * i, **kw)
+                for i, (d, K) in enumerate(cells)]
+        bar = None
+        if args.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futs), desc="cells", file=sys.stderr)
+        from concurrent.futures import as_completed
+
+        for f in as_completed(futs):
+            rows.append(f.result())
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
+    rows.sort(key=lambda r: (r["d"], r["K"]))
+    if args.out:
+        write_csv_atomic(args.out, rows, COMPARE_FIELDS)
+    agree = sum(1 for r in rows if r["agree"])
+    obj = {"cells": rows, "agree": agree, "total": len(rows), "saved": args.out}
+    lines = [markdown_compare_table(rows).rstrip(), "", f"{agree} of {len(rows)} cells agree to {AGREE_TOL:g}"]
+    if args.out:
+        lines.append(f"CSV written to {args.out}")
+    _emit(args, obj, lines)
+    return 0
+
+
+# ---------------------------------------------------------------- the parser
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _class_count(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of classes, got {text!r}") from None
+    if not (math.isfinite(v) and v == int(v) and v >= 1):
+        raise argparse.ArgumentTypeError(f"expected a positive integer number of classes, got {text!r}")
+    return int(v)
+
+
+def _nonneg_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        raise CLIError(f"{self.prog}: error: {message}", 2)
+
+
+def _add_output(p, *, full=True):
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    if full:
+        p.add_argument("--full", action="store_true", help="with --json, include per-class distances (and W)")
+    p.add_argument("--rtol", type=_positive_float, default=1e-6,
+                   help="relative tolerance for rattlers (default 1e-6)")
+
+
+def _add_solver(p, *, dims=True, out=True):
+    if dims:
+        p.add_argument("-d", type=_positive_int, required=True, help="feature dimension d >= 1")
+        p.add_argument("-K", type=_positive_int, required=True, help="number of classes K >= 2")
+    p.add_argument("--restarts", type=_positive_int, default=None, help="random restarts (default: solver's)")
+    p.add_argument("--seed", type=_nonneg_int, default=None, help="random seed (reproducible runs)")
+    p.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
+                   help="stop starting new restarts after this many seconds")
+    p.add_argument("--method", default="auto", help="solver method (default auto)")
+    p.add_argument("--progress", action="store_true", help="show progress bars on stderr")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="local worker processes for the restarts (1: in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (needs the 'distributed' package)")
+    if out:
+        p.add_argument("--out", default=None, metavar="FILE.npz", help="save the code (.npz)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``spherecodes`` command."""
+    from . import __version__
+
+    parser = _Parser(prog="spherecodes", description="Softmax Codes, Tammes codes and generalized neural collapse.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="Codes are (d, K) matrices with unit columns. See `spherecodes SUBCOMMAND --help`.")
+    parser.add_argument("--version", action="version", version=f"spherecodes {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("softmax-code", help="find a Softmax Code: max over OB(d,K) of rho one-vs-rest (Def. 2.1)")
+    _add_solver(p)
+    _add_output(p)
+    p.set_defaults(func=lambda a: _cmd_solve(a, "softmax"))
+
+    p = sub.add_parser("tammes", help="find a Tammes code: max over OB(d,K) of rho one-vs-one (Eq. 11)")
+    _add_solver(p)
+    _add_output(p)
+    p.set_defaults(func=lambda a: _cmd_solve(a, "tammes"))
+
+    p = sub.add_parser("hardmax", help="solve the HardMax problem (5) for W and H")
+    _add_solver(p)
+    p.add_argument("-n", type=_positive_int, default=1, help="samples per class (default 1)")
+    _add_output(p, full=False)
+    p.set_defaults(func=_cmd_hardmax)
+
+    p = sub.add_parser("measure", help="separation of a code or a trained classifier's weights")
+    p.add_argument("file", help=".npz (saved code, or array W), .npy, .csv or text matrix")
+    p.add_argument("--rows", action="store_true", help="classes are rows, shape (K, d) (as nn.Linear.weight)")
+    p.add_argument("--normalize", action="store_true", help="rescale class vectors to unit norm")
+    p.add_argument("--key", default=None, help="array name inside an .npz archive")
+    p.add_argument("--gnc2", action="store_true",
+                   help="compare with the optimum (closed form if known, else a numeric Softmax Code)")
+    p.add_argument("--reference", default=None, metavar="FILE",
+                   help="use this saved code's rho as the optimum for GNC2")
+    _add_solver(p, dims=False, out=False)
+    _add_output(p)
+    p.set_defaults(func=_cmd_measure)
+
+    p = sub.add_parser("bounds", help="Theorem 3.9 bounds (plus the numeric optimum when cheap)")
+    p.add_argument("-d", type=_positive_int, required=True, help="feature dimension d >= 2")
+    p.add_argument("-K", type=_class_count, required=True, help="number of classes (1e6 notation accepted)")
+    p.add_argument("--optimum", choices=("auto", "always", "never"), default="auto",
+                   help="solve for the numeric optimum: auto = when d*K <= --cheap and no closed form")
+    p.add_argument("--cheap", type=_positive_int, default=200, help="d*K limit for --optimum auto (default 200)")
+    p.add_argument("--target-rho", type=_positive_float, default=None, metavar="RHO",
+                   help="also report the d range that Theorem 3.9 allows for margin RHO at this K")
+    _add_solver(p, dims=False, out=False)
+    _add_output(p, full=False)
+    p.set_defaults(func=_cmd_bounds)
+
+    p = sub.add_parser("compare", help="Tammes code vs Softmax Code side by side")
+    _add_solver(p, out=False)
+    p.add_argument("--save-dir", default=None, metavar="DIR", help="save both codes (.npz) in DIR")
+    _add_output(p, full=False)
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("table", help="a sweep of compare over d and K (Markdown table, --out CSV)")
+    p.add_argument("--d", default="3:4", help="dimensions: N, A:B (inclusive), A:B:STEP or a,b,c (default 3:4)")
+    p.add_argument("--K", default=None, help="class counts (same syntax); default d+2 .. --K-max")
+    p.add_argument("--K-max", type=_positive_int, default=8, help="largest K when --K is not given (default 8)")
+    _add_solver(p, dims=False, out=False)
+    p.add_argument("--out", default=None, metavar="FILE.csv", help="write the rows as CSV")
+    _add_output(p, full=False)
+    p.set_defaults(func=_cmd_table)
+
+    p = sub.add_parser("train", help="UFM / network experiments (spherecodes.train; needs torch)", add_help=False)
+    p.set_defaults(func=None)
+    return parser
+
+
+def _delegate_train(argv):
+    try:
+        from .train.cli import main as train_main
+    except ImportError as exc:
+        raise CLIError(f"spherecodes train: unavailable ({exc})", 1) from None
+    rc = train_main(list(argv))
+    return 0 if rc is None else int(rc)
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``spherecodes`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "train":
+            return _delegate_train(argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        msg = str(exc)
+        print(msg if msg.startswith("spherecodes") else f"spherecodes: error: {msg}", file=sys.stderr)
+        return exc.status
+    except ValueError as exc:
+        print(f"spherecodes: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 1
+    except OSError as exc:
+        print(f"spherecodes: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        print(f"spherecodes: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("spherecodes: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line unless SPHERECODES_DEBUG is set
+        import os
+
+        if os.environ.get("SPHERECODES_DEBUG"):
+            raise
+        print(f"spherecodes: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(set SPHERECODES_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The :class:`SphereCode` result type: a code on OB(d, K), its measures and provenance.
+
+Returned by :func:`spherecodes.softmax_code` and :func:`spherecodes.tammes_code`;
+can also wrap any code with :meth:`SphereCode.from_W`.  Saved as a single
+``.npz`` file holding ``W`` (and the per-class distances and per-restart values)
+plus a JSON metadata string, written atomically.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import as_code
+
+__all__ = ["SphereCode"]
+
+_FORMAT = "spherecodes.SphereCode/1"
+_PROBLEMS = ("softmax", "tammes", "given")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class SphereCode:
+    """A code of K unit vectors in R^d with its separation measures.
+
+    Attributes
+    ----------
+    W : ndarray, shape (d, K)
+        The code; columns are unit vectors.
+    problem : str
+        ``"softmax"`` (maximizes ``rho_one_vs_rest``), ``"tammes"`` (maximizes
+        ``rho_one_vs_one``) or ``"given"``.
+    rho_one_vs_rest : float
+        Minimum one-vs-rest distance ``min_k dist(w_k, conv{w_j : j != k})``.
+    rho_lower, rho_upper : float
+        Certificate ``rho_lower <= rho_one_vs_rest <= rho_upper`` from the exact hull solver.
+    rho_one_vs_one : float
+        Minimum pairwise Euclidean distance.
+    max_inner_product : float
+        Largest ``<w_i, w_j>``, ``i != j``.
+    distances : ndarray, shape (K,)
+        One-vs-rest distance of every class.
+    rattlers : ndarray of int
+        Classes whose distance exceeds the minimum (relative tolerance ``rattler_rtol``).
+    method : str
+        How ``W`` was obtained: ``"numeric"`` or ``"closed-form:<name>"`` or ``"given"``.
+    restarts : int
+        Random restarts that ran.
+    n_best : int
+        How many of them reached the best value (within ``settings["success_tol"]``).
+    values : ndarray, shape (restarts,)
+        Final objective of every restart, in seed order (``max_inner_product`` for
+        Tammes, ``rho_one_vs_rest`` for Softmax).
+    seed : int or None
+        Root entropy of the ``numpy.random.SeedSequence`` the restarts were spawned from.
+    settings : dict
+        Solver settings (JSON-serializable).
+    timings : dict
+        Seconds: ``"total"`` and per stage.
+    rattler_rtol : float
+        Tolerance used for ``rattlers``.
+    """
+
+    W: np.ndarray
+    problem: str
+    rho_one_vs_rest: float
+    rho_lower: float
+    rho_upper: float
+    rho_one_vs_one: float
+    max_inner_product: float
+    distances: np.ndarray
+    rattlers: np.ndarray
+    method: str = "given"
+    restarts: int = 0
+    n_best: int = 0
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    seed: int | None = None
+    settings: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    rattler_rtol: float = 1e-6
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_W(cls, W, *, problem: str = "given", normalize: bool = False, rattler_rtol: float = 1e-6,
+               **metadata) -> "SphereCode":
+        """Wrap a code and compute every measure from it.
+
+        Parameters
+        ----------
+        W : array_like, shape (d, K)
+            Unit columns (checked to 1e-8 unless ``normalize``).
+        problem : str
+            ``"softmax"``, ``"tammes"`` or ``"given"``.
+        normalize : bool
+            Rescale the columns to unit norm first.
+        rattler_rtol : float
+            Relative tolerance for rattlers.
+        **metadata
+            ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``.
+        """
+        from .measures import separation
+
+        if problem not in _PROBLEMS:
+            raise ValueError(f"problem must be one of {_PROBLEMS}, got {problem!r}")
+        unknown = set(metadata) - {"method", "restarts", "n_best", "values", "seed", "settings", "timings"}
+        if unknown:
+            raise ValueError(f"unknown SphereCode fields: {sorted(unknown)}")
+        W = np.array(as_code(W, normalize=normalize), dtype=np.float64, copy=True)
+        W.setflags(write=False)
+        s = separation(W, rtol=rattler_rtol)
+        values = np.asarray(metadata.pop("values", np.zeros(0)), dtype=np.float64)
+        distances = np.array(s.distances, dtype=np.float64)
+        distances.setflags(write=False)
+        return cls(W=W, problem=problem, rho_one_vs_rest=float(s.rho_one_vs_rest),
+                   rho_lower=float(s.rho_one_vs_rest_lower), rho_upper=float(s.rho_one_vs_rest_upper),
+                   rho_one_vs_one=float(s.rho_one_vs_one), max_inner_product=float(s.max_inner_product),
+                   distances=distances, rattlers=np.asarray(s.rattlers, dtype=np.int64),
+                   values=values, rattler_rtol=float(rattler_rtol), **metadata)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def d(self) -> int:
+        """Dimension."""
+        return int(self.W.shape[0])
+
+    @property
+    def K(self) -> int:
+        """Number of classes."""
+        return int(self.W.shape[1])
+
+    @property
+    def min_angle(self) -> float:
+        """Smallest angle between two codewords, radians."""
+        return float(math.acos(min(1.0, max(-1.0, self.max_inner_product))))
+
+    @property
+    def value(self) -> float:
+        """The optimized objective: ``rho_one_vs_rest`` (softmax/given) or ``max_inner_product`` (tammes)."""
+        return self.max_inner_product if self.problem == "tammes" else self.rho_one_vs_rest
+
+    # --------------------------------------------------------------- checks
+    def verify(self, *, atol: float = 1e-9) -> bool:
+        """Recompute every measure from ``W`` and compare with the stored ones.
+
+        Checks unit norms, ``rho_one_vs_rest`` and its certificate, the per-class
+        distances, ``rho_one_vs_one``, ``max_inner_product`` (directly from the Gram
+        matrix), the rattlers, and the inequality ``rho >= 1 - max_inner_product``.
+
+        Returns
+        -------
+        bool
+            True when everything agrees.
+
+        Raises
+        ------
+        ValueError
+            Listing every measure that does not match.
+        """
+        from .hull import one_vs_rest_distances
+
+        problems = []
+        W = np.asarray(self.W, dtype=np.float64)
+        norms = np.linalg.norm(W, axis=0)
+        if np.max(np.abs(norms - 1.0)) > 1e-12:
+            problems.append(f"column norms off by {np.max(np.abs(norms - 1.0)):.3g}")
+        res = one_vs_rest_distances(W / norms)
+        G = W.T @ W
+        np.fill_diagonal(G, -np.inf)
+        mip = float(G.max())
+        D2 = np.maximum(2.0 - 2.0 * (W.T @ W), 0.0)
+        np.fill_diagonal(D2, np.inf)
+        rho11 = float(np.sqrt(D2.min()))
+        rho = float(np.min(res.distance))
+
+        def check(name, stored, fresh):
+            if not np.allclose(stored, fresh, rtol=0, atol=atol):
+                err = np.max(np.abs(np.asarray(stored, float) - np.asarray(fresh, float))) \
+                    if np.shape(stored) == np.shape(fresh) else "shape"
+                problems.append(f"{name}: stored {stored!r} vs recomputed {fresh!r} (diff {err})")
+
+        check("rho_one_vs_rest", self.rho_one_vs_rest, rho)
+        if not (self.rho_lower - atol <= rho <= self.rho_upper + atol):
+            problems.append(f"rho_one_vs_rest {rho!r} outside the stored certificate "
+                            f"[{self.rho_lower!r}, {self.rho_upper!r}]")
+        if not (float(np.min(res.lower)) <= self.rho_one_vs_rest + atol
+                and self.rho_one_vs_rest <= float(np.min(res.upper)) + atol):
+            problems.append("stored rho_one_vs_rest outside the recomputed certificate")
+        if np.shape(self.distances) != (self.K,):
+            problems.append(f"distances has shape {np.shape(self.distances)}, expected ({self.K},)")
+        else:
+            check("distances", np.asarray(self.distances), res.distance)
+        check("rho_one_vs_one", self.rho_one_vs_one, rho11)
+        check("max_inner_product", self.max_inner_product, mip)
+        if rho < 1.0 - mip - atol:
+            problems.append(f"rho_one_vs_rest {rho!r} < 1 - max_inner_product {1 - mip!r}")
+        fresh_rattlers = np.flatnonzero(res.distance > rho * (1.0 + self.rattler_rtol) + 1e-15)
+        if not np.array_equal(np.sort(np.asarray(self.rattlers)), fresh_rattlers):
+            problems.append(f"rattlers: stored {list(self.rattlers)} vs recomputed {list(fresh_rattlers)}")
+        if problems:
+            raise ValueError("SphereCode.verify failed: " + "; ".join(problems))
+        return True
+
+    # ------------------------------------------------------------------- io
+    def _metadata(self) -> dict:
+        return {
+            "format": _FORMAT, "problem": self.problem, "d": self.d, "K": self.K,
+            "rho_one_vs_rest": self.rho_one_vs_rest, "rho_lower": self.rho_lower, "rho_upper": self.rho_upper,
+            "rho_one_vs_one": self.rho_one_vs_one, "max_inner_product": self.max_inner_product,
+            "rattlers": [int(r) for r in self.rattlers], "method": self.method, "restarts": int(self.restarts),
+            "n_best": int(self.n_best), "seed": self.seed, "settings": self.settings, "timings": self.timings,
+            "rattler_rtol": self.rattler_rtol,
+        }
+
+    def save(self, path) -> Path:
+        """Write ``W``, the distances, the per-restart values and JSON metadata to ``path`` (.npz), atomically.
+
+        Returns the path written (``.npz`` appended when missing).
+        """
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        meta = json.dumps(self._metadata(), default=_json_default, sort_keys=True)
+        directory = path.parent if str(path.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, W=np.asarray(self.W), distances=np.asarray(self.distances),
+                         values=np.asarray(self.values), metadata=np.array(meta))
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path, *, verify: bool = True) -> "SphereCode":
+        """Read a file written by :meth:`save`; by default :meth:`verify` the loaded code.
+
+        Raises
+        ------
+        ValueError
+            Not a SphereCode file, or (with ``verify``) stored measures that do not match ``W``.
+        """
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "W" not in z.files or "metadata" not in z.files:
+                    raise ValueError(f"{path} is not a SphereCode file (missing W or metadata)")
+                W = np.array(z["W"], dtype=np.float64)
+                distances = np.array(z["distances"], dtype=np.float64) if "distances" in z.files else None
+                values = np.array(z["values"], dtype=np.float64) if "values" in z.files else np.zeros(0)
+                meta = json.loads(str(z["metadata"]))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read SphereCode from {path}: {exc}") from None
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{path}: unknown format {meta.get('format')!r}, expected {_FORMAT!r}")
+        W = as_code(W)
+        W.setflags(write=False)
+        if distances is None or distances.shape != (W.shape[1],):
+            raise ValueError(f"{path}: distances missing or of the wrong shape")
+        distances.setflags(write=False)
+        code = cls(W=W, problem=meta["problem"], rho_one_vs_rest=float(meta["rho_one_vs_rest"]),
+                   rho_lower=float(meta["rho_lower"]), rho_upper=float(meta["rho_upper"]),
+                   rho_one_vs_one=float(meta["rho_one_vs_one"]),
+                   max_inner_product=float(meta["max_inner_product"]), distances=distances,
+                   rattlers=np.asarray(meta["rattlers"], dtype=np.int64), method=meta["method"],
+                   restarts=int(meta["restarts"]), n_best=int(meta["n_best"]), values=values,
+                   seed=meta["seed"], settings=meta["settings"], timings=meta["timings"],
+                   rattler_rtol=float(meta["rattler_rtol"]))
+        if verify:
+            code.verify()
+        return code
+
+    # ----------------------------------------------------------------- repr
+    def __repr__(self) -> str:
+        lines = [
+            f"SphereCode(problem={self.problem!r}, d={self.d}, K={self.K}, method={self.method!r})",
+            f"  rho_one_vs_rest   = {self.rho_one_vs_rest:.15g}  (certified in "
+            f"[{self.rho_lower:.15g}, {self.rho_upper:.15g}])",
+            f"  rho_one_vs_one    = {self.rho_one_vs_one:.15g}",
+            f"  max_inner_product = {self.max_inner_product:.15g}  (min angle "
+            f"{math.degrees(self.min_angle):.10g} deg)",
+            f"  rattlers          = {list(map(int, self.rattlers))}",
+        ]
+        if self.restarts:
+            lines.append(f"  restarts          = {self.restarts} run, {self.n_best} reached the best value"
+                         f" (seed={self.seed})")
+        if self.timings:
+            lines.append(f"  time              = {self.timings.get('total', float('nan')):.3g} s")
+        return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""Generalized neural collapse metrics (Section 2.2) and the optimal features of Theorem 3.5.
+
+Conventions: a code ``W`` is ``(d, K)`` with unit columns (the classifier
+weights); features ``H`` are ``(d, N)`` with integer labels ``y`` of length
+``N`` in ``range(K)``.  Class ``k``'s mean is ``hbar_k = mean of H[:, y == k]``.
+
+* ``GNC1 = tr(Sigma_W Sigma_B^+) / K``  (variability collapse, -> 0),
+* ``GNC2 = rho_one_vs_rest(W)``         (-> the Softmax Code optimum),
+* ``GNC3 = (1/K) sum_k (1 - <w_k, hbar_k>)``  (self-duality, -> 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_code, as_features
+
+__all__ = ["class_means", "gnc1", "gnc2", "gnc3", "gnc_metrics", "GNCMetrics", "optimal_features"]
+
+
+def class_means(H, y, K=None) -> np.ndarray:
+    """Class-mean features.
+
+    Parameters
+    ----------
+    H : array_like, shape (d, N)
+        Features, one column per sample.
+    y : array_like of int, shape (N,)
+        Labels in ``range(K)``; every class needs at least one sample.
+    K : int, optional
+        Number of classes (default ``max(y) + 1``).
+
+    Returns
+    -------
+    Hbar : ndarray, shape (d, K)
+        Column ``k`` is the mean of the features of class ``k`` (not normalized).
+    """
+    H, y, K = as_features(H, y, K=K)
+    return _means(H, y, K)
+
+
+def _means(H: np.ndarray, y: np.ndarray, K: int) -> np.ndarray:
+    counts = np.bincount(y, minlength=K).astype(np.float64)
+    sums = np.zeros((H.shape[0], K))
+    np.add.at(sums.T, y, H.T)
+    return sums / counts
+
+
+def gnc1(H, y, *, K=None) -> float:
+    """Within-class variability collapse ``GNC1 = tr(Sigma_W Sigma_B^+) / K``.
+
+    As written in Section 2.2 of the paper (following Papyan et al. 2020):
+
+    * ``Sigma_B = (1/K) sum_k hbar_k hbar_k^T`` -- the second moment of the class
+      means, **not** centred at the global mean (the paper's definition; on the
+      sphere the global mean of a balanced Softmax Code is near 0 anyway);
+    * ``Sigma_W = (1/N) sum_i (h_i - hbar_{y_i})(h_i - hbar_{y_i})^T`` with ``N``
+      the total number of samples.  For balanced classes (``n`` per class) this
+      is the paper's ``1/(nK)``; for unbalanced classes every sample has weight
+      ``1/N`` (classes are weighted by their size).
+    * ``Sigma_B^+`` is the Moore-Penrose pseudo-inverse, so within-class
+      variation outside the span of the class means is not counted.
+
+    Parameters
+    ----------
+    H : array_like, shape (d, N)
+        Features.
+    y : array_like of int, shape (N,)
+        Labels in ``range(K)``; every class needs at least one sample.
+    K : int, optional, keyword-only
+        Number of classes (default ``max(y) + 1``).
+
+    Returns
+    -------
+    float
+        ``>= 0``; exactly 0 when every feature equals its class mean.
+    """
+    H, y, K = as_features(H, y, K=K)
+    N = H.shape[1]
+    M = _means(H, y, K)
+    R = H - M[:, y]  # (d, N) within-class residuals
+    SB = (M @ M.T) / K
+    SB_pinv = np.linalg.pinv(SB, hermitian=True)
+    # tr(Sigma_W SB^+) = (1/N) sum_i r_i^T SB^+ r_i
+    return float(np.einsum("ij,ij->", R, SB_pinv @ R) / N / K)
+
+
+def gnc2(W, *, normalize: bool = False) -> float:
+    """``GNC2 = rho_one_vs_rest(W)``: the minimal one-vs-rest distance of the classifier.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Classifier weights; unit columns (or pass ``normalize=True``).
+
+    Returns
+    -------
+    float
+        ``min_k dist(w_k, conv{w_j : j != k})`` (see :func:`spherecodes.measures.rho_one_vs_rest`).
+    """
+    from .measures import rho_one_vs_rest
+
+    return float(rho_one_vs_rest(W, normalize=normalize))
+
+
+def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> float:
+    """Self-duality ``GNC3 = (1/K) sum_k (1 - <w_k, hbar_k>)``.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Classifier weights, unit columns (or pass ``normalize=True``).
+    H : array_like, shape (d, N)
+        Features.
+    y : array_like of int, shape (N,)
+        Labels in ``range(K)``; every class needs at least one sample.
+    normalize_means : bool, keyword-only
+        If true (default) the class means are rescaled to unit norm before the
+        inner product, as in the authors' code: then ``GNC3 = 0`` exactly when
+        every class mean points along its classifier, ``0 <= GNC3 <= 2``, and
+        the value does not depend on the spread of the features.  If false, the
+        raw means are used (for features on the sphere ``||hbar_k|| <= 1``, so
+        ``GNC3 = 0`` then also requires within-class collapse).
+    normalize : bool, keyword-only
+        Rescale the columns of ``W`` instead of rejecting non-unit columns.
+
+    Returns
+    -------
+    float
+    """
+    W = as_code(W, normalize=normalize)
+    d, K = W.shape
+    H, y, K = as_features(H, y, K=K)
+    if H.shape[0] != d:
+        raise ValueError(f"H has dimension {H.shape[0]} but W has d={d} rows (H is (d, N), W is (d, K))")
+    M = _means(H, y, K)
+    if normalize_means:
+        norms = np.linalg.norm(M, axis=0)
+        if np.any(norms == 0):
+            k = int(np.argmin(norms))
+            raise ValueError(f"class {k} has a zero mean feature; cannot normalize (use normalize_means=False)")
+        M = M / norms
+    return float(np.mean(1.0 - np.einsum("ij,ij->j", W, M)))
+
+
+@dataclass(frozen=True)
+class GNCMetrics:
+    """All three GNC metrics of a classifier ``W`` (d, K) and features ``H`` (d, N)."""
+
+    gnc1: float
+    gnc2: float
+    gnc3: float
+
+
+def gnc_metrics(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> GNCMetrics:
+    """GNC1, GNC2 and GNC3 at once (see :func:`gnc1`, :func:`gnc2`, :func:`gnc3`).
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Classifier weights with unit columns.
+    H : array_like, shape (d, N)
+        Features.
+    y : array_like of int, shape (N,)
+        Labels in ``range(K)``.
+
+    Returns
+    -------
+    GNCMetrics
+    """
+    W = as_code(W, normalize=normalize)
+    return GNCMetrics(
+        gnc1=gnc1(H, y, K=W.shape[1]),
+        gnc2=gnc2(W),
+        gnc3=gnc3(W, H, y, normalize_means=normalize_means),
+    )
+
+
+def optimal_features(W, *, normalize: bool = False) -> np.ndarray:
+    """Optimal class features of the HardMax problem for classifier ``W`` (Theorem 3.5, eq. 9).
+
+    ``h_k = (w_k - P_k(w_k)) / ||w_k - P_k(w_k)||`` where ``P_k`` is the
+    Euclidean projection onto ``conv{w_j : j != k}``.  Theorem 3.5 states that
+    when ``W`` is a Softmax Code, every class ``k`` that is not a rattler has
+    all its optimal features equal to this ``h_k``.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Code with unit columns (or pass ``normalize=True``).
+
+    Returns
+    -------
+    Hstar : ndarray, shape (d, K)
+        Unit columns, one feature per class.
+
+    Raises
+    ------
+    ValueError
+        If some ``w_k`` lies in the convex hull of the others (distance 0:
+        the direction is undefined).
+    """
+    from .hull import one_vs_rest_distances
+
+    W = as_code(W, normalize=normalize)
+    res = one_vs_rest_distances(W)
+    R = W - res.nearest
+    norms = np.linalg.norm(R, axis=0)
+    bad = (norms <= 1e-12) | (np.asarray(res.distance) <= 0)
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"class {k} lies in the convex hull of the other codewords (one-vs-rest distance "
+            f"{float(res.distance[k]):.3g}); its optimal feature direction is undefined"
+        )
+    return np.ascontiguousarray(R / norms)

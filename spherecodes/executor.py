@@ -1,0 +1,116 @@
+"""Where independent jobs run: a local process pool, in-process, or a Dask cluster.
+
+Tables over many ``(d, K)`` and many random restarts are embarrassingly
+parallel.  Everything that fans out takes a :class:`concurrent.futures.Executor`;
+:func:`get_executor` picks one:
+
+* ``get_executor()``: a local :class:`~concurrent.futures.ProcessPoolExecutor`
+  (``max_workers`` processes, default ``os.cpu_count()``);
+* ``get_executor(max_workers=1)`` or ``get_executor("serial")``: an executor that
+  runs each job in the calling process when it is submitted (no pickling, easy
+  to debug, used by the tests);
+* ``get_executor("tcp://host:8786")``: ``distributed.Client(address).get_executor()``,
+  so that the same code runs on a Dask cluster.  ``distributed`` is imported
+  only then (``pip install "spherecodes[dask]"``).
+
+The returned object is a context manager; leaving it shuts the pool down (and
+closes the Dask client).
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+
+__all__ = ["get_executor", "SerialExecutor", "DaskExecutor"]
+
+
+class SerialExecutor(Executor):
+    """An :class:`~concurrent.futures.Executor` that runs each job immediately in the calling process.
+
+    Exceptions are stored in the returned future, as with a real pool.
+    """
+
+    def __init__(self):
+        self._shutdown = False
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+class DaskExecutor(Executor):
+    """Wraps ``distributed.Client(address).get_executor()`` and closes the client on shutdown."""
+
+    def __init__(self, address: str, **client_kwargs):
+        try:
+            from distributed import Client  # noqa: PLC0415 - optional dependency, imported lazily
+        except ImportError:
+            raise ImportError(
+                "a scheduler address needs the 'distributed' package (Dask): "
+                'pip install "spherecodes[dask]" or pip install distributed'
+            ) from None
+        self.client = Client(address, **client_kwargs)
+        self._executor = self.client.get_executor()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        return self._executor.map(fn, *iterables, timeout=timeout)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        try:
+            self._executor.shutdown(wait=wait)
+        finally:
+            self.client.close()
+
+
+def get_executor(scheduler: str | None = None, *, max_workers: int | None = None) -> Executor:
+    """Return an executor for independent jobs.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        ``None`` (default): local processes.  ``"serial"``: run in this process.
+        Anything else is a Dask scheduler address such as ``"tcp://10.0.0.5:8786"``.
+    max_workers : int, optional
+        Number of local processes (default ``os.cpu_count()``); ``1`` gives the
+        in-process :class:`SerialExecutor`.  Ignored for Dask.
+
+    Returns
+    -------
+    concurrent.futures.Executor
+        Use it as a context manager.
+
+    Raises
+    ------
+    ValueError
+        ``max_workers < 1`` or an empty scheduler address.
+    ImportError
+        A scheduler address was given but ``distributed`` is not installed.
+    """
+    if max_workers is not None:
+        if isinstance(max_workers, bool) or int(max_workers) != max_workers or max_workers < 1:
+            raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
+        max_workers = int(max_workers)
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise ValueError(f"scheduler must be a non-empty address string, got {scheduler!r}")
+        if scheduler.strip().lower() == "serial":
+            return SerialExecutor()
+        return DaskExecutor(scheduler.strip())
+    if max_workers == 1:
+        return SerialExecutor()
+    return ProcessPoolExecutor(max_workers=max_workers or os.cpu_count() or 1)

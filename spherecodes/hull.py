@@ -1,0 +1,317 @@
+"""Exact, certified distances from points to convex hulls.
+
+The one-vs-rest distance of class k in a code ``W`` (shape ``(d, K)``, unit
+columns) is ``dist(w_k, conv{w_j : j != k})`` (Definition 2.1 of the paper).
+It is the quadratic program ``min ||v - A lam||`` over the simplex, solved here
+exactly by Wolfe's minimum-norm-point algorithm (:mod:`spherecodes._wolfe`).
+
+Every returned value carries a certificate.  For the returned hull point p
+with ``r = v - p``::
+
+    lower = max(0, min_j <r, v - a_j> / ||r||)  <=  dist(v, conv A)  <=  ||r|| = upper
+
+(the hyperplane orthogonal to r through ``v - lower r/||r||`` separates v
+from every a_j).  ``distance`` is ``upper``: the distance actually attained
+by the returned point.
+
+For all K classes at once, each class is first solved on its nearest
+neighbours (largest inner products), then checked against all K codewords in
+one matrix product per block of classes; codewords that violate optimality
+join the candidate set and the class is re-solved, warm-started.  Blocks keep
+memory to two ``block_size x K`` matrices.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._validation import as_code, as_matrix
+
+_STATUS_INSIDE = 3
+_STATUS_OK = 0
+# A certificate this narrow counts as converged even when Wolfe stopped on a
+# rounding-level degeneracy (nearly affinely dependent corral).
+_ROUNDING_GAP = 1e-10
+
+
+@dataclass(frozen=True, repr=False)
+class HullProjection:
+    """Nearest point of a convex hull to a point ``v``.
+
+    Attributes
+    ----------
+    distance : float
+        ``||v - point||`` (equal to ``upper``).
+    lower, upper : float
+        Certificate: ``lower <= dist(v, conv A) <= upper``.
+    point : ndarray, shape (d,)
+        The nearest hull point found.
+    weights : ndarray, shape (m,)
+        Barycentric weights of ``point`` over the columns of ``A``.
+    converged : bool
+        Whether the solver met its optimality tolerance.
+    """
+
+    distance: float
+    lower: float
+    upper: float
+    point: np.ndarray
+    weights: np.ndarray
+    converged: bool
+
+    def __repr__(self) -> str:
+        return (f"HullProjection(distance={self.distance:.12g}, certificate=[{self.lower:.12g}, "
+                f"{self.upper:.12g}], support={int(np.count_nonzero(self.weights))})")
+
+
+@dataclass(frozen=True, repr=False)
+class OneVsRest:
+    """One-vs-rest distances of all classes of a code ``W`` (shape ``(d, K)``).
+
+    Attributes
+    ----------
+    distance : ndarray, shape (K,)
+        ``dist(w_k, conv{w_j : j != k})`` attained by ``nearest[:, k]``.
+    lower, upper : ndarray, shape (K,)
+        Certificate: ``lower <= exact distance <= upper`` (``upper == distance``).
+    nearest : ndarray, shape (d, K)
+        Nearest point of the hull of the other codewords, for each class.
+    weights : scipy.sparse.csr_matrix, shape (K, K)
+        Row k holds the barycentric weights of ``nearest[:, k]`` over the
+        columns ``j != k`` (zero diagonal; each row sums to 1).
+    converged : ndarray of bool, shape (K,)
+        Whether each class met the optimality tolerance (or stopped at
+        rounding level with a certificate narrower than 1e-10).
+    """
+
+    distance: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    nearest: np.ndarray
+    weights: sp.csr_matrix
+    converged: np.ndarray
+
+    @property
+    def rho(self) -> float:
+        """The minimum one-vs-rest distance, ``rho_one_vs_rest(W)``."""
+        return float(self.distance.min())
+
+    @property
+    def rho_lower(self) -> float:
+        """Certified lower bound on ``rho_one_vs_rest(W)``."""
+        return float(self.lower.min())
+
+    @property
+    def rho_upper(self) -> float:
+        """Certified upper bound on ``rho_one_vs_rest(W)``."""
+        return float(self.upper.min())
+
+    def __repr__(self) -> str:
+        K = self.distance.shape[0]
+        return (f"OneVsRest(K={K}, rho={self.rho:.12g}, certificate=[{self.rho_lower:.12g}, "
+                f"{self.rho_upper:.12g}], max gap={float(np.max(self.upper - self.lower)):.2g})")
+
+
+def _kernel():
+    # Imported lazily: numba compiles (or loads its cache) on first use only.
+    from ._wolfe import min_norm_point
+    return min_norm_point
+
+
+def _max_iter(m: int, d: int) -> int:
+    return 50 * (min(m, d + 1) + 10)
+
+
+def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
+    """Exact distance from a point to the convex hull of a finite point set.
+
+    Parameters
+    ----------
+    v : array_like, shape (d,)
+        The point (any vector, not necessarily of unit norm).
+    A : array_like, shape (d, m)
+        The points spanning the hull, as columns.
+    tol : float, keyword-only
+        Target width of the certificate ``upper - lower`` (absolute, in the
+        units of the coordinates).
+
+    Returns
+    -------
+    HullProjection
+        ``distance``, its certificate ``lower``/``upper``, the nearest
+        ``point`` and its barycentric ``weights`` (shape ``(m,)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import distance_to_hull
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0]])     # e1 and e2 as columns
+    >>> round(distance_to_hull(np.zeros(2), A).distance ** 2, 12)
+    0.5
+    """
+    A = as_matrix(A, "A")
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 1 or v.shape[0] != A.shape[0]:
+        raise ValueError(f"v must have shape ({A.shape[0]},) to match A of shape {A.shape}, got {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("v contains NaN or inf")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    d, m = A.shape
+    Q = np.ascontiguousarray((A - v[:, None]).T)
+    lam, x, status = _kernel()(Q, np.zeros(m), float(tol), _max_iter(m, d))
+    upper = float(np.linalg.norm(x))
+    lower = 0.0 if status == _STATUS_INSIDE or upper == 0.0 else max(0.0, float((Q @ x).min()) / upper)
+    lower = min(lower, upper)
+    return HullProjection(distance=upper, lower=lower, upper=upper, point=v + x, weights=lam,
+                          converged=status in (_STATUS_OK, _STATUS_INSIDE) or upper - lower <= _ROUNDING_GAP)
+
+
+def _default_block(K: int) -> int:
+    # two (block x K) float64 matrices of at most ~64 MiB each
+    return int(max(1, min(K, (64 * 2**20) // (8 * K))))
+
+
+def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
+                          n_neighbors: int | None = None, block_size: int | None = None,
+                          n_jobs: int = 1) -> OneVsRest:
+    """Exact one-vs-rest distances of every class of a code, with certificates.
+
+    For each k, the distance from ``w_k`` to the convex hull of the other
+    codewords (Definition 2.1 of Jiang et al.).
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        The code; columns are unit vectors (checked to 1e-8), ``K >= 2``.
+    normalize : bool, keyword-only
+        Rescale the columns to unit norm instead of rejecting them.
+    tol : float, keyword-only
+        Target certificate width ``upper - lower`` for each class.
+    n_neighbors : int, optional, keyword-only
+        Size of the initial candidate set per class (its nearest codewords);
+        default ``min(K - 1, 2 d + 8)``.  Only speed depends on it: the result
+        is checked against all codewords.
+    block_size : int, optional, keyword-only
+        Classes processed per matrix product; bounds memory to about
+        ``2 * block_size * K`` floats.  Default keeps each block near 64 MiB.
+    n_jobs : int, keyword-only
+        Threads for the per-class solves (the numba kernels release the GIL).
+
+    Returns
+    -------
+    OneVsRest
+        ``distance``, ``lower``, ``upper`` (each ``(K,)``), ``nearest``
+        (``(d, K)``), ``weights`` (sparse ``(K, K)``) and ``converged``.
+
+    Examples
+    --------
+    >>> from spherecodes import one_vs_rest_distances, polygon
+    >>> res = one_vs_rest_distances(polygon(6))
+    >>> round(res.rho, 12)       # 1 - cos(2 pi / 6)
+    0.5
+    """
+    from ._wolfe import select_neighbors, solve_rows
+
+    W = as_code(W, normalize=normalize)
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    d, K = W.shape
+    m0 = min(K - 1, int(n_neighbors) if n_neighbors is not None else 2 * d + 8)
+    if m0 < 1:
+        raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}")
+    B = _default_block(K) if block_size is None else int(block_size)
+    if B < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    n_jobs = max(1, int(n_jobs))
+    WT = np.ascontiguousarray(W.T)
+    pool = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else None
+
+    def solve(*args):
+        todo = args[2]
+        if pool is None or todo.size < 2 * n_jobs:
+            solve_rows(*args, float(tol), 0)
+            return
+        parts = np.array_split(todo, n_jobs)
+        list(pool.map(lambda part: solve_rows(args[0], args[1], part, *args[3:], float(tol), 0), parts))
+
+    lower = np.empty(K)
+    upper = np.empty(K)
+    nearest = np.empty((d, K))
+    converged = np.zeros(K, dtype=bool)
+    rows, cols, vals = [], [], []
+    try:
+        for start in range(0, K, B):
+            ks = np.arange(start, min(K, start + B))
+            b = ks.size
+            cand = np.empty((b, m0), dtype=np.int64)
+            if m0 < K - 1:
+                Gb = WT[ks] @ W                       # (b, K) inner products
+                Gb[np.arange(b), ks] = -np.inf
+                select_neighbors(Gb, m0, cand)
+                del Gb
+            else:
+                cand[:] = [np.delete(np.arange(K), k) for k in ks]
+            ncand = np.full(b, m0, dtype=np.int64)
+            lam = np.zeros((b, m0))
+            status = np.zeros(b, dtype=np.int64)
+            X = np.empty((b, d))
+            pending = np.arange(b)
+            while pending.size:
+                solve(WT, ks, pending, cand, ncand, lam, X, status)
+                # One pass over all codewords: <x, q_j> = <x, w_j> - <x, w_k>.
+                Xp = X[pending]
+                kp = ks[pending]
+                g = Xp @ W - np.einsum("ij,ij->i", WT[kp], Xp)[:, None]     # (p, K)
+                g[np.arange(pending.size), kp] = np.inf
+                xx = np.einsum("ij,ij->i", Xp, Xp)
+                nx = np.sqrt(xx)
+                gmin = g.min(axis=1)
+                inside = status[pending] == _STATUS_INSIDE
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    low = np.where(inside | (nx == 0), 0.0, np.maximum(0.0, gmin / nx))
+                lower[kp] = np.minimum(low, nx)
+                upper[kp] = nx
+                # squared-gap test, with a rounding floor for points of norm <= 2
+                violated = (~inside) & (xx - gmin > np.maximum(tol * nx, 4e-14))
+                still, additions = [], []
+                for p in np.flatnonzero(violated):
+                    i = pending[p]
+                    row = g[p].copy()
+                    row[cand[i, :ncand[i]]] = np.inf
+                    viol = np.flatnonzero(row < xx[p] - tol * nx[p])
+                    if viol.size:  # else the kernel stopped on a degeneracy; the certificate says how close
+                        still.append(i)
+                        additions.append(viol[np.argsort(row[viol])[: max(8, m0)]])
+                if still:
+                    cap = max(int(ncand[i]) + a.size for i, a in zip(still, additions))
+                    if cap > cand.shape[1]:
+                        grow = cap - cand.shape[1]
+                        cand = np.pad(cand, ((0, 0), (0, grow)))
+                        lam = np.pad(lam, ((0, 0), (0, grow)))
+                    for i, add in zip(still, additions):
+                        m = int(ncand[i])
+                        new_c = np.concatenate([cand[i, :m], add])
+                        order = np.argsort(new_c)
+                        cand[i, :new_c.size] = new_c[order]
+                        lam[i, :new_c.size] = np.concatenate([lam[i, :m], np.zeros(add.size)])[order]
+                        ncand[i] = new_c.size
+                done = np.setdiff1d(pending, still)
+                converged[ks[done]] = (np.isin(status[done], (_STATUS_OK, _STATUS_INSIDE))
+                                       | (upper[ks[done]] - lower[ks[done]] <= _ROUNDING_GAP))
+                pending = np.asarray(still, dtype=np.int64)
+            nearest[:, ks] = W[:, ks] + X.T
+            nz = lam > 0                   # padding past ncand[i] holds zero weight
+            rows.append(np.repeat(ks, nz.sum(axis=1)))
+            cols.append(cand[nz])
+            vals.append(lam[nz])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+    weights = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(K, K))
+    return OneVsRest(distance=upper.copy(), lower=lower, upper=upper, nearest=nearest,
+                     weights=weights, converged=converged)

@@ -1,0 +1,241 @@
+"""Reading weight matrices and writing result files.
+
+Trained classifiers store their weights in many layouts.  :func:`load_weights`
+reads a matrix from ``.npy``, ``.npz``, ``.csv`` or whitespace/comma separated
+text and returns it in the toolkit's convention: a float64 array ``W`` of shape
+``(d, K)`` whose K columns are the class vectors.  PyTorch's ``nn.Linear``
+stores its weight as ``(K, d)`` (one row per class): pass ``rows=True`` then.
+
+The ``write_*_atomic`` helpers write to a temporary file in the destination
+directory and ``os.replace`` it over the target, so that a reader (or a rerun
+after a kill) never sees a half-written file.
+"""
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import as_code, as_matrix
+
+__all__ = [
+    "load_weights",
+    "load_matrix",
+    "write_text_atomic",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_csv_atomic",
+    "save_npz_atomic",
+    "TEXT_SUFFIXES",
+]
+
+#: File suffixes read as delimited text (anything not ``.npy``/``.npz`` is tried as text).
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".text")
+
+
+def _read_text_matrix(path: Path) -> np.ndarray:
+    raw = path.read_text()
+    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise ValueError(f"{path}: no numeric data found")
+    sample = lines[0]
+    if "," in sample:
+        delim = ","
+    elif "\t" in sample:
+        delim = "\t"
+    elif ";" in sample:
+        delim = ";"
+    else:
+        delim = None  # whitespace
+
+    def parse(rows):
+        out = []
+        for i, ln in enumerate(rows):
+            fields = [f for f in (ln.split(delim) if delim else ln.split())]
+            fields = [f.strip() for f in fields]
+            if delim and fields and fields[-1] == "":
+                fields = fields[:-1]  # trailing delimiter
+            out.append([float(f) for f in fields])
+        return out
+
+    try:
+        rows = parse(lines)
+    except ValueError:
+        # one header line is allowed (e.g. a CSV written by pandas)
+        try:
+            rows = parse(lines[1:])
+        except ValueError as exc:
+            raise ValueError(f"{path}: could not parse numbers ({exc})") from None
+    if not rows:
+        raise ValueError(f"{path}: no numeric data found")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise ValueError(f"{path}: rows have different numbers of fields {sorted(widths)}")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def load_matrix(path, *, key: str | None = None) -> np.ndarray:
+    """Read a 2-D numeric matrix from a file, as stored (no transposition).
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.npy`` (one array), ``.npz`` (the array named ``key``; else ``W``;
+        else the only array in the archive) or delimited text (comma, tab,
+        semicolon or whitespace separated; ``#`` comments and one header line
+        are skipped).
+    key : str, optional
+        Name of the array inside an ``.npz`` archive.
+
+    Returns
+    -------
+    numpy.ndarray, shape (rows, cols), float64
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, unreadable, not 2-D, or the ``.npz`` key is ambiguous.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, expected a file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            A = np.load(path, allow_pickle=False)
+        elif suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                names = list(z.files)
+                if key is not None:
+                    if key not in names:
+                        raise ValueError(f"{path}: no array named {key!r} (arrays: {', '.join(names)})")
+                    A = z[key]
+                elif "W" in names:
+                    A = z["W"]
+                elif len(names) == 1:
+                    A = z[names[0]]
+                else:
+                    raise ValueError(
+                        f"{path}: several arrays ({', '.join(names)}) and none named 'W'; choose one with --key"
+                    )
+        else:
+            A = _read_text_matrix(path)
+    except ValueError:
+        raise
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"could not read {path}: {exc}") from None
+    except Exception as exc:  # e.g. pickled object arrays, corrupt zip
+        raise ValueError(f"could not read {path}: {type(exc).__name__}: {exc}") from None
+    A = np.asarray(A)
+    if A.ndim == 1:
+        raise ValueError(f"{path}: expected a 2-D matrix, got a 1-D array of length {A.shape[0]}")
+    if A.ndim != 2:
+        raise ValueError(f"{path}: expected a 2-D matrix, got shape {A.shape}")
+    return as_matrix(A, "weights")
+
+
+def load_weights(path, *, rows: bool = False, normalize: bool = False, key: str | None = None) -> np.ndarray:
+    """Read a code or classifier weight matrix as ``W`` of shape ``(d, K)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        See :func:`load_matrix` for the formats.  A :class:`~spherecodes.SphereCode`
+        saved with ``save`` is an ``.npz`` with an array ``W`` and is read too.
+    rows : bool
+        The classes are the rows of the stored matrix (shape ``(K, d)``, as in
+        PyTorch's ``nn.Linear.weight``); the result is its transpose.
+    normalize : bool
+        Rescale every class vector to unit norm.  Without it, a class vector
+        whose norm differs from 1 by more than 1e-8 is an error.
+    key : str, optional
+        Array name inside an ``.npz`` archive.
+
+    Returns
+    -------
+    W : numpy.ndarray, shape (d, K), float64
+        Unit columns.
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, wrong shape, NaN/inf, fewer than 2 classes, or
+        non-unit class vectors without ``normalize``.
+    """
+    A = load_matrix(path, key=key)
+    if rows:
+        A = A.T
+    try:
+        return as_code(A, normalize=normalize)
+    except ValueError as exc:
+        msg = str(exc)
+        if "unit norm" in msg and not normalize:
+            msg += "; on the command line: --normalize"
+        if "K >= 2" in msg and not rows:
+            msg += "; if the classes are rows, pass rows=True (--rows)"
+        raise ValueError(f"{Path(path)}: {msg}") from None
+
+
+# ---------------------------------------------------------------- atomic writes
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same directory, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path, obj) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def write_csv_atomic(path, rows, fieldnames) -> Path:
+    """Write a list of dicts as CSV (header ``fieldnames``) to ``path`` atomically."""
+    buf = _io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(fieldnames), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    return write_text_atomic(path, buf.getvalue())
+
+
+def save_npz_atomic(path, **arrays) -> Path:
+    """``numpy.savez`` to ``path`` atomically (the ``.npz`` suffix is kept as given)."""
+    buf = _io.BytesIO()
+    np.savez(buf, **arrays)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")

@@ -1,0 +1,209 @@
+"""Separation measures of a code ``W`` (shape ``(d, K)``, unit columns).
+
+* ``rho_one_vs_rest``: the minimum over classes of the distance from ``w_k`` to
+  the convex hull of the other codewords (Definition 2.1; GNC2);
+* ``rho_one_vs_one``: the minimum pairwise distance (the Tammes objective, eq. 11);
+* ``max_inner_product`` and ``min_angle``: the same pairwise separation as a
+  cosine and as an angle;
+* ``rattlers``: classes whose one-vs-rest distance is above the minimum
+  (Definition 3.4).
+
+Pairwise quantities are computed in blocks of rows of the Gram matrix, so
+memory stays ``O(block * K)`` for any K.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import as_code
+from .hull import OneVsRest, one_vs_rest_distances
+
+
+def _closest_pair(W: np.ndarray) -> tuple[int, int]:
+    """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix."""
+    d, K = W.shape
+    block = int(max(1, min(K, (32 * 2**20) // (8 * K))))
+    best, pair = -np.inf, (0, 1)
+    for start in range(0, K, block):
+        rows = np.arange(start, min(K, start + block))
+        G = W[:, rows].T @ W
+        G[np.arange(rows.size), rows] = -np.inf
+        flat = int(np.argmax(G))
+        i, j = divmod(flat, K)
+        if G[i, j] > best:
+            best, pair = G[i, j], (int(rows[i]), int(j))
+    return pair
+
+
+def max_inner_product(W, *, normalize: bool = False) -> float:
+    """Largest inner product ``max_{j != k} <w_j, w_k>`` of a code.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Code with unit columns.
+    normalize : bool, keyword-only
+        Rescale columns to unit norm instead of rejecting them.
+
+    Returns
+    -------
+    float
+        The cosine of the smallest angle between two codewords.
+    """
+    W = as_code(W, normalize=normalize)
+    i, j = _closest_pair(W)
+    return float(W[:, i] @ W[:, j])
+
+
+def rho_one_vs_one(W, *, normalize: bool = False) -> float:
+    """Minimum pairwise Euclidean distance ``min_{j != k} ||w_j - w_k||`` (eq. 11).
+
+    The closest pair is found from the Gram matrix and its distance is then
+    computed directly from the difference vector, which keeps full relative
+    accuracy for nearly coincident codewords.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Code with unit columns.
+    normalize : bool, keyword-only
+        Rescale columns to unit norm instead of rejecting them.
+    """
+    W = as_code(W, normalize=normalize)
+    i, j = _closest_pair(W)
+    return float(np.linalg.norm(W[:, i] - W[:, j]))
+
+
+def min_angle(W, *, normalize: bool = False) -> float:
+    """Smallest angle between two codewords, in radians.
+
+    Computed as ``2 arcsin(rho_one_vs_one / 2)``, accurate for tiny angles
+    where ``arccos`` of the inner product is not.
+    """
+    return float(2.0 * np.arcsin(min(1.0, rho_one_vs_one(W, normalize=normalize) / 2.0)))
+
+
+def rho_one_vs_rest(W, *, normalize: bool = False) -> float:
+    """Minimum one-vs-rest distance ``min_k dist(w_k, conv{w_j : j != k})`` (eq. 3, GNC2).
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Code with unit columns.
+    normalize : bool, keyword-only
+        Rescale columns to unit norm instead of rejecting them.
+
+    Returns
+    -------
+    float
+        The value attained by the returned hull points; see
+        :func:`spherecodes.one_vs_rest_distances` for the certificate.
+
+    Examples
+    --------
+    >>> from spherecodes import rho_one_vs_rest, simplex_etf
+    >>> round(rho_one_vs_rest(simplex_etf(3, 4)), 12)      # K / (K - 1)
+    1.333333333333
+    """
+    return one_vs_rest_distances(W, normalize=normalize).rho
+
+
+def _rattlers_from(distance: np.ndarray, rtol: float) -> np.ndarray:
+    rho = distance.min()
+    return np.flatnonzero(distance > rho + rtol * max(rho, np.finfo(float).tiny))
+
+
+def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False) -> np.ndarray:
+    """Classes whose one-vs-rest distance is not at the minimum (Definition 3.4).
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Code with unit columns.
+    rtol : float, keyword-only
+        Class k is a rattler when ``dist_k > rho * (1 + rtol)``.
+    normalize : bool, keyword-only
+        Rescale columns to unit norm instead of rejecting them.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted indices of the rattlers (empty when every class is at the minimum).
+    """
+    if not rtol >= 0:
+        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    return _rattlers_from(one_vs_rest_distances(W, normalize=normalize).distance, rtol)
+
+
+@dataclass(frozen=True)
+class Separation:
+    """All separation measures of one code (see :func:`separation`).
+
+    Attributes
+    ----------
+    rho_one_vs_rest : float
+        Minimum one-vs-rest distance.
+    rho_one_vs_rest_lower, rho_one_vs_rest_upper : float
+        Its certificate.
+    rho_one_vs_one : float
+        Minimum pairwise distance.
+    max_inner_product : float
+        Largest inner product between two codewords.
+    min_angle : float
+        Smallest angle between two codewords, radians.
+    rattlers : ndarray of int
+        Classes above the minimum one-vs-rest distance.
+    distances : ndarray, shape (K,)
+        One-vs-rest distance of every class.
+    """
+
+    rho_one_vs_rest: float
+    rho_one_vs_rest_lower: float
+    rho_one_vs_rest_upper: float
+    rho_one_vs_one: float
+    max_inner_product: float
+    min_angle: float
+    rattlers: np.ndarray
+    distances: np.ndarray = field(repr=False)
+
+    @property
+    def hyperplane_bound(self) -> float:
+        """``1 - max_inner_product``: a lower bound on ``rho_one_vs_rest`` for any code."""
+        return 1.0 - self.max_inner_product
+
+
+def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
+               one_vs_rest: OneVsRest | None = None) -> Separation:
+    """Summary of every separation measure of a code.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Code with unit columns.
+    rtol : float, keyword-only
+        Relative tolerance for :func:`rattlers`.
+    normalize : bool, keyword-only
+        Rescale columns to unit norm instead of rejecting them.
+    one_vs_rest : OneVsRest, optional, keyword-only
+        A result of :func:`one_vs_rest_distances` for this ``W``, to avoid
+        recomputing it.
+    """
+    W = as_code(W, normalize=normalize)
+    res = one_vs_rest if one_vs_rest is not None else one_vs_rest_distances(W)
+    if res.distance.shape != (W.shape[1],):
+        raise ValueError("one_vs_rest does not match W: it has "
+                         f"{res.distance.shape[0]} classes, W has {W.shape[1]}")
+    i, j = _closest_pair(W)
+    dist = float(np.linalg.norm(W[:, i] - W[:, j]))
+    return Separation(
+        rho_one_vs_rest=res.rho,
+        rho_one_vs_rest_lower=res.rho_lower,
+        rho_one_vs_rest_upper=res.rho_upper,
+        rho_one_vs_one=dist,
+        max_inner_product=float(W[:, i] @ W[:, j]),
+        min_angle=float(2.0 * np.arcsin(min(1.0, dist / 2.0))),
+        rattlers=_rattlers_from(res.distance, rtol),
+        distances=res.distance,
+    )

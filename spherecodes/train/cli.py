@@ -1,0 +1,255 @@
+"""Command line: ``python -m spherecodes.train <experiment> [options]`` (also ``spherecodes train ...``).
+
+Experiments (each writes a table (CSV + JSON) and a figure to ``--out``):
+
+  temperature (a)   GNC1/2/3 and accuracy against tau (UFM and/or a network)
+  assignment  (b)   d = 2, four classes: learned vs the 3 fixed cross-polytope assignments
+  cmf         (c)   CMF vs learned classifier learning curves
+  feature-dim (d)   test accuracy and rho against d with the Theorem 3.9 bounds
+
+Single runs:
+
+  ufm               one UFM solve (problem (2)); writes ufm.json and ufm.png
+  fit               one network training run; writes history.csv/json, checkpoint, curves.png
+
+Data are never downloaded: ``--dataset cifar10|cifar100|folder`` needs ``--data-root``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+EXPERIMENTS = {"a": "temperature", "b": "assignment", "c": "cmf", "d": "feature-dim"}
+
+
+def _floats(text):
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text):
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _items(text):
+    out = []
+    for t in text.split(","):
+        t = t.strip()
+        if t:
+            out.append(int(t) if t.lstrip("-").isdigit() else t)
+    return tuple(out)
+
+
+def _common(p, *, out):
+    p.add_argument("--out", default=out, help=f"output folder (default {out})")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision for the encoder")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (torch.set_num_threads)")
+    p.add_argument("--progress", action="store_true", help="show tqdm progress bars")
+
+
+def _data_args(p, *, dataset="digits", encoder=None, epochs=30, lr=None, batch_size=128):
+    p.add_argument("--dataset", default=dataset, choices=["digits", "synthetic", "cifar10", "cifar100", "folder"])
+    p.add_argument("--data-root", default=None, help="local folder for cifar10/cifar100/folder (never downloaded)")
+    p.add_argument("--synthetic-K", type=int, default=100, help="classes of the synthetic dataset")
+    p.add_argument("--encoder", default=encoder, choices=[None, "mlp", "cnn", "resnet18"])
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=lr)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m spherecodes.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="experiment")
+
+    p = sub.add_parser("temperature", aliases=["a"], help="(a) GNC against temperature")
+    _common(p, out="runs/temperature")
+    _data_args(p, encoder="mlp")
+    p.add_argument("--source", default="both", choices=["ufm", "network", "both"])
+    p.add_argument("--taus", type=_floats, default=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02))
+    p.add_argument("--ufm-d", type=int, default=3)
+    p.add_argument("--ufm-K", type=int, default=8)
+    p.add_argument("--ufm-n", type=int, default=5)
+    p.add_argument("--ufm-restarts", type=int, default=2)
+    p.add_argument("--ufm-steps", type=int, default=1000)
+    p.add_argument("--feature-dim", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("assignment", aliases=["b"], help="(b) class assignment, d = 2, four classes")
+    _common(p, out="runs/assignment")
+    _data_args(p, batch_size=64)
+    p.add_argument("--classes", type=_items, default=None, help="four classes (labels or names), comma-separated")
+    p.add_argument("--seeds", type=_ints, default=(0, 1, 2))
+    p.add_argument("--tau", type=float, default=0.1)
+
+    p = sub.add_parser("cmf", aliases=["c"], help="(c) CMF vs learned classifier")
+    _common(p, out="runs/cmf")
+    _data_args(p)
+    p.add_argument("--feature-dim", type=int, default=3)
+    p.add_argument("--tau", type=float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.9, help="CMF EMA momentum")
+    p.add_argument("--seeds", type=_ints, default=(0, 1))
+
+    p = sub.add_parser("feature-dim", aliases=["d"], help="(d) feature-dimension sweep with Theorem 3.9 bounds")
+    _common(p, out="runs/feature_dim")
+    _data_args(p, dataset="synthetic", epochs=20, batch_size=256)
+    p.add_argument("--dims", type=_ints, default=(2, 3, 4, 6, 8, 12, 16))
+    p.add_argument("--tau", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--softmax-restarts", type=int, default=4)
+    p.add_argument("--softmax-time-limit", type=float, default=60.0)
+
+    p = sub.add_parser("ufm", help="one UFM solve of problem (2)")
+    _common(p, out="runs/ufm")
+    p.add_argument("--d", type=int, default=3)
+    p.add_argument("--K", type=int, default=12)
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--tau", type=float, default=0.05)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--polish", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("fit", help="one network training run")
+    _common(p, out="runs/fit")
+    _data_args(p, encoder="mlp")
+    p.add_argument("--feature-dim", type=int, default=3)
+    p.add_argument("--classifier", default="learned", choices=["learned", "fixed", "cmf"])
+    p.add_argument("--code", default=None, help="for --classifier fixed: a .npy (d, K) or a SphereCode file")
+    p.add_argument("--assignment", type=_ints, default=None, help="class k -> codeword assignment[k]")
+    p.add_argument("--tau", type=float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.9, help="CMF EMA momentum")
+    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _load_code(path):
+    import numpy as np
+
+    if path.endswith(".npy"):
+        return np.load(path)
+    from spherecodes.code import SphereCode
+
+    return SphereCode.load(path).W
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit status (0 on success, 2 on bad input or missing data)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    cmd = EXPERIMENTS.get(args.command, args.command)
+    from ._common import require_torch
+
+    torch = require_torch()
+    if args.threads is not None:
+        torch.set_num_threads(max(1, args.threads))
+    out = args.out
+    t0 = time.perf_counter()
+    try:
+        results = _run(cmd, args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - t0
+    for res in results:
+        print(f"== {res.name}: {len(res.rows)} rows -> {res.table}, figure {res.figure} ({res.seconds:.1f} s)")
+        _print_rows(res.rows)
+    print(f"wall time {wall:.1f} s; outputs in {os.path.abspath(out)}")
+    return 0
+
+
+def _print_rows(rows, limit=40):
+    if not rows:
+        return
+    cols = [c for c in rows[0] if c not in ("lr", "test_loss")]
+    print("  " + " | ".join(cols))
+    for r in rows[:limit]:
+        print("  " + " | ".join(f"{r.get(c):.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in cols))
+    if len(rows) > limit:
+        print(f"  ... ({len(rows) - limit} more rows in the table)")
+
+
+def _run(cmd, args):
+    from . import experiments as ex
+
+    common = {"device": args.device, "progress": args.progress}
+    if cmd == "temperature":
+        return ex.temperature_experiment(args.out, taus=args.taus, source=args.source, ufm_d=args.ufm_d,
+                                         ufm_K=args.ufm_K, ufm_n=args.ufm_n, ufm_restarts=args.ufm_restarts,
+                                         ufm_steps=args.ufm_steps, dataset=args.dataset, data_root=args.data_root,
+                                         encoder=args.encoder or "mlp", feature_dim=args.feature_dim,
+                                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                         synthetic_K=args.synthetic_K, seed=args.seed, amp=args.amp, **common)
+    if cmd == "assignment":
+        return [ex.assignment_experiment(args.out, dataset=args.dataset, classes=args.classes,
+                                         data_root=args.data_root, seeds=args.seeds, encoder=args.encoder,
+                                         tau=args.tau, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                         amp=args.amp, **common)]
+    if cmd == "cmf":
+        return [ex.cmf_experiment(args.out, dataset=args.dataset, data_root=args.data_root, encoder=args.encoder,
+                                  feature_dim=args.feature_dim, tau=args.tau, momentum=args.momentum,
+                                  seeds=args.seeds, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                  synthetic_K=args.synthetic_K, amp=args.amp, **common)]
+    if cmd == "feature-dim":
+        return [ex.feature_dim_experiment(args.out, dims=args.dims, dataset=args.dataset,
+                                          synthetic_K=args.synthetic_K, data_root=args.data_root,
+                                          encoder=args.encoder, tau=args.tau, epochs=args.epochs,
+                                          batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                                          softmax_restarts=args.softmax_restarts,
+                                          softmax_time_limit=args.softmax_time_limit, amp=args.amp, **common)]
+    if cmd == "ufm":
+        return [_run_ufm(args)]
+    if cmd == "fit":
+        return [_run_fit(args)]
+    raise ValueError(f"unknown experiment {cmd!r}")  # pragma: no cover - argparse rejects it first
+
+
+def _run_ufm(args):
+    from ._common import atomic_write_json
+    from .experiments import ExperimentResult
+    from .plots import plot_ufm_run
+    from .ufm import reference_optima, train_ufm
+
+    t0 = time.perf_counter()
+    os.makedirs(args.out, exist_ok=True)
+    r = train_ufm(args.d, args.K, args.n, args.tau, steps=args.steps, lr=args.lr, polish=args.polish,
+                  seed=args.seed, device=args.device, progress=args.progress)
+    softmax_rho, hardmax_rho, _ = reference_optima(args.d, args.K, args.n, seed=0)
+    row = {"d": args.d, "K": args.K, "n": args.n, "tau": args.tau, "loss": r.final_loss,
+           "rho_one_vs_rest": r.rho_one_vs_rest, "gnc1": r.gnc1, "gnc3": r.gnc3,
+           "softmax_code_rho": softmax_rho, "hardmax_rho": hardmax_rho, "seconds": r.seconds}
+    table = os.path.join(args.out, "ufm.json")
+    atomic_write_json(table, {"result": row, "W": r.W, "history": r.history})
+    fig = os.path.join(args.out, "ufm.png")
+    plot_ufm_run(r, fig, optimum=softmax_rho, title=f"UFM d={args.d} K={args.K} n={args.n} tau={args.tau:g}")
+    return ExperimentResult("ufm", [row], table, fig, time.perf_counter() - t0)
+
+
+def _run_fit(args):
+    from .data import load_dataset
+    from .experiments import ExperimentResult
+    from .loop import fit
+
+    encoder = args.encoder or ("mlp" if args.dataset in ("digits", "synthetic") else "resnet18")
+    data = load_dataset(args.dataset, root=args.data_root, image=encoder != "mlp", K=args.synthetic_K)
+    code = _load_code(args.code) if args.code else None
+    r = fit(data, encoder=encoder, feature_dim=args.feature_dim, classifier=args.classifier, tau=args.tau, code=code,
+            assignment=args.assignment, cmf_momentum=args.momentum, epochs=args.epochs, batch_size=args.batch_size,
+            optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, augment=args.augment,
+            seed=args.seed, device=args.device, amp=args.amp, out_dir=args.out,
+            checkpoint_every=args.checkpoint_every, progress=args.progress)
+    print(f"throughput {r.samples_per_second:.0f} samples/s on {r.config['device']}")
+    return ExperimentResult("fit", r.history, os.path.join(args.out, "history.csv"),
+                            os.path.join(args.out, "curves.png"), r.seconds)

@@ -1,0 +1,290 @@
+"""Full-network training with normalized features and classifier (loss (1)).
+
+:func:`fit` trains ``NormalizedNet(encoder, classifier)`` with CE on
+``W^T h / tau`` and records, every epoch, the loss, train/test accuracy and the
+GNC metrics of the train-set features (GNC1, GNC2 = rho one-vs-rest of the
+classifier, GNC3).  With an ``out_dir`` it writes ``history.csv``,
+``history.json`` (config + history), ``checkpoint_last.pt`` (every
+``checkpoint_every`` epochs and at the end) and ``curves.png``.
+All writes are atomic.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_int
+from ._common import (as_rng, atomic_torch_save, atomic_write_csv, atomic_write_json, check_positive, require_torch,
+                      resolve_device, torch_seed)
+from .data import ArrayDataset
+from .metrics import gnc1 as _gnc1, gnc3 as _gnc3, rho_one_vs_rest as _rho
+
+
+@dataclass
+class FitResult:
+    """Result of :func:`fit`.
+
+    Attributes
+    ----------
+    history : list of dict
+        One row per epoch: ``epoch, loss, train_acc, test_acc, gnc1, gnc2, gnc3, lr, seconds``
+        (GNC columns are NaN on epochs where they were not computed).
+    W : ndarray, shape (d, K)
+        Final classifier (unit columns; for a fixed classifier, column k is the codeword of class k).
+    H : ndarray, shape (d, N_train)
+        Final unit train features (eval mode).
+    labels : ndarray, shape (N_train,)
+    train_acc, test_acc : float
+        Final accuracies in [0, 1].
+    gnc1, gnc2, gnc3 : float
+        Final GNC metrics.
+    model : torch.nn.Module
+    config : dict
+    out_dir : str or None
+    seconds : float
+        Training wall time (metrics excluded).
+    """
+
+    history: list
+    W: np.ndarray
+    H: np.ndarray
+    labels: np.ndarray
+    train_acc: float
+    test_acc: float
+    gnc1: float
+    gnc2: float
+    gnc3: float
+    model: object = None
+    config: dict = field(default_factory=dict)
+    out_dir: str | None = None
+    seconds: float = 0.0
+    samples_per_second: float = 0.0
+
+
+def build_model(data_or_shape, num_classes=None, *, encoder="mlp", feature_dim=3, classifier="learned", tau=0.1,
+                code=None, assignment=None, cmf_momentum=0.9, encoder_kwargs=None, seed=0):
+    """``NormalizedNet`` for a dataset (or an input shape plus ``num_classes``). Reproducible from ``seed``."""
+    torch = require_torch()
+    from .classifiers import build_classifier
+    from .models import NormalizedNet, build_encoder
+
+    if isinstance(data_or_shape, ArrayDataset):
+        shape, K = data_or_shape.input_shape, data_or_shape.num_classes
+    else:
+        shape, K = tuple(data_or_shape), num_classes
+    K = check_int(K, "num_classes", minimum=2)
+    feature_dim = check_int(feature_dim, "feature_dim", minimum=1)
+    rng = as_rng(seed)
+    torch.manual_seed(torch_seed(rng))
+    gen = torch.Generator().manual_seed(torch_seed(rng))
+    enc = build_encoder(encoder, shape, feature_dim, **(encoder_kwargs or {}))
+    clf = build_classifier(classifier, feature_dim, K, tau, code=code, assignment=assignment, momentum=cmf_momentum,
+                           generator=gen)
+    return NormalizedNet(enc, clf)
+
+
+def _augment(torch, x, gen):
+    """Random horizontal flip and 4-pixel pad-and-crop for image batches (B, C, H, W)."""
+    B, _, Hh, Ww = x.shape
+    flip = torch.rand(B, generator=gen, device="cpu") < 0.5
+    x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(3), x)
+    pad = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="reflect")
+    i, j = torch.randint(0, 9, (2,), generator=gen, device="cpu").tolist()
+    return pad[:, :, i:i + Hh, j:j + Ww]
+
+
+def evaluate(model, x, y, *, batch_size=1024, device=None, amp=False):
+    """Return ``(H (d, N) float64 unit features, accuracy, mean CE loss)`` in eval mode."""
+    torch = require_torch()
+    dev = next(model.parameters()).device if device is None else device
+    model.eval()
+    feats, correct, loss_sum = [], 0, 0.0
+    with torch.no_grad():
+        for s in range(0, len(y), batch_size):
+            xb = torch.as_tensor(x[s:s + batch_size], device=dev)
+            yb = torch.as_tensor(y[s:s + batch_size], device=dev)
+            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
+                logits, h = model(xb)
+            correct += int((logits.argmax(1) == yb).sum())
+            loss_sum += float(torch.nn.functional.cross_entropy(logits.float(), yb, reduction="sum"))
+            feats.append(h.double().cpu().numpy())
+    H = np.concatenate(feats).T
+    H /= np.linalg.norm(H, axis=0)
+    return H, correct / max(1, len(y)), loss_sum / max(1, len(y))
+
+
+def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned", tau=0.1, code=None,
+        assignment=None, cmf_momentum=0.9, epochs=30, batch_size=128, optimizer="adam", lr=None, momentum=0.9,
+        weight_decay=5e-4, augment=False, seed=0, device="auto", amp=False, out_dir=None, checkpoint_every=0,
+        gnc_every=1, rho_max_classes=1000, progress=False, encoder_kwargs=None, model=None, plot=True) -> FitResult:
+    """Train a normalized network with CE loss (1) at temperature ``tau``.
+
+    Parameters
+    ----------
+    data : ArrayDataset
+    encoder : {"mlp", "cnn", "resnet18"}
+    feature_dim : int
+        d, the dimension of the (unit) features and classifier columns.
+    classifier : {"learned", "fixed", "cmf"}
+    tau : float
+        Temperature: logits are ``W^T h / tau``.
+    code, assignment :
+        For ``classifier="fixed"``: a code ``(d, K)`` with unit columns and a
+        permutation (class ``k`` uses column ``assignment[k]``).
+    cmf_momentum : float
+        EMA momentum of the CMF classifier.
+    epochs, batch_size : int
+    optimizer : {"adam", "sgd"}
+        Adam(W) or SGD with momentum; cosine decay over the epochs.
+    lr : float or None
+        Default: Adam 1e-2 for ``mlp``/``cnn``, 1e-3 for ``resnet18``; SGD 0.05.
+    weight_decay : float
+        Applied to the encoder parameters only (the classifier is scale-free).
+    augment : bool
+        Random flips and crops for image inputs (CIFAR-style).
+    seed : int or numpy.random.Generator
+    device : "auto", "cpu", "cuda", ...
+    amp : bool
+        bfloat16 autocast for the encoder (CUDA); the classifier stays float32.
+    out_dir : path or None
+        Where to write logs, checkpoints and the curves figure.
+    checkpoint_every : int
+        Also checkpoint every this many epochs (0: only at the end).
+    gnc_every : int
+        Compute GNC metrics every this many epochs (and at the last one).
+    rho_max_classes : int
+        Skip GNC2 (NaN) when K exceeds this (the hull computation is O(K) QPs of size K).
+    progress : bool
+        tqdm bars over epochs.
+    model : NormalizedNet or None
+        Train this model instead of building one.
+
+    Returns
+    -------
+    FitResult
+    """
+    torch = require_torch()
+    if not isinstance(data, ArrayDataset):
+        raise ValueError(f"data must be an ArrayDataset (see spherecodes.train.data), got {type(data).__name__}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    gnc_every = check_int(gnc_every, "gnc_every", minimum=1)
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0)
+    tau = check_positive(tau, "tau")
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    if lr is None:
+        lr = 0.05 if optimizer == "sgd" else (1e-3 if encoder == "resnet18" else 1e-2)
+    lr = check_positive(lr, "lr")
+    dev = resolve_device(device)
+    rng = as_rng(seed)
+    if model is None:
+        model = build_model(data, encoder=encoder, feature_dim=feature_dim, classifier=classifier, tau=tau, code=code,
+                            assignment=assignment, cmf_momentum=cmf_momentum, encoder_kwargs=encoder_kwargs,
+                            seed=rng)
+    model = model.to(dev)
+    K = data.num_classes
+    config = {"dataset": data.name, "K": K, "N_train": len(data.y_train), "N_test": len(data.y_test),
+              "encoder": encoder, "feature_dim": feature_dim, "classifier": classifier, "tau": tau,
+              "cmf_momentum": cmf_momentum, "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer,
+              "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "augment": augment,
+              "seed": seed if isinstance(seed, (int, type(None))) else "generator", "device": str(dev), "amp": amp,
+              "assignment": None if assignment is None else [int(a) for a in assignment]}
+
+    enc_params = list(model.encoder.parameters())
+    clf_params = [p for p in model.classifier.parameters() if p.requires_grad]
+    groups = [{"params": enc_params, "weight_decay": weight_decay}]
+    if clf_params:
+        groups.append({"params": clf_params, "weight_decay": 0.0})
+    if optimizer == "adam":
+        opt = torch.optim.AdamW(groups, lr=lr) if weight_decay else torch.optim.Adam(groups, lr=lr)
+    else:
+        opt = torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+
+    gen = torch.Generator().manual_seed(torch_seed(rng))
+    x_train = torch.as_tensor(data.x_train, device=dev)
+    y_train = torch.as_tensor(data.y_train, device=dev)
+    N = len(data.y_train)
+    is_image = x_train.ndim == 4
+
+    history, train_seconds, samples = [], 0.0, 0
+    H = None
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=epochs, desc=f"{data.name} {classifier} d={feature_dim} tau={tau:g}")
+    for epoch in range(1, epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(N, generator=gen).to(dev)
+        loss_sum, seen = 0.0, 0
+        for s in range(0, N, batch_size):
+            idx = perm[s:s + batch_size]
+            if idx.numel() < 2 and N > 1:
+                continue  # BatchNorm needs more than one sample
+            xb, yb = x_train[idx], y_train[idx]
+            if augment and is_image:
+                xb = _augment(torch, xb, gen)
+            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
+                logits, _ = model(xb, yb)
+            loss = torch.nn.functional.cross_entropy(logits.float(), yb)
+            opt.zero_grad(set_to_none=True)
+            if clf_params or any(p.requires_grad for p in enc_params):
+                loss.backward()
+                opt.step()
+            loss_sum += float(loss.detach()) * idx.numel()
+            seen += idx.numel()
+        sched.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        train_seconds += dt
+        samples += seen
+        H, train_acc, _ = evaluate(model, data.x_train, data.y_train, device=dev, amp=amp)
+        _, test_acc, test_loss = evaluate(model, data.x_test, data.y_test, device=dev, amp=amp)
+        row = {"epoch": epoch, "loss": loss_sum / max(1, seen), "train_acc": train_acc, "test_acc": test_acc,
+               "test_loss": test_loss, "gnc1": float("nan"), "gnc2": float("nan"), "gnc3": float("nan"),
+               "lr": opt.param_groups[0]["lr"], "seconds": dt}
+        if epoch % gnc_every == 0 or epoch == epochs:
+            W = model.classifier.code()
+            row["gnc1"] = _gnc1(H, data.y_train, K)
+            row["gnc3"] = _gnc3(W, H, data.y_train)
+            row["gnc2"] = _rho(W) if K <= rho_max_classes else float("nan")
+        history.append(row)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{row['loss']:.3g}", train=f"{train_acc:.3f}", test=f"{test_acc:.3f}")
+        if out_dir is not None:
+            _write_logs(out_dir, config, history)
+            if checkpoint_every and epoch % checkpoint_every == 0 and epoch != epochs:
+                _checkpoint(out_dir, model, opt, epoch, config, history)
+    if bar is not None:
+        bar.close()
+    W = model.classifier.code()
+    last = history[-1]
+    if out_dir is not None:
+        _checkpoint(out_dir, model, opt, epochs, config, history)
+        if plot:
+            from .plots import plot_training_curves
+            plot_training_curves(history, os.path.join(os.fspath(out_dir), "curves.png"),
+                                 title=f"{data.name}: {classifier} classifier, d={feature_dim}, tau={tau:g}")
+    return FitResult(history=history, W=W, H=H, labels=np.asarray(data.y_train), train_acc=last["train_acc"],
+                     test_acc=last["test_acc"], gnc1=last["gnc1"], gnc2=last["gnc2"], gnc3=last["gnc3"], model=model,
+                     config=config, out_dir=None if out_dir is None else os.fspath(out_dir), seconds=train_seconds,
+                     samples_per_second=samples / train_seconds if train_seconds > 0 else math.nan)
+
+
+def _write_logs(out_dir, config, history):
+    out_dir = os.fspath(out_dir)
+    atomic_write_csv(os.path.join(out_dir, "history.csv"), history)
+    atomic_write_json(os.path.join(out_dir, "history.json"), {"config": config, "history": history})
+
+
+def _checkpoint(out_dir, model, opt, epoch, config, history):
+    atomic_torch_save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "config": config,
+                       "history": history}, os.path.join(os.fspath(out_dir), "checkpoint_last.pt"))

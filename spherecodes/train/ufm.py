@@ -1,0 +1,367 @@
+"""The unconstrained features model (UFM) with spherical constraints, problem (2).
+
+    min_{W, H}  1/(nK) sum_{k,i} CE(W^T h_{k,i}, y_k, tau)
+    s.t.        W in OB(d, K),  H in OB(d, nK)
+
+Optimization uses the *normalized parametrization* ``W = V / ||V||`` (column-wise),
+``H = U / ||U||``: Adam runs on the free matrices ``V``, ``U`` and after every
+step their columns are rescaled to unit norm.  Since the gradient of a function
+of ``v / ||v||`` at a unit ``v`` is the Riemannian (tangent-projected) gradient,
+this is Riemannian Adam with the normalization retraction.  Adam's per-coordinate
+scaling matters here: at small ``tau`` the CE gradients are ``O(exp(-margin/tau))``
+and plain gradient steps would stall.  The learning rate follows a cosine decay
+from ``lr`` to ``lr * final_lr_ratio``.
+
+Adam finds the basin but creeps through its flat bottom (at ``tau = 0.05`` the
+loss changes by ~1e-6 while rho still moves by 1e-2).  A *polish* phase then
+runs L-BFGS (strong Wolfe line search, same parametrization) on ``log(loss)``,
+which is well scaled whatever the temperature, and converges to the critical
+point to ~1e-8 in rho within a few hundred iterations.  Set ``polish=0`` to get
+the plain first-order dynamics (e.g. to study training curves).
+
+By Lemma 3.1 of the paper, as ``tau -> 0`` the solutions approach those of the
+HardMax problem (5), whose classifier is a Softmax Code (GNC2) and, without
+rattlers, whose features collapse to the classifier (GNC1, GNC3 -> 0).
+:func:`temperature_sweep` measures this numerically.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_dims, check_int
+from ._common import as_rng, check_positive, require_torch, resolve_device, torch_seed
+from .metrics import gnc_metrics
+
+
+@dataclass
+class UFMResult:
+    """Result of :func:`train_ufm`.
+
+    Attributes
+    ----------
+    W : ndarray, shape (d, K)
+        Classifier, unit columns.
+    H : ndarray, shape (d, n*K)
+        Features, unit columns; column ``i`` belongs to class ``labels[i]``.
+    labels : ndarray of int, shape (n*K,)
+        ``np.repeat(np.arange(K), n)``.
+    tau : float
+        Temperature.
+    loss : ndarray, shape (steps + number of polish evaluations,)
+        Training loss (1) at each Adam step (before its update), then at each
+        function evaluation of the L-BFGS polish phase.
+    history : dict of ndarray
+        ``step``, ``loss``, ``gnc1``, ``gnc2`` (= rho one-vs-rest of W), ``gnc3``,
+        recorded every ``record_every`` steps and at the end.
+    gnc1, gnc2, gnc3 : float
+        Final metrics; ``gnc2`` equals ``rho_one_vs_rest``.
+    rho_one_vs_rest : float
+        Minimum one-vs-rest distance of the final ``W``.
+    final_loss : float
+        Loss at the returned ``(W, H)``.
+    device : str
+    seconds : float
+        Wall time of the optimization (metrics excluded).
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    labels: np.ndarray
+    tau: float
+    loss: np.ndarray
+    history: dict
+    gnc1: float
+    gnc2: float
+    gnc3: float
+    rho_one_vs_rest: float
+    final_loss: float
+    device: str
+    seconds: float
+
+
+def ufm_loss(W, H, labels, tau) -> float:
+    """CE loss (1)/(2) in float64 numpy: ``W`` ``(d, K)``, ``H`` ``(d, N)``, ``labels`` ``(N,)``."""
+    Z = (np.asarray(W).T @ np.asarray(H)) / tau  # (K, N)
+    Zmax = Z.max(axis=0)
+    lse = Zmax + np.log(np.exp(Z - Zmax).sum(axis=0))
+    return float(np.mean(lse - Z[labels, np.arange(Z.shape[1])]))
+
+
+def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=300, seed=None, device=None,
+              dtype="float64", record_every=None, W_init=None, progress=False) -> UFMResult:
+    """Minimize the spherical UFM CE loss (2) from a random start.
+
+    Parameters
+    ----------
+    d, K, n : int
+        Feature dimension, number of classes (``K >= 2``) and samples per class.
+    tau : float
+        Temperature (> 0); logits are ``W^T h / tau``.
+    steps : int, keyword-only
+        Number of Adam steps.
+    lr : float
+        Initial learning rate; cosine-decayed to ``lr * final_lr_ratio``.
+    polish : int
+        Maximum number of L-BFGS iterations on ``log(loss)`` after Adam (0: none).
+    seed : None, int or numpy.random.Generator
+        Random start (Gaussian columns, normalized).  Reproducible on a given device.
+    device : None, "auto", "cpu", "cuda", ...
+        ``None``/``"auto"`` picks CUDA when available.
+    dtype : {"float64", "float32"}
+    record_every : int or None
+        Record loss and GNC metrics every this many Adam steps (default ``steps // 20``),
+        and once at the end.
+    W_init : array_like (d, K) or None
+        Optional starting classifier (unit columns); features still start random.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    UFMResult
+    """
+    torch = require_torch()
+    d, K = check_dims(d, K)
+    n = check_int(n, "n", minimum=1)
+    tau = check_positive(tau, "tau")
+    steps = check_int(steps, "steps", minimum=0)
+    polish = check_int(polish, "polish", minimum=0)
+    if steps + polish == 0:
+        raise ValueError("steps + polish must be >= 1")
+    lr = check_positive(lr, "lr")
+    final_lr_ratio = check_positive(final_lr_ratio, "final_lr_ratio")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if record_every is None:
+        record_every = max(1, steps // 20)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    dev = resolve_device(device)
+    tdtype = torch.float64 if dtype == "float64" else torch.float32
+    rng = as_rng(seed)
+
+    N = n * K
+    labels = np.repeat(np.arange(K), n)
+    if W_init is None:
+        V0 = rng.standard_normal((d, K))
+    else:
+        from .._validation import as_code
+        V0 = as_code(W_init, normalize=True)
+        if V0.shape != (d, K):
+            raise ValueError(f"W_init must have shape (d, K) = {(d, K)}, got {V0.shape}")
+    U0 = rng.standard_normal((d, N))
+    V = torch.tensor(V0 / np.linalg.norm(V0, axis=0), dtype=tdtype, device=dev, requires_grad=True)
+    U = torch.tensor(U0 / np.linalg.norm(U0, axis=0), dtype=tdtype, device=dev, requires_grad=True)
+    y = torch.as_tensor(labels, device=dev)
+    opt = torch.optim.Adam([V, U], lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda t: final_lr_ratio + (1 - final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps)))
+
+    losses = []
+    hist = {"step": [], "loss": [], "gnc1": [], "gnc2": [], "gnc3": []}
+
+    def snapshot(step, loss_value):
+        with torch.no_grad():
+            Wn = (V / V.norm(dim=0, keepdim=True)).double().cpu().numpy()
+            Hn = (U / U.norm(dim=0, keepdim=True)).double().cpu().numpy()
+        m = gnc_metrics(Wn, Hn, labels)
+        hist["step"].append(step)
+        hist["loss"].append(loss_value)
+        for k, v in m.as_dict().items():
+            hist[k].append(v)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=steps + 2 * polish, desc=f"UFM tau={tau:g}", leave=False)
+    t_opt = 0.0
+    for t in range(steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        Wt = V / V.norm(dim=0, keepdim=True)
+        Ht = U / U.norm(dim=0, keepdim=True)
+        logits = (Ht.T @ Wt) / tau  # (N, K)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            V /= V.norm(dim=0, keepdim=True)
+            U /= U.norm(dim=0, keepdim=True)
+        lv = float(loss.detach())
+        t_opt += time.perf_counter() - t0
+        losses.append(lv)
+        if t % record_every == 0:
+            snapshot(t, lv)
+        if bar is not None:
+            bar.update(1)
+            if t % 50 == 0:
+                bar.set_postfix(loss=f"{lv:.3e}")
+
+    if polish:
+        lbfgs = torch.optim.LBFGS([V, U], lr=1.0, max_iter=polish, max_eval=2 * polish, tolerance_grad=0.0,
+                                  tolerance_change=0.0, history_size=50, line_search_fn="strong_wolfe")
+
+        def closure():
+            lbfgs.zero_grad(set_to_none=True)
+            Wt = V / V.norm(dim=0, keepdim=True)
+            Ht = U / U.norm(dim=0, keepdim=True)
+            value = torch.log(torch.nn.functional.cross_entropy((Ht.T @ Wt) / tau, y))
+            value.backward()
+            losses.append(math.exp(float(value.detach())))
+            if bar is not None:
+                bar.update(1)
+            return value
+
+        t0 = time.perf_counter()
+        lbfgs.step(closure)
+        with torch.no_grad():
+            V /= V.norm(dim=0, keepdim=True)
+            U /= U.norm(dim=0, keepdim=True)
+        t_opt += time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    losses = np.asarray(losses)
+    total = len(losses)
+
+    with torch.no_grad():
+        W = (V / V.norm(dim=0, keepdim=True)).double().cpu().numpy()
+        H = (U / U.norm(dim=0, keepdim=True)).double().cpu().numpy()
+    W /= np.linalg.norm(W, axis=0)
+    H /= np.linalg.norm(H, axis=0)
+    final_loss = ufm_loss(W, H, labels, tau)
+    if not hist["step"] or hist["step"][-1] != total:
+        m = gnc_metrics(W, H, labels)
+        hist["step"].append(total)
+        hist["loss"].append(final_loss)
+        for k, v in m.as_dict().items():
+            hist[k].append(v)
+    history = {k: np.asarray(v) for k, v in hist.items()}
+    return UFMResult(W=W, H=H, labels=labels, tau=tau, loss=losses, history=history,
+                     gnc1=float(history["gnc1"][-1]), gnc2=float(history["gnc2"][-1]),
+                     gnc3=float(history["gnc3"][-1]), rho_one_vs_rest=float(history["gnc2"][-1]),
+                     final_loss=final_loss, device=str(dev), seconds=t_opt)
+
+
+@dataclass
+class TemperatureSweep:
+    """Result of :func:`temperature_sweep` (one row per temperature, best-of-restarts run).
+
+    Attributes
+    ----------
+    taus : ndarray, shape (T,)
+    rho, gnc1, gnc3, loss : ndarray, shape (T,)
+        Metrics of the lowest-loss run at each temperature (``rho`` is GNC2).
+    softmax_optimum : float
+        ``softmax_code(d, K).rho_one_vs_rest`` (NaN when the solver is unavailable).
+    hardmax_rho : float
+        rho one-vs-rest of the classifier returned by ``hardmax(d, K, n)`` (NaN if unavailable).
+    rows : list of dict
+        The table (one dict per temperature, plus the comparison columns).
+    runs : list of UFMResult
+        The selected run at each temperature.
+    """
+
+    d: int
+    K: int
+    n: int
+    taus: np.ndarray
+    rho: np.ndarray
+    gnc1: np.ndarray
+    gnc3: np.ndarray
+    loss: np.ndarray
+    softmax_optimum: float
+    hardmax_rho: float
+    rows: list = field(default_factory=list)
+    runs: list = field(default_factory=list)
+
+
+def reference_optima(d, K, n, *, seed=0, restarts=None):
+    """Softmax Code optimum and HardMax classifier separation, or NaN where the solvers are missing.
+
+    Returns ``(softmax_rho, hardmax_rho, notes)``; imports :mod:`spherecodes.solvers` lazily.
+    """
+    notes = []
+    softmax_rho = hardmax_rho = float("nan")
+    try:
+        from spherecodes.solvers import softmax_code
+        kwargs = {"seed": seed}
+        if restarts is not None:
+            kwargs["restarts"] = restarts
+        softmax_rho = float(softmax_code(d, K, **kwargs).rho_one_vs_rest)
+    except Exception as exc:  # solver not available (yet) or failed
+        notes.append(f"softmax_code unavailable: {type(exc).__name__}: {exc}")
+    try:
+        from spherecodes.solvers import hardmax
+        try:
+            res = hardmax(d, K, n, seed=seed)
+        except TypeError:
+            res = hardmax(d, K, n)
+        rho = getattr(res, "rho_one_vs_rest", None)
+        if rho is None:
+            from .metrics import rho_one_vs_rest
+            rho = rho_one_vs_rest(np.asarray(res.W))
+        hardmax_rho = float(rho)
+    except Exception as exc:
+        notes.append(f"hardmax unavailable: {type(exc).__name__}: {exc}")
+    return softmax_rho, hardmax_rho, notes
+
+
+def temperature_sweep(d, K, n, taus, *, restarts=3, steps=1000, lr=0.1, polish=300, seed=None, device=None,
+                      compare=True, compare_restarts=None, progress=False) -> TemperatureSweep:
+    """Solve the UFM (2) at each temperature and measure GNC (numerical Lemma 3.1).
+
+    At each ``tau`` the UFM is solved from ``restarts`` random starts and the
+    lowest-loss run is kept (Lemma 3.1 is a statement about global minimizers).
+    As ``tau`` decreases, ``rho`` should approach the Softmax Code optimum and
+    ``gnc1``, ``gnc3`` should go to 0 (no rattlers).
+
+    Parameters
+    ----------
+    d, K, n : int
+    taus : sequence of float
+        Temperatures (> 0), any order; results follow the given order.
+    restarts : int
+        Random starts per temperature.
+    steps, lr, polish, device :
+        Passed to :func:`train_ufm`.
+    seed : None, int or numpy.random.Generator
+    compare : bool
+        Also compute ``softmax_code(d, K)`` and ``hardmax(d, K, n)`` (skipped
+        gracefully, as NaN, when the solvers are unavailable).
+
+    Returns
+    -------
+    TemperatureSweep
+    """
+    d, K = check_dims(d, K)
+    n = check_int(n, "n", minimum=1)
+    restarts = check_int(restarts, "restarts", minimum=1)
+    taus = np.asarray([check_positive(t, "tau") for t in np.atleast_1d(np.asarray(taus, dtype=float))])
+    if taus.size == 0:
+        raise ValueError("taus must contain at least one temperature")
+    rng = as_rng(seed)
+    softmax_rho = hardmax_rho = float("nan")
+    if compare:
+        softmax_rho, hardmax_rho, _ = reference_optima(d, K, n, seed=int(rng.integers(2**31)),
+                                                       restarts=compare_restarts)
+    runs, rows = [], []
+    for tau in taus:
+        best = None
+        for _ in range(restarts):
+            r = train_ufm(d, K, n, tau, steps=steps, lr=lr, polish=polish, seed=rng, device=device,
+                          progress=progress)
+            if best is None or r.final_loss < best.final_loss:
+                best = r
+        runs.append(best)
+        rows.append({"tau": float(tau), "loss": best.final_loss, "rho_one_vs_rest": best.rho_one_vs_rest,
+                     "gnc1": best.gnc1, "gnc3": best.gnc3, "softmax_code_rho": softmax_rho,
+                     "hardmax_rho": hardmax_rho, "rho_gap": softmax_rho - best.rho_one_vs_rest,
+                     "seconds": best.seconds})
+    return TemperatureSweep(d=d, K=K, n=n, taus=taus, rho=np.array([r.rho_one_vs_rest for r in runs]),
+                            gnc1=np.array([r.gnc1 for r in runs]), gnc3=np.array([r.gnc3 for r in runs]),
+                            loss=np.array([r.final_loss for r in runs]), softmax_optimum=softmax_rho,
+                            hardmax_rho=hardmax_rho, rows=rows, runs=runs)

@@ -1,0 +1,164 @@
+"""Each benchmark script in a tiny configuration; its output files are checked.
+
+Expected values are closed forms (Theorem 3.3, Theorem 3.9 written out with
+math.lgamma, exact inner products of the named codes) or cvxpy, never the
+scripts' own output.
+"""
+from __future__ import annotations
+
+import csv
+import importlib
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+
+
+def _has(module, name):
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
+
+
+needs_solvers = pytest.mark.skipif(not _has("spherecodes.solvers", "softmax_code"),
+                                   reason="spherecodes.solvers not available yet")
+
+
+def script(name, *args, timeout=300):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    p = subprocess.run([sys.executable, str(BENCH / name), *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout, cwd=ROOT, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def thm39(d, K):
+    lo = 0.5 * math.exp(2 / (d - 1) * (math.log(math.sqrt(math.pi) / K) + math.lgamma((d + 1) / 2)
+                                       - math.lgamma(d / 2 + 1)))
+    up = 2 * math.exp(1 / (d - 1) * (math.log(2 * math.sqrt(math.pi) / K) + math.lgamma((d + 1) / 2)
+                                     - math.lgamma(d / 2)))
+    return lo, min(up, 2.0)
+
+
+def test_universal_codes(tmp_path):
+    p = script("universal_codes.py", "--out", tmp_path, "--only", "pentagon,icosahedron,cell600,e8_roots", "--cvxpy")
+    assert "one class suffices" in p.stdout
+    rows = {r["name"]: r for r in read_csv(tmp_path / "universal_codes.csv")}
+    assert set(rows) == {"pentagon", "icosahedron", "cell600", "e8_roots"}
+    exact = {  # 1 - max inner product, closed forms
+        "pentagon": 1 - math.cos(2 * math.pi / 5),
+        "icosahedron": 1 - 1 / math.sqrt(5),
+        "cell600": 1 - (1 + math.sqrt(5)) / 4,
+        "e8_roots": 0.5,
+    }
+    dims = {"pentagon": (2, 5), "icosahedron": (3, 12), "cell600": (4, 120), "e8_roots": (8, 240)}
+    for name, r in rows.items():
+        assert (int(r["d"]), int(r["K"])) == dims[name]
+        assert float(r["rho"]) == pytest.approx(exact[name], abs=1e-10)
+        assert float(r["one_minus_t"]) == pytest.approx(exact[name], abs=1e-12)
+        assert float(r["rho_lower"]) <= float(r["rho"]) + 1e-12 <= float(r["rho_upper"]) + 2e-12
+        assert float(r["cvxpy_class0"]) == pytest.approx(exact[name], abs=1e-6)  # independent QP
+        assert float(r["spread"]) < 1e-9  # point-transitive: every class at the same distance
+        assert r["equal"] == "True"
+    md = (tmp_path / "universal_codes.md").read_text()
+    assert "python benchmarks/universal_codes.py" in md and "| 600-cell" in md
+
+
+def test_universal_codes_sampled_classes(tmp_path):
+    p = script("universal_codes.py", "--out", tmp_path, "--only", "e8_roots", "--all-classes-max", "10",
+               "--sample", "2")
+    r = read_csv(tmp_path / "universal_codes.csv")[0]
+    assert r["classes"].startswith("0,") and len(r["classes"].split(",")) == 3
+    assert float(r["rho"]) == pytest.approx(0.5, abs=1e-10)
+    assert "EQUAL" in p.stdout
+
+
+def test_paper_optima_exact_cells(tmp_path):
+    p = script("paper_optima.py", "--out", tmp_path, "--cells", "40x60,4x5,512x10000")
+    rows = read_csv(tmp_path / "paper_optima.csv")
+    assert [(int(r["d"]), int(r["K"])) for r in rows] == [(40, 60), (4, 5), (512, 10000)]
+    assert float(rows[0]["ours"]) == pytest.approx(1.0, abs=1e-10)  # Theorem 3.3: d+1 < K <= 2d
+    assert float(rows[1]["ours"]) == pytest.approx(5 / 4, abs=1e-10)  # simplex K/(K-1)
+    assert rows[2]["ours"] == "" and "skipped" in rows[2]["source"]
+    assert "skipped" in p.stdout
+    md = (tmp_path / "paper_optima.md").read_text()
+    assert "python benchmarks/paper_optima.py" in md and "CPU" in md
+
+
+def test_bounds_table_closed_form_cells(tmp_path):
+    p = script("bounds_table.py", "--out", tmp_path, "--K", "5,7", "--d", "3,4", "--workers", "1",
+               "--max-numeric-dK", "1")
+    rows = {(int(r["d"]), int(r["K"])): r for r in read_csv(tmp_path / "bounds_table.csv")}
+    assert set(rows) == {(3, 5), (4, 5), (3, 7), (4, 7)}
+    for (d, K), r in rows.items():
+        lo, up = thm39(d, K)
+        assert float(r["lower"]) == pytest.approx(lo, rel=1e-12)
+        assert float(r["upper"]) == pytest.approx(up, rel=1e-12)
+    assert float(rows[(3, 5)]["optimum"]) == 1.0  # d+1 < K <= 2d
+    assert float(rows[(4, 5)]["optimum"]) == pytest.approx(5 / 4)  # simplex
+    assert float(rows[(4, 7)]["optimum"]) == 1.0
+    assert rows[(3, 7)]["optimum"] == "" and "skipped" in rows[(3, 7)]["source"]
+    assert (tmp_path / "bounds_table.png").stat().st_size > 1000
+    assert "python benchmarks/bounds_table.py" in (tmp_path / "bounds_table.md").read_text()
+    # a rerun resumes: nothing left to do
+    p = script("bounds_table.py", "--out", tmp_path, "--K", "5,7", "--d", "3,4", "--workers", "1",
+               "--max-numeric-dK", "1", "--no-figure")
+    assert "4 already done, running 0" in p.stdout
+
+
+@needs_solvers
+def test_bounds_table_numeric_cell(tmp_path):
+    script("bounds_table.py", "--out", tmp_path, "--K", "7", "--d", "3", "--workers", "1", "--time-limit", "20",
+           "--restarts", "2", "--no-figure")
+    r = read_csv(tmp_path / "bounds_table.csv")[0]
+    opt = float(r["optimum"])
+    assert float(r["optimum_lower"]) <= opt + 1e-12 <= float(r["optimum_upper"]) + 2e-12
+    lo, up = thm39(3, 7)
+    assert lo <= opt <= up
+    assert r["source"].startswith("numeric")
+
+
+@needs_solvers
+def test_tammes_vs_softmax_grid_and_resume(tmp_path):
+    args = ["--out", tmp_path, "--d", "3", "--K", "5,6", "--restarts", "2", "--workers", "1", "--seed", "0"]
+    script("tammes_vs_softmax.py", *args)
+    csv_path = tmp_path / "tammes_vs_softmax.csv"
+    rows = read_csv(csv_path)
+    assert [(int(r["d"]), int(r["K"])) for r in rows] == [(3, 5), (3, 6)]
+    from spherecodes.cli import COMPARE_FIELDS
+
+    assert set(COMPARE_FIELDS) <= set(rows[0])
+    for r in rows:  # Theorem 3.3: optimum 1 for d+1 < K <= 2d
+        assert float(r["rho_softmax"]) == pytest.approx(1.0, abs=1e-8)
+        assert float(r["rho_tammes"]) == pytest.approx(1.0, abs=1e-8)
+        assert r["agree"] == "True"
+    assert float(rows[1]["one_minus_t"]) == pytest.approx(1.0, abs=1e-7)  # octahedron: t* = 0
+    md = (tmp_path / "tammes_vs_softmax.md").read_text()
+    assert "python benchmarks/tammes_vs_softmax.py" in md and "2 agree" in md
+    assert (tmp_path / "tammes_vs_softmax.png").stat().st_size > 1000
+    # simulate a kill after the first cell: drop the second row, rerun, only it is recomputed
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text("\n".join(lines[:2]) + "\n")
+    p = script("tammes_vs_softmax.py", *args)
+    assert "1 already done, running 1" in p.stdout
+    assert len(read_csv(csv_path)) == 2
+    p = script("tammes_vs_softmax.py", *args, "--no-figure")
+    assert "2 already done, running 0" in p.stdout
+
+
+def test_tammes_vs_softmax_rejects_big_grid(tmp_path):
+    p = subprocess.run([sys.executable, str(BENCH / "tammes_vs_softmax.py"), "--d", "9", "--out", tmp_path],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 2 and "d <= 8" in p.stderr and "Traceback" not in p.stderr

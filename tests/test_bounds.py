@@ -1,0 +1,131 @@
+"""Theorem 3.9 bounds (eq. 13) and the closed-form optima of Theorem 3.3."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from spherecodes import constructions as C
+from spherecodes.bounds import SphereCodesWarning, Theorem39Bounds, exact_optimum, theorem39_bounds
+
+
+def direct(d, K):
+    """Eq. (13) evaluated literally with math.gamma (no logs)."""
+    lo = 0.5 * (math.sqrt(math.pi) / K * math.gamma((d + 1) / 2) / math.gamma(d / 2 + 1)) ** (2 / (d - 1))
+    hi = 2 * (2 * math.sqrt(math.pi) / K * math.gamma((d + 1) / 2) / math.gamma(d / 2)) ** (1 / (d - 1))
+    return lo, hi
+
+
+def quiet(d, K):
+    return theorem39_bounds(d, K, warn=False)
+
+
+@pytest.mark.parametrize("d", [2, 3, 4, 7, 10, 33, 60, 150])
+@pytest.mark.parametrize("K", [4, 12, 100, 1000, 10**6, 2.5e9])
+def test_matches_direct_gamma(d, K):
+    lo, hi = direct(d, K)
+    b = quiet(d, K)
+    assert isinstance(b, Theorem39Bounds)
+    assert b.lower == pytest.approx(lo, rel=1e-11)
+    assert b.upper_raw == pytest.approx(hi, rel=1e-11)
+    assert b.upper == min(b.upper_raw, 2.0)
+    assert b.d == d and b.K == K
+
+
+def test_min_K_condition():
+    for d in (2, 3, 10, 100, 10**4):
+        thr = math.sqrt(2 * math.pi * math.sqrt(math.e * d))
+        assert quiet(d, 2).min_K == pytest.approx(thr, rel=1e-14)
+        assert quiet(d, math.ceil(thr)).applicable
+        assert not quiet(d, math.ceil(thr) - 1).applicable or math.ceil(thr) - 1 >= thr
+        assert "K >=" in quiet(d, 10).condition
+
+
+def test_warning():
+    with pytest.warns(SphereCodesWarning, match="Theorem 3.9"):
+        b = theorem39_bounds(100, 5)  # threshold sqrt(2 pi sqrt(100 e)) ~ 10.2
+    assert not b.applicable
+    assert issubclass(SphereCodesWarning, UserWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert theorem39_bounds(100, 11).applicable  # no warning
+        assert not theorem39_bounds(100, 5, warn=False).applicable
+
+
+@pytest.mark.parametrize("d", [2, 3, 8, 64, 512, 10**4])
+def test_monotone_in_K(d):
+    Ks = np.unique(np.geomspace(2, 1e12, 200))
+    lo = np.array([quiet(d, K).lower for K in Ks])
+    hi = np.array([quiet(d, K).upper_raw for K in Ks])
+    assert np.all(np.diff(lo) < 0) and np.all(np.diff(hi) < 0)
+    assert np.all(lo < hi)
+
+
+def test_large_d_and_K_finite():
+    for d in (1000, 5000, 10**4, 10**5):
+        for K in (10, 1e6, 1e12, 10**12):
+            b = quiet(d, K)
+            assert np.isfinite(b.lower) and np.isfinite(b.upper_raw)
+            assert 0 < b.lower < b.upper_raw
+            assert b.upper <= 2.0
+    # d = 1e4, K = 1e12: the bounds are informative (paper: d ~ log K suffices)
+    b = theorem39_bounds(10**4, 1e12)
+    assert b.applicable and 0.1 < b.lower < b.upper <= 2
+    # huge d: the raw upper bound exceeds 2 and is capped
+    b = quiet(10**5, 100)
+    assert b.upper_raw > 2 and b.upper == 2.0
+
+
+def test_cap_reported():
+    b = quiet(50, 2)
+    assert b.upper_raw > 2 and b.upper == 2.0
+
+
+@pytest.mark.parametrize("d,K", [(1, 10), (0, 10), (2.5, 10), ("3", 10), (3, 1), (3, 1.5), (3, float("nan")),
+                                 (3, float("inf")), (3, "12"), (3, True)])
+def test_bad_input(d, K):
+    with pytest.raises(ValueError):
+        theorem39_bounds(d, K)
+
+
+def test_known_codes_within_bounds():
+    """Optimal / best known codes built in closed form lie inside eq. (13)."""
+    hull = pytest.importorskip("spherecodes.hull")
+    cases = [C.polygon(K) for K in (4, 5, 8, 13, 40)] + [C.icosahedron(), C.cell600(), C.e8_roots(),
+                                                         C.cell24(), C.schlafli27()]
+    for W in cases:
+        d, K = W.shape
+        rho = hull.one_vs_rest_distances(W).distance.min()
+        b = theorem39_bounds(d, K)
+        assert b.applicable
+        assert b.lower <= rho <= b.upper, (d, K, b, rho)
+
+
+def test_exact_optimum_closed_forms():
+    hull = pytest.importorskip("spherecodes.hull")
+    for K in (2, 3, 6, 11):
+        assert exact_optimum(2, K) == pytest.approx(hull.one_vs_rest_distances(C.polygon(K)).distance.min(), abs=1e-12)
+    for d, K in ((3, 4), (5, 3), (9, 10)):
+        rho = hull.one_vs_rest_distances(C.simplex_etf(d, K)).distance.min()
+        assert exact_optimum(d, K) == pytest.approx(rho, abs=1e-12)
+    for d, K in ((3, 5), (3, 6), (7, 10)):
+        rho = hull.one_vs_rest_distances(C.cross_polytope(d, K)).distance.min()
+        assert exact_optimum(d, K) == pytest.approx(rho, abs=1e-12)
+    assert exact_optimum(3, 7) is None and exact_optimum(8, 240) is None
+    assert exact_optimum(1, 2) == 2.0 and exact_optimum(1, 3) == 0.0
+    with pytest.raises(ValueError):
+        exact_optimum(0, 3)
+
+
+def test_theorem33_inside_theorem39():
+    """Where Theorem 3.3 gives the optimum and Theorem 3.9 applies, they agree."""
+    n = 0
+    for d in range(2, 60):
+        for K in range(2, (2 * d if d > 2 else 300) + 1):
+            opt = exact_optimum(d, K)
+            b = quiet(d, K)
+            if opt is None or not b.applicable:
+                continue
+            n += 1
+            assert b.lower <= opt <= b.upper, (d, K)
+    assert n > 3000

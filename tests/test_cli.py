@@ -1,0 +1,325 @@
+"""The ``spherecodes`` command, mostly through subprocesses (as a user runs it).
+
+Expected values come from closed forms (Theorem 3.3, the icosahedron, the
+Theorem 3.9 formula written out with math.lgamma) or from the cvxpy reference
+in tests/reference.py, never from the CLI itself.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from reference import cvxpy_one_vs_rest
+
+from spherecodes import cli
+from spherecodes.executor import SerialExecutor, get_executor
+from spherecodes.io import load_weights
+
+
+def _has(module, name):
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
+
+
+needs_solvers = pytest.mark.skipif(not _has("spherecodes.solvers", "softmax_code"),
+                                   reason="spherecodes.solvers not available yet")
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ)
+    env.pop("SPHERECODES_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "spherecodes", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env=env)
+
+
+def assert_bad(proc, *words):
+    """Exit status 2, one line on stderr naming the problem, no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr
+    assert len(err.splitlines()) == 1, err
+    for w in words:
+        assert w.lower() in err.lower(), err
+
+
+def icosahedron_closed_form():
+    """12 vertices (0, +-1, +-phi) cyclically, normalized; built here, not by spherecodes."""
+    phi = (1 + 5 ** 0.5) / 2
+    pts = []
+    for a in (1, -1):
+        for b in (phi, -phi):
+            pts += [(0, a, b), (a, b, 0), (b, 0, a)]
+    W = np.array(pts, dtype=float).T
+    return W / np.linalg.norm(W, axis=0)
+
+
+def random_code(seed, d, K):
+    W = np.random.default_rng(seed).standard_normal((d, K))
+    return W / np.linalg.norm(W, axis=0)
+
+
+def thm39(d, K):
+    lo = 0.5 * math.exp(2 / (d - 1) * (math.log(math.sqrt(math.pi) / K) + math.lgamma((d + 1) / 2)
+                                       - math.lgamma(d / 2 + 1)))
+    up = 2 * math.exp(1 / (d - 1) * (math.log(2 * math.sqrt(math.pi) / K) + math.lgamma((d + 1) / 2)
+                                     - math.lgamma(d / 2)))
+    return lo, min(up, 2.0)
+
+
+# ----------------------------------------------------------------- measure
+def test_help_lists_every_subcommand():
+    p = run("--help")
+    assert p.returncode == 0
+    for sub in ("softmax-code", "tammes", "hardmax", "measure", "bounds", "compare", "table", "train"):
+        assert sub in p.stdout
+
+
+def test_measure_icosahedron_json_matches_closed_form(tmp_path):
+    W = icosahedron_closed_form()
+    f = tmp_path / "ico.npy"
+    np.save(f, W)
+    p = run("measure", f, "--json", "--full")
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)
+    t = 1 / 5 ** 0.5  # max inner product of the icosahedron
+    assert (m["d"], m["K"]) == (3, 12)
+    assert m["rho_one_vs_rest"] == pytest.approx(1 - t, abs=1e-10)
+    assert m["rho_lower"] <= m["rho_one_vs_rest"] + 1e-12 <= m["rho_upper"] + 2e-12
+    assert m["rho_upper"] - m["rho_lower"] < 1e-8
+    assert m["rho_one_vs_one"] == pytest.approx(math.sqrt(2 - 2 * t), abs=1e-12)
+    assert m["max_inner_product"] == pytest.approx(t, abs=1e-12)
+    assert m["min_angle_deg"] == pytest.approx(math.degrees(math.acos(t)), abs=1e-9)
+    assert m["rattlers"] == []
+    assert len(m["distances"]) == 12
+
+
+def test_measure_rows_csv_against_cvxpy(tmp_path):
+    W = random_code(3, 3, 7)
+    f = tmp_path / "w.csv"
+    np.savetxt(f, W.T, delimiter=",", header="x,y,z", comments="")  # classes are rows, with a header line
+    p = run("measure", f, "--rows", "--json", "--full")
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)
+    ref = [cvxpy_one_vs_rest(W, k) for k in range(7)]
+    assert np.allclose(m["distances"], ref, atol=1e-7)
+    assert m["rho_one_vs_rest"] == pytest.approx(min(ref), abs=1e-7)
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    assert m["max_inner_product"] == pytest.approx(G.max(), abs=1e-12)
+    # rattlers: classes more than 1e-6 (relative) above the minimum, from the cvxpy distances
+    expected = [k for k in range(7) if ref[k] > min(ref) * (1 + 1e-5)]
+    assert set(expected) <= set(m["rattlers"])
+    # human-readable output names the quantities
+    p = run("measure", f, "--rows")
+    assert p.returncode == 0 and "rho one-vs-rest" in p.stdout and "certificate" in p.stdout
+
+
+def test_measure_normalize_text_and_npz_key(tmp_path):
+    W = random_code(5, 4, 6)
+    f = tmp_path / "w.txt"
+    np.savetxt(f, 3.0 * W)  # whitespace text, non-unit columns
+    assert_bad(run("measure", f), "norm")
+    p = run("measure", f, "--normalize", "--json")
+    assert p.returncode == 0, p.stderr
+    ref = min(cvxpy_one_vs_rest(W, k) for k in range(6))
+    assert json.loads(p.stdout)["rho_one_vs_rest"] == pytest.approx(ref, abs=1e-7)
+    z = tmp_path / "two.npz"
+    np.savez(z, a=W, b=W[:, :3])
+    assert_bad(run("measure", z), "--key")
+    p = run("measure", z, "--key", "b", "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["K"] == 3
+
+
+def test_measure_gnc2_against_closed_form_optimum(tmp_path):
+    # d = 3, K = 5: optimum 1 (Theorem 3.3, d+1 < K <= 2d); a random code is below it
+    W = random_code(11, 3, 5)
+    f = tmp_path / "w.npy"
+    np.save(f, W)
+    p = run("measure", f, "--gnc2", "--json")
+    assert p.returncode == 0, p.stderr
+    g = json.loads(p.stdout)["gnc2"]
+    rho = min(cvxpy_one_vs_rest(W, k) for k in range(5))
+    assert g["optimum"] == 1.0
+    assert g["gap"] == pytest.approx(1.0 - rho, abs=1e-7)
+
+
+@pytest.mark.parametrize("args,words", [
+    (("softmax-code", "-d", "3", "-K", "1"), ["K must be >= 2"]),
+    (("softmax-code", "-d", "0", "-K", "5"), ["-d"]),
+    (("tammes", "-d", "3", "-K", "abc"), ["-K"]),
+    (("bounds", "-d", "3"), ["-K"]),
+    (("bounds", "-d", "1", "-K", "5"), ["d >= 2"]),
+    (("measure", "does-not-exist.npy"), ["not found"]),
+    (("table", "--d", "3:x"), ["--d"]),
+    (("frobnicate",), ["invalid choice"]),
+])
+def test_bad_arguments_exit_2_without_traceback(args, words):
+    assert_bad(run(*args), *words)
+
+
+def test_bad_files_exit_2(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("1,2,3\nfoo,bar,baz\nqux,1,2\n")
+    assert_bad(run("measure", f), "parse")
+    g = tmp_path / "one.npy"
+    np.save(g, np.ones(3))
+    assert_bad(run("measure", g), "2-D")
+    h = tmp_path / "nan.npy"
+    np.save(h, np.array([[1.0, np.nan], [0.0, 1.0]]))
+    assert_bad(run("measure", h), "nan")
+    k = tmp_path / "tall.npy"
+    np.save(k, random_code(1, 5, 1))  # one column: K = 1 unless the classes are rows
+    assert_bad(run("measure", k), "rows")
+
+
+def test_main_in_process_returns_2(capsys):
+    assert cli.main(["softmax-code", "-d", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "-K" in err and len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ bounds
+def test_bounds_json_matches_theorem_39_formula():
+    p = run("bounds", "-d", "10", "-K", "100", "--json", "--optimum", "never")
+    assert p.returncode == 0, p.stderr
+    b = json.loads(p.stdout)
+    lo, up = thm39(10, 100)
+    assert b["theorem39_lower"] == pytest.approx(lo, rel=1e-12)
+    assert b["theorem39_upper"] == pytest.approx(up, rel=1e-12)
+    assert b["theorem39_applicable"] is True  # 100 >= sqrt(2 pi sqrt(10 e)) = 5.72
+    assert "numeric_optimum" not in b
+
+
+def test_bounds_large_K_and_target_rho():
+    p = run("bounds", "-d", "512", "-K", "1e6", "--target-rho", "0.3", "--json")
+    assert p.returncode == 0, p.stderr
+    b = json.loads(p.stdout)
+    assert b["K"] == 10 ** 6
+    lo, up = thm39(512, 10 ** 6)
+    assert b["theorem39_lower"] == pytest.approx(lo, rel=1e-10)
+    ds, dn = b["d_sufficient"], b["d_necessary"]
+    # the smallest d with lower bound >= 0.3, and with (uncapped) upper bound >= 0.3
+    assert thm39(ds, 10 ** 6)[0] >= 0.3 > thm39(ds - 1, 10 ** 6)[0]
+    assert dn <= ds
+
+
+def test_bounds_reports_closed_form_optimum():
+    p = run("bounds", "-d", "3", "-K", "5", "--json")
+    b = json.loads(p.stdout)
+    assert b["known_optimum"] == 1.0 and "numeric_optimum" not in b
+    p = run("bounds", "-d", "2", "-K", "7", "--json")
+    assert json.loads(p.stdout)["known_optimum"] == pytest.approx(1 - math.cos(2 * math.pi / 7), abs=1e-15)
+
+
+# ------------------------------------------------------------------ solvers
+@needs_solvers
+def test_softmax_code_simplex_and_saved_file(tmp_path):
+    out = tmp_path / "sc.npz"
+    p = run("softmax-code", "-d", "3", "-K", "4", "--seed", "1", "--restarts", "2", "--json", "--out", out,
+            "--method", "numeric", "--workers", "1")
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)
+    assert m["rho_one_vs_rest"] == pytest.approx(4 / 3, abs=1e-8)  # Theorem 3.3: simplex, K/(K-1)
+    W = load_weights(out)
+    assert W.shape == (3, 4)
+    G = W.T @ W
+    assert np.allclose(G[~np.eye(4, dtype=bool)], -1 / 3, atol=1e-6)  # a regular simplex
+    assert_bad(run("softmax-code", "-d", "3", "-K", "4", "--out", tmp_path / "x.txt"), ".npz")
+
+
+@needs_solvers
+def test_tammes_octahedron_text_output():
+    p = run("tammes", "-d", "3", "-K", "6", "--seed", "0", "--restarts", "2")
+    assert p.returncode == 0, p.stderr
+    assert "Tammes code" in p.stdout and "rho one-vs-one" in p.stdout
+    p = run("tammes", "-d", "3", "-K", "6", "--seed", "0", "--restarts", "2", "--json", "--method", "numeric",
+            "--workers", "1")
+    m = json.loads(p.stdout)
+    assert m["rho_one_vs_one"] == pytest.approx(math.sqrt(2), abs=1e-7)  # octahedron
+    assert m["rho_one_vs_rest"] == pytest.approx(1.0, abs=1e-7)
+
+
+@needs_solvers
+def test_hardmax_square():
+    p = run("hardmax", "-d", "2", "-K", "4", "-n", "2", "--seed", "0", "--json", "--method", "numeric",
+            "--restarts", "2", "--workers", "1")
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)
+    # Theorem 3.2/3.3: W is the square, rho = 1 - cos(pi/2) = 1, HardMax value -1
+    assert m["rho_one_vs_rest"] == pytest.approx(1.0, abs=1e-6)
+    assert m["hardmax_value"] == pytest.approx(-1.0, abs=1e-6)
+    assert m["gnc1"] == pytest.approx(0.0, abs=1e-12)  # features collapse (Theorem 3.5)
+
+
+@needs_solvers
+def test_compare_and_table(tmp_path):
+    p = run("compare", "-d", "3", "-K", "6", "--seed", "0", "--restarts", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["rho_softmax"] == pytest.approx(1.0, abs=1e-8) and r["rho_tammes"] == pytest.approx(1.0, abs=1e-8)
+    assert r["agree"] is True and r["one_minus_t"] == pytest.approx(1.0, abs=1e-7)
+    out = tmp_path / "t.csv"
+    p = run("table", "--d", "3", "--K", "5,6", "--restarts", "2", "--seed", "0", "--workers", "1", "--out", out)
+    assert p.returncode == 0, p.stderr
+    assert "| d | K |" in p.stdout and "2 of 2 cells agree" in p.stdout
+    import csv
+
+    rows = list(csv.DictReader(open(out)))
+    assert [(int(r["d"]), int(r["K"])) for r in rows] == [(3, 5), (3, 6)]
+    assert set(cli.COMPARE_FIELDS) <= set(rows[0])
+    for r in rows:
+        assert float(r["rho_softmax"]) == pytest.approx(1.0, abs=1e-8)
+
+
+def test_train_delegates():
+    if not _has("spherecodes.train.cli", "main"):
+        pytest.skip("spherecodes.train.cli not available yet")
+    p = run("train", "--help")
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+
+
+# ------------------------------------------------------------------ io / executor
+def test_load_weights_layouts(tmp_path):
+    W = random_code(2, 4, 5)
+    np.save(tmp_path / "a.npy", W.T)
+    assert np.array_equal(load_weights(tmp_path / "a.npy", rows=True), W)
+    np.savez(tmp_path / "b.npz", W=W, other=np.zeros(3))
+    assert np.array_equal(load_weights(tmp_path / "b.npz"), W)
+    (tmp_path / "c.tsv").write_text("# comment\n" + "\n".join("\t".join(repr(float(x)) for x in row) for row in W) + "\n")
+    assert np.allclose(load_weights(tmp_path / "c.tsv"), W, atol=0)
+    with pytest.raises(ValueError, match="norm"):
+        load_weights(tmp_path / "a.npy")  # rows read as columns: columns are not unit
+    with pytest.raises(ValueError, match="directory"):
+        load_weights(tmp_path)
+
+
+def _square(x):
+    return x * x
+
+
+def test_executors():
+    with get_executor(max_workers=1) as ex:
+        assert isinstance(ex, SerialExecutor)
+        assert list(ex.map(_square, range(4))) == [0, 1, 4, 9]
+        fut = ex.submit(math.sqrt, -1)
+        with pytest.raises(ValueError):
+            fut.result()
+    with get_executor(max_workers=2) as ex:
+        assert sorted(ex.map(_square, range(5))) == [0, 1, 4, 9, 16]
+    with pytest.raises(ValueError, match="max_workers"):
+        get_executor(max_workers=0)
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="distributed"):
+            get_executor("tcp://127.0.0.1:1")

@@ -1,0 +1,131 @@
+"""SphereCode: measures, verify(), save/load, repr."""
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+from reference import cvxpy_one_vs_rest
+from spherecodes.code import SphereCode
+
+
+def _random_unit(rng, d, K):
+    W = rng.standard_normal((d, K))
+    return W / np.linalg.norm(W, axis=0)
+
+
+def test_from_W_simplex_matches_closed_form():
+    # regular simplex of 4 points in R^3: <w_i, w_j> = -1/3, rho = K/(K-1)
+    V = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float).T / np.sqrt(3)
+    code = SphereCode.from_W(V)
+    assert code.d == 3 and code.K == 4
+    assert code.max_inner_product == pytest.approx(-1 / 3, abs=1e-14)
+    assert code.rho_one_vs_rest == pytest.approx(4 / 3, abs=1e-12)
+    assert code.rho_one_vs_one == pytest.approx(np.sqrt(8 / 3), abs=1e-12)
+    assert code.rho_lower <= 4 / 3 + 1e-12 and code.rho_upper >= 4 / 3 - 1e-12
+    assert code.rattlers.size == 0
+    assert code.verify()
+
+
+def test_from_W_measures_against_cvxpy():
+    rng = np.random.default_rng(3)
+    W = _random_unit(rng, 4, 9)
+    code = SphereCode.from_W(W)
+    ref = np.array([cvxpy_one_vs_rest(W, k) for k in range(9)])
+    np.testing.assert_allclose(code.distances, ref, atol=1e-6)
+    assert code.rho_one_vs_rest == pytest.approx(ref.min(), abs=1e-6)
+    G = W.T @ W
+    iu = np.triu_indices(9, 1)
+    assert code.max_inner_product == pytest.approx(G[iu].max(), abs=1e-14)
+    # rattlers: classes clearly above the minimum according to cvxpy
+    clearly = set(np.flatnonzero(ref > ref.min() * (1 + 1e-4)))
+    assert clearly <= set(code.rattlers.tolist())
+    # the hyperplane bound rho >= 1 - max inner product
+    assert code.rho_one_vs_rest >= 1 - code.max_inner_product - 1e-12
+
+
+def test_save_load_roundtrip(tmp_path):
+    rng = np.random.default_rng(5)
+    W = _random_unit(rng, 3, 7)
+    code = SphereCode.from_W(W, problem="tammes", method="numeric", restarts=3, n_best=2,
+                             values=[0.5, 0.4, 0.4], seed=123, settings={"a": 1, "betas": [1.0, 2.0]},
+                             timings={"total": 0.25})
+    path = code.save(tmp_path / "code")  # suffix appended
+    assert path.name == "code.npz" and path.exists()
+    assert sorted(os.listdir(tmp_path)) == ["code.npz"]  # no temporary file left behind
+    back = SphereCode.load(path)
+    np.testing.assert_array_equal(back.W, W)
+    np.testing.assert_array_equal(back.distances, code.distances)
+    np.testing.assert_array_equal(back.values, [0.5, 0.4, 0.4])
+    for name in ("problem", "rho_one_vs_rest", "rho_lower", "rho_upper", "rho_one_vs_one", "max_inner_product",
+                 "method", "restarts", "n_best", "seed", "settings", "timings", "rattler_rtol"):
+        assert getattr(back, name) == getattr(code, name), name
+    np.testing.assert_array_equal(back.rattlers, code.rattlers)
+
+
+def test_save_overwrites_atomically(tmp_path):
+    rng = np.random.default_rng(6)
+    a = SphereCode.from_W(_random_unit(rng, 3, 5))
+    b = SphereCode.from_W(_random_unit(rng, 3, 6))
+    p = a.save(tmp_path / "x.npz")
+    b.save(p)
+    assert SphereCode.load(p).K == 6
+    assert sorted(os.listdir(tmp_path)) == ["x.npz"]
+
+
+def test_verify_detects_wrong_measures():
+    rng = np.random.default_rng(7)
+    code = SphereCode.from_W(_random_unit(rng, 3, 8))
+    assert code.verify()
+    for field, value in [("rho_one_vs_rest", code.rho_one_vs_rest + 1e-6),
+                         ("max_inner_product", code.max_inner_product - 1e-3),
+                         ("rho_one_vs_one", 0.0),
+                         ("distances", code.distances + 1e-5),
+                         ("rattlers", np.array([0, 1, 2, 3, 4, 5, 6, 7]))]:
+        bad = dataclasses.replace(code, **{field: value})
+        with pytest.raises(ValueError, match=field):
+            bad.verify()
+
+
+def test_load_detects_tampered_file(tmp_path):
+    rng = np.random.default_rng(8)
+    code = SphereCode.from_W(_random_unit(rng, 3, 6))
+    p = code.save(tmp_path / "c.npz")
+    with np.load(p) as z:
+        data = {k: z[k] for k in z.files}
+    W = data["W"].copy()
+    W[:, 0] = W[:, 1]  # a duplicate codeword: rho becomes 0
+    data["W"] = W
+    np.savez(p, **data)
+    with pytest.raises(ValueError, match="verify"):
+        SphereCode.load(p)
+    assert SphereCode.load(p, verify=False).rho_one_vs_rest == code.rho_one_vs_rest
+
+
+def test_load_rejects_other_files(tmp_path):
+    p = tmp_path / "other.npz"
+    np.savez(p, W=np.eye(3))
+    with pytest.raises(ValueError, match="not a SphereCode"):
+        SphereCode.load(p)
+    with pytest.raises(ValueError):
+        SphereCode.load(tmp_path / "missing.npz")
+
+
+def test_from_W_bad_input():
+    with pytest.raises(ValueError, match="unit norm"):
+        SphereCode.from_W(2 * np.eye(3))
+    with pytest.raises(ValueError, match="problem"):
+        SphereCode.from_W(np.eye(3), problem="nope")
+    with pytest.raises(ValueError, match="unknown"):
+        SphereCode.from_W(np.eye(3), colour="red")
+    code = SphereCode.from_W(2 * np.eye(3), normalize=True)
+    assert code.max_inner_product == 0.0
+
+
+def test_repr_is_readable():
+    code = SphereCode.from_W(np.hstack([np.eye(3), -np.eye(3)]), problem="softmax")
+    text = repr(code)
+    assert "d=3" in text and "K=6" in text and "rho_one_vs_rest" in text and "softmax" in text
+    assert "1" in text.split("rho_one_vs_rest")[1].split("\n")[0]
+    assert code.rho_one_vs_rest == pytest.approx(1.0, abs=1e-12)
+    assert np.degrees(code.min_angle) == pytest.approx(90.0)

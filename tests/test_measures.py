@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from spherecodes import (max_inner_product, min_angle, rattlers, rho_one_vs_one, rho_one_vs_rest,
+                         separation)
+from conftest import random_code
+from reference import cvxpy_one_vs_rest
+
+
+def _brute_pairwise(W):
+    K = W.shape[1]
+    dists = [np.linalg.norm(W[:, i] - W[:, j]) for i in range(K) for j in range(i + 1, K)]
+    ips = [W[:, i] @ W[:, j] for i in range(K) for j in range(i + 1, K)]
+    return min(dists), max(ips)
+
+
+@pytest.mark.parametrize("d, K", [(2, 3), (3, 17), (7, 60)])
+def test_pairwise_measures_against_brute_force(rng, d, K):
+    W = random_code(rng, d, K)
+    dmin, ipmax = _brute_pairwise(W)
+    assert rho_one_vs_one(W) == pytest.approx(dmin, abs=1e-14)
+    assert max_inner_product(W) == pytest.approx(ipmax, abs=1e-14)
+    assert min_angle(W) == pytest.approx(np.arccos(np.clip(ipmax, -1, 1)), abs=1e-7)
+
+
+def test_min_angle_is_accurate_for_tiny_angles():
+    t = 1e-9
+    W = np.array([[1.0, np.cos(t), -1.0], [0.0, np.sin(t), 0.0]])
+    assert min_angle(W) == pytest.approx(t, rel=1e-6)
+
+
+def test_rattlers_definition(rng):
+    W = random_code(rng, 3, 7)
+    dist = np.array([cvxpy_one_vs_rest(W, k) for k in range(7)])
+    expected = np.flatnonzero(dist > dist.min() * (1 + 1e-6))
+    np.testing.assert_array_equal(rattlers(W), expected)
+    assert expected.size == 6     # generic random codes: a single class attains the minimum
+
+
+def test_square_plus_pole_has_no_rattlers():
+    # every class is at distance exactly 1 from the hull of the others
+    W = np.array([[1.0, 0.0, -1.0, 0.0, 0.0],
+                  [0.0, 1.0, 0.0, -1.0, 0.0],
+                  [0.0, 0.0, 0.0, 0.0, 1.0]])
+    np.testing.assert_allclose([cvxpy_one_vs_rest(W, k) for k in range(5)], 1.0, atol=1e-8)
+    assert rattlers(W).size == 0
+
+
+def test_no_rattlers_in_a_regular_polygon():
+    th = 2 * np.pi * np.arange(9) / 9
+    assert rattlers(np.vstack([np.cos(th), np.sin(th)])).size == 0
+
+
+def test_separation_summary_is_consistent(rng):
+    W = random_code(rng, 4, 25)
+    s = separation(W)
+    assert s.rho_one_vs_rest == pytest.approx(rho_one_vs_rest(W))
+    assert s.rho_one_vs_rest_lower <= s.rho_one_vs_rest <= s.rho_one_vs_rest_upper
+    assert s.rho_one_vs_one == pytest.approx(rho_one_vs_one(W))
+    assert s.max_inner_product == pytest.approx(max_inner_product(W))
+    assert s.rho_one_vs_rest >= s.hyperplane_bound - 1e-12
+    assert s.distances.shape == (25,)
+    np.testing.assert_array_equal(s.rattlers, rattlers(W))
+
+
+def test_blocked_pairwise_search_on_larger_code(rng):
+    W = random_code(rng, 3, 3000)   # several Gram blocks
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    assert max_inner_product(W) == pytest.approx(G.max(), abs=1e-15)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="rtol"):
+        rattlers(np.eye(3), rtol=-1)
+    with pytest.raises(ValueError, match="unit norm"):
+        rho_one_vs_one(np.ones((2, 3)))
