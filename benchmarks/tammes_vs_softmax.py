@@ -180,7 +180,8 @@ def main(argv=None):
     command = "python benchmarks/tammes_vs_softmax.py " + " ".join(shlex.quote(a) for a in argv)
 
     done = {} if args.fresh else {(r["d"], r["K"]): r for r in read_rows(csv_path)}
-    todo = [(d, K) for d, K in cells if (d, K) not in done]
+    # cheap cells first (small K), so that a time-boxed run covers a contiguous region
+    todo = sorted(((d, K) for d, K in cells if (d, K) not in done), key=lambda c: (c[1], c[0]))
     if args.max_cells is not None:
         todo = todo[: args.max_cells]
     print(f"{len(cells)} cells in the grid, {len(cells) - len([c for c in cells if c not in done])} already done, "

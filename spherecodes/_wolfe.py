@@ -68,19 +68,77 @@ def _affine_minimizer(L, s, alpha):
         alpha[i] /= tot
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _fill_row(P, G, idx, k, a, out):
+    """out[b] = <q_a, q_b> for every candidate b.
+
+    Two sources of inner products: explicit shifted points ``P`` (rows
+    ``q_b``; used when ``P`` has rows), or a Gram matrix ``G`` of the raw
+    points with ``q_b = a_{idx[b]} - a_k`` (every inner product a lookup).
+    """
+    m = idx.shape[0]
+    if P.shape[0] > 0:
+        d = P.shape[1]
+        for b in range(m):
+            acc = 0.0
+            for t in range(d):   # reassociation lets LLVM vectorize this reduction
+                acc += P[b, t] * P[a, t]
+            out[b] = acc
+    else:
+        ia = idx[a]
+        gak = G[k, ia]
+        gkk = G[k, k]
+        for b in range(m):
+            ib = idx[b]
+            out[b] = G[ia, ib] - gak - G[k, ib] + gkk
+
+
 @njit(cache=True, nogil=True)
-def min_norm_point(Q, lam0, gap_tol, max_iter):
-    """Minimum-norm point of conv of the rows of Q.
+def _min(a, s):
+    out = a[0]
+    for i in range(1, s):
+        out = min(out, a[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _normalize(a, s):
+    tot = 0.0
+    for i in range(s):
+        tot += a[i]
+    for i in range(s):
+        a[i] /= tot
+
+
+@njit(cache=True, nogil=True)
+def _load_cholesky(S, s, C, Msmall, L):
+    """Rebuild ``M = Q_S^T Q_S + 1 1^T`` for the corral and its Cholesky factor."""
+    for i in range(s):
+        for j in range(s):
+            Msmall[i, j] = C[i, S[j]] + 1.0
+    return _cholesky_rebuild(Msmall, s, L)
+
+
+@njit(cache=True, nogil=True)
+def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
+    """Minimum-norm point of the convex hull of shifted points ``q_b``.
 
     Parameters
     ----------
-    Q : (m, d) float64
-        Shifted candidate points ``q_j = a_j - v`` as rows.
+    P : (m, d) float64, or (0, d)
+        Explicit shifted points ``q_b = a_b - v`` as rows; when it has no rows
+        the inner products come from ``G`` instead.
+    G : (K, K) float64, or (0, 0)
+        Gram matrix of raw points; then ``q_b = a_{idx[b]} - a_k``.
+    idx : (m,) int64
+        Candidate indices into ``G`` (ignored with explicit ``P``).
+    k : int
+        Index of the point v in ``G`` (ignored with explicit ``P``).
     lam0 : (m,) float64
         Warm start: nonnegative weights summing to 1 on an affinely independent
         set, or all zeros for a cold start.
     gap_tol : float
-        Stop when ``(||x||^2 - min_j <x, q_j>) / ||x|| <= gap_tol`` (the width of
+        Stop when ``(||x||^2 - min_b <x, q_b>) / ||x|| <= gap_tol`` (the width of
         the distance certificate), or when the squared gap hits rounding level.
     max_iter : int
         Cap on major iterations (a safeguard; Wolfe's method terminates finitely).
@@ -88,113 +146,81 @@ def min_norm_point(Q, lam0, gap_tol, max_iter):
     Returns
     -------
     lam : (m,) float64
-        Barycentric weights of the nearest point.
-    x : (d,) float64
-        ``sum_j lam_j q_j`` (the nearest point minus v).
+        Barycentric weights of the nearest point ``v + sum_b lam_b q_b``.
     status : int
-        0 converged, 1 iteration cap, 2 numerical degeneracy (result still valid
-        as a feasible point; its certificate says how good), 3 v lies in the
-        hull to rounding (``||x||^2 <= 1e-14 max_j ||q_j||^2``).
+        0 converged, 1 iteration cap, 2 numerical degeneracy (the point is
+        still feasible; its certificate says how good), 3 v lies in the hull
+        to rounding (``||x||^2 <= 1e-14 max_b ||q_b||^2``).
     """
-    m, d = Q.shape
+    m = idx.shape[0]
+    d = P.shape[1]
     smax = min(m, d + 1)
-    # norms for the rounding floor and the cold start
-    sq = np.empty(m)
-    scale = 0.0
-    for j in range(m):
-        acc = 0.0
-        for t in range(d):
-            acc += Q[j, t] * Q[j, t]
-        sq[j] = acc
-        if acc > scale:
-            scale = acc
-    floor = 1e-14 * max(scale, 1e-300)
+    sq = np.empty(m)                           # ||q_b||^2
+    jnear = 0
+    scale = 1e-300
+    for b in range(m):
+        if P.shape[0] > 0:
+            acc = 0.0
+            for t in range(d):
+                acc += P[b, t] * P[b, t]
+        else:
+            ib = idx[b]
+            acc = G[ib, ib] - 2.0 * G[k, ib] + G[k, k]
+        sq[b] = acc
+        scale = max(scale, acc)
+        if acc < sq[jnear]:
+            jnear = b
+    floor = 1e-14 * scale
 
     S = np.empty(smax + 1, dtype=np.int64)     # corral: candidate positions
     lam = np.empty(smax + 1)                   # weights of corral points
-    C = np.empty((smax + 1, m))                # C[i] = Q @ q_{S[i]}
+    C = np.empty((smax + 1, m))                # C[i, b] = <q_{S[i]}, q_b>
     Msmall = np.empty((smax + 1, smax + 1))
     L = np.zeros((smax + 1, smax + 1))
     alpha = np.empty(smax + 1)
     g = np.empty(m)
-    x = np.zeros(d)
     in_S = np.zeros(m, dtype=np.bool_)
-    s = 0
 
-    # ---- initial corral
-    tot0 = 0.0
-    for j in range(m):
-        tot0 += lam0[j]
-    if tot0 > 0.0:
-        for j in range(m):
-            if lam0[j] > 0.0 and s < smax:
-                S[s] = j
-                lam[s] = lam0[j]
-                in_S[j] = True
-                s += 1
-    else:
-        jbest = 0
-        for j in range(1, m):
-            if sq[j] < sq[jbest]:
-                jbest = j
-        S[0] = jbest
-        lam[0] = 1.0
-        in_S[jbest] = True
-        s = 1
+    # ---- initial corral: the warm start if it is usable, else the nearest point
+    s = 0
     tot = 0.0
-    for i in range(s):
-        tot += lam[i]
-    for i in range(s):
-        lam[i] /= tot
-    for i in range(s):
-        qi = S[i]
-        for j in range(m):
-            acc = 0.0
-            for t in range(d):
-                acc += Q[j, t] * Q[qi, t]
-            C[i, j] = acc
-    for i in range(s):
-        for k in range(s):
-            Msmall[i, k] = C[i, S[k]] + 1.0
-    if not _cholesky_rebuild(Msmall, s, L):
-        # warm start was not affinely independent: fall back to a cold start
+    for b in range(m):
+        tot += lam0[b]
+    if tot > 0.0:
+        for b in range(m):
+            if lam0[b] > 0.0 and s < smax:
+                S[s] = b
+                lam[s] = lam0[b]
+                s += 1
         for i in range(s):
-            in_S[S[i]] = False
-        jbest = 0
-        for j in range(1, m):
-            if sq[j] < sq[jbest]:
-                jbest = j
-        S[0] = jbest
+            _fill_row(P, G, idx, k, S[i], C[i])
+        if _load_cholesky(S, s, C, Msmall, L):
+            _affine_minimizer(L, s, alpha)
+            if _min(alpha, s) > 0.0:
+                for i in range(s):
+                    lam[i] = alpha[i]
+            else:
+                _normalize(lam, s)
+        else:
+            s = 0
+    if s == 0:
+        S[0] = jnear
         lam[0] = 1.0
-        in_S[jbest] = True
         s = 1
-        for j in range(m):
-            C[0, j] = 0.0
-            for t in range(d):
-                C[0, j] += Q[j, t] * Q[jbest, t]
-        Msmall[0, 0] = C[0, jbest] + 1.0
-        _cholesky_rebuild(Msmall, s, L)
-        # a single point: its own affine minimizer
-    else:
-        # make the warm start the affine minimizer of its corral if feasible
-        _affine_minimizer(L, s, alpha)
-        ok = True
-        for i in range(s):
-            if alpha[i] <= 0.0:
-                ok = False
-        if ok:
-            for i in range(s):
-                lam[i] = alpha[i]
+        _fill_row(P, G, idx, k, S[0], C[0])
+        _load_cholesky(S, s, C, Msmall, L)
+    for i in range(s):
+        in_S[S[i]] = True
 
     status = MAX_ITER
     for _ in range(max_iter):
-        # ---- major step: g_j = <x, q_j> = sum_i lam_i C[i, j]
-        for j in range(m):
-            g[j] = 0.0
+        # ---- major step: g_b = <x, q_b> = sum_i lam_i C[i, b]
+        for b in range(m):
+            g[b] = 0.0
         for i in range(s):
             li = lam[i]
-            for j in range(m):
-                g[j] += li * C[i, j]
+            for b in range(m):
+                g[b] += li * C[i, b]
         xx = 0.0
         for i in range(s):
             xx += lam[i] * g[S[i]]
@@ -202,9 +228,9 @@ def min_norm_point(Q, lam0, gap_tol, max_iter):
             status = INSIDE
             break
         jmin = 0
-        for j in range(1, m):
-            if g[j] < g[jmin]:
-                jmin = j
+        for b in range(1, m):
+            if g[b] < g[jmin]:
+                jmin = b
         gap = xx - g[jmin]
         if gap <= gap_tol * np.sqrt(xx) or gap <= floor:
             status = OK
@@ -212,16 +238,10 @@ def min_norm_point(Q, lam0, gap_tol, max_iter):
         if in_S[jmin] or s >= smax:
             status = DEGENERATE
             break
-        # ---- add jmin to the corral
+        # ---- add jmin: extend the Cholesky factor of M by one row
         S[s] = jmin
         lam[s] = 0.0
-        in_S[jmin] = True
-        for j in range(m):
-            acc = 0.0
-            for t in range(d):
-                acc += Q[j, t] * Q[jmin, t]
-            C[s, j] = acc
-        # extend the Cholesky factor by one row
+        _fill_row(P, G, idx, k, jmin, C[s])
         for i in range(s):
             Msmall[s, i] = C[i, jmin] + 1.0
             Msmall[i, s] = Msmall[s, i]
@@ -235,21 +255,15 @@ def min_norm_point(Q, lam0, gap_tol, max_iter):
         for t in range(s):
             acc -= L[s, t] * L[s, t]
         if acc <= 1e-14 * Msmall[s, s]:
-            # affinely dependent to rounding: no further progress is possible
-            in_S[jmin] = False
-            status = DEGENERATE
+            status = DEGENERATE  # affinely dependent to rounding: no progress possible
             break
         L[s, s] = np.sqrt(acc)
+        in_S[jmin] = True
         s += 1
-        # ---- minor cycle
+        # ---- minor cycle: move toward the affine minimizer, dropping points
         while True:
             _affine_minimizer(L, s, alpha)
-            allpos = True
-            for i in range(s):
-                if alpha[i] <= 1e-15:
-                    allpos = False
-                    break
-            if allpos:
+            if _min(alpha, s) > 1e-15:
                 for i in range(s):
                     lam[i] = alpha[i]
                 break
@@ -257,38 +271,26 @@ def min_norm_point(Q, lam0, gap_tol, max_iter):
             for i in range(s):
                 if alpha[i] <= 1e-15:
                     den = lam[i] - alpha[i]
-                    if den > 0.0:
-                        th = lam[i] / den
-                        if th < theta:
-                            theta = th
-            ibest = -1
-            worst = np.inf
+                    if den > 0.0 and lam[i] / den < theta:
+                        theta = lam[i] / den
+            ibest = 0
             for i in range(s):
                 lam[i] = theta * alpha[i] + (1.0 - theta) * lam[i]
-                if lam[i] < worst:
-                    worst = lam[i]
+                if lam[i] < lam[ibest]:
                     ibest = i
-            # drop every point whose weight vanished (at least the smallest)
             w = 0
-            for i in range(s):
+            for i in range(s):   # drop every vanished weight (at least the smallest)
                 if i == ibest or lam[i] <= 1e-15:
                     in_S[S[i]] = False
                     continue
                 S[w] = S[i]
                 lam[w] = lam[i]
-                for j in range(m):
-                    C[w, j] = C[i, j]
+                for b in range(m):
+                    C[w, b] = C[i, b]
                 w += 1
             s = w
-            tot = 0.0
-            for i in range(s):
-                tot += lam[i]
-            for i in range(s):
-                lam[i] /= tot
-            for i in range(s):
-                for k in range(s):
-                    Msmall[i, k] = C[i, S[k]] + 1.0
-            _cholesky_rebuild(Msmall, s, L)
+            _normalize(lam, s)
+            _load_cholesky(S, s, C, Msmall, L)
             if s == 1:
                 lam[0] = 1.0
                 break
@@ -296,12 +298,7 @@ def min_norm_point(Q, lam0, gap_tol, max_iter):
     out = np.zeros(m)
     for i in range(s):
         out[S[i]] = lam[i]
-    for j in range(m):
-        lj = out[j]
-        if lj != 0.0:
-            for t in range(d):
-                x[t] += lj * Q[j, t]
-    return out, x, status
+    return out, status
 
 
 @njit(cache=True, nogil=True)
@@ -315,6 +312,7 @@ def select_neighbors(Gb, m0, out):
     b, K = Gb.shape
     hv = np.empty(m0)
     hi = np.empty(m0, dtype=np.int64)
+    mark = np.zeros(K, dtype=np.bool_)
     for i in range(b):
         row = Gb[i]
         for j in range(m0):  # heapify the first m0 entries
@@ -327,7 +325,14 @@ def select_neighbors(Gb, m0, out):
                 hv[0] = row[j]
                 hi[0] = j
                 _sift_down(hv, hi, 0, m0)
-        out[i, :m0] = np.sort(hi)
+        for j in range(m0):
+            mark[hi[j]] = True
+        c = 0
+        for j in range(K):   # emit in index order, clearing the marks
+            if mark[j]:
+                out[i, c] = j
+                c += 1
+                mark[j] = False
 
 
 @njit(cache=True, nogil=True)
@@ -348,26 +353,39 @@ def _sift_down(hv, hi, pos, n):
 
 
 @njit(cache=True, nogil=True)
-def solve_rows(WT, ks, todo, cand, ncand, lam, X, status, tol, max_iter):
+def solve_rows(WT, G, ks, todo, cand, ncand, lam, X, status, tol):
     """Run :func:`min_norm_point` for several classes of one block.
 
-    ``WT`` is the code transposed, ``(K, d)``.  For local row ``i`` in
-    ``todo``: class ``ks[i]``, candidates ``cand[i, :ncand[i]]`` with warm
-    start ``lam[i, :ncand[i]]``; writes back ``lam``, ``X[i]`` (the nearest
-    point minus ``w_k``) and ``status[i]``.
+    ``WT`` is the code transposed, ``(K, d)``; ``G`` its full Gram matrix, or
+    ``(0, 0)`` to work from explicit shifted points instead.  For local row
+    ``i`` in ``todo``: class ``ks[i]``, candidates ``cand[i, :ncand[i]]`` with
+    warm start ``lam[i, :ncand[i]]``; writes back ``lam``, ``X[i]`` (the
+    nearest point minus ``w_k``, formed explicitly for full accuracy) and
+    ``status[i]``.
     """
     d = WT.shape[1]
+    empty = np.empty((0, d))
     for t in range(todo.shape[0]):
         i = todo[t]
         k = ks[i]
         m = ncand[i]
-        Q = np.empty((m, d))
+        c = cand[i, :m]
+        if G.shape[0] > 0:
+            P = empty
+        else:
+            P = np.empty((m, d))
+            for a in range(m):
+                for t in range(d):
+                    P[a, t] = WT[c[a], t] - WT[k, t]
+        lam0 = np.empty(m)
         for a in range(m):
-            j = cand[i, a]
-            for c in range(d):
-                Q[a, c] = WT[j, c] - WT[k, c]
-        mi = max_iter if max_iter > 0 else 50 * (min(m, d + 1) + 10)
-        lam_i, x, st = min_norm_point(Q, lam[i, :m].copy(), tol, mi)
-        lam[i, :m] = lam_i
-        X[i] = x
+            lam0[a] = lam[i, a]
+        lam_i, st = min_norm_point(P, G, c, k, lam0, tol, 50 * (min(m, d + 1) + 10))
+        for t in range(d):
+            X[i, t] = -WT[k, t]
+        for a in range(m):
+            lam[i, a] = lam_i[a]
+            if lam_i[a] != 0.0:
+                for t in range(d):
+                    X[i, t] += lam_i[a] * WT[c[a], t]
         status[i] = st

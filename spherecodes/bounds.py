@@ -9,7 +9,9 @@ Collapse for a Large Number of Classes": for ``K >= sqrt(2 pi sqrt(e d))``,
 
 Everything is computed in log space (``scipy.special.gammaln``), so ``d`` in the
 tens of thousands and ``K`` up to ``1e12`` and beyond are fine.
-:func:`exact_optimum` returns the optimum where Theorem 3.3 gives it in closed form.
+:func:`exact_optimum` returns the optimum where Theorem 3.3 gives it in closed form,
+and :func:`dimension_bounds` turns both into the feature dimension needed for
+a target separation with ``K`` classes.
 """
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ import numbers
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.special import gammaln
 
 from ._validation import check_int
 
-__all__ = ["theorem39_bounds", "Theorem39Bounds", "SphereCodesWarning", "exact_optimum"]
+__all__ = ["theorem39_bounds", "Theorem39Bounds", "SphereCodesWarning", "exact_optimum",
+           "dimension_bounds", "DimensionBounds"]
 
 
 class SphereCodesWarning(UserWarning):
@@ -154,3 +158,94 @@ def exact_optimum(d, K) -> float | None:
     if K <= 2 * d:
         return 1.0
     return None
+
+
+@dataclass(frozen=True)
+class DimensionBounds:
+    """Result of :func:`dimension_bounds`.
+
+    Attributes
+    ----------
+    K : float
+        Number of classes.
+    rho : float
+        Target one-vs-rest separation.
+    necessary : int or None
+        Smallest ``d`` not ruled out: for every ``d < necessary`` no code in
+        OB(d, K) reaches ``rho``.  ``None`` if every ``d <= max_d`` is ruled out.
+    sufficient : int or None
+        Smallest ``d`` for which a code in OB(d, K) with
+        ``rho_one_vs_rest >= rho`` is guaranteed to exist (then for every larger
+        ``d`` too).  ``None`` if no ``d <= max_d`` is guaranteed (the lower bound
+        of Theorem 3.9 never exceeds 1/2).
+    max_d : int
+        Largest dimension examined.
+    """
+
+    K: float
+    rho: float
+    necessary: int | None
+    sufficient: int | None
+    max_d: int
+
+
+def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
+    """Feature dimension needed to separate ``K`` classes by a one-vs-rest distance ``rho``.
+
+    For each ``d`` in ``[1, max_d]`` the optimal separation
+    ``rho*(d, K) = max_{W in OB(d, K)} rho_one_vs_rest(W)`` is bracketed by
+
+    * its exact value where Theorem 3.3 gives one (``d = 2``, ``K <= 2d``;
+      integer ``K`` only), see :func:`exact_optimum`; for integer ``K`` also
+      ``rho* <= K/(K-1)`` for every ``d``;
+    * otherwise the bounds of Theorem 3.9 where it applies
+      (``K >= sqrt(2 pi sqrt(e d))``), and ``[0, 2]`` elsewhere.
+
+    ``rho*`` is non-decreasing in ``d`` (R^d embeds in R^(d+1)), so the smallest
+    ``d`` that is not ruled out and the smallest ``d`` that is guaranteed
+    bracket the minimal feature dimension.
+
+    Parameters
+    ----------
+    K : int or float
+        Number of classes, ``K >= 2`` (floats such as ``1e9`` are fine).
+    rho : float
+        Target separation, ``0 < rho <= 2``.
+    max_d : int, keyword-only
+        Largest dimension examined (default 100000).
+
+    Returns
+    -------
+    DimensionBounds
+        ``necessary <= (minimal dimension) <= sufficient``.
+    """
+    Kf = _check_K(K)
+    if isinstance(rho, bool) or not isinstance(rho, numbers.Real) or not (0 < float(rho) <= 2):
+        raise ValueError(f"rho must be a number in (0, 2], got {rho!r}")
+    rho = float(rho)
+    max_d = check_int(max_d, "max_d", minimum=2)
+    d = np.arange(1, max_d + 1, dtype=np.float64)
+    known = np.full(d.shape, np.nan)
+    integer_K = Kf.is_integer()
+    if integer_K:  # Theorem 3.3 (see exact_optimum)
+        known[2 * d >= Kf] = 1.0
+        known[d + 1 >= Kf] = Kf / (Kf - 1.0)
+        if max_d >= 2 and Kf > 3:
+            known[1] = 1.0 - math.cos(2.0 * math.pi / Kf)
+    known[0] = 2.0 if Kf == 2 else 0.0  # d = 1: at most two distinct points
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dm1 = np.maximum(d - 1.0, 1.0)
+        log_lo = np.log(0.5) + 2.0 / dm1 * (0.5 * np.log(np.pi) - np.log(Kf)
+                                            + gammaln((d + 1) / 2.0) - gammaln(d / 2.0 + 1.0))
+        log_hi = np.log(2.0) + (np.log(2.0) + 0.5 * np.log(np.pi) - np.log(Kf)
+                                + gammaln((d + 1) / 2.0) - gammaln(d / 2.0)) / dm1
+    applicable = (Kf >= np.sqrt(2.0 * np.pi * np.sqrt(np.e * d))) & (d >= 2)
+    has_known = ~np.isnan(known)
+    possible = np.where(has_known, known >= rho, ~applicable | (np.exp(log_hi) >= rho))
+    guaranteed = np.where(has_known, known >= rho, applicable & (np.exp(log_lo) >= rho))
+    if integer_K:  # rho*(d, K) <= rho*(K - 1, K) = K/(K-1) for every d
+        possible &= Kf / (Kf - 1.0) >= rho
+    nec = int(d[np.argmax(possible)]) if possible.any() else None
+    suf = int(d[np.argmax(guaranteed)]) if guaranteed.any() else None
+    return DimensionBounds(K=K if isinstance(K, numbers.Integral) else Kf, rho=rho,
+                           necessary=nec, sufficient=suf, max_d=max_d)

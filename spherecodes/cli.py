@@ -188,8 +188,12 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
     d, K : int
         Dimension and number of classes.
     restarts, seed, time_limit, method
-        Passed to :func:`spherecodes.softmax_code` and :func:`spherecodes.tammes_code`
-        (the Tammes solve uses ``seed + 1`` when ``seed`` is an int).
+        Passed to :func:`spherecodes.softmax_code` and :func:`spherecodes.tammes_code`.
+        Both get the same seed: the Softmax solver's restart i polishes, on the
+        one-vs-rest objective, the same random start that the Tammes solver's
+        restart i polishes on the one-vs-one objective, so a Softmax value above
+        the Tammes code's one-vs-rest value means that the one-vs-rest polish
+        found a better code from the same basins.
     save_dir : str or path, optional
         If given, both codes are saved there as ``softmax_d{d}_K{K}.npz`` and
         ``tammes_d{d}_K{K}.npz``.
@@ -222,11 +226,10 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
         kw["restarts"] = restarts
     if time_limit is not None:
         kw["time_limit"] = time_limit
-    seed2 = seed + 1 if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else seed
     t0 = time.perf_counter()
     sc = softmax_code(d, K, seed=seed, **kw)
     t1 = time.perf_counter()
-    tc = tammes_code(d, K, seed=seed2, **kw)
+    tc = tammes_code(d, K, seed=seed, **kw)
     t2 = time.perf_counter()
     ms = measure_code(_code_W(sc), rtol=rtol)
     mt = measure_code(_code_W(tc), rtol=rtol)
@@ -460,7 +463,9 @@ def _cmd_measure(args):
     lines = _measure_lines(m, f"{args.file}: {K} classes in R^{d}" + (" (rows)" if args.rows else ""))
     if args.reference or args.gnc2:
         if args.reference:
-            Wr = load_weights_ref(args.reference)
+            from .io import load_weights
+
+            Wr = load_weights(args.reference)
             if Wr.shape != W.shape:
                 raise CLIError(f"--reference has shape {Wr.shape}, expected {W.shape} (d, K)")
             opt = measure_code(Wr)["rho_one_vs_rest"]
@@ -481,12 +486,6 @@ def _cmd_measure(args):
         ]
     _emit(args, obj, lines)
     return 0
-
-
-def load_weights_ref(path):
-    from .io import load_weights
-
-    return load_weights(path)
 
 
 def _cmd_bounds(args):

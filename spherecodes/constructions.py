@@ -6,11 +6,12 @@ Every function returns a code ``W``: a float64 array of shape ``(d, K)`` whose
 product ``max_{j != k} <w_j, w_k>`` and the exact one-vs-rest separation
 ``rho_one_vs_rest(W) = min_k dist(w_k, conv{w_j : j != k})``.
 
-For every code here the one-vs-rest value equals ``1 - max inner product``.
-The inequality ``rho >= 1 - max_ip`` holds for any code (the hyperplane
-``<w_k, x> = max_ip`` separates ``w_k`` from the others); equality holds when
-the centroid of the nearest neighbours of ``w_k`` lies on the axis through
-``w_k``, which the symmetry of these codes guarantees.
+For every code here the one-vs-rest value equals ``1 - max inner product``,
+except ``cross_polytope(d, K)`` with ``K <= d`` (orthonormal vectors,
+``rho = sqrt(K/(K-1))``).  The inequality ``rho >= 1 - max_ip`` holds for any
+code (the hyperplane ``<w_k, x> = max_ip`` separates ``w_k`` from the others);
+equality holds for a class whose nearest neighbours have their centroid on
+the axis through ``w_k``, which the symmetry of these codes guarantees.
 
 The list follows Table 1 of Cohn & Kumar (2007), "Universally optimal
 distribution of points on spheres": the regular polygon, the simplex, the
@@ -18,9 +19,11 @@ cross-polytope, the icosahedron, the 600-cell, the E8 root system, the
 Schlafli (27 in R^6), Gosset (56 in R^7) and Clebsch (16 in R^5) codes, and the
 codes derived from the Leech lattice (Higman-Sims 100 in R^22, McLaughlin
 275 in R^22, 112 and 162 in R^21, 891 in R^22, 552 in R^23, 4600 in R^23 and
-the 196560 minimal vectors in R^24).  All of them are built from their
-combinatorial definitions (the extended binary Golay code, generated from the
-quadratic-residue polynomial); no stored coordinates are used.  The 24-cell is
+the 196560 minimal vectors in R^24) and the isotropic-subspace family
+(:func:`isotropic_code`, e.g. 325 points in R^52 for q = 4).  All of them are
+built from their combinatorial definitions (root systems, the extended binary
+Golay code generated from the quadratic-residue polynomial, finite-field
+quadrics, strongly regular graphs); no stored coordinates are used.  The 24-cell is
 included too (not universally optimal, but the best known 24-point code in R^4).
 """
 from __future__ import annotations

@@ -34,6 +34,7 @@ class SerialExecutor(Executor):
         self._shutdown = False
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Run ``fn(*args, **kwargs)`` now; return a finished future with its result or exception."""
         if self._shutdown:
             raise RuntimeError("cannot schedule new futures after shutdown")
         fut: Future = Future()
@@ -47,6 +48,7 @@ class SerialExecutor(Executor):
         return fut
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse further jobs (nothing is running)."""
         self._shutdown = True
 
 
@@ -65,12 +67,15 @@ class DaskExecutor(Executor):
         self._executor = self.client.get_executor()
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Submit ``fn(*args, **kwargs)`` to the cluster."""
         return self._executor.submit(fn, *args, **kwargs)
 
     def map(self, fn, *iterables, timeout=None, chunksize=1):
+        """Like :meth:`concurrent.futures.Executor.map`, on the cluster."""
         return self._executor.map(fn, *iterables, timeout=timeout)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut the executor down and close the Dask client."""
         try:
             self._executor.shutdown(wait=wait)
         finally:

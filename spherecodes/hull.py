@@ -35,6 +35,8 @@ _STATUS_OK = 0
 # A certificate this narrow counts as converged even when Wolfe stopped on a
 # rounding-level degeneracy (nearly affinely dependent corral).
 _ROUNDING_GAP = 1e-10
+# Above this the K x K Gram matrix is not kept whole (8192 classes at most).
+_FULL_GRAM_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True, repr=False)
@@ -162,7 +164,8 @@ def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
         raise ValueError(f"tol must be positive, got {tol!r}")
     d, m = A.shape
     Q = np.ascontiguousarray((A - v[:, None]).T)
-    lam, x, status = _kernel()(Q, np.zeros(m), float(tol), _max_iter(m, d))
+    lam, status = _kernel()(Q, np.empty((0, 0)), np.arange(m), 0, np.zeros(m), float(tol), _max_iter(m, d))
+    x = Q.T @ lam
     upper = float(np.linalg.norm(x))
     lower = 0.0 if status == _STATUS_INSIDE or upper == 0.0 else max(0.0, float((Q @ x).min()) / upper)
     lower = min(lower, upper)
@@ -177,7 +180,7 @@ def _default_block(K: int) -> int:
 
 def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
                           n_neighbors: int | None = None, block_size: int | None = None,
-                          n_jobs: int = 1) -> OneVsRest:
+                          n_jobs: int = 1, gram: bool | None = None) -> OneVsRest:
     """Exact one-vs-rest distances of every class of a code, with certificates.
 
     For each k, the distance from ``w_k`` to the convex hull of the other
@@ -193,13 +196,17 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Target certificate width ``upper - lower`` for each class.
     n_neighbors : int, optional, keyword-only
         Size of the initial candidate set per class (its nearest codewords);
-        default ``min(K - 1, 2 d + 8)``.  Only speed depends on it: the result
+        default ``max(2 d + 8, 128)``.  Only speed depends on it: the result
         is checked against all codewords.
     block_size : int, optional, keyword-only
         Classes processed per matrix product; bounds memory to about
         ``2 * block_size * K`` floats.  Default keeps each block near 64 MiB.
     n_jobs : int, keyword-only
         Threads for the per-class solves (the numba kernels release the GIL).
+    gram : bool, optional, keyword-only
+        Keep the whole ``K x K`` Gram matrix (every inner product the solver
+        needs is then a lookup).  Default: when it takes at most 512 MiB.
+        Otherwise shifted points are formed explicitly, block by block.
 
     Returns
     -------
@@ -220,23 +227,33 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol!r}")
     d, K = W.shape
-    m0 = min(K - 1, int(n_neighbors) if n_neighbors is not None else 2 * d + 8)
-    if m0 < 1:
-        raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}")
+    if n_neighbors is None:
+        m0 = max(2 * d + 8, 128)   # small codes: every codeword is a candidate, one round
+    else:
+        m0 = int(n_neighbors)
+        if m0 < 1:
+            raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}")
+    m0 = min(K - 1, m0)
     B = _default_block(K) if block_size is None else int(block_size)
     if B < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
     n_jobs = max(1, int(n_jobs))
     WT = np.ascontiguousarray(W.T)
+    # With the whole Gram matrix in memory every inner product the solver needs
+    # is a lookup; past that size, blocks of rows and explicit shifted points.
+    if gram is None:
+        gram = 8 * K * K <= _FULL_GRAM_BYTES
+    G = W.T @ W if gram else np.empty((0, 0))
+    if G.size:
+        B = K if block_size is None else B
     pool = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else None
 
-    def solve(*args):
-        todo = args[2]
+    def solve(ks, todo, *arrays):
         if pool is None or todo.size < 2 * n_jobs:
-            solve_rows(*args, float(tol), 0)
+            solve_rows(WT, G, ks, todo, *arrays, float(tol))
             return
         parts = np.array_split(todo, n_jobs)
-        list(pool.map(lambda part: solve_rows(args[0], args[1], part, *args[3:], float(tol), 0), parts))
+        list(pool.map(lambda part: solve_rows(WT, G, ks, part, *arrays, float(tol)), parts))
 
     lower = np.empty(K)
     upper = np.empty(K)
@@ -249,19 +266,22 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
             b = ks.size
             cand = np.empty((b, m0), dtype=np.int64)
             if m0 < K - 1:
-                Gb = WT[ks] @ W                       # (b, K) inner products
+                Gb = G[ks[0]:ks[-1] + 1] if G.size else WT[ks] @ W   # (b, K) inner products (a view of G)
+                diag = Gb[np.arange(b), ks].copy()
                 Gb[np.arange(b), ks] = -np.inf
                 select_neighbors(Gb, m0, cand)
+                Gb[np.arange(b), ks] = diag
                 del Gb
             else:
-                cand[:] = [np.delete(np.arange(K), k) for k in ks]
+                j = np.arange(K - 1)
+                cand[:] = j + (j >= ks[:, None])          # every index but the class itself
             ncand = np.full(b, m0, dtype=np.int64)
             lam = np.zeros((b, m0))
             status = np.zeros(b, dtype=np.int64)
             X = np.empty((b, d))
             pending = np.arange(b)
             while pending.size:
-                solve(WT, ks, pending, cand, ncand, lam, X, status)
+                solve(ks, pending, cand, ncand, lam, X, status)
                 # One pass over all codewords: <x, q_j> = <x, w_j> - <x, w_k>.
                 Xp = X[pending]
                 kp = ks[pending]

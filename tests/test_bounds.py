@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from spherecodes import constructions as C
-from spherecodes.bounds import SphereCodesWarning, Theorem39Bounds, exact_optimum, theorem39_bounds
+from spherecodes.bounds import (SphereCodesWarning, Theorem39Bounds, dimension_bounds, exact_optimum,
+                               theorem39_bounds)
 
 
 def direct(d, K):
@@ -129,3 +130,51 @@ def test_theorem33_inside_theorem39():
             n += 1
             assert b.lower <= opt <= b.upper, (d, K)
     assert n > 3000
+
+
+def _bracket(d, K):
+    """(lowest, highest) possible optimum for (d, K), from the scalar functions."""
+    opt = exact_optimum(d, K) if float(K).is_integer() else None
+    if opt is not None:
+        return opt, opt
+    if d == 1:
+        return 0.0, 0.0
+    b = quiet(d, K)
+    cap = K / (K - 1) if float(K).is_integer() else 2.0
+    return (b.lower, min(b.upper_raw, cap)) if b.applicable else (0.0, cap)
+
+
+@pytest.mark.parametrize("K,rho", [(5, 0.5), (10, 1.0), (10, 1.1), (12, 0.55), (100, 0.3), (1000, 0.3),
+                                   (1000, 0.45), (10**6, 0.3), (1e9, 0.2), (40, 0.01)])
+def test_dimension_bounds_against_scalar_bounds(K, rho):
+    res = dimension_bounds(K, rho, max_d=3000)
+    assert res.necessary is not None and res.sufficient is not None
+    assert 1 <= res.necessary <= res.sufficient
+    # just below `necessary` every d is ruled out; at `sufficient` rho is guaranteed
+    for d in range(max(1, res.necessary - 5), res.necessary):
+        assert _bracket(d, K)[1] < rho
+    assert _bracket(res.necessary, K)[1] >= rho
+    assert _bracket(res.sufficient, K)[0] >= rho
+    if res.sufficient > 1:
+        assert _bracket(res.sufficient - 1, K)[0] < rho
+
+
+def test_dimension_bounds_closed_forms():
+    assert dimension_bounds(10, 1.0).sufficient == 5       # cross-polytope, K <= 2d
+    assert dimension_bounds(10, 10 / 9).sufficient == 9    # simplex, K <= d + 1
+    r = dimension_bounds(10, 1.2)                          # above K/(K-1): impossible in any d
+    assert r.necessary is None and r.sufficient is None
+    assert dimension_bounds(2, 2.0).sufficient == 1
+    r = dimension_bounds(10**6, 0.6)                       # Thm 3.9 lower bound stays below 1/2
+    assert r.sufficient is None and r.necessary is not None
+    # more classes never need fewer dimensions
+    nec = [dimension_bounds(K, 0.3).necessary for K in (10, 100, 10**4, 10**8, 1e12)]
+    suf = [dimension_bounds(K, 0.3).sufficient for K in (10, 100, 10**4, 10**8, 1e12)]
+    assert nec == sorted(nec) and suf == sorted(suf)
+
+
+@pytest.mark.parametrize("K,rho,max_d", [(1, 0.5, 10), (10, 0.0, 10), (10, 2.5, 10), (10, "a", 10),
+                                         (10, 0.5, 1), (float("inf"), 0.5, 10)])
+def test_dimension_bounds_bad(K, rho, max_d):
+    with pytest.raises(ValueError):
+        dimension_bounds(K, rho, max_d=max_d)

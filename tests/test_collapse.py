@@ -8,6 +8,8 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spherecodes import constructions as C
 from spherecodes.collapse import class_means, gnc1, gnc2, gnc3, gnc_metrics, optimal_features
@@ -138,6 +140,28 @@ def test_gnc1_rank_deficient_means(rng):
     H = W[:, y] + noise
     assert gnc1(H, y) == pytest.approx(0.0, abs=1e-12)
     assert gnc1(H, y) == pytest.approx(loop_gnc1(H, y, 3), abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(2, 8), K=st.integers(2, 6))
+def test_gnc_invariance_properties(seed, d, K):
+    """GNC1 is invariant under rotations and rescaling of H and under relabelling;
+    GNC3 under a common rotation of W and H."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 5, size=K)
+    H, y = random_features(rng, d, counts.tolist())
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    g = gnc1(H, y)
+    assert g >= 0
+    assert gnc1(2.5 * (Q @ H), y) == pytest.approx(g, rel=1e-7, abs=1e-12)
+    perm = rng.permutation(K)
+    assert gnc1(H, perm[y]) == pytest.approx(g, rel=1e-9, abs=1e-12)
+    W = rng.standard_normal((d, K))
+    W /= np.linalg.norm(W, axis=0)
+    g3 = gnc3(W, H, y)
+    assert 0 <= g3 <= 2
+    assert gnc3(Q @ W, Q @ H, y) == pytest.approx(g3, rel=1e-9, abs=1e-12)
+    assert gnc3(W[:, np.argsort(perm)], H, perm[y]) == pytest.approx(g3, rel=1e-9, abs=1e-12)
 
 
 # --------------------------------------------------------------------------- GNC2 / GNC3

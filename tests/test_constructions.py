@@ -4,7 +4,6 @@ Expected values are closed forms written here (not taken from the module), and
 one-vs-rest distances are checked with the Wolfe solver (spherecodes.hull) and
 with an independent cvxpy/Clarabel cone program on a few classes.
 """
-import itertools
 import math
 
 import numpy as np
@@ -227,6 +226,51 @@ def test_higman_sims_graph_is_srg():
     off = ~np.eye(100, dtype=bool)
     assert np.all(A2[(A == 1)] == 0)
     assert np.all(A2[(A == 0) & off] == 6)
+
+
+@pytest.mark.parametrize("q", [2, 3, 4])
+def test_isotropic_code(q):
+    """GQ(q, q^2) codes: srg((q+1)(q^3+1), q(q^2+1), q-1, q^2+1) on the inner product -1/q."""
+    v, m = (q + 1) * (q**3 + 1), q * (q**3 + 1) // (q + 1)
+    W = C.isotropic_code(q)
+    assert_unit(W, m, v)
+    assert np.linalg.matrix_rank(W) == m
+    assert_distinct_ip_set(W, {1 / q**2, -1 / q})
+    G = W.T @ W
+    A = (np.abs(G + 1 / q) < 1e-12).astype(np.int64)
+    A2 = A @ A
+    off = ~np.eye(v, dtype=bool)
+    assert np.all(A.sum(axis=1) == q * (q * q + 1))
+    assert np.all(A2[A == 1] == q - 1)
+    assert np.all(A2[(A == 0) & off] == q * q + 1)
+    res = hull().one_vs_rest_distances(W)
+    np.testing.assert_allclose(res.distance, 1 - 1 / q**2, atol=1e-12)
+    k = v // 2
+    assert cvxpy_one_vs_rest(W, k) == pytest.approx(1 - 1 / q**2, abs=1e-7)
+
+
+def test_isotropic_code_matches_derived_codes():
+    # q = 2 and q = 3 are the Schlafli and 112-point codes built another way (from E7*, Leech):
+    # same Gram spectrum (of the adjacency on the inner product -1/q)
+    for q, other in ((2, C.schlafli27()), (3, C.isotropic112())):
+        W = C.isotropic_code(q)
+        ev1 = np.linalg.eigvalsh((np.abs(W.T @ W + 1 / q) < 1e-12).astype(float))
+        ev2 = np.linalg.eigvalsh((np.abs(other.T @ other + 1 / q) < 1e-12).astype(float))
+        np.testing.assert_allclose(ev1, ev2, atol=1e-9)
+
+
+@pytest.mark.parametrize("q", [1, 6, 8, 9, 2.5])
+def test_isotropic_code_bad(q):
+    with pytest.raises(ValueError):
+        C.isotropic_code(q)
+
+
+@pytest.mark.slow
+def test_isotropic_code_q5():
+    W = C.isotropic_code(5)
+    assert_unit(W, 105, 756)
+    assert_distinct_ip_set(W, {1 / 25, -1 / 5})
+    np.testing.assert_allclose(hull().one_vs_rest_distances(W).distance, 1 - 1 / 25, atol=1e-12)
 
 
 def test_golay_code():

@@ -8,8 +8,8 @@ from conftest import random_code
 from reference import cvxpy_hull_distance, cvxpy_one_vs_rest
 
 
-def _check_against_cvxpy(W, classes, atol=1e-8):
-    res = one_vs_rest_distances(W)
+def _check_against_cvxpy(W, classes, atol=1e-8, **kw):
+    res = one_vs_rest_distances(W, **kw)
     for k in classes:
         ref = cvxpy_one_vs_rest(W, k)
         assert abs(res.distance[k] - ref) <= atol, (W.shape, k, res.distance[k], ref)
@@ -21,11 +21,12 @@ def _check_against_cvxpy(W, classes, atol=1e-8):
 def test_random_codes_match_cvxpy():
     """200 random codes, d in [2, 50], K in [3, 200], two classes each against Clarabel."""
     rng = np.random.default_rng(2024)
-    for _ in range(200):
+    for i in range(200):
         d = int(rng.integers(2, 51))
         K = int(rng.integers(3, 201))
         W = random_code(rng, d, K)
-        res = _check_against_cvxpy(W, rng.choice(K, size=2, replace=False))
+        # both inner-product sources: Gram lookups and explicit shifted points
+        res = _check_against_cvxpy(W, rng.choice(K, size=2, replace=False), gram=bool(i % 2))
         assert res.converged.all()
         assert np.all(res.lower <= res.distance) and np.all(res.distance <= res.upper)
         assert np.max(res.upper - res.lower) < 1e-9
@@ -57,19 +58,21 @@ def test_certificate_is_a_valid_bracket(rng):
         assert res.upper[k] == pytest.approx(np.linalg.norm(r), abs=1e-14)
 
 
-def test_clustered_code_tiny_distances():
+@pytest.mark.parametrize("gram", [True, False])
+def test_clustered_code_tiny_distances(gram):
     rng = np.random.default_rng(7)
     centers = random_code(rng, 6, 4)
     W = np.repeat(centers, 10, axis=1) + 1e-4 * rng.standard_normal((6, 40))
     W /= np.linalg.norm(W, axis=0)
-    res = _check_against_cvxpy(W, range(0, 40, 3))
+    res = _check_against_cvxpy(W, range(0, 40, 3), gram=gram)
     assert res.rho < 1e-3
 
 
-def test_duplicate_columns_have_distance_zero(rng):
+@pytest.mark.parametrize("gram", [True, False])
+def test_duplicate_columns_have_distance_zero(rng, gram):
     W = random_code(rng, 3, 10)
     W = np.hstack([W, W[:, :2]])
-    res = one_vs_rest_distances(W)
+    res = one_vs_rest_distances(W, gram=gram)
     for k in (0, 1, 10, 11):
         assert res.distance[k] <= 1e-12 and res.lower[k] == 0.0
     assert res.distance[2:10].min() > 1e-3
@@ -95,7 +98,8 @@ def test_antipodal_pair():
 
 
 @pytest.mark.parametrize("kw", [dict(n_neighbors=1), dict(block_size=7), dict(n_jobs=2),
-                                dict(n_neighbors=3, block_size=5)])
+                                dict(n_neighbors=3, block_size=5), dict(gram=False),
+                                dict(gram=False, n_neighbors=2, block_size=9, n_jobs=2)])
 def test_screening_and_blocking_do_not_change_the_result(rng, kw):
     W = random_code(rng, 8, 60)
     base = one_vs_rest_distances(W, n_neighbors=59)   # every codeword is a candidate

@@ -10,6 +10,10 @@ from .._validation import as_code, check_dims, check_int
 from .multistart import SUCCESS_TOL, default_betas, default_restarts, root_seed, run_restarts
 
 _METHODS = ("auto", "numeric")
+#: Default (adaptive) runs stop once the best value was reached this many times ...
+STOP_HITS = 4
+#: ... after at least this many restarts.
+MIN_RESTARTS = 8
 
 
 def closed_form(d: int, K: int):
@@ -59,6 +63,15 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
 
     t0 = time.perf_counter()
     d, K, restarts, time_limit, init, root = check_common(d, K, restarts, time_limit, method, init, seed)
+    if betas is not None:
+        try:
+            betas = [float(b) for b in betas]
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a sequence of positive numbers, got {betas!r}") from None
+        if not betas or not all(np.isfinite(b) and b > 0 for b in betas):
+            raise ValueError(f"betas must be a non-empty sequence of positive numbers, got {betas!r}")
+    if executor is not None and not isinstance(executor, str) and not hasattr(executor, "submit"):
+        raise ValueError(f"executor must be a concurrent.futures.Executor, a string or None, got {executor!r}")
     if method == "auto" and init is None:
         cf = closed_form(d, K)
         if cf is not None:
@@ -71,16 +84,20 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         return SphereCode.from_W(W, problem=problem, method=f"closed-form:{name}", seed=None,
                                  settings={"method": method, "note": "OB(1, K) is finite"},
                                  rattler_rtol=rattler_rtol, timings={"total": time.perf_counter() - t0})
-    if restarts is None:
+    adaptive = restarts is None
+    if adaptive:
         restarts = default_restarts(d, K)
     settings = {
         "method": "numeric", "restarts": restarts, "time_limit": time_limit, "smoothing": bool(smoothing),
         "polish": bool(polish), "betas": list(map(float, betas)) if betas is not None else default_betas(d, K),
+        "beta_spread": [0.1, 3.0] if betas is None else [1.0, 1.0],
         "cg_iterations": 300, "radius": 0.1, "softmax_radius": 0.02, "polish_iterations": 500,
         "success_tol": SUCCESS_TOL,
+        "stop_hits": STOP_HITS if adaptive else None, "min_restarts": MIN_RESTARTS if adaptive else restarts,
     }
     ms = run_restarts(problem, d, K, restarts=restarts, seed=root, settings=settings, executor=executor,
-                      time_limit=time_limit, progress=progress, init=init)
+                      time_limit=time_limit, progress=progress, init=init,
+                      stop_hits=settings["stop_hits"], min_restarts=settings["min_restarts"])
     timings = {"total": time.perf_counter() - t0, "wall_restarts": ms.wall, "time_to_best": ms.time_to_best}
     timings.update({f"sum_{k}": v for k, v in ms.stage_seconds.items()})
     return SphereCode.from_W(ms.best["W"], problem=problem, normalize=True, method="numeric", restarts=ms.n_run,

@@ -19,6 +19,9 @@ from .smoothing import DEFAULT_BETAS, smooth_tammes
 
 __all__ = ["restart_once", "run_restarts", "root_seed", "default_restarts", "MultistartResult"]
 
+#: With ``executor=None``, problems with ``d * K`` below this run in-process instead of in a process pool.
+SMALL_PROBLEM = 100
+
 #: Restarts whose final value is within this (relative to max(1, |best|)) of the best count as successes.
 SUCCESS_TOL = 1e-9
 
@@ -45,11 +48,13 @@ def default_restarts(d: int, K: int) -> int:
     """Default number of random restarts for a (d, K) problem.
 
     Grows with K (the number of local optima grows with the number of points);
-    small problems with few optima need few.
+    small problems with few optima need few.  Default runs are adaptive: they stop
+    early once the best value has been reached several times (see
+    :func:`run_restarts`), so this is a cap.
     """
     if K <= d + 1 or d <= 2:
-        return 4
-    return int(min(200, max(8, 2 * K)))
+        return 8
+    return int(min(400, max(16, 4 * K)))
 
 
 def default_betas(d: int, K: int) -> list[float]:
@@ -58,7 +63,25 @@ def default_betas(d: int, K: int) -> list[float]:
     return [b * scale for b in DEFAULT_BETAS]
 
 
-def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=None) -> dict:
+_GOLDEN = 0.6180339887498949
+
+
+def beta_factor(index: int, spread) -> float:
+    """Sharpness multiplier of restart ``index``: log-uniform over ``spread = (lo, hi)``, stratified.
+
+    Restarts sweep the range with the golden-ratio sequence, so that any run of
+    consecutive restarts covers it evenly.  Which basin the continuation picks
+    depends on the starting sharpness in a K-dependent way (measured in d = 3:
+    K = 15 wants low values, K = 13 higher ones), so restarts vary it.
+    """
+    lo, hi = spread
+    if lo == hi:
+        return float(lo)
+    u = (0.5 + index * _GOLDEN) % 1.0
+    return float(lo * (hi / lo) ** u)
+
+
+def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=None, index: int = 0) -> dict:
     """One restart: random point (or ``init``) -> smoothing -> Tammes polish [-> Softmax polish].
 
     Returns a dict with ``W``, ``value`` (max inner product for ``"tammes"``,
@@ -73,7 +96,9 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=No
         W = np.array(init, dtype=np.float64)
     timings = {}
     if settings.get("smoothing", True):
-        W = smooth_tammes(W, betas=settings.get("betas"), max_iterations=settings.get("cg_iterations", 300))
+        betas = settings.get("betas") or default_betas(d, K)
+        f = beta_factor(index, settings.get("beta_spread", (1.0, 1.0)))
+        W = smooth_tammes(W, betas=[b * f for b in betas], max_iterations=settings.get("cg_iterations", 300))
     t1 = time.perf_counter()
     timings["smoothing"] = t1 - t0
     if settings.get("polish", True):
@@ -138,7 +163,8 @@ def _better(problem):
 
 
 def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings: dict, executor=None,
-                 time_limit: float | None = None, progress: bool = False, init=None) -> MultistartResult:
+                 time_limit: float | None = None, progress: bool = False, init=None,
+                 stop_hits: int | None = None, min_restarts: int = 1) -> MultistartResult:
     """Run ``restarts`` independent restarts and return the best.
 
     Parameters
@@ -150,7 +176,8 @@ def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings:
     settings : dict
         Passed to :func:`restart_once`.
     executor : concurrent.futures.Executor, str or None
-        ``None``: a local process pool (in-process when ``restarts == 1``);
+        ``None``: a local process pool with ``os.cpu_count()`` workers (in-process
+        when ``restarts == 1`` or ``d * K < SMALL_PROBLEM``);
         a string is passed to :func:`spherecodes.executor.get_executor`
         (``"serial"`` or a Dask scheduler address); any Executor instance (e.g.
         ``distributed.Client(...).get_executor()``) is used as is and not shut down.
@@ -160,6 +187,13 @@ def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings:
         Show a tqdm bar with the best value so far.
     init : array, optional
         Starting point of restart 0 (the others are random).
+    stop_hits : int, optional
+        Adaptive stop: once the restarts ``0 .. n-1`` (a prefix, whatever order they
+        finished in) include at least ``min_restarts`` and their best value has been
+        reached ``stop_hits`` times, stop and keep exactly that prefix.  The result is
+        then the same for every executor.
+    min_restarts : int
+        See ``stop_hits``.
     """
     from spherecodes.executor import SerialExecutor, get_executor
 
@@ -168,7 +202,8 @@ def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings:
     own = False
     if executor is None:
         ncpu = os.cpu_count() or 1
-        if restarts == 1 or ncpu == 1:
+        # small problems: worker start-up (imports, loading numba kernels) costs more than it saves
+        if restarts == 1 or ncpu == 1 or d * K < SMALL_PROBLEM:
             executor = SerialExecutor()
         else:
             from concurrent.futures import ProcessPoolExecutor
@@ -195,14 +230,16 @@ def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings:
     best_val = None
     pending = {}
     nxt = 0
+    prefix = 0  # restarts 0..prefix-1 are all done
+    stop_at = None
     try:
-        while nxt < restarts or pending:
+        while (nxt < restarts or pending) and stop_at is None:
             while nxt < restarts and len(pending) < max_inflight:
                 if time_limit is not None and nxt > 0 and time.perf_counter() - t_start > time_limit:
                     nxt = restarts  # stop submitting
                     break
                 fut = executor.submit(restart_once, problem, d, K, children[nxt], settings,
-                                      init if nxt == 0 else None)
+                                      init if nxt == 0 else None, nxt)
                 pending[fut] = nxt
                 nxt += 1
             if not pending:
@@ -219,6 +256,21 @@ def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(best=f"{best_val:.12g}")
+            if stop_hits is not None:
+                while prefix in results and stop_at is None:
+                    prefix += 1
+                    if prefix >= min_restarts:
+                        pv = values[:prefix]
+                        b = pv.min() if problem == "tammes" else pv.max()
+                        if np.sum(np.abs(pv - b) <= SUCCESS_TOL * max(1.0, abs(b))) >= stop_hits:
+                            stop_at = prefix
+        if stop_at is not None:
+            for fut in pending:
+                fut.cancel()
+            for i in [i for i in results if i >= stop_at]:
+                del results[i]
+            values[stop_at:] = np.nan
+            finish_time[stop_at:] = np.nan
     finally:
         if bar is not None:
             bar.close()

@@ -29,8 +29,9 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     K : int
         Number of classes, ``K >= 2``.
     restarts : int, optional, keyword-only
-        Random restarts; default grows with K (see
-        :func:`spherecodes.solvers.multistart.default_restarts`).
+        Random restarts.  Given: exactly that many run.  Default (adaptive): up to
+        :func:`spherecodes.solvers.multistart.default_restarts` (grows with K), stopping
+        as soon as the first n >= 8 restarts have reached their best value 4 times.
     seed : None, int or numpy.random.Generator, keyword-only
         Root of a ``SeedSequence``; restart i uses its i-th child, so results do not
         depend on the executor.
@@ -42,7 +43,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         ``"numeric"`` forces the solve even where a closed form exists.
     executor : concurrent.futures.Executor or str, optional, keyword-only
         Where restarts run: default a local process pool (``os.cpu_count()``
-        workers); ``"serial"`` in this process; any Executor (e.g.
+        workers; in-process when ``d * K < 100``); ``"serial"`` in this process; any Executor (e.g.
         ``distributed.Client(...).get_executor()``).  A passed Executor is not shut down.
     init : array_like, shape (d, K), optional, keyword-only
         Starting code for restart 0 (columns are normalized).

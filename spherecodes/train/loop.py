@@ -31,7 +31,8 @@ class FitResult:
     Attributes
     ----------
     history : list of dict
-        One row per epoch: ``epoch, loss, train_acc, test_acc, gnc1, gnc2, gnc3, lr, seconds``
+        One row per epoch: ``epoch, loss, train_acc, train_acc_running, test_acc, test_loss,
+        gnc1, gnc2, gnc3, lr, seconds``
         (GNC columns are NaN on epochs where they were not computed).
     W : ndarray, shape (d, K)
         Final classifier (unit columns; for a fixed classifier, column k is the codeword of class k).
@@ -120,7 +121,8 @@ def evaluate(model, x, y, *, batch_size=1024, device=None, amp=False):
 def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned", tau=0.1, code=None,
         assignment=None, cmf_momentum=0.9, epochs=30, batch_size=128, optimizer="adam", lr=None, momentum=0.9,
         weight_decay=5e-4, augment=False, seed=0, device="auto", amp=False, out_dir=None, checkpoint_every=0,
-        gnc_every=1, rho_max_classes=1000, progress=False, encoder_kwargs=None, model=None, plot=True) -> FitResult:
+        gnc_every=1, rho_max_classes=1000, progress=False, encoder_kwargs=None, model=None, plot=True,
+        classifier_lr_scale=1.0) -> FitResult:
     """Train a normalized network with CE loss (1) at temperature ``tau``.
 
     Parameters
@@ -144,6 +146,8 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
         Default: Adam 1e-2 for ``mlp``/``cnn``, 1e-3 for ``resnet18``; SGD 0.05.
     weight_decay : float
         Applied to the encoder parameters only (the classifier is scale-free).
+    classifier_lr_scale : float
+        The learned classifier's learning rate is ``lr * classifier_lr_scale``.
     augment : bool
         Random flips and crops for image inputs (CIFAR-style).
     seed : int or numpy.random.Generator
@@ -155,7 +159,9 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     checkpoint_every : int
         Also checkpoint every this many epochs (0: only at the end).
     gnc_every : int
-        Compute GNC metrics every this many epochs (and at the last one).
+        Compute GNC metrics and the eval-mode train accuracy every this many epochs (and at
+        the last one); on other epochs ``train_acc`` is the running accuracy of the training
+        batches (``train_acc_running``, always recorded).
     rho_max_classes : int
         Skip GNC2 (NaN) when K exceeds this (the hull computation is O(K) QPs of size K).
     progress : bool
@@ -191,7 +197,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     config = {"dataset": data.name, "K": K, "N_train": len(data.y_train), "N_test": len(data.y_test),
               "encoder": encoder, "feature_dim": feature_dim, "classifier": classifier, "tau": tau,
               "cmf_momentum": cmf_momentum, "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer,
-              "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "augment": augment,
+              "lr": lr, "classifier_lr_scale": classifier_lr_scale, "momentum": momentum, "weight_decay": weight_decay, "augment": augment,
               "seed": seed if isinstance(seed, (int, type(None))) else "generator", "device": str(dev), "amp": amp,
               "assignment": None if assignment is None else [int(a) for a in assignment]}
 
@@ -199,7 +205,8 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     clf_params = [p for p in model.classifier.parameters() if p.requires_grad]
     groups = [{"params": enc_params, "weight_decay": weight_decay}]
     if clf_params:
-        groups.append({"params": clf_params, "weight_decay": 0.0})
+        groups.append({"params": clf_params, "weight_decay": 0.0,
+                       "lr": lr * check_positive(classifier_lr_scale, "classifier_lr_scale")})
     if optimizer == "adam":
         opt = torch.optim.AdamW(groups, lr=lr) if weight_decay else torch.optim.Adam(groups, lr=lr)
     else:
@@ -222,7 +229,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(N, generator=gen).to(dev)
-        loss_sum, seen = 0.0, 0
+        loss_sum, seen, correct = 0.0, 0, 0
         for s in range(0, N, batch_size):
             idx = perm[s:s + batch_size]
             if idx.numel() < 2 and N > 1:
@@ -238,6 +245,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
                 loss.backward()
                 opt.step()
             loss_sum += float(loss.detach()) * idx.numel()
+            correct += int((logits.detach().argmax(1) == yb).sum())
             seen += idx.numel()
         sched.step()
         if dev.type == "cuda":
@@ -245,12 +253,18 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
         dt = time.perf_counter() - t0
         train_seconds += dt
         samples += seen
-        H, train_acc, _ = evaluate(model, data.x_train, data.y_train, device=dev, amp=amp)
+        running_acc = correct / max(1, seen)
+        gnc_epoch = epoch % gnc_every == 0 or epoch == epochs
+        if gnc_epoch:
+            H, train_acc, _ = evaluate(model, data.x_train, data.y_train, device=dev, amp=amp)
+        else:
+            train_acc = running_acc
         _, test_acc, test_loss = evaluate(model, data.x_test, data.y_test, device=dev, amp=amp)
-        row = {"epoch": epoch, "loss": loss_sum / max(1, seen), "train_acc": train_acc, "test_acc": test_acc,
-               "test_loss": test_loss, "gnc1": float("nan"), "gnc2": float("nan"), "gnc3": float("nan"),
-               "lr": opt.param_groups[0]["lr"], "seconds": dt}
-        if epoch % gnc_every == 0 or epoch == epochs:
+        row = {"epoch": epoch, "loss": loss_sum / max(1, seen), "train_acc": train_acc,
+               "train_acc_running": running_acc, "test_acc": test_acc, "test_loss": test_loss,
+               "gnc1": float("nan"), "gnc2": float("nan"), "gnc3": float("nan"), "lr": opt.param_groups[0]["lr"],
+               "seconds": dt}
+        if gnc_epoch:
             W = model.classifier.code()
             row["gnc1"] = _gnc1(H, data.y_train, K)
             row["gnc3"] = _gnc3(W, H, data.y_train)

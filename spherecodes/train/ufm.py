@@ -12,11 +12,14 @@ scaling matters here: at small ``tau`` the CE gradients are ``O(exp(-margin/tau)
 and plain gradient steps would stall.  The learning rate follows a cosine decay
 from ``lr`` to ``lr * final_lr_ratio``.
 
+Both phases minimize ``log(loss)`` (same minimizers, but well scaled whatever
+the temperature: at small ``tau`` the loss itself is ``O(exp(-rho/tau))`` and its
+gradients would fall below Adam's epsilon), computed stably as
+``log mean_i softplus(s_i)`` with ``s_i = logsumexp_{j != y_i}(z_j - z_{y_i})``.
 Adam finds the basin but creeps through its flat bottom (at ``tau = 0.05`` the
 loss changes by ~1e-6 while rho still moves by 1e-2).  A *polish* phase then
-runs L-BFGS (strong Wolfe line search, same parametrization) on ``log(loss)``,
-which is well scaled whatever the temperature, and converges to the critical
-point to ~1e-8 in rho within a few hundred iterations.  Set ``polish=0`` to get
+runs L-BFGS (strong Wolfe line search, same parametrization) and converges to
+the critical point to ~1e-8 in rho within a few hundred iterations.  Set ``polish=0`` to get
 the plain first-order dynamics (e.g. to study training curves).
 
 By Lemma 3.1 of the paper, as ``tau -> 0`` the solutions approach those of the
@@ -84,11 +87,31 @@ class UFMResult:
 
 
 def ufm_loss(W, H, labels, tau) -> float:
-    """CE loss (1)/(2) in float64 numpy: ``W`` ``(d, K)``, ``H`` ``(d, N)``, ``labels`` ``(N,)``."""
+    """CE loss (1)/(2) in float64 numpy: ``W`` ``(d, K)``, ``H`` ``(d, N)``, ``labels`` ``(N,)``.
+
+    Computed as ``mean_i log(1 + exp(s_i))`` with ``s_i = logsumexp_{j != y_i}(z_ji - z_{y_i} i)``,
+    accurate also when the loss is far below machine epsilon (small ``tau``).
+    """
     Z = (np.asarray(W).T @ np.asarray(H)) / tau  # (K, N)
-    Zmax = Z.max(axis=0)
-    lse = Zmax + np.log(np.exp(Z - Zmax).sum(axis=0))
-    return float(np.mean(lse - Z[labels, np.arange(Z.shape[1])]))
+    N = Z.shape[1]
+    D = Z - Z[labels, np.arange(N)]
+    D[labels, np.arange(N)] = -np.inf
+    Dmax = D.max(axis=0)
+    s = Dmax + np.log(np.exp(D - Dmax).sum(axis=0))
+    return float(np.mean(np.logaddexp(0.0, s)))
+
+
+def _log_ce(torch, Wt, Ht, y, other, tau):
+    """log of the mean CE loss, stable for losses down to ~1e-300 (tiny tau).
+
+    ``CE_i = softplus(s_i)``, ``s_i = logsumexp_{j != y_i}(z_j - z_{y_i})``; for ``s_i < -30``,
+    ``log softplus(s_i) = s_i`` to double precision.
+    """
+    Z = (Ht.T @ Wt) / tau  # (N, K)
+    D = (Z - Z.gather(1, y[:, None])).masked_fill(~other, float("-inf"))
+    s = torch.logsumexp(D, dim=1)
+    log_ce = torch.where(s < -30, s, torch.log(torch.nn.functional.softplus(s.clamp(min=-30))))
+    return torch.logsumexp(log_ce, dim=0) - math.log(s.shape[0])
 
 
 def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=300, seed=None, device=None,
@@ -156,6 +179,8 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
     V = torch.tensor(V0 / np.linalg.norm(V0, axis=0), dtype=tdtype, device=dev, requires_grad=True)
     U = torch.tensor(U0 / np.linalg.norm(U0, axis=0), dtype=tdtype, device=dev, requires_grad=True)
     y = torch.as_tensor(labels, device=dev)
+    other = torch.ones(N, K, dtype=torch.bool, device=dev)
+    other[torch.arange(N, device=dev), y] = False
     opt = torch.optim.Adam([V, U], lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda t: final_lr_ratio + (1 - final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps)))
@@ -183,15 +208,14 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
         opt.zero_grad(set_to_none=True)
         Wt = V / V.norm(dim=0, keepdim=True)
         Ht = U / U.norm(dim=0, keepdim=True)
-        logits = (Ht.T @ Wt) / tau  # (N, K)
-        loss = torch.nn.functional.cross_entropy(logits, y)
-        loss.backward()
+        log_loss = _log_ce(torch, Wt, Ht, y, other, tau)
+        log_loss.backward()
         opt.step()
         sched.step()
         with torch.no_grad():
             V /= V.norm(dim=0, keepdim=True)
             U /= U.norm(dim=0, keepdim=True)
-        lv = float(loss.detach())
+        lv = math.exp(float(log_loss.detach()))
         t_opt += time.perf_counter() - t0
         losses.append(lv)
         if t % record_every == 0:
@@ -209,7 +233,7 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
             lbfgs.zero_grad(set_to_none=True)
             Wt = V / V.norm(dim=0, keepdim=True)
             Ht = U / U.norm(dim=0, keepdim=True)
-            value = torch.log(torch.nn.functional.cross_entropy((Ht.T @ Wt) / tau, y))
+            value = _log_ce(torch, Wt, Ht, y, other, tau)
             value.backward()
             losses.append(math.exp(float(value.detach())))
             if bar is not None:

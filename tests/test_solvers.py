@@ -1,0 +1,261 @@
+"""Solvers on OB(d, K): closed forms, numeric solves from random starts, proven Tammes optima, HardMax."""
+import math
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+from scipy.optimize import nnls
+
+from reference import cvxpy_hull_distance, cvxpy_one_vs_rest
+from spherecodes import hardmax, softmax_code, tammes_code
+
+SERIAL = dict(executor="serial")
+
+# Proven optima of the Tammes problem in d = 3 (max inner product)
+TAMMES_D3 = {
+    5: 0.0, 6: 0.0, 7: 0.2101383127306031, 8: (2 * math.sqrt(2) - 1) / 7, 9: 1 / 3,
+    10: 0.40439432521625076, 11: 1 / math.sqrt(5), 12: 1 / math.sqrt(5), 13: 0.5426364868,
+    14: 0.5639503003605052, 24: 0.7230784683335085,
+}
+FAST_K = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 24]
+SLOW_K = [13, 14, 24]  # softmax only (the Tammes ones run by default)
+
+
+def _max_ip(W):
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    return float(G.max())
+
+
+def _assert_unit(W):
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- closed forms
+@pytest.mark.parametrize("K", [3, 4, 5, 8])
+def test_closed_form_polygon(K):
+    code = softmax_code(2, K)
+    assert code.method == ("closed-form:simplex" if K == 3 else "closed-form:polygon")
+    assert code.rho_one_vs_rest == pytest.approx(1 - math.cos(2 * math.pi / K), abs=1e-12)
+    assert code.max_inner_product == pytest.approx(math.cos(2 * math.pi / K), abs=1e-12)
+
+
+@pytest.mark.parametrize("d,K", [(3, 2), (3, 3), (3, 4), (6, 5), (6, 7)])
+def test_closed_form_simplex(d, K):
+    code = softmax_code(d, K)
+    assert code.method == "closed-form:simplex"
+    assert code.rho_one_vs_rest == pytest.approx(K / (K - 1), abs=1e-12)
+    assert tammes_code(d, K).max_inner_product == pytest.approx(-1 / (K - 1), abs=1e-12)
+
+
+@pytest.mark.parametrize("d,K", [(3, 5), (3, 6), (5, 7), (5, 10)])
+def test_closed_form_cross_polytope(d, K):
+    code = softmax_code(d, K)
+    assert code.method == "closed-form:cross-polytope"
+    assert code.rho_one_vs_rest == pytest.approx(1.0, abs=1e-12)
+    assert code.max_inner_product == pytest.approx(0.0, abs=1e-15)
+
+
+# ------------------------------------------------------ forced numeric solves
+@pytest.mark.parametrize("K", [3, 5, 7, 10])
+def test_numeric_polygon(K):
+    code = softmax_code(2, K, method="numeric", restarts=2, seed=K, **SERIAL)
+    assert code.method == "numeric"
+    W = np.asarray(code.W)
+    _assert_unit(W)
+    assert code.rho_one_vs_rest == pytest.approx(1 - math.cos(2 * math.pi / K), abs=1e-9)
+    # the points form a regular polygon: consecutive angular gaps all 2 pi / K
+    ang = np.sort(np.arctan2(W[1], W[0]))
+    gaps = np.diff(np.concatenate([ang, [ang[0] + 2 * math.pi]]))
+    np.testing.assert_allclose(gaps, 2 * math.pi / K, atol=1e-6)
+
+
+@pytest.mark.parametrize("d,K", [(3, 3), (3, 4), (5, 6), (6, 4)])
+def test_numeric_simplex(d, K):
+    code = softmax_code(d, K, method="numeric", restarts=2, seed=1, **SERIAL)
+    assert code.rho_one_vs_rest == pytest.approx(K / (K - 1), abs=1e-9)
+    G = np.asarray(code.W).T @ np.asarray(code.W)
+    off = G[~np.eye(K, dtype=bool)]
+    np.testing.assert_allclose(off, -1 / (K - 1), atol=1e-8)  # equiangular
+    t = tammes_code(d, K, method="numeric", restarts=2, seed=2, **SERIAL)
+    assert t.max_inner_product == pytest.approx(-1 / (K - 1), abs=1e-9)
+
+
+@pytest.mark.parametrize("d,K", [(3, 5), (3, 6), (4, 6), (4, 8), (5, 7)])
+def test_numeric_cross_polytope_range(d, K):
+    code = softmax_code(d, K, method="numeric", restarts=3, seed=4, **SERIAL)
+    # Theorem 3.3: the optimum is exactly 1 for d + 1 < K <= 2d
+    assert code.rho_one_vs_rest == pytest.approx(1.0, abs=1e-9)
+    t = tammes_code(d, K, method="numeric", restarts=3, seed=5, **SERIAL)
+    assert t.max_inner_product == pytest.approx(0.0, abs=1e-9)  # Rankin's bound is attained
+
+
+# --------------------------------------------------------- proven Tammes optima
+def _check_tammes(K, restarts):
+    code = tammes_code(3, K, method="numeric", restarts=restarts, seed=2024, **SERIAL)
+    W = np.asarray(code.W)
+    _assert_unit(W)
+    assert _max_ip(W) == pytest.approx(TAMMES_D3[K], abs=1e-9)
+    assert code.max_inner_product == pytest.approx(_max_ip(W), abs=1e-15)
+    assert 1 <= code.n_best <= code.restarts == restarts
+    return code
+
+
+@pytest.mark.parametrize("K", FAST_K)
+def test_tammes_proven_optima(K):
+    _check_tammes(K, restarts=6 if K <= 12 else 16)
+
+
+def _check_softmax(K, restarts):
+    code = softmax_code(3, K, method="numeric", restarts=restarts, seed=7, **SERIAL)
+    W = np.asarray(code.W)
+    _assert_unit(W)
+    assert code.rho_one_vs_rest >= 1 - TAMMES_D3[K] - 1e-9
+    # independent check of the objective with cvxpy (Clarabel)
+    ref = min(cvxpy_one_vs_rest(W, k) for k in range(K))
+    assert ref == pytest.approx(code.rho_one_vs_rest, abs=1e-6)
+    assert code.rho_lower <= code.rho_one_vs_rest <= code.rho_upper
+    return code
+
+
+@pytest.mark.parametrize("K", [7, 8, 10, 12])
+def test_softmax_at_least_tammes_bound(K):
+    _check_softmax(K, restarts=6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("K", [5, 6, 9, 11] + SLOW_K)
+def test_softmax_at_least_tammes_bound_slow(K):
+    _check_softmax(K, restarts=24)
+
+
+# ------------------------------------------------------------- KKT certificate
+def test_tammes_polish_reaches_kkt_point():
+    """At the polished point the active pairs admit multipliers mu >= 0, sum 1, with a zero
+    Riemannian gradient of sum mu <w_i, w_j> (Clarke stationarity), checked by NNLS."""
+    K = 10
+    code = tammes_code(3, K, method="numeric", restarts=1, seed=3, **SERIAL)
+    W = np.asarray(code.W)
+    G = W.T @ W
+    t = _max_ip(W)
+    pairs = [(i, j) for i in range(K) for j in range(i + 1, K) if G[i, j] > t - 1e-7]
+    cols = []
+    for i, j in pairs:
+        g = np.zeros((3, K))
+        g[:, i] = W[:, j] - G[i, j] * W[:, i]  # tangent projection at w_i
+        g[:, j] = W[:, i] - G[i, j] * W[:, j]
+        cols.append(g.ravel())
+    A = np.vstack([np.array(cols).T, 100.0 * np.ones(len(pairs))])
+    b = np.concatenate([np.zeros(3 * K), [100.0]])
+    mu, resid = nnls(A, b)
+    assert resid < 1e-8
+    # and the active pairs are at the max to polish accuracy
+    assert max(t - G[i, j] for i, j in pairs) < 1e-7
+
+
+def test_polish_beats_smoothing_only():
+    K = 9
+    smooth = tammes_code(3, K, method="numeric", restarts=3, seed=11, polish=False, **SERIAL)
+    full = tammes_code(3, K, method="numeric", restarts=3, seed=11, **SERIAL)
+    assert full.max_inner_product == pytest.approx(1 / 3, abs=1e-9)
+    assert smooth.max_inner_product > full.max_inner_product + 1e-7  # smoothing alone stops short
+
+
+# ---------------------------------------------------------------------- HardMax
+def test_hardmax_theorems_32_35():
+    d, K, n = 3, 8, 3
+    res = hardmax(d, K, n, method="numeric", restarts=4, seed=5, **SERIAL)
+    code = softmax_code(d, K, method="numeric", restarts=4, seed=5, **SERIAL)
+    W = np.asarray(res.W)
+    H = np.asarray(res.H)
+    assert W.shape == (d, K) and H.shape == (d, n * K) and res.labels.shape == (n * K,)
+    _assert_unit(H)
+    # Theorem 3.2: W is a Softmax Code (same rho as softmax_code)
+    assert res.code.rho_one_vs_rest == pytest.approx(code.rho_one_vs_rest, abs=1e-9)
+    assert res.code.rho_one_vs_rest >= 1 - TAMMES_D3[K] - 1e-9
+    # value of problem (5), straight from its definition
+    L = max(float((W[:, kp] - W[:, res.labels[i]]) @ H[:, i])
+            for i in range(n * K) for kp in range(K) if kp != res.labels[i])
+    assert res.value == pytest.approx(L, abs=1e-12)
+    assert L == pytest.approx(-res.code.rho_one_vs_rest, abs=1e-9)
+    # Theorem 3.5: h_k = normalize(w_k - P(w_k)) for non-rattlers, P by cvxpy
+    import cvxpy as cp
+    for k in sorted(set(range(K)) - set(res.rattlers.tolist())):
+        A = np.delete(W, k, axis=1)
+        lam = cp.Variable(K - 1, nonneg=True)
+        cp.Problem(cp.Minimize(cp.sum_squares(A @ lam - W[:, k])), [cp.sum(lam) == 1]).solve(solver="CLARABEL")
+        r = W[:, k] - A @ lam.value
+        h = r / np.linalg.norm(r)
+        for i in np.flatnonzero(res.labels == k):
+            np.testing.assert_allclose(H[:, i], h, atol=1e-5)
+        assert np.linalg.norm(r) == pytest.approx(cvxpy_hull_distance(W[:, k], A), abs=1e-6)
+
+
+def test_hardmax_closed_form_simplex():
+    res = hardmax(4, 5, 2)
+    assert res.value == pytest.approx(-5 / 4, abs=1e-12)
+    # simplex: the optimal feature of class k is w_k itself (P(w_k) = -w_k / (K-1))
+    np.testing.assert_allclose(np.asarray(res.H)[:, ::2], np.asarray(res.W), atol=1e-12)
+
+
+# --------------------------------------------------------- restarts / executors
+def test_reproducible_across_executors():
+    kw = dict(method="numeric", restarts=3, seed=99)
+    a = tammes_code(3, 11, executor="serial", **kw)
+    with ProcessPoolExecutor(2) as ex:
+        b = tammes_code(3, 11, executor=ex, **kw)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.W, b.W)
+    c = tammes_code(3, 11, executor="serial", method="numeric", restarts=3, seed=100)
+    assert not np.array_equal(a.values, c.values)
+    assert a.seed == 99
+
+
+def test_seed_generator_and_time_limit():
+    rng = np.random.default_rng(0)
+    code = tammes_code(3, 9, method="numeric", restarts=500, seed=rng, time_limit=0.3, **SERIAL)
+    assert 1 <= code.restarts < 500
+    assert code.values.shape == (code.restarts,)
+    assert isinstance(code.seed, int)
+
+
+def test_progress_bar_runs(capsys):
+    code = softmax_code(3, 7, method="numeric", restarts=2, seed=0, progress=True, **SERIAL)
+    assert code.rho_one_vs_rest >= 1 - TAMMES_D3[7] - 1e-9
+    err = capsys.readouterr().err
+    assert "2/2" in err and "best" in err
+
+
+def test_init_is_used_for_restart_zero():
+    from spherecodes.constructions import icosahedron
+    W0 = icosahedron()
+    code = tammes_code(3, 12, init=W0, restarts=1, seed=0, smoothing=False, **SERIAL)
+    assert code.max_inner_product == pytest.approx(1 / math.sqrt(5), abs=1e-12)
+    assert code.method == "numeric"
+
+
+# --------------------------------------------------------------- bad arguments
+@pytest.mark.parametrize("fn", [softmax_code, tammes_code, hardmax])
+@pytest.mark.parametrize("args,kwargs,match", [
+    ((0, 5), {}, "d must be"),
+    ((3, 1), {}, "K must be"),
+    ((3, 2.5), {}, "K must be an integer"),
+    (("3", 5), {}, "d must be an integer"),
+    ((3, 9), {"restarts": 0}, "restarts"),
+    ((3, 9), {"restarts": 1.5}, "restarts"),
+    ((3, 9), {"method": "magic"}, "method"),
+    ((3, 9), {"seed": -1}, "seed"),
+    ((3, 9), {"seed": "abc"}, "seed"),
+    ((3, 9), {"time_limit": 0}, "time_limit"),
+    ((3, 9), {"init": np.eye(3)}, "init must have shape"),
+    ((3, 9), {"executor": 42}, "executor"),
+    ((3, 9), {"betas": [1.0, -2.0]}, "betas"),
+])
+def test_bad_arguments(fn, args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fn(*args, **kwargs)
+
+
+def test_hardmax_bad_n():
+    with pytest.raises(ValueError, match="n must be"):
+        hardmax(3, 5, 0)

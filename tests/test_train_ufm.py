@@ -1,0 +1,143 @@
+"""UFM (problem (2)) training: checked against closed forms (icosahedron, regular polygon),
+an independent cvxpy hull distance and GNC formulas written out with numpy."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+cp = pytest.importorskip("cvxpy")
+
+from spherecodes.train.ufm import temperature_sweep, train_ufm  # noqa: E402
+
+torch.set_num_threads(1)  # tiny tensors: one thread is fastest (and the brief caps threads at 2)
+
+ICOSAHEDRON_RHO = 1.0 - 1.0 / math.sqrt(5.0)
+
+
+def cvx_rho(W):
+    """min_k dist(w_k, conv{w_j: j != k}) by cvxpy/Clarabel (independent of the package)."""
+    out = []
+    for k in range(W.shape[1]):
+        A = np.delete(W, k, axis=1)
+        lam = cp.Variable(A.shape[1], nonneg=True)
+        prob = cp.Problem(cp.Minimize(cp.norm(A @ lam - W[:, k])), [cp.sum(lam) == 1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prob.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        out.append(prob.value)
+    return float(min(out))
+
+
+def np_gnc1(H, y, K):
+    M = np.stack([H[:, y == k].mean(axis=1) for k in range(K)], axis=1)
+    SW = sum(np.outer(H[:, i] - M[:, y[i]], H[:, i] - M[:, y[i]]) for i in range(H.shape[1])) / H.shape[1]
+    SB = sum(np.outer(M[:, k], M[:, k]) for k in range(K)) / K
+    return float(np.trace(SW @ np.linalg.pinv(SB)) / K)
+
+
+def np_gnc3(W, H, y, K):
+    M = np.stack([H[:, y == k].mean(axis=1) for k in range(K)], axis=1)
+    M = M / np.linalg.norm(M, axis=0)
+    return float(np.mean([1 - W[:, k] @ M[:, k] for k in range(K)]))
+
+
+def np_ce(W, H, y, tau):
+    Z = W.T @ H / tau
+    Zm = Z.max(axis=0)
+    return float(np.mean(Zm + np.log(np.exp(Z - Zm).sum(axis=0)) - Z[y, np.arange(len(y))]))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_icosahedron_at_tau_005(seed):
+    r = train_ufm(3, 12, 4, 0.05, steps=300, lr=0.1, polish=300, seed=seed, device="cpu")
+    assert r.W.shape == (3, 12) and r.H.shape == (3, 48)
+    np.testing.assert_allclose(np.linalg.norm(r.W, axis=0), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(r.H, axis=0), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(r.labels, np.repeat(np.arange(12), 4))
+    rho = cvx_rho(r.W)
+    assert abs(rho - ICOSAHEDRON_RHO) < 5e-3
+    assert abs(r.rho_one_vs_rest - rho) < 1e-6
+    assert np_gnc1(r.H, r.labels, 12) < 1e-2
+    assert np_gnc3(r.W, r.H, r.labels, 12) < 1e-2
+    # the icosahedron's Gram matrix: each vertex has 5 neighbours at <.,.> = 1/sqrt5,
+    # 5 at -1/sqrt5 and one antipode
+    G = np.sort(r.W.T @ r.W, axis=1)
+    expected = np.array([-1] + [-1 / math.sqrt(5)] * 5 + [1 / math.sqrt(5)] * 5 + [1.0])
+    np.testing.assert_allclose(G, np.tile(expected, (12, 1)), atol=5e-3)
+    # reported loss is the CE loss (1) at the returned point; the history is recorded
+    assert r.final_loss == pytest.approx(np_ce(r.W, r.H, r.labels, 0.05), rel=1e-9)
+    assert r.loss[-1] == pytest.approx(r.final_loss, rel=1e-6)
+    assert set(r.history) >= {"step", "loss", "gnc1", "gnc2", "gnc3"}
+    assert r.history["gnc2"][-1] == pytest.approx(rho, abs=1e-6)
+
+
+def test_first_order_only_decreases_loss():
+    r = train_ufm(3, 6, 2, 0.5, steps=100, polish=0, seed=3, device="cpu")
+    assert len(r.loss) == 100
+    assert r.loss[-1] < r.loss[0]
+
+
+def test_reproducible_and_seed_matters():
+    a = train_ufm(2, 5, 2, 0.2, steps=50, polish=0, seed=7, device="cpu")
+    b = train_ufm(2, 5, 2, 0.2, steps=50, polish=0, seed=7, device="cpu")
+    c = train_ufm(2, 5, 2, 0.2, steps=50, polish=0, seed=8, device="cpu")
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.H, b.H)
+    assert not np.allclose(a.W, c.W)
+
+
+def test_sweep_pentagon_lemma31():
+    """d = 2: the Softmax Code is the regular K-gon, rho = 1 - cos(2 pi / K) (Theorem 3.3)."""
+    K = 5
+    sw = temperature_sweep(2, K, 3, [0.5, 0.05], restarts=1, steps=150, seed=0, device="cpu", compare=False)
+    assert [row["tau"] for row in sw.rows] == [0.5, 0.05]
+    assert sw.rho[-1] == pytest.approx(1 - math.cos(2 * math.pi / K), abs=1e-3)
+    assert sw.gnc1[-1] < 1e-6 and sw.gnc3[-1] < 1e-6
+    assert np.isnan(sw.softmax_optimum)
+    # the selected run is the lowest-loss one: its loss is the CE loss of its point
+    for run, loss in zip(sw.runs, sw.loss):
+        assert loss == pytest.approx(np_ce(run.W, run.H, run.labels, run.tau), rel=1e-9)
+
+
+def test_sweep_compares_with_solvers_when_available():
+    pytest.importorskip("spherecodes.solvers")
+    from spherecodes.solvers import softmax_code  # noqa: F401
+
+    sw = temperature_sweep(2, 4, 2, [0.1], restarts=1, steps=100, polish=50, seed=0, device="cpu", compare=True)
+    # 4 points in the plane: the square, rho = 1 - cos(pi/2) = 1
+    assert sw.softmax_optimum == pytest.approx(1.0, abs=1e-8)
+    assert sw.hardmax_rho == pytest.approx(1.0, abs=1e-8)
+    assert sw.rows[0]["rho_gap"] == pytest.approx(1.0 - sw.rho[0])
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"tau": 0.0}, "tau"), ({"tau": -1.0}, "tau"), ({"K": 1}, "K"), ({"n": 0}, "n"), ({"steps": 0, "polish": 0}, "steps"),
+    ({"device": "tpu9"}, "device"), ({"dtype": "int8"}, "dtype"),
+])
+def test_bad_input(kwargs, word):
+    args = {"d": 3, "K": 4, "n": 2, "tau": 0.1}
+    args.update({k: v for k, v in kwargs.items() if k in args})
+    opts = {k: v for k, v in kwargs.items() if k not in args}
+    with pytest.raises(ValueError, match=word):
+        train_ufm(args["d"], args["K"], args["n"], args["tau"], **opts)
+
+
+def test_import_does_not_pull_torch():
+    code = "import sys, spherecodes, spherecodes.train; spherecodes.train.train_ufm; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(10))
+def test_icosahedron_default_settings_many_seeds(seed):
+    r = train_ufm(3, 12, 4, 0.05, seed=100 + seed, device="cpu")
+    assert abs(cvx_rho(r.W) - ICOSAHEDRON_RHO) < 5e-3
+    assert np_gnc1(r.H, r.labels, 12) < 1e-2 and np_gnc3(r.W, r.H, r.labels, 12) < 1e-2
