@@ -112,7 +112,7 @@ def bench_one(d, K, *, restarts, executor, seed, sub_restarts, sub_budget, do_so
 
 
 def print_row(r):
-    s = (f"{r['d']:>2} {r['K']:>3} | tammes {r['tammes_succ']:>3}/{r['tammes_n']:<3} t_best {r['tammes_t_best']:7.2f}s"
+    s = (f"{r['d']:>2} {r['K']:>3} t*={r['t_star']:.12f} | tammes {r['tammes_succ']:>3}/{r['tammes_n']:<3} t_best {r['tammes_t_best']:7.2f}s"
          f" total {r['tammes_total']:7.2f}s gap {r['tammes_gap']:.1e}"
          f" | smooth {r['smooth_succ']:>3}/{r['tammes_n']:<3} gap {r['smooth_gap']:.1e} total {r['smooth_total']:6.2f}s"
          f" | subgrad {r['subgrad_succ']}/{r['subgrad_n']} gap {r['subgrad_gap']:.1e} total {r['subgrad_total']:6.2f}s")

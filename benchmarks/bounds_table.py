@@ -28,14 +28,13 @@ import os
 import shlex
 import sys
 import time
-from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
 
 from spherecodes.bounds import theorem39_bounds
 from spherecodes.cli import known_optimum, measure_code, parse_range
-from spherecodes.executor import get_executor
+from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.io import write_csv_atomic, write_text_atomic
 
 NAME = "bounds_table"
@@ -47,8 +46,12 @@ def cell_seed(seed: int, d: int, K: int) -> int:
     return int(np.random.SeedSequence([seed, d, K, 39]).generate_state(1)[0] % (2**31 - 2))
 
 
-def run_cell(d, K, seed, restarts, time_limit, method, max_numeric_dK):
-    """One (d, K): bounds, then the optimum (closed form, numeric, or skipped)."""
+def run_cell(d, K, seed, restarts, time_limit, method, max_numeric_dK, solver_executor="serial"):
+    """One (d, K): bounds, then the optimum (closed form, numeric, or skipped).
+
+    ``solver_executor``: where the restarts of the solve run; ``"serial"`` when the
+    cells themselves run in parallel, ``None`` for the solver's local process pool.
+    """
     t0 = time.perf_counter()
     b = theorem39_bounds(d, K)
     row = {"d": d, "K": K, "lower": float(b.lower), "upper": float(b.upper), "applicable": bool(b.applicable),
@@ -60,7 +63,7 @@ def run_cell(d, K, seed, restarts, time_limit, method, max_numeric_dK):
     elif d * K <= max_numeric_dK:
         from spherecodes.solvers import softmax_code
 
-        kw = {"seed": seed, "method": method}
+        kw = {"seed": seed, "method": method, "executor": solver_executor}
         if restarts is not None:
             kw["restarts"] = restarts
         if time_limit is not None:
@@ -188,10 +191,12 @@ def main(argv=None):
     print(f"{len(cells)} cells, {len(cells) - len(todo)} already done, running {len(todo)}", flush=True)
     rows = dict(done)
     t0 = time.perf_counter()
+    # cells in parallel -> each solve in its worker; cells one by one -> the solver's own process pool
+    solver_executor = None if (args.workers == 1 and args.scheduler is None) else "serial"
     with get_executor(args.scheduler, max_workers=args.workers) as ex:
-        futs = {ex.submit(run_cell, d, K, cell_seed(args.seed, d, K), args.restarts, args.time_limit, args.method,
-                          args.max_numeric_dK): (d, K) for d, K in todo}
-        for f in as_completed(futs):
+        jobs = [(d, K, cell_seed(args.seed, d, K), args.restarts, args.time_limit, args.method, args.max_numeric_dK,
+                 solver_executor) for d, K in todo]
+        for _, f in submit_unordered(ex, run_cell, jobs):
             r = f.result()
             rows[(r["d"], r["K"])] = r
             write_csv_atomic(csv_path, [rows[c] for c in sorted(rows, key=lambda c: (c[1], c[0]))], FIELDS)

@@ -30,13 +30,12 @@ import os
 import shlex
 import sys
 import time
-from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
 
 from spherecodes.cli import AGREE_TOL, COMPARE_FIELDS, compare_cell, markdown_compare_table, parse_range
-from spherecodes.executor import get_executor
+from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.io import save_npz_atomic, write_csv_atomic, write_text_atomic
 
 NAME = "tammes_vs_softmax"
@@ -189,10 +188,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     rows = dict(done)
     with get_executor(args.scheduler, max_workers=args.workers) as ex:
-        futs = {ex.submit(run_cell, d, K, cell_seed(args.seed, d, K), args.restarts, args.time_limit, args.method):
-                (d, K) for d, K in todo}
-        for f in as_completed(futs):
-            d, K = futs[f]
+        jobs = [(d, K, cell_seed(args.seed, d, K), args.restarts, args.time_limit, args.method) for d, K in todo]
+        for (d, K, *_), f in submit_unordered(ex, run_cell, jobs):
             r = f.result()
             for tag in ("softmax", "tammes"):
                 W = r.pop(f"_W_{tag}", None)
@@ -201,6 +198,8 @@ def main(argv=None):
             rows[(d, K)] = r
             ordered = [rows[c] for c in sorted(rows)]
             write_csv_atomic(csv_path, ordered, FIELDS)  # every finished cell is on disk
+            write_markdown(md_path, ordered, command, time.perf_counter() - t0,
+                           len([c for c in cells if c not in rows]))
             print(f"d={d:2d} K={K:3d}  softmax {r['rho_softmax']:.12f}  tammes {r['rho_tammes']:.12f}  "
                   f"{'agree' if r['agree'] else 'DIFFER'}  {r['time']:.1f}s", flush=True)
     wall = time.perf_counter() - t0

@@ -302,37 +302,45 @@ def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
 
 
 @njit(cache=True, nogil=True)
-def select_neighbors(Gb, m0, out):
-    """Column indices of the ``m0`` largest entries of each row of ``Gb``, ascending.
+def _top_m(row, exclude, m, hv, hi):
+    """Indices of the (at most) ``m`` largest finite entries of ``row``, skipping ``exclude``.
 
-    ``Gb`` is ``(b, K)``; entries to exclude must already be ``-inf`` (they
-    are never selected unless a row has fewer than ``m0`` finite entries).
-    A size-``m0`` min-heap keeps the running best: one pass over each row.
+    A size-``m`` min-heap (values ``hv``, indices ``hi``) keeps the running
+    best in one pass.  Returns how many were found; they are ``hi[:count]``.
     """
-    b, K = Gb.shape
+    n = 0
+    for j in range(row.shape[0]):
+        v = row[j]
+        if j == exclude or v == -np.inf:
+            continue
+        if n < m:          # push and sift up
+            pos = n
+            hv[pos] = v
+            hi[pos] = j
+            n += 1
+            while pos > 0:
+                parent = (pos - 1) // 2
+                if hv[pos] < hv[parent]:
+                    hv[pos], hv[parent] = hv[parent], hv[pos]
+                    hi[pos], hi[parent] = hi[parent], hi[pos]
+                    pos = parent
+                else:
+                    break
+        elif v > hv[0]:    # replace the smallest kept value
+            hv[0] = v
+            hi[0] = j
+            _sift_down(hv, hi, 0, n)
+    return n
+
+
+@njit(cache=True, nogil=True)
+def select_neighbors(Gb, ks, m0, out):
+    """For each row i of ``Gb`` ``(b, K)``: the ``m0`` largest entries, skipping column ``ks[i]``."""
     hv = np.empty(m0)
     hi = np.empty(m0, dtype=np.int64)
-    mark = np.zeros(K, dtype=np.bool_)
-    for i in range(b):
-        row = Gb[i]
-        for j in range(m0):  # heapify the first m0 entries
-            hv[j] = row[j]
-            hi[j] = j
-        for start in range(m0 // 2 - 1, -1, -1):
-            _sift_down(hv, hi, start, m0)
-        for j in range(m0, K):
-            if row[j] > hv[0]:
-                hv[0] = row[j]
-                hi[0] = j
-                _sift_down(hv, hi, 0, m0)
-        for j in range(m0):
-            mark[hi[j]] = True
-        c = 0
-        for j in range(K):   # emit in index order, clearing the marks
-            if mark[j]:
-                out[i, c] = j
-                c += 1
-                mark[j] = False
+    for i in range(Gb.shape[0]):
+        _top_m(Gb[i], ks[i], m0, hv, hi)
+        out[i, :m0] = hi
 
 
 @njit(cache=True, nogil=True)
@@ -350,6 +358,98 @@ def _sift_down(hv, hi, pos, n):
             pos = small
         else:
             return
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dot(a, b):
+    acc = 0.0
+    for t in range(a.shape[0]):
+        acc += a[t] * b[t]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, status):
+    """One-vs-rest projections of classes ``k0 <= k < k1`` with the whole Gram matrix.
+
+    For each class: solve on its ``m0`` nearest codewords, form the nearest
+    point explicitly, check optimality against all K codewords
+    (``<x, w_j - w_k> >= ||x||^2``), add the worst violators and re-solve
+    warm-started, until none is left.  Writes the support (``supp_idx``,
+    ``supp_w``: ``(K, smax)``, index -1 past the support), ``X[k]`` (the
+    nearest point minus ``w_k``), the certificate's ``lower[k]`` and
+    ``status[k]``.
+    """
+    K, d = WT.shape
+    empty = np.empty((0, d))
+    cand = np.empty(K - 1, dtype=np.int64)
+    lam0 = np.empty(K - 1)
+    hv = np.empty(K)
+    hi = np.empty(K, dtype=np.int64)
+    tneg = np.empty(K)
+    mark = np.zeros(K, dtype=np.bool_)
+    x = np.empty(d)
+    grow = max(8, m0)
+    for k in range(k0, k1):
+        m = _top_m(G[k], k, m0, hv, hi)
+        for a in range(m):
+            cand[a] = hi[a]
+            lam0[a] = 0.0
+        while True:
+            lam, st = min_norm_point(empty, G, cand[:m], k, lam0[:m].copy(), tol,
+                                     50 * (min(m, d + 1) + 10))
+            for t in range(d):
+                x[t] = -WT[k, t]
+            for a in range(m):
+                if lam[a] != 0.0:
+                    for t in range(d):
+                        x[t] += lam[a] * WT[cand[a], t]
+            xx = _dot(x, x)
+            nx = np.sqrt(xx)
+            xk = _dot(x, WT[k])
+            tmin = np.inf
+            for j in range(K):
+                if j == k:
+                    tneg[j] = -np.inf
+                    continue
+                tj = _dot(WT[j], x) - xk
+                tneg[j] = -tj
+                tmin = min(tmin, tj)
+            if st == INSIDE or nx == 0.0:
+                lower[k] = 0.0
+                break
+            lower[k] = min(nx, max(0.0, tmin / nx))
+            if xx - tmin <= max(tol * nx, 4e-14):
+                break
+            # violators outside the candidate set, most violated first
+            for a in range(m):
+                mark[cand[a]] = True
+            bar = -(xx - tol * nx)
+            for j in range(K):
+                if mark[j] or tneg[j] <= bar:
+                    tneg[j] = -np.inf
+            for a in range(m):
+                mark[cand[a]] = False
+            n_new = _top_m(tneg, k, grow, hv, hi)
+            if n_new == 0:
+                break           # a rounding-level degeneracy; the certificate says how close
+            for a in range(m):
+                lam0[a] = lam[a]
+            for a in range(n_new):
+                cand[m + a] = hi[a]
+                lam0[m + a] = 0.0
+            m += n_new
+        c = 0
+        for a in range(m):
+            if lam[a] > 0.0 and c < supp_idx.shape[1]:
+                supp_idx[k, c] = cand[a]
+                supp_w[k, c] = lam[a]
+                c += 1
+        for a in range(c, supp_idx.shape[1]):
+            supp_idx[k, a] = -1
+            supp_w[k, a] = 0.0
+        X[k] = x
+        status[k] = st
 
 
 @njit(cache=True, nogil=True)

@@ -297,24 +297,27 @@ def _truthy(v) -> bool:
 
 
 def parse_range(text: str, name: str) -> list[int]:
-    """Parse ``"3"``, ``"3:6"`` (inclusive), ``"3:10:2"`` or ``"3,5,8"`` into a list of ints."""
+    """Parse ``"3"``, ``"3:6"`` (inclusive), ``"3:10:2"``, ``"3,5,8"`` or a mix (``"3:6,10,20"``) into sorted ints."""
+    vals: list[int] = []
     try:
-        if "," in text:
-            vals = [int(v) for v in text.split(",") if v.strip()]
-        elif ":" in text:
-            parts = [int(p) for p in text.split(":")]
-            if len(parts) == 2:
-                parts.append(1)
-            if len(parts) != 3 or parts[2] <= 0:
-                raise ValueError
-            vals = list(range(parts[0], parts[1] + 1, parts[2]))
-        else:
-            vals = [int(text)]
+        for item in str(text).split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if ":" in item:
+                parts = [int(p) for p in item.split(":")]
+                if len(parts) == 2:
+                    parts.append(1)
+                if len(parts) != 3 or parts[2] <= 0:
+                    raise ValueError
+                vals += list(range(parts[0], parts[1] + 1, parts[2]))
+            else:
+                vals.append(int(item))
     except ValueError:
-        raise CLIError(f"{name}: expected N, A:B, A:B:STEP or a comma list of integers, got {text!r}") from None
+        raise CLIError(f"{name}: expected N, A:B, A:B:STEP or a comma list of those, got {text!r}") from None
     if not vals:
         raise CLIError(f"{name}: empty range {text!r}")
-    return vals
+    return sorted(set(vals))
 
 
 # ------------------------------------------------------------------ printing
@@ -587,6 +590,10 @@ def _cmd_compare(args):
     return 0
 
 
+def _table_cell(d, K, seed, kw):
+    return compare_cell(d, K, seed=seed, **kw)
+
+
 def _cmd_table(args):
     from ._validation import check_dims
     from .io import write_csv_atomic
@@ -601,21 +608,18 @@ def _cmd_table(args):
     if not cells:
         raise CLIError("the sweep is empty (check --d/--K/--K-max)")
     rows = []
-    from .executor import get_executor
+    from .executor import get_executor, submit_unordered
 
     workers = args.workers if args.workers is not None else (1 if len(cells) == 1 else None)
     kw = dict(restarts=args.restarts, time_limit=args.time_limit, method=args.method, rtol=args.rtol)
     with get_executor(args.scheduler, max_workers=workers) as ex:
-        futs = [ex.submit(compare_cell, d, K, seed=None if args.seed is None else args.seed + 1000 * i, **kw)
-                for i, (d, K) in enumerate(cells)]
+        jobs = [(d, K, None if args.seed is None else args.seed + 1000 * i, kw) for i, (d, K) in enumerate(cells)]
         bar = None
         if args.progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(futs), desc="cells", file=sys.stderr)
-        from concurrent.futures import as_completed
-
-        for f in as_completed(futs):
+            bar = tqdm(total=len(jobs), desc="cells", file=sys.stderr)
+        for _, f in submit_unordered(ex, _table_cell, jobs, max_pending=None if workers != 1 else 1):
             rows.append(f.result())
             if bar is not None:
                 bar.update()

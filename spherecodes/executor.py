@@ -19,9 +19,10 @@ closes the Dask client).
 from __future__ import annotations
 
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 
-__all__ = ["get_executor", "SerialExecutor", "DaskExecutor"]
+__all__ = ["get_executor", "submit_unordered", "SerialExecutor", "DaskExecutor"]
 
 
 class SerialExecutor(Executor):
@@ -119,3 +120,52 @@ def get_executor(scheduler: str | None = None, *, max_workers: int | None = None
     if max_workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(max_workers=max_workers or os.cpu_count() or 1)
+
+
+def submit_unordered(executor: Executor, fn: Callable, jobs: Iterable[tuple], *,
+                     max_pending: int | None = None) -> Iterator[tuple[tuple, Future]]:
+    """Run ``fn(*args)`` for every ``args`` in ``jobs``; yield ``(args, future)`` as each finishes.
+
+    At most ``max_pending`` jobs are submitted ahead (default: 2 per local
+    worker, or 1 for a :class:`SerialExecutor`), so that results can be saved
+    as they arrive.  (Submitting everything first would, with a
+    :class:`SerialExecutor`, run every job before the first result is seen.)
+
+    Parameters
+    ----------
+    executor : concurrent.futures.Executor
+    fn : callable
+        Picklable (module-level) for process pools and Dask.
+    jobs : iterable of tuple
+        Positional arguments of each call.
+    max_pending : int, optional
+        Jobs in flight at once.
+
+    Yields
+    ------
+    (args, future)
+        ``future.result()`` returns the value or raises the job's exception.
+    """
+    if max_pending is None:
+        if isinstance(executor, SerialExecutor):
+            max_pending = 1
+        else:
+            max_pending = 2 * (getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+    if max_pending < 1:
+        raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+    it = iter(jobs)
+    pending: dict[Future, tuple] = {}
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < max_pending:
+            try:
+                args = next(it)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[executor.submit(fn, *args)] = args
+        if not pending:
+            return
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for fut in done:
+            yield pending.pop(fut), fut

@@ -23,6 +23,7 @@ memory to two ``block_size x K`` matrices.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,7 +197,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Target certificate width ``upper - lower`` for each class.
     n_neighbors : int, optional, keyword-only
         Size of the initial candidate set per class (its nearest codewords);
-        default ``max(2 d + 8, 128)``.  Only speed depends on it: the result
+        default ``2 d + 8``.  Only speed depends on it: the result
         is checked against all codewords.
     block_size : int, optional, keyword-only
         Classes processed per matrix product; bounds memory to about
@@ -221,117 +222,125 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     >>> round(res.rho, 12)       # 1 - cos(2 pi / 6)
     0.5
     """
-    from ._wolfe import select_neighbors, solve_rows
-
     W = as_code(W, normalize=normalize)
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol!r}")
     d, K = W.shape
     if n_neighbors is None:
-        m0 = max(2 * d + 8, 128)   # small codes: every codeword is a candidate, one round
+        m0 = 2 * d + 8
     else:
         m0 = int(n_neighbors)
         if m0 < 1:
             raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}")
     m0 = min(K - 1, m0)
-    B = _default_block(K) if block_size is None else int(block_size)
-    if B < 1:
+    if block_size is not None and int(block_size) < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
     n_jobs = max(1, int(n_jobs))
-    WT = np.ascontiguousarray(W.T)
-    # With the whole Gram matrix in memory every inner product the solver needs
-    # is a lookup; past that size, blocks of rows and explicit shifted points.
     if gram is None:
         gram = 8 * K * K <= _FULL_GRAM_BYTES
-    G = W.T @ W if gram else np.empty((0, 0))
-    if G.size:
-        B = K if block_size is None else B
-    pool = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else None
-
-    def solve(ks, todo, *arrays):
-        if pool is None or todo.size < 2 * n_jobs:
-            solve_rows(WT, G, ks, todo, *arrays, float(tol))
-            return
-        parts = np.array_split(todo, n_jobs)
-        list(pool.map(lambda part: solve_rows(WT, G, ks, part, *arrays, float(tol)), parts))
-
-    lower = np.empty(K)
-    upper = np.empty(K)
-    nearest = np.empty((d, K))
-    converged = np.zeros(K, dtype=bool)
-    rows, cols, vals = [], [], []
-    try:
-        for start in range(0, K, B):
-            ks = np.arange(start, min(K, start + B))
-            b = ks.size
-            cand = np.empty((b, m0), dtype=np.int64)
-            if m0 < K - 1:
-                Gb = G[ks[0]:ks[-1] + 1] if G.size else WT[ks] @ W   # (b, K) inner products (a view of G)
-                diag = Gb[np.arange(b), ks].copy()
-                Gb[np.arange(b), ks] = -np.inf
-                select_neighbors(Gb, m0, cand)
-                Gb[np.arange(b), ks] = diag
-                del Gb
-            else:
-                j = np.arange(K - 1)
-                cand[:] = j + (j >= ks[:, None])          # every index but the class itself
-            ncand = np.full(b, m0, dtype=np.int64)
-            lam = np.zeros((b, m0))
-            status = np.zeros(b, dtype=np.int64)
-            X = np.empty((b, d))
-            pending = np.arange(b)
-            while pending.size:
-                solve(ks, pending, cand, ncand, lam, X, status)
-                # One pass over all codewords: <x, q_j> = <x, w_j> - <x, w_k>.
-                Xp = X[pending]
-                kp = ks[pending]
-                g = Xp @ W - np.einsum("ij,ij->i", WT[kp], Xp)[:, None]     # (p, K)
-                g[np.arange(pending.size), kp] = np.inf
-                xx = np.einsum("ij,ij->i", Xp, Xp)
-                nx = np.sqrt(xx)
-                gmin = g.min(axis=1)
-                inside = status[pending] == _STATUS_INSIDE
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    low = np.where(inside | (nx == 0), 0.0, np.maximum(0.0, gmin / nx))
-                lower[kp] = np.minimum(low, nx)
-                upper[kp] = nx
-                # squared-gap test, with a rounding floor for points of norm <= 2
-                violated = (~inside) & (xx - gmin > np.maximum(tol * nx, 4e-14))
-                still, additions = [], []
-                for p in np.flatnonzero(violated):
-                    i = pending[p]
-                    row = g[p].copy()
-                    row[cand[i, :ncand[i]]] = np.inf
-                    viol = np.flatnonzero(row < xx[p] - tol * nx[p])
-                    if viol.size:  # else the kernel stopped on a degeneracy; the certificate says how close
-                        still.append(i)
-                        additions.append(viol[np.argsort(row[viol])[: max(8, m0)]])
-                if still:
-                    cap = max(int(ncand[i]) + a.size for i, a in zip(still, additions))
-                    if cap > cand.shape[1]:
-                        grow = cap - cand.shape[1]
-                        cand = np.pad(cand, ((0, 0), (0, grow)))
-                        lam = np.pad(lam, ((0, 0), (0, grow)))
-                    for i, add in zip(still, additions):
-                        m = int(ncand[i])
-                        new_c = np.concatenate([cand[i, :m], add])
-                        order = np.argsort(new_c)
-                        cand[i, :new_c.size] = new_c[order]
-                        lam[i, :new_c.size] = np.concatenate([lam[i, :m], np.zeros(add.size)])[order]
-                        ncand[i] = new_c.size
-                done = np.setdiff1d(pending, still)
-                converged[ks[done]] = (np.isin(status[done], (_STATUS_OK, _STATUS_INSIDE))
-                                       | (upper[ks[done]] - lower[ks[done]] <= _ROUNDING_GAP))
-                pending = np.asarray(still, dtype=np.int64)
-            nearest[:, ks] = W[:, ks] + X.T
-            nz = lam > 0                   # padding past ncand[i] holds zero weight
-            rows.append(np.repeat(ks, nz.sum(axis=1)))
-            cols.append(cand[nz])
-            vals.append(lam[nz])
-    finally:
-        if pool is not None:
-            pool.shutdown()
-
-    weights = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(K, K))
-    return OneVsRest(distance=upper.copy(), lower=lower, upper=upper, nearest=nearest,
+    WT = np.ascontiguousarray(W.T)
+    with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
+        if gram:
+            # Every inner product the solver needs is a lookup in the Gram matrix.
+            X, lower, status, rows, cols, vals = _ovr_gram(WT, W, m0, float(tol), pool, n_jobs)
+        else:
+            B = _default_block(K) if block_size is None else int(block_size)
+            X, lower, status, rows, cols, vals = _ovr_blocked(WT, W, m0, float(tol), B, pool, n_jobs)
+    upper = np.sqrt(np.einsum("ij,ij->i", X, X))
+    lower = np.minimum(lower, upper)    # equal to rounding when the kernel's norm differs by an ulp
+    converged = np.isin(status, (_STATUS_OK, _STATUS_INSIDE)) | (upper - lower <= _ROUNDING_GAP)
+    weights = sp.csr_matrix((vals, (rows, cols)), shape=(K, K))
+    return OneVsRest(distance=upper.copy(), lower=lower, upper=upper, nearest=W + X.T,
                      weights=weights, converged=converged)
+
+
+def _split(pool, n_jobs, K, fn):
+    """Run ``fn(k0, k1)`` over ``range(K)``, in ``n_jobs`` contiguous chunks on ``pool``."""
+    if pool is None or K < 2 * n_jobs:
+        fn(0, K)
+        return
+    edges = np.linspace(0, K, n_jobs + 1).astype(int)
+    list(pool.map(fn, edges[:-1], edges[1:]))
+
+
+def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
+    from ._wolfe import solve_classes_gram
+
+    K, d = WT.shape
+    G = W.T @ W
+    smax = min(K - 1, d + 1)
+    supp_idx = np.empty((K, smax), dtype=np.int64)
+    supp_w = np.empty((K, smax))
+    X = np.empty((K, d))
+    lower = np.empty(K)
+    status = np.empty(K, dtype=np.int64)
+    _split(pool, n_jobs, K, lambda k0, k1: solve_classes_gram(
+        WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, status))
+    nz = supp_idx >= 0
+    return X, lower, status, np.nonzero(nz)[0], supp_idx[nz], supp_w[nz]
+
+
+def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
+    """Blocks of classes: explicit shifted points, one matrix product per screening round."""
+    from ._wolfe import select_neighbors, solve_rows
+
+    K, d = WT.shape
+    X_all = np.empty((K, d))
+    lower = np.empty(K)
+    status_all = np.empty(K, dtype=np.int64)
+    rows, cols, vals = [], [], []
+    for start in range(0, K, B):
+        ks = np.arange(start, min(K, start + B))
+        b = ks.size
+        cand = np.empty((b, m0), dtype=np.int64)
+        select_neighbors(WT[ks] @ W, ks, m0, cand)   # (b, K) inner products, nearest first
+        ncand = np.full(b, m0, dtype=np.int64)
+        lam = np.zeros((b, m0))
+        status = np.zeros(b, dtype=np.int64)
+        X = np.empty((b, d))
+        pending = np.arange(b)
+        while pending.size:
+            todo = pending
+            _split(pool, n_jobs, todo.size, lambda i0, i1: solve_rows(
+                WT, np.empty((0, 0)), ks, todo[i0:i1], cand, ncand, lam, X, status, tol))
+            # One pass over all codewords: <x, q_j> = <x, w_j> - <x, w_k>.
+            Xp = X[pending]
+            kp = ks[pending]
+            g = Xp @ W - np.einsum("ij,ij->i", WT[kp], Xp)[:, None]     # (p, K)
+            g[np.arange(pending.size), kp] = np.inf
+            xx = np.einsum("ij,ij->i", Xp, Xp)
+            nx = np.sqrt(xx)
+            gmin = g.min(axis=1)
+            inside = status[pending] == _STATUS_INSIDE
+            with np.errstate(divide="ignore", invalid="ignore"):
+                low = np.where(inside | (nx == 0), 0.0, np.maximum(0.0, gmin / nx))
+            lower[kp] = np.minimum(low, nx)
+            # squared-gap test, with a rounding floor for points of norm <= 2
+            violated = (~inside) & (xx - gmin > np.maximum(tol * nx, 4e-14))
+            still, additions = [], []
+            for p in np.flatnonzero(violated):
+                i = pending[p]
+                row = g[p]
+                row[cand[i, :ncand[i]]] = np.inf
+                viol = np.flatnonzero(row < xx[p] - tol * nx[p])
+                if viol.size:  # else the kernel stopped on a degeneracy; the certificate says how close
+                    still.append(i)
+                    additions.append(viol[np.argsort(row[viol])[: max(8, m0)]])
+            if still:
+                cap = max(int(ncand[i]) + a.size for i, a in zip(still, additions))
+                if cap > cand.shape[1]:
+                    grow = cap - cand.shape[1]
+                    cand = np.pad(cand, ((0, 0), (0, grow)))
+                    lam = np.pad(lam, ((0, 0), (0, grow)))
+                for i, add in zip(still, additions):
+                    m = int(ncand[i])
+                    cand[i, m:m + add.size] = add
+                    ncand[i] = m + add.size
+            pending = np.asarray(still, dtype=np.int64)
+        X_all[ks] = X
+        status_all[ks] = status
+        nz = lam > 0                   # padding past ncand[i] holds zero weight
+        rows.append(np.repeat(ks, nz.sum(axis=1)))
+        cols.append(cand[nz])
+        vals.append(lam[nz])
+    return X_all, lower, status_all, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)

@@ -323,3 +323,35 @@ def test_executors():
     except ImportError:
         with pytest.raises(ImportError, match="distributed"):
             get_executor("tcp://127.0.0.1:1")
+
+
+def test_known_optimum_closed_forms_and_parse_range():
+    assert cli.known_optimum(5, 4)[0] == pytest.approx(4 / 3)        # simplex K/(K-1)
+    assert cli.known_optimum(2, 9)[0] == pytest.approx(1 - math.cos(2 * math.pi / 9))
+    assert cli.known_optimum(4, 8)[0] == 1.0                          # d+1 < K <= 2d
+    assert cli.known_optimum(4, 9) == (None, None)
+    assert cli.known_optimum(1, 3)[0] == 0.0                          # two of three points coincide
+    assert cli.parse_range("3:6,10,4", "--d") == [3, 4, 5, 6, 10]
+    assert cli.parse_range("3:9:3", "--d") == [3, 6, 9]
+    for bad in ("", "3:x", "5:1:0", ","):
+        with pytest.raises(cli.CLIError):
+            cli.parse_range(bad, "--d")
+
+
+def test_submit_unordered_yields_before_running_everything():
+    from spherecodes.executor import submit_unordered
+
+    calls = []
+
+    def job(i):
+        calls.append(i)
+        return i * i
+
+    seen = []
+    with get_executor("serial") as ex:
+        for (i,), fut in submit_unordered(ex, job, [(i,) for i in range(4)]):
+            seen.append((i, fut.result(), len(calls)))
+    assert seen == [(0, 0, 1), (1, 1, 2), (2, 4, 3), (3, 9, 4)]  # each result before the next job ran
+    with get_executor(max_workers=2) as ex:
+        got = sorted(f.result() for _, f in submit_unordered(ex, _square, [(i,) for i in range(6)]))
+    assert got == [0, 1, 4, 9, 16, 25]

@@ -153,6 +153,41 @@ def test_tammes_polish_reaches_kkt_point():
     assert max(t - G[i, j] for i, j in pairs) < 1e-7
 
 
+def test_softmax_polish_reaches_kkt_point():
+    """Softmax Code as the max-min problem max_{W,H} min_{k, j != k} <h_k, w_k - w_j> (h_k the
+    separating directions, from cvxpy projections here): the active pieces admit multipliers
+    mu >= 0, sum 1, with zero Riemannian gradient in W and in H, checked by NNLS."""
+    import cvxpy as cp
+    d, K = 3, 10
+    code = softmax_code(d, K, method="numeric", restarts=1, seed=3, **SERIAL)
+    W = np.asarray(code.W)
+    H = np.zeros((d, K))
+    for k in range(K):
+        A = np.delete(W, k, axis=1)
+        lam = cp.Variable(K - 1, nonneg=True)
+        cp.Problem(cp.Minimize(cp.sum_squares(A @ lam - W[:, k])), [cp.sum(lam) == 1]).solve(solver="CLARABEL")
+        r = W[:, k] - A @ lam.value
+        H[:, k] = r / np.linalg.norm(r)
+    F = H.T @ W
+    vals = {(k, j): F[k, k] - F[k, j] for k in range(K) for j in range(K) if j != k}
+    rho = min(vals.values())
+    assert rho == pytest.approx(code.rho_one_vs_rest, abs=1e-6)
+    active = [kj for kj, v in vals.items() if v < rho + 1e-5]
+    cols = []
+    for k, j in active:
+        gW = np.zeros((d, K))
+        gH = np.zeros((d, K))
+        gW[:, k] += H[:, k] - (H[:, k] @ W[:, k]) * W[:, k]
+        gW[:, j] -= H[:, k] - (H[:, k] @ W[:, j]) * W[:, j]
+        g = W[:, k] - W[:, j]
+        gH[:, k] = g - (g @ H[:, k]) * H[:, k]
+        cols.append(np.concatenate([gW.ravel(), gH.ravel()]))
+    A = np.vstack([np.array(cols).T, 100.0 * np.ones(len(active))])
+    b = np.concatenate([np.zeros(2 * d * K), [100.0]])
+    mu, resid = nnls(A, b)
+    assert resid < 1e-7  # measured ~2e-11; the unpolished smoothing output gives ~0.2
+
+
 def test_polish_beats_smoothing_only():
     K = 9
     smooth = tammes_code(3, K, method="numeric", restarts=3, seed=11, polish=False, **SERIAL)

@@ -70,6 +70,7 @@ def test_digits_feature_dim_3_reaches_90_percent(digits, tmp_path):
     fresh.load_state_dict(ck["model"])
     np.testing.assert_allclose(fresh.classifier.code(), r.W, atol=1e-6)
     assert (tmp_path / "curves.png").stat().st_size > 1000
+    np.testing.assert_array_equal(np.load(tmp_path / "W.npy"), r.W)
 
 
 def test_cmf_classifier_trains_and_tracks_class_means(digits):

@@ -107,13 +107,23 @@ def smooth_tammes(W0: np.ndarray, *, betas=None, max_iterations: int = 300,
     manifold = pymanopt.manifolds.Oblique(d, K)
     W = W0.copy()
     for beta in betas:
-        @pymanopt.function.numpy(manifold)
-        def cost(X, _b=beta):
-            return lse_max_inner(X, _b)[0]
+        memo = {}
+
+        def both(X, _b=beta, _memo=memo):
+            # pymanopt asks for the cost and then the gradient at the same point: compute once
+            key = _memo.get("X")
+            if key is None or key.shape != X.shape or not np.array_equal(key, X):
+                _memo["X"] = np.array(X, copy=True)
+                _memo["val"] = lse_max_inner(X, _b)
+            return _memo["val"]
 
         @pymanopt.function.numpy(manifold)
-        def egrad(X, _b=beta):
-            return lse_max_inner(X, _b)[1]
+        def cost(X):
+            return both(X)[0]
+
+        @pymanopt.function.numpy(manifold)
+        def egrad(X):
+            return both(X)[1]
 
         problem = pymanopt.Problem(manifold, cost, euclidean_gradient=egrad)
         opt = pymanopt.optimizers.ConjugateGradient(

@@ -134,6 +134,22 @@ def atomic_torch_save(obj, path) -> None:
         raise
 
 
+def atomic_save_npy(path, array) -> None:
+    """``numpy.save`` atomically."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, np.asarray(array))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def _fmt(v):
     if isinstance(v, (float, np.floating)):
         return repr(float(v))

@@ -74,7 +74,7 @@ def build_parser():
     _common(p, out="runs/temperature")
     _data_args(p, encoder="mlp")
     p.add_argument("--source", default="both", choices=["ufm", "network", "both"])
-    p.add_argument("--taus", type=_floats, default=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02))
+    p.add_argument("--taus", type=_floats, default=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01))
     p.add_argument("--ufm-d", type=int, default=3)
     p.add_argument("--ufm-K", type=int, default=8)
     p.add_argument("--ufm-n", type=int, default=5)

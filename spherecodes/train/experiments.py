@@ -68,7 +68,7 @@ def _opposite_pairs(W):
 
 
 # --------------------------------------------------------------------------- (a)
-def temperature_experiment(out_dir, *, taus=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02), source="both", ufm_d=3, ufm_K=8,
+def temperature_experiment(out_dir, *, taus=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01), source="both", ufm_d=3, ufm_K=8,
                            ufm_n=5, ufm_restarts=2, ufm_steps=1000, dataset="digits", data_root=None, encoder="mlp",
                            feature_dim=3, epochs=30, batch_size=128, lr=None, synthetic_K=100, seed=0,
                            device="auto", amp=False, progress=False):
@@ -173,7 +173,8 @@ def assignment_experiment(out_dir, *, dataset="digits", classes=None, data_root=
             rows.append({"classifier": label, "seed": int(s), "test_acc": r.test_acc, "train_acc": r.train_acc,
                          "opposite_pairs": _opposite_pairs(r.W), "gnc1": r.gnc1, "gnc2": r.gnc2, "gnc3": r.gnc3})
             if s == seeds[0]:
-                panels.append({"H": r.H, "labels": r.labels, "W": r.W, "title": f"{label}\ntest {100 * r.test_acc:.1f}%"})
+                panels.append({"H": r.H, "labels": r.labels, "W": r.W,
+                               "title": f"{label}\ntest {100 * r.test_acc:.1f}%"})
     summary = []
     for label, _, _ in configs:
         accs = [r["test_acc"] for r in rows if r["classifier"] == label]

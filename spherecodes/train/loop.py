@@ -5,7 +5,8 @@
 GNC metrics of the train-set features (GNC1, GNC2 = rho one-vs-rest of the
 classifier, GNC3).  With an ``out_dir`` it writes ``history.csv``,
 ``history.json`` (config + history), ``checkpoint_last.pt`` (every
-``checkpoint_every`` epochs and at the end) and ``curves.png``.
+``checkpoint_every`` epochs and at the end), the final classifier ``W.npy``
+(``(d, K)``, unit columns; ``spherecodes measure W.npy`` reads it) and ``curves.png``.
 All writes are atomic.
 """
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_int
-from ._common import (as_rng, atomic_torch_save, atomic_write_csv, atomic_write_json, check_positive, require_torch,
-                      resolve_device, torch_seed)
+from ._common import (as_rng, atomic_save_npy, atomic_torch_save, atomic_write_csv, atomic_write_json,
+                      check_positive, require_torch, resolve_device, torch_seed)
 from .data import ArrayDataset
 from .metrics import gnc1 as _gnc1, gnc3 as _gnc3, rho_one_vs_rest as _rho
 
@@ -197,7 +198,8 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     config = {"dataset": data.name, "K": K, "N_train": len(data.y_train), "N_test": len(data.y_test),
               "encoder": encoder, "feature_dim": feature_dim, "classifier": classifier, "tau": tau,
               "cmf_momentum": cmf_momentum, "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer,
-              "lr": lr, "classifier_lr_scale": classifier_lr_scale, "momentum": momentum, "weight_decay": weight_decay, "augment": augment,
+              "lr": lr, "classifier_lr_scale": classifier_lr_scale, "momentum": momentum,
+              "weight_decay": weight_decay, "augment": augment,
               "seed": seed if isinstance(seed, (int, type(None))) else "generator", "device": str(dev), "amp": amp,
               "assignment": None if assignment is None else [int(a) for a in assignment]}
 
@@ -283,6 +285,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     last = history[-1]
     if out_dir is not None:
         _checkpoint(out_dir, model, opt, epochs, config, history)
+        atomic_save_npy(os.path.join(os.fspath(out_dir), "W.npy"), W)
         if plot:
             from .plots import plot_training_curves
             plot_training_curves(history, os.path.join(os.fspath(out_dir), "curves.png"),

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_dims, check_int
-from ._common import as_rng, check_positive, require_torch, resolve_device, torch_seed
+from ._common import as_rng, check_positive, require_torch, resolve_device
 from .metrics import gnc_metrics
 
 
