@@ -146,6 +146,8 @@ def write_figure(path: Path, rows, Ks):
             ax.plot([r["d"] for r in closed], [r["optimum"] for r in closed], "s", color="tab:green", ms=5,
                     label="exact (Thm 3.3)")
         ax.set_yscale("log")
+        if dmax >= 8 * max(dmin, 1):
+            ax.set_xscale("log")
         ax.set_xlabel("feature dimension d")
         ax.set_ylabel(r"$\max\ \rho_{\mathrm{one-vs-rest}}$")
         ax.set_title(f"K = {K}")

@@ -120,7 +120,31 @@ def _load_cholesky(S, s, C, Msmall, L):
 
 
 @njit(cache=True, nogil=True)
+def workspace(m, d):
+    """Scratch arrays for :func:`min_norm_point_ws` with up to ``m`` candidates in R^d."""
+    smax = min(m, d + 1)
+    return (np.empty(smax + 1, dtype=np.int64),   # corral: candidate positions
+            np.empty(smax + 1),                   # weights of corral points
+            np.empty((smax + 1, m)),              # C[i, b] = <q_{S[i]}, q_b>
+            np.empty((smax + 1, smax + 1)),       # M = Q_S^T Q_S + 1 1^T
+            np.zeros((smax + 1, smax + 1)),       # its Cholesky factor
+            np.empty(smax + 1),                   # affine minimizer
+            np.empty(m),                          # g_b = <x, q_b>
+            np.zeros(m, dtype=np.bool_),          # membership of the corral
+            np.empty(m))                          # ||q_b||^2
+
+
+@njit(cache=True, nogil=True)
 def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
+    """Wolfe's algorithm with freshly allocated scratch space (see :func:`min_norm_point_ws`)."""
+    out = np.empty(idx.shape[0])
+    status = min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter,
+                               workspace(idx.shape[0], P.shape[1]), out)
+    return out, status
+
+
+@njit(cache=True, nogil=True)
+def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
     """Minimum-norm point of the convex hull of shifted points ``q_b``.
 
     Parameters
@@ -143,10 +167,13 @@ def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
     max_iter : int
         Cap on major iterations (a safeguard; Wolfe's method terminates finitely).
 
+    ws : tuple
+        Scratch arrays from :func:`workspace` (for at least m candidates).
+    out : (m,) float64
+        Receives the barycentric weights of the nearest point ``v + sum_b lam_b q_b``.
+
     Returns
     -------
-    lam : (m,) float64
-        Barycentric weights of the nearest point ``v + sum_b lam_b q_b``.
     status : int
         0 converged, 1 iteration cap, 2 numerical degeneracy (the point is
         still feasible; its certificate says how good), 3 v lies in the hull
@@ -155,7 +182,7 @@ def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
     m = idx.shape[0]
     d = P.shape[1]
     smax = min(m, d + 1)
-    sq = np.empty(m)                           # ||q_b||^2
+    S, lam, C, Msmall, L, alpha, g, in_S, sq = ws
     jnear = 0
     scale = 1e-300
     for b in range(m):
@@ -172,14 +199,8 @@ def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
             jnear = b
     floor = 1e-14 * scale
 
-    S = np.empty(smax + 1, dtype=np.int64)     # corral: candidate positions
-    lam = np.empty(smax + 1)                   # weights of corral points
-    C = np.empty((smax + 1, m))                # C[i, b] = <q_{S[i]}, q_b>
-    Msmall = np.empty((smax + 1, smax + 1))
-    L = np.zeros((smax + 1, smax + 1))
-    alpha = np.empty(smax + 1)
-    g = np.empty(m)
-    in_S = np.zeros(m, dtype=np.bool_)
+    for b in range(m):
+        in_S[b] = False
 
     # ---- initial corral: the warm start if it is usable, else the nearest point
     s = 0
@@ -295,10 +316,11 @@ def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
                 lam[0] = 1.0
                 break
 
-    out = np.zeros(m)
+    for b in range(m):
+        out[b] = 0.0
     for i in range(s):
         out[S[i]] = lam[i]
-    return out, status
+    return status
 
 
 @njit(cache=True, nogil=True)
@@ -389,6 +411,8 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, statu
     tneg = np.empty(K)
     mark = np.zeros(K, dtype=np.bool_)
     x = np.empty(d)
+    lam = np.empty(K - 1)
+    ws = workspace(K - 1, d)
     grow = max(8, m0)
     for k in range(k0, k1):
         m = _top_m(G[k], k, m0, hv, hi)
@@ -396,8 +420,8 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, statu
             cand[a] = hi[a]
             lam0[a] = 0.0
         while True:
-            lam, st = min_norm_point(empty, G, cand[:m], k, lam0[:m].copy(), tol,
-                                     50 * (min(m, d + 1) + 10))
+            st = min_norm_point_ws(empty, G, cand[:m], k, lam0[:m], tol,
+                                   50 * (min(m, d + 1) + 10), ws, lam)
             for t in range(d):
                 x[t] = -WT[k, t]
             for a in range(m):

@@ -36,8 +36,8 @@ _STATUS_OK = 0
 # A certificate this narrow counts as converged even when Wolfe stopped on a
 # rounding-level degeneracy (nearly affinely dependent corral).
 _ROUNDING_GAP = 1e-10
-# Above this the K x K Gram matrix is not kept whole (8192 classes at most).
-_FULL_GRAM_BYTES = 512 * 2**20
+# Above this the K x K Gram matrix is not kept whole (23170 classes at most).
+_FULL_GRAM_BYTES = 4 * 2**30
 
 
 @dataclass(frozen=True, repr=False)
@@ -206,7 +206,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Threads for the per-class solves (the numba kernels release the GIL).
     gram : bool, optional, keyword-only
         Keep the whole ``K x K`` Gram matrix (every inner product the solver
-        needs is then a lookup).  Default: when it takes at most 512 MiB.
+        needs is then a lookup).  Default: when it takes at most 4 GiB.
         Otherwise shifted points are formed explicitly, block by block.
 
     Returns
@@ -267,7 +267,9 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     from ._wolfe import solve_classes_gram
 
     K, d = WT.shape
-    G = W.T @ W
+    # A plain GEMM: numpy routes ``W.T @ W`` to OpenBLAS syrk, which was seen to
+    # segfault at K = 20000 (OpenBLAS 0.3.31).
+    G = WT @ W
     smax = min(K - 1, d + 1)
     supp_idx = np.empty((K, smax), dtype=np.int64)
     supp_w = np.empty((K, smax))

@@ -55,9 +55,8 @@ def _read_text_matrix(path: Path) -> np.ndarray:
 
     def parse(rows):
         out = []
-        for i, ln in enumerate(rows):
-            fields = [f for f in (ln.split(delim) if delim else ln.split())]
-            fields = [f.strip() for f in fields]
+        for ln in rows:
+            fields = [f.strip() for f in (ln.split(delim) if delim else ln.split())]
             if delim and fields and fields[-1] == "":
                 fields = fields[:-1]  # trailing delimiter
             out.append([float(f) for f in fields])

@@ -87,14 +87,22 @@ def test_universal_codes_sampled_classes(tmp_path):
 
 def test_paper_optima_exact_cells(tmp_path):
     p = script("paper_optima.py", "--out", tmp_path, "--cells", "40x60,4x5,512x10000")
-    rows = read_csv(tmp_path / "paper_optima.csv")
-    assert [(int(r["d"]), int(r["K"])) for r in rows] == [(40, 60), (4, 5), (512, 10000)]
-    assert float(rows[0]["ours"]) == pytest.approx(1.0, abs=1e-10)  # Theorem 3.3: d+1 < K <= 2d
-    assert float(rows[1]["ours"]) == pytest.approx(5 / 4, abs=1e-10)  # simplex K/(K-1)
-    assert rows[2]["ours"] == "" and "skipped" in rows[2]["source"]
+    rows = {(int(r["d"]), int(r["K"])): r for r in read_csv(tmp_path / "paper_optima.csv")}
+    assert set(rows) == {(40, 60), (4, 5), (512, 10000)}
+    assert float(rows[40, 60]["ours"]) == pytest.approx(1.0, abs=1e-10)  # Theorem 3.3: d+1 < K <= 2d
+    assert float(rows[4, 5]["ours"]) == pytest.approx(5 / 4, abs=1e-10)  # simplex K/(K-1)
+    assert rows[512, 10000]["ours"] == "" and "skipped" in rows[512, 10000]["source"]
     assert "skipped" in p.stdout
     md = (tmp_path / "paper_optima.md").read_text()
     assert "python benchmarks/paper_optima.py" in md and "CPU" in md
+    script("paper_optima.py", "--out", tmp_path, "--report-only")  # rewrites the table, keeps the command
+    md2 = (tmp_path / "paper_optima.md").read_text()
+    assert "--cells 40x60,4x5,512x10000" in md2 and md2.count("| 40 | 60 |") == 1
+    script("paper_optima.py", "--out", tmp_path, "--cells", "3x4")  # another cell is added, the others kept
+    rows = {(int(r["d"]), int(r["K"])) for r in read_csv(tmp_path / "paper_optima.csv")}
+    assert rows == {(40, 60), (4, 5), (512, 10000), (3, 4)}
+    md3 = (tmp_path / "paper_optima.md").read_text()
+    assert "--cells 40x60,4x5,512x10000" in md3 and "--cells 3x4" in md3
 
 
 def test_bounds_table_closed_form_cells(tmp_path):
@@ -162,3 +170,16 @@ def test_tammes_vs_softmax_rejects_big_grid(tmp_path):
     p = subprocess.run([sys.executable, str(BENCH / "tammes_vs_softmax.py"), "--d", "9", "--out", tmp_path],
                        capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode == 2 and "d <= 8" in p.stderr and "Traceback" not in p.stderr
+
+
+@needs_solvers
+def test_paper_optima_numeric_cell(tmp_path):
+    p = script("paper_optima.py", "--out", tmp_path, "--cells", "10x100", "--restarts", "1", "--no-polish",
+               "--workers", "1", "--time-limit", "5")
+    assert "paper   0.614" in p.stdout  # the official constant is printed next to ours
+    r = read_csv(tmp_path / "paper_optima.csv")[0]
+    ours = float(r["ours"])
+    assert float(r["lower"]) <= ours + 1e-12 <= float(r["upper"]) + 2e-12
+    lo, up = thm39(10, 100)
+    assert 0 < ours <= up
+    assert r["exceeds_paper"] == str(float(r["lower"]) > 0.614)

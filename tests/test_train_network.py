@@ -198,3 +198,24 @@ def test_cnn_with_augmentation_and_sparse_gnc():
     assert [math.isnan(row["gnc1"]) for row in r.history] == [True, False, False]
     assert r.history[0]["train_acc"] == r.history[0]["train_acc_running"]
     assert r.test_acc > 0.5
+
+
+def test_resume_from_checkpoint_continues_exactly(tmp_path):
+    import shutil
+
+    data = synthetic_classes(15, input_dim=8, n_train=6, n_test=2, seed=2)
+    full = fit(data, feature_dim=3, epochs=4, checkpoint_every=2, seed=3, device="cpu", out_dir=tmp_path / "full",
+               plot=False)
+    assert (tmp_path / "full" / "checkpoint_epoch2.pt").exists()
+    (tmp_path / "resumed").mkdir()
+    shutil.copy(tmp_path / "full" / "checkpoint_epoch2.pt", tmp_path / "resumed" / "checkpoint_last.pt")
+    # a different seed: everything that matters comes from the checkpoint
+    res = fit(data, feature_dim=3, epochs=4, seed=99, device="cpu", out_dir=tmp_path / "resumed", resume=True,
+              plot=False)
+    assert [r["epoch"] for r in res.history] == [1, 2, 3, 4]
+    np.testing.assert_allclose(res.W, full.W, atol=1e-6)
+    assert res.history[-1]["loss"] == pytest.approx(full.history[-1]["loss"], rel=1e-5)
+    with pytest.raises(ValueError, match="configuration differs"):
+        fit(data, feature_dim=3, epochs=5, seed=3, device="cpu", out_dir=tmp_path / "resumed", resume=True)
+    with pytest.raises(ValueError, match="out_dir"):
+        fit(data, feature_dim=3, epochs=4, device="cpu", resume=True)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from .._validation import as_code, check_dims, check_int
-from .multistart import SUCCESS_TOL, default_betas, default_restarts, root_seed, run_restarts
+from .multistart import SUCCESS_TOL, default_betas, default_hops, default_restarts, root_seed, run_restarts
 
 _METHODS = ("auto", "numeric")
 #: Default (adaptive) runs stop once the best value was reached this many times ...
@@ -58,7 +58,7 @@ def check_common(d, K, restarts, time_limit, method, init, seed):
 
 
 def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, executor, init, smoothing,
-          polish, betas, rattler_rtol):
+          polish, betas, rattler_rtol, hops=None):
     from spherecodes.code import SphereCode
 
     t0 = time.perf_counter()
@@ -70,6 +70,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
             raise ValueError(f"betas must be a sequence of positive numbers, got {betas!r}") from None
         if not betas or not all(np.isfinite(b) and b > 0 for b in betas):
             raise ValueError(f"betas must be a non-empty sequence of positive numbers, got {betas!r}")
+    if hops is not None:
+        hops = check_int(hops, "hops", minimum=0)
     if executor is not None and not isinstance(executor, str) and not hasattr(executor, "submit"):
         raise ValueError(f"executor must be a concurrent.futures.Executor, a string or None, got {executor!r}")
     if method == "auto" and init is None:
@@ -91,7 +93,9 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         "method": "numeric", "restarts": restarts, "time_limit": time_limit, "smoothing": bool(smoothing),
         "polish": bool(polish), "betas": list(map(float, betas)) if betas is not None else default_betas(d, K),
         "beta_spread": [0.1, 3.0] if betas is None else [1.0, 1.0],
-        "cg_iterations": 300, "radius": 0.1, "softmax_radius": 0.02, "polish_iterations": 500,
+        "cg_iterations": 300, "radius": 0.1,
+        "hops": default_hops(d, K) if hops is None else hops, "hop_patience": 5, "hop_sigma": 0.15,
+        "softmax_radius": 0.02, "polish_iterations": 500,
         "success_tol": SUCCESS_TOL,
         "stop_hits": STOP_HITS if adaptive else None, "min_restarts": MIN_RESTARTS if adaptive else restarts,
     }

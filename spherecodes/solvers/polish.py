@@ -25,6 +25,9 @@ Two problems are provided:
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,30 +102,33 @@ def softmax_value(W: np.ndarray):
     return float(np.min(res.distance)), res
 
 
-_HIGHS = None
+_HIGHS = threading.local()
+_BANNER_LOCK = threading.Lock()
 
 
 def _highs():
-    """A per-process highspy solver (HiGHS's banner is printed once per process: silence it)."""
-    global _HIGHS
-    if _HIGHS is None:
-        import os
-        import sys
+    """A per-thread highspy solver (a Highs object is not thread-safe).
 
+    HiGHS prints its banner when the first solver of a process is created: silence it.
+    """
+    h = getattr(_HIGHS, "solver", None)
+    if h is None:
         import highspy
 
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as devnull:
-                os.dup2(devnull.fileno(), 1)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+        with _BANNER_LOCK:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                with open(os.devnull, "w") as devnull:
+                    os.dup2(devnull.fileno(), 1)
+                    h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
         h.setOptionValue("output_flag", False)
-        _HIGHS = (highspy, h)
-    return _HIGHS
+        _HIGHS.solver = h
+    import highspy
+    return highspy, h
 
 
 def _solve_lp(rows, cols, vals, f, nvar, radius):

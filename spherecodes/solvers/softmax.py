@@ -7,7 +7,7 @@ __all__ = ["softmax_code"]
 
 
 def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=False, method="auto",
-                 executor=None, init=None, smoothing=True, polish=True, betas=None, rattler_rtol=1e-6):
+                 executor=None, init=None, smoothing=True, polish=True, betas=None, hops=None, rattler_rtol=1e-6):
     """A Softmax Code: K unit vectors in R^d maximizing ``rho_one_vs_rest``.
 
     ``rho_one_vs_rest(W) = min_k dist(w_k, conv{w_j : j != k})``.  When (d, K) falls
@@ -17,7 +17,8 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
 
     Otherwise each restart draws a random point of OB(d, K), runs a log-sum-exp
     smoothing continuation (Riemannian CG with pymanopt) to reach a basin, polishes
-    it for the Tammes problem by trust-region sequential LP, then polishes it on the
+    it for the Tammes problem by trust-region sequential LP, improves it by basin
+    hopping (perturb and re-polish), then polishes it on the
     true one-vs-rest objective (exact hull distances of
     :func:`spherecodes.hull.one_vs_rest_distances`, linearized through the
     separating directions ``h_k``) to a KKT point, about 1e-12 in rho.
@@ -50,7 +51,12 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     smoothing, polish : bool, keyword-only
         Switch the stages off (for benchmarks).
     betas : sequence of float, optional, keyword-only
-        Sharpness schedule of the smoothing.
+        Sharpness schedule of the smoothing (default: scaled with K, and varied
+        across restarts over a factor 30).
+    hops : int, optional, keyword-only
+        Basin-hopping moves per restart after the first polish (perturb every
+        codeword by 0.15 of the minimum angle, polish, keep if better; a restart stops
+        after 5 failures in a row).  Default ``max(5, K // 2)`` for ``K > d + 1, d >= 3``.
     rattler_rtol : float, keyword-only
         Relative tolerance for rattlers.
 
@@ -76,4 +82,4 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     """
     return solve("softmax", d, K, restarts=restarts, seed=seed, time_limit=time_limit, progress=progress,
                  method=method, executor=executor, init=init, smoothing=smoothing, polish=polish, betas=betas,
-                 rattler_rtol=rattler_rtol)
+                 hops=hops, rattler_rtol=rattler_rtol)

@@ -7,7 +7,7 @@ __all__ = ["tammes_code"]
 
 
 def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=False, method="auto",
-                executor=None, init=None, smoothing=True, polish=True, betas=None, rattler_rtol=1e-6):
+                executor=None, init=None, smoothing=True, polish=True, betas=None, hops=None, rattler_rtol=1e-6):
     """A Tammes code: K unit vectors in R^d minimizing the largest inner product.
 
     Equivalently maximizing ``rho_one_vs_one`` (the minimum pairwise distance).
@@ -42,4 +42,4 @@ def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fal
     """
     return solve("tammes", d, K, restarts=restarts, seed=seed, time_limit=time_limit, progress=progress,
                  method=method, executor=executor, init=init, smoothing=smoothing, polish=polish, betas=betas,
-                 rattler_rtol=rattler_rtol)
+                 hops=hops, rattler_rtol=rattler_rtol)

@@ -104,7 +104,8 @@ def build_parser():
     p.add_argument("--dims", type=_ints, default=(2, 3, 4, 6, 8, 12, 16))
     p.add_argument("--tau", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--softmax-restarts", type=int, default=4)
+    p.add_argument("--softmax-restarts", type=int, default=4,
+                   help="restarts of softmax_code for the optimum column (0: skip it; slow for K ~ 100, d >= 6)")
     p.add_argument("--softmax-time-limit", type=float, default=60.0)
 
     p = sub.add_parser("ufm", help="one UFM solve of problem (2)")
@@ -131,6 +132,10 @@ def build_parser():
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--augment", action="store_true")
     p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint_last.pt")
+    p.add_argument("--image-size", type=int, default=32, help="--dataset folder: images resized to this")
+    p.add_argument("--test-fraction", type=float, default=None,
+                   help="--dataset folder without train/ and test/: held-out fraction per class")
     p.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -176,7 +181,7 @@ def _print_rows(rows, limit=40):
     cols = [c for c in rows[0] if c not in ("lr", "test_loss")]
     print("  " + " | ".join(cols))
     for r in rows[:limit]:
-        print("  " + " | ".join(f"{r.get(c):.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in cols))
+        print("  " + " | ".join(f"{r.get(c):.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols))
     if len(rows) > limit:
         print(f"  ... ({len(rows) - limit} more rows in the table)")
 
@@ -243,13 +248,14 @@ def _run_fit(args):
     from .loop import fit
 
     encoder = args.encoder or ("mlp" if args.dataset in ("digits", "synthetic") else "resnet18")
-    data = load_dataset(args.dataset, root=args.data_root, image=encoder != "mlp", K=args.synthetic_K)
+    data = load_dataset(args.dataset, root=args.data_root, image=encoder != "mlp", K=args.synthetic_K,
+                        image_size=args.image_size, test_fraction=args.test_fraction)
     code = _load_code(args.code) if args.code else None
     r = fit(data, encoder=encoder, feature_dim=args.feature_dim, classifier=args.classifier, tau=args.tau, code=code,
             assignment=args.assignment, cmf_momentum=args.momentum, epochs=args.epochs, batch_size=args.batch_size,
             optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, augment=args.augment,
             seed=args.seed, device=args.device, amp=args.amp, out_dir=args.out,
-            checkpoint_every=args.checkpoint_every, progress=args.progress)
+            checkpoint_every=args.checkpoint_every, resume=args.resume, progress=args.progress)
     print(f"throughput {r.samples_per_second:.0f} samples/s on {r.config['device']}")
     return ExperimentResult("fit", r.history, os.path.join(args.out, "history.csv"),
                             os.path.join(args.out, "curves.png"), r.seconds)

@@ -5,7 +5,8 @@
 GNC metrics of the train-set features (GNC1, GNC2 = rho one-vs-rest of the
 classifier, GNC3).  With an ``out_dir`` it writes ``history.csv``,
 ``history.json`` (config + history), ``checkpoint_last.pt`` (every
-``checkpoint_every`` epochs and at the end), the final classifier ``W.npy``
+``checkpoint_every`` epochs and at the end; also kept as ``checkpoint_epochN.pt``
+at those epochs; ``resume=True`` continues from it), the final classifier ``W.npy``
 (``(d, K)``, unit columns; ``spherecodes measure W.npy`` reads it) and ``curves.png``.
 All writes are atomic.
 """
@@ -123,7 +124,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
         assignment=None, cmf_momentum=0.9, epochs=30, batch_size=128, optimizer="adam", lr=None, momentum=0.9,
         weight_decay=5e-4, augment=False, seed=0, device="auto", amp=False, out_dir=None, checkpoint_every=0,
         gnc_every=1, rho_max_classes=1000, progress=False, encoder_kwargs=None, model=None, plot=True,
-        classifier_lr_scale=1.0) -> FitResult:
+        classifier_lr_scale=1.0, resume=False) -> FitResult:
     """Train a normalized network with CE loss (1) at temperature ``tau``.
 
     Parameters
@@ -158,7 +159,12 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     out_dir : path or None
         Where to write logs, checkpoints and the curves figure.
     checkpoint_every : int
-        Also checkpoint every this many epochs (0: only at the end).
+        Also checkpoint every this many epochs (0: only at the end), to ``checkpoint_last.pt``
+        and ``checkpoint_epochN.pt``.
+    resume : bool
+        Continue from ``out_dir/checkpoint_last.pt`` when it exists (model, optimizer,
+        schedule, data-order RNG and history are restored, so the run continues exactly).
+        The checkpoint's configuration must match this call's.
     gnc_every : int
         Compute GNC metrics and the eval-mode train accuracy every this many epochs (and at
         the last one); on other epochs ``train_acc`` is the running accuracy of the training
@@ -223,11 +229,28 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
 
     history, train_seconds, samples = [], 0.0, 0
     H = None
+    start = 1
+    if resume:
+        if out_dir is None:
+            raise ValueError("resume=True needs an out_dir holding checkpoint_last.pt")
+        ck_path = os.path.join(os.fspath(out_dir), "checkpoint_last.pt")
+        if os.path.exists(ck_path):
+            ck = torch.load(ck_path, map_location=dev, weights_only=False)
+            diff = {k: (ck["config"].get(k), v) for k, v in config.items()
+                    if k not in ("seed", "device") and ck["config"].get(k) != v}
+            if diff:
+                raise ValueError(f"cannot resume from {ck_path}: configuration differs (checkpoint, now): {diff}")
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            gen.set_state(ck["generator"])
+            history = list(ck["history"])
+            start = int(ck["epoch"]) + 1
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=epochs, desc=f"{data.name} {classifier} d={feature_dim} tau={tau:g}")
-    for epoch in range(1, epochs + 1):
+        bar = tqdm(total=epochs, initial=start - 1, desc=f"{data.name} {classifier} d={feature_dim} tau={tau:g}")
+    for epoch in range(start, epochs + 1):
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(N, generator=gen).to(dev)
@@ -277,14 +300,16 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
             bar.set_postfix(loss=f"{row['loss']:.3g}", train=f"{train_acc:.3f}", test=f"{test_acc:.3f}")
         if out_dir is not None:
             _write_logs(out_dir, config, history)
-            if checkpoint_every and epoch % checkpoint_every == 0 and epoch != epochs:
-                _checkpoint(out_dir, model, opt, epoch, config, history)
+            if checkpoint_every and epoch % checkpoint_every == 0:
+                _checkpoint(out_dir, model, opt, sched, gen, epoch, config, history, keep=True)
     if bar is not None:
         bar.close()
     W = model.classifier.code()
+    if H is None:  # resumed from a finished run: nothing trained in this call
+        H, _, _ = evaluate(model, data.x_train, data.y_train, device=dev, amp=amp)
     last = history[-1]
     if out_dir is not None:
-        _checkpoint(out_dir, model, opt, epochs, config, history)
+        _checkpoint(out_dir, model, opt, sched, gen, epochs, config, history)
         atomic_save_npy(os.path.join(os.fspath(out_dir), "W.npy"), W)
         if plot:
             from .plots import plot_training_curves
@@ -302,6 +327,9 @@ def _write_logs(out_dir, config, history):
     atomic_write_json(os.path.join(out_dir, "history.json"), {"config": config, "history": history})
 
 
-def _checkpoint(out_dir, model, opt, epoch, config, history):
-    atomic_torch_save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "config": config,
-                       "history": history}, os.path.join(os.fspath(out_dir), "checkpoint_last.pt"))
+def _checkpoint(out_dir, model, opt, sched, gen, epoch, config, history, keep=False):
+    state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict(), "generator": gen.get_state(), "config": config, "history": history}
+    atomic_torch_save(state, os.path.join(os.fspath(out_dir), "checkpoint_last.pt"))
+    if keep:
+        atomic_torch_save(state, os.path.join(os.fspath(out_dir), f"checkpoint_epoch{epoch}.pt"))

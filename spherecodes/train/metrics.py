@@ -78,9 +78,9 @@ def gnc1(H, y, K=None) -> float:
     core = _core("collapse", "gnc1")
     if core is not None:
         try:
+            return float(core(H, y, K=K))
+        except TypeError:  # an older signature without K
             return float(core(H, y))
-        except TypeError:
-            pass
     return _gnc1_fallback(H, y, K)
 
 
