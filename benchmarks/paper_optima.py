@@ -108,8 +108,8 @@ def write_markdown(path, rows, command, wall):
              "(subgradient descent); 'ours' = rho one-vs-rest of the best Softmax Code found, a certified lower bound "
              "on the optimum (certificate = [lower, upper] bracket of that code's rho)."
              + (" Without the polish step the minimum is attained by a single class, so the rattler count "
-                "(classes above the minimum) is not meaningful for the '(no polish)' rows." if any(
-                 "no polish" in str(r["source"]) for r in rows) else ""), "",
+                "(classes above the minimum) is not meaningful for the '(no polish)' and 'random code' rows." if any(
+                 "no polish" in str(r["source"]) or "random" in str(r["source"]) for r in rows) else ""), "",
              "| d | K | paper | ours | certificate | ours > paper | source | rattlers | time [s] |",
              "|---:|---:|---:|---:|---|:---:|---|---:|---:|"]
     for r in rows:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -94,8 +95,15 @@ class OneVsRest:
     lower: np.ndarray
     upper: np.ndarray
     nearest: np.ndarray
-    weights: sp.csr_matrix
     converged: np.ndarray
+    _support: tuple = field(repr=False, compare=False)   # (rows, cols, values) of ``weights``
+
+    @cached_property
+    def weights(self) -> sp.csr_matrix:
+        """Barycentric weights, ``(K, K)`` sparse; built on first access."""
+        rows, cols, vals = self._support
+        K = self.distance.shape[0]
+        return sp.csr_matrix((vals, (rows, cols)), shape=(K, K))
 
     @property
     def rho(self) -> float:
@@ -248,10 +256,9 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
             X, lower, status, rows, cols, vals = _ovr_blocked(WT, W, m0, float(tol), B, pool, n_jobs)
     upper = np.sqrt(np.einsum("ij,ij->i", X, X))
     lower = np.minimum(lower, upper)    # equal to rounding when the kernel's norm differs by an ulp
-    converged = np.isin(status, (_STATUS_OK, _STATUS_INSIDE)) | (upper - lower <= _ROUNDING_GAP)
-    weights = sp.csr_matrix((vals, (rows, cols)), shape=(K, K))
+    converged = (status == _STATUS_OK) | (status == _STATUS_INSIDE) | (upper - lower <= _ROUNDING_GAP)
     return OneVsRest(distance=upper.copy(), lower=lower, upper=upper, nearest=W + X.T,
-                     weights=weights, converged=converged)
+                     converged=converged, _support=(rows, cols, vals))
 
 
 def _split(pool, n_jobs, K, fn):

@@ -80,7 +80,8 @@ def cvxpy_projection(v, A):
 
 
 def hull():
-    return pytest.importorskip("spherecodes.hull")
+    from spherecodes import hull as module
+    return module
 
 
 # --------------------------------------------------------------------------- class means / GNC1
@@ -153,9 +154,13 @@ def test_gnc_invariance_properties(seed, d, K):
     Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     g = gnc1(H, y)
     assert g >= 0
-    assert gnc1(2.5 * (Q @ H), y) == pytest.approx(g, rel=1e-7, abs=1e-12)
+    # Sigma_B^+ amplifies rounding by its condition number: scale the tolerance with it
+    means = loop_means(H, y, K)
+    sv = np.linalg.svd(means, compute_uv=False)
+    rel = max(1e-9, 1e-13 * (sv[0] / sv[sv > 1e-12 * sv[0]][-1]) ** 2)
+    assert gnc1(2.5 * (Q @ H), y) == pytest.approx(g, rel=max(rel, 1e-7), abs=1e-12)
     perm = rng.permutation(K)
-    assert gnc1(H, perm[y]) == pytest.approx(g, rel=1e-9, abs=1e-12)
+    assert gnc1(H, perm[y]) == pytest.approx(g, rel=rel, abs=1e-12)
     W = rng.standard_normal((d, K))
     W /= np.linalg.norm(W, axis=0)
     g3 = gnc3(W, H, y)
