@@ -180,7 +180,8 @@ def _run_solver(kind: str, d: int, K: int, args, executor=None):
 
 
 def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, method="auto",
-                 save_dir=None, rtol: float = 1e-6, return_codes: bool = False, executor="serial") -> dict:
+                 save_dir=None, rtol: float = 1e-6, return_codes: bool = False, executor="serial",
+                 polish_from_tammes: bool = True) -> dict:
     """Solve the Softmax Code and the Tammes problem for one ``(d, K)`` and compare them.
 
     Parameters
@@ -202,6 +203,15 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
     return_codes : bool
         Also return both codes, as ``row["W_softmax"]`` and ``row["W_tammes"]``
         (arrays of shape ``(d, K)``).
+    polish_from_tammes : bool
+        Cross-polish (where no closed form applies): polish the Softmax Code on
+        the Tammes objective and keep it if its max inner product is smaller than
+        the Tammes search's (``t_tammes_search``, flag ``tammes_from_softmax``);
+        then polish the Tammes code on the one-vs-rest objective and keep it if
+        its rho is larger than the Softmax search's (``rho_softmax_search``, flag
+        ``softmax_from_tammes``).  Each polish is one more restart started from
+        the other code, without smoothing.  A remaining disagreement is then a
+        pair of codes that each survive the other problem's polish.
     executor : concurrent.futures.Executor or "serial" or None
         Where the restarts of each solve run.  Default ``"serial"``: in this
         process, which is right when the cells themselves run in parallel;
@@ -233,6 +243,21 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
     t2 = time.perf_counter()
     ms = measure_code(_code_W(sc), rtol=rtol)
     mt = measure_code(_code_W(tc), rtol=rtol)
+    rho_search, from_tammes = ms["rho_one_vs_rest"], False
+    t_search, from_softmax = mt["max_inner_product"], False
+    if polish_from_tammes and known_optimum(d, K)[0] is None:
+        # each search may miss a basin the other found: cross-polish both ways, keep the better code of each kind
+        pt = tammes_code(d, K, init=_code_W(sc), restarts=1, smoothing=False, method="numeric",
+                         executor="serial", rattler_rtol=rtol)
+        mpt = measure_code(_code_W(pt), rtol=rtol)
+        if mpt["max_inner_product"] < mt["max_inner_product"]:
+            tc, mt, from_softmax = pt, mpt, True
+        pc = softmax_code(d, K, init=_code_W(tc), restarts=1, smoothing=False, method="numeric",
+                          executor="serial", rattler_rtol=rtol)
+        mp = measure_code(_code_W(pc), rtol=rtol)
+        if mp["rho_one_vs_rest"] > ms["rho_one_vs_rest"]:
+            sc, ms, from_tammes = pc, mp, True
+    t3 = time.perf_counter()
     opt, _ = known_optimum(d, K)
     row = {
         "d": d,
@@ -254,7 +279,13 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
         "rattlers_tammes": len(mt["rattlers"]),
         "time_softmax": t1 - t0,
         "time_tammes": t2 - t1,
-        "time": t2 - t0,
+        "time": t3 - t0,
+        "rho_softmax_search": rho_search,
+        "softmax_from_tammes": from_tammes,
+        "t_tammes_search": t_search,
+        "tammes_from_softmax": from_softmax,
+        "restarts_softmax": getattr(sc, "restarts", None),
+        "restarts_tammes": getattr(tc, "restarts", None),
     }
     if save_dir is not None:
         from .io import save_npz_atomic
@@ -272,6 +303,8 @@ COMPARE_FIELDS = [
     "d", "K", "rho_softmax", "rho_softmax_lower", "rho_softmax_upper", "rho_tammes", "rho_tammes_lower",
     "rho_tammes_upper", "one_minus_t", "tammes_ovo", "softmax_ovo", "difference", "agree", "tammes_tight",
     "known_optimum", "rattlers_softmax", "rattlers_tammes", "time_softmax", "time_tammes", "time",
+    "restarts_softmax", "restarts_tammes", "rho_softmax_search", "softmax_from_tammes", "t_tammes_search",
+    "tammes_from_softmax",
 ]
 
 

@@ -322,3 +322,14 @@ def test_bad_arguments(fn, args, kwargs, match):
 def test_hardmax_bad_n():
     with pytest.raises(ValueError, match="n must be"):
         hardmax(3, 5, 0)
+
+
+@pytest.mark.slow
+def test_tammes_finds_24_cell():
+    """d = 4, K = 24 from random starts: at least as good as the 24-cell (max inner product 1/2)."""
+    from spherecodes.constructions import cell24
+    assert _max_ip(cell24()) == pytest.approx(0.5, abs=1e-12)
+    code = tammes_code(4, 24, method="numeric", restarts=8, seed=0, **SERIAL)
+    assert code.max_inner_product <= 0.5 + 1e-9
+    soft = softmax_code(4, 24, method="numeric", restarts=8, seed=0, **SERIAL)
+    assert soft.rho_one_vs_rest >= 0.5 - 1e-9

@@ -92,7 +92,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     settings = {
         "method": "numeric", "restarts": restarts, "time_limit": time_limit, "smoothing": bool(smoothing),
         "polish": bool(polish), "betas": list(map(float, betas)) if betas is not None else default_betas(d, K),
-        "beta_spread": [0.1, 3.0] if betas is None else [1.0, 1.0],
+        "beta_spread": [0.01, 3.0] if betas is None else [1.0, 1.0],
         "cg_iterations": 300, "radius": 0.1,
         "hops": default_hops(d, K) if hops is None else hops, "hop_patience": 5, "hop_sigma": 0.15,
         "softmax_radius": 0.02, "polish_iterations": 500,

@@ -78,8 +78,9 @@ def beta_factor(index: int, spread) -> float:
 
     Restarts sweep the range with the golden-ratio sequence, so that any run of
     consecutive restarts covers it evenly.  Which basin the continuation picks
-    depends on the starting sharpness in a K-dependent way (measured in d = 3:
-    K = 15 wants low values, K = 13 higher ones), so restarts vary it.
+    depends on the starting sharpness in a (d, K)-dependent way (measured: d = 3,
+    K = 15 wants low values and K = 13 higher ones; the 24-cell, d = 4, K = 24, is
+    found only from very low ones), so restarts vary it.
     """
     lo, hi = spread
     if lo == hi:

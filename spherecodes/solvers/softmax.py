@@ -52,7 +52,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         Switch the stages off (for benchmarks).
     betas : sequence of float, optional, keyword-only
         Sharpness schedule of the smoothing (default: scaled with K, and varied
-        across restarts over a factor 30).
+        across restarts over a factor 300).
     hops : int, optional, keyword-only
         Basin-hopping moves per restart after the first polish (perturb every
         codeword by 0.15 of the minimum angle, polish, keep if better; a restart stops
