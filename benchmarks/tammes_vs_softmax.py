@@ -129,7 +129,8 @@ def write_markdown(path: Path, rows: list[dict], command: str, wall: float, todo
                   "Both codes of every such cell are in `disagreements/`.", ""]
         for r in bad:
             kind = ("Softmax search fell short" if r["rho_softmax"] < r["rho_tammes"]
-                    else "Softmax Code better than the Tammes code: candidate counterexample")
+                    else "Softmax Code better than the Tammes code found: a counterexample only if the Tammes search is "
+                    "ruled out (polish the saved Softmax Code on the Tammes objective)")
             ran = ""
             if r.get("restarts_softmax") not in (None, "", "None"):
                 ran = f"; restarts run: Softmax {int(float(r['restarts_softmax']))}, " \
