@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,20 +16,12 @@ import numpy as np
 
 from ._validation import as_code
 
+from .io import json_default, save_npz_atomic
+
 __all__ = ["SphereCode"]
 
 _FORMAT = "spherecodes.SphereCode/1"
 _PROBLEMS = ("softmax", "tammes", "given")
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -234,20 +224,9 @@ class SphereCode:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
-        meta = json.dumps(self._metadata(), default=_json_default, sort_keys=True)
-        directory = path.parent if str(path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, W=np.asarray(self.W), distances=np.asarray(self.distances),
-                         values=np.asarray(self.values), metadata=np.array(meta))
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        meta = json.dumps(self._metadata(), default=json_default, sort_keys=True)
+        save_npz_atomic(path, W=np.asarray(self.W), distances=np.asarray(self.distances),
+                        values=np.asarray(self.values), metadata=np.array(meta))
         return path
 
     @classmethod

@@ -17,6 +17,7 @@ import io as _io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from ._validation import as_code, as_matrix
 __all__ = [
     "load_weights",
     "load_matrix",
+    "atomic_path",
     "write_text_atomic",
     "write_bytes_atomic",
     "write_json_atomic",
@@ -183,17 +185,23 @@ def load_weights(path, *, rows: bool = False, normalize: bool = False, key: str 
 
 
 # ---------------------------------------------------------------- atomic writes
-def write_bytes_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same directory, then ``os.replace``)."""
+@contextmanager
+def atomic_path(path, *, suffix: str = ".tmp"):
+    """Yield a temporary path beside ``path``; on success it replaces ``path``.
+
+    The folder is created if needed.  Whatever writes to the yielded path
+    (bytes, ``savefig``, ``torch.save``, ...) becomes visible at ``path`` in
+    one ``os.replace``; on error the temporary file is removed and ``path``
+    is left as it was.  ``suffix`` lets writers that infer a format from the
+    extension see the right one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -201,7 +209,15 @@ def write_bytes_atomic(path, data: bytes) -> Path:
         except OSError:
             pass
         raise
-    return path
+
+
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same directory, then ``os.replace``)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(path)
 
 
 def _umask() -> int:
@@ -217,7 +233,7 @@ def write_text_atomic(path, text: str) -> Path:
 
 def write_json_atomic(path, obj) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
 def write_csv_atomic(path, rows, fieldnames) -> Path:
@@ -237,7 +253,8 @@ def save_npz_atomic(path, **arrays) -> Path:
     return write_bytes_atomic(path, buf.getvalue())
 
 
-def _json_default(o):
+def json_default(o):
+    """``json.dumps`` fallback for numpy scalars and arrays and paths."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
