@@ -7,7 +7,6 @@ scripts' own output.
 from __future__ import annotations
 
 import csv
-import importlib
 import math
 import os
 import subprocess
@@ -18,17 +17,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
-
-
-def _has(module, name):
-    try:
-        return hasattr(importlib.import_module(module), name)
-    except ImportError:
-        return False
-
-
-needs_solvers = pytest.mark.skipif(not _has("spherecodes.solvers", "softmax_code"),
-                                   reason="spherecodes.solvers not available yet")
 
 
 def script(name, *args, timeout=300):
@@ -126,7 +114,6 @@ def test_bounds_table_closed_form_cells(tmp_path):
     assert "4 already done, running 0" in p.stdout
 
 
-@needs_solvers
 def test_bounds_table_numeric_cell(tmp_path):
     script("bounds_table.py", "--out", tmp_path, "--K", "7", "--d", "3", "--workers", "1", "--time-limit", "20",
            "--restarts", "2", "--no-figure")
@@ -138,7 +125,6 @@ def test_bounds_table_numeric_cell(tmp_path):
     assert r["source"].startswith("numeric")
 
 
-@needs_solvers
 def test_tammes_vs_softmax_grid_and_resume(tmp_path):
     args = ["--out", tmp_path, "--d", "3", "--K", "5,6", "--restarts", "2", "--workers", "1", "--seed", "0"]
     script("tammes_vs_softmax.py", *args)
@@ -172,7 +158,6 @@ def test_tammes_vs_softmax_rejects_big_grid(tmp_path):
     assert p.returncode == 2 and "d <= 8" in p.stderr and "Traceback" not in p.stderr
 
 
-@needs_solvers
 def test_paper_optima_numeric_cell(tmp_path):
     p = script("paper_optima.py", "--out", tmp_path, "--cells", "10x100", "--restarts", "1", "--no-polish",
                "--workers", "1", "--time-limit", "5")

@@ -6,7 +6,6 @@ in tests/reference.py, never from the CLI itself.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -21,17 +20,6 @@ from reference import cvxpy_one_vs_rest
 from spherecodes import cli
 from spherecodes.executor import SerialExecutor, get_executor
 from spherecodes.io import load_weights
-
-
-def _has(module, name):
-    try:
-        return hasattr(importlib.import_module(module), name)
-    except ImportError:
-        return False
-
-
-needs_solvers = pytest.mark.skipif(not _has("spherecodes.solvers", "softmax_code"),
-                                   reason="spherecodes.solvers not available yet")
 
 
 def run(*args, cwd=None):
@@ -221,7 +209,6 @@ def test_bounds_reports_closed_form_optimum():
 
 
 # ------------------------------------------------------------------ solvers
-@needs_solvers
 def test_softmax_code_simplex_and_saved_file(tmp_path):
     out = tmp_path / "sc.npz"
     p = run("softmax-code", "-d", "3", "-K", "4", "--seed", "1", "--restarts", "2", "--json", "--out", out,
@@ -236,7 +223,6 @@ def test_softmax_code_simplex_and_saved_file(tmp_path):
     assert_bad(run("softmax-code", "-d", "3", "-K", "4", "--out", tmp_path / "x.txt"), ".npz")
 
 
-@needs_solvers
 def test_tammes_octahedron_text_output():
     p = run("tammes", "-d", "3", "-K", "6", "--seed", "0", "--restarts", "2")
     assert p.returncode == 0, p.stderr
@@ -248,7 +234,6 @@ def test_tammes_octahedron_text_output():
     assert m["rho_one_vs_rest"] == pytest.approx(1.0, abs=1e-7)
 
 
-@needs_solvers
 def test_hardmax_square():
     p = run("hardmax", "-d", "2", "-K", "4", "-n", "2", "--seed", "0", "--json", "--method", "numeric",
             "--restarts", "2", "--workers", "1")
@@ -260,7 +245,6 @@ def test_hardmax_square():
     assert m["gnc1"] == pytest.approx(0.0, abs=1e-12)  # features collapse (Theorem 3.5)
 
 
-@needs_solvers
 def test_compare_and_table(tmp_path):
     p = run("compare", "-d", "3", "-K", "6", "--seed", "0", "--restarts", "2", "--json")
     assert p.returncode == 0, p.stderr
@@ -281,8 +265,6 @@ def test_compare_and_table(tmp_path):
 
 
 def test_train_delegates():
-    if not _has("spherecodes.train.cli", "main"):
-        pytest.skip("spherecodes.train.cli not available yet")
     p = run("train", "--help")
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr

@@ -105,11 +105,7 @@ def test_sweep_pentagon_lemma31():
         assert loss == pytest.approx(np_ce(run.W, run.H, run.labels, run.tau), rel=1e-9)
 
 
-def test_sweep_compares_with_solvers_when_available():
-    solvers = pytest.importorskip("spherecodes.solvers")
-    if not hasattr(solvers, "softmax_code") or not hasattr(solvers, "hardmax"):
-        pytest.skip("solvers not available yet")
-
+def test_sweep_compares_with_solvers():
     sw = temperature_sweep(2, 4, 2, [0.1], restarts=1, steps=100, polish=50, seed=0, device="cpu", compare=True)
     # 4 points in the plane: the square, rho = 1 - cos(pi/2) = 1
     assert sw.softmax_optimum == pytest.approx(1.0, abs=1e-8)
