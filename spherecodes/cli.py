@@ -209,7 +209,7 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
         the Tammes search's (``t_tammes_search``, flag ``tammes_from_softmax``);
         then polish the Tammes code on the one-vs-rest objective and keep it if
         its rho is larger than the Softmax search's (``rho_softmax_search``, flag
-        ``softmax_from_tammes``).  Each polish is one more restart started from
+        ``softmax_from_tammes``); repeat (at most 4 rounds) while either improves.  Each polish is one more restart started from
         the other code, without smoothing.  A remaining disagreement is then a
         pair of codes that each survive the other problem's polish.
     executor : concurrent.futures.Executor or "serial" or None
@@ -246,17 +246,23 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
     rho_search, from_tammes = ms["rho_one_vs_rest"], False
     t_search, from_softmax = mt["max_inner_product"], False
     if polish_from_tammes and known_optimum(d, K)[0] is None:
-        # each search may miss a basin the other found: cross-polish both ways, keep the better code of each kind
-        pt = tammes_code(d, K, init=_code_W(sc), restarts=1, smoothing=False, method="numeric",
-                         executor="serial", rattler_rtol=rtol)
-        mpt = measure_code(_code_W(pt), rtol=rtol)
-        if mpt["max_inner_product"] < mt["max_inner_product"]:
-            tc, mt, from_softmax = pt, mpt, True
-        pc = softmax_code(d, K, init=_code_W(tc), restarts=1, smoothing=False, method="numeric",
-                          executor="serial", rattler_rtol=rtol)
-        mp = measure_code(_code_W(pc), rtol=rtol)
-        if mp["rho_one_vs_rest"] > ms["rho_one_vs_rest"]:
-            sc, ms, from_tammes = pc, mp, True
+        # Each search may miss a basin the other found: cross-polish both ways and keep the
+        # better code of each kind, until neither polish improves on the other's code (a
+        # Softmax polish of the Tammes code can land on a better Tammes code too).
+        for _ in range(4):
+            improved = False
+            pt = tammes_code(d, K, init=_code_W(sc), restarts=1, smoothing=False, method="numeric",
+                             executor="serial", rattler_rtol=rtol)
+            mpt = measure_code(_code_W(pt), rtol=rtol)
+            if mpt["max_inner_product"] < mt["max_inner_product"] - 1e-15:
+                tc, mt, from_softmax, improved = pt, mpt, True, True
+            pc = softmax_code(d, K, init=_code_W(tc), restarts=1, smoothing=False, method="numeric",
+                              executor="serial", rattler_rtol=rtol)
+            mp = measure_code(_code_W(pc), rtol=rtol)
+            if mp["rho_one_vs_rest"] > ms["rho_one_vs_rest"] + 1e-15:
+                sc, ms, from_tammes, improved = pc, mp, True, True
+            if not improved:
+                break
     t3 = time.perf_counter()
     opt, _ = known_optimum(d, K)
     row = {
