@@ -291,7 +291,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
                "seconds": dt}
         if gnc_epoch:
             W = model.classifier.code()
-            row["gnc1"] = _gnc1(H, data.y_train, K)
+            row["gnc1"] = _gnc1(H, data.y_train, K=K)
             row["gnc3"] = _gnc3(W, H, data.y_train)
             row["gnc2"] = _rho(W) if K <= rho_max_classes else float("nan")
         history.append(row)

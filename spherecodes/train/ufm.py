@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -195,7 +195,7 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
         m = gnc_metrics(Wn, Hn, labels)
         hist["step"].append(step)
         hist["loss"].append(loss_value)
-        for k, v in m.as_dict().items():
+        for k, v in asdict(m).items():
             hist[k].append(v)
 
     bar = None
@@ -261,7 +261,7 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
         m = gnc_metrics(W, H, labels)
         hist["step"].append(total)
         hist["loss"].append(final_loss)
-        for k, v in m.as_dict().items():
+        for k, v in asdict(m).items():
             hist[k].append(v)
     history = {k: np.asarray(v) for k, v in hist.items()}
     return UFMResult(W=W, H=H, labels=labels, tau=tau, loss=losses, history=history,
