@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..bounds import theorem39_bounds
 from ._common import as_rng, atomic_write_csv, atomic_write_json
 from .data import load_dataset
 
@@ -120,19 +120,14 @@ def temperature_experiment(out_dir, *, taus=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.0
 
 
 def _softmax_optimum(d, K, *, seed=0, restarts=None, time_limit=None):
-    try:
-        from spherecodes.solvers import softmax_code
+    from spherecodes.solvers import softmax_code
 
-        kw = {"seed": seed}
-        if restarts is not None:
-            kw["restarts"] = restarts
-        if time_limit is not None:
-            kw["time_limit"] = time_limit
-        return float(softmax_code(d, K, **kw).rho_one_vs_rest)
-    except Exception as exc:  # solver missing or failed: skip the column
-        warnings.warn(f"softmax_code({d}, {K}) unavailable ({type(exc).__name__}: {exc}); column left NaN",
-                      stacklevel=2)
-        return float("nan")
+    kw = {"seed": seed}
+    if restarts is not None:
+        kw["restarts"] = restarts
+    if time_limit is not None:
+        kw["time_limit"] = time_limit
+    return float(softmax_code(d, K, **kw).rho_one_vs_rest)
 
 
 # --------------------------------------------------------------------------- (b)
@@ -256,14 +251,9 @@ def feature_dim_experiment(out_dir, *, dims=(2, 3, 4, 6, 8, 12, 16), dataset="sy
                                     if softmax_restarts else float("nan")),
                "bound_lower": float("nan"), "bound_upper": float("nan"), "bound_applicable": ""}
         if d >= 2:
-            try:
-                from spherecodes.bounds import theorem39_bounds
-
-                b = theorem39_bounds(int(d), K, warn=False)
-                row.update(bound_lower=float(b.lower), bound_upper=float(b.upper),
-                           bound_applicable=bool(b.applicable))
-            except Exception as exc:  # bounds module not available
-                warnings.warn(f"theorem39_bounds unavailable ({type(exc).__name__}: {exc})", stacklevel=2)
+            b = theorem39_bounds(int(d), K, warn=False)
+            row.update(bound_lower=float(b.lower), bound_upper=float(b.upper),
+                       bound_applicable=bool(b.applicable))
         row["seconds"] = r.seconds
         rows.append(row)
     fig = os.path.join(out_dir, "feature_dim.png")

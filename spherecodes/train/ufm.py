@@ -304,34 +304,17 @@ class TemperatureSweep:
 
 
 def reference_optima(d, K, n, *, seed=0, restarts=None):
-    """Softmax Code optimum and HardMax classifier separation, or NaN where the solvers are missing.
+    """The Softmax Code optimum and the HardMax classifier's separation (Lemma 3.1's limits).
 
-    Returns ``(softmax_rho, hardmax_rho, notes)``; imports :mod:`spherecodes.solvers` lazily.
+    Returns ``(softmax_rho, hardmax_rho, notes)``; ``notes`` is kept for the
+    sweep's report and is empty.
     """
-    notes = []
-    softmax_rho = hardmax_rho = float("nan")
-    try:
-        from spherecodes.solvers import softmax_code
-        kwargs = {"seed": seed}
-        if restarts is not None:
-            kwargs["restarts"] = restarts
-        softmax_rho = float(softmax_code(d, K, **kwargs).rho_one_vs_rest)
-    except Exception as exc:  # solver not available (yet) or failed
-        notes.append(f"softmax_code unavailable: {type(exc).__name__}: {exc}")
-    try:
-        from spherecodes.solvers import hardmax
-        try:
-            res = hardmax(d, K, n, seed=seed)
-        except TypeError:
-            res = hardmax(d, K, n)
-        rho = getattr(res, "rho_one_vs_rest", None)
-        if rho is None:
-            from .metrics import rho_one_vs_rest
-            rho = rho_one_vs_rest(np.asarray(res.W))
-        hardmax_rho = float(rho)
-    except Exception as exc:
-        notes.append(f"hardmax unavailable: {type(exc).__name__}: {exc}")
-    return softmax_rho, hardmax_rho, notes
+    from spherecodes.solvers import hardmax, softmax_code
+
+    kwargs = {"seed": seed} if restarts is None else {"seed": seed, "restarts": restarts}
+    softmax_rho = float(softmax_code(d, K, **kwargs).rho_one_vs_rest)
+    hardmax_rho = float(hardmax(d, K, n, **kwargs).code.rho_one_vs_rest)
+    return softmax_rho, hardmax_rho, []
 
 
 def temperature_sweep(d, K, n, taus, *, restarts=3, steps=1000, lr=0.1, polish=300, seed=None, device=None,
