@@ -224,7 +224,7 @@ def feature_dim_experiment(out_dir, *, dims=(2, 3, 4, 6, 8, 12, 16), dataset="sy
 
     For every d: a network with a learned classifier is trained; the row has its accuracies,
     rho of its learned W, the Softmax Code optimum (``softmax_code`` with ``softmax_restarts``
-    restarts; NaN when unavailable or when ``softmax_restarts=0``: for K ~ 100 and d >= 6 one
+    restarts; NaN when ``softmax_restarts=0``: for K ~ 100 and d >= 6 one
     restart takes minutes on a CPU, and ``softmax_time_limit`` only stops new restarts)
     and the Theorem 3.9 bounds (``theorem39_bounds``; ``bound_applicable`` says whether the
     hypothesis on K holds).
