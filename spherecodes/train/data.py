@@ -49,9 +49,9 @@ class ArrayDataset:
 
     Attributes
     ----------
-    x_train : ndarray, float32, shape (N_train, *input_shape)
+    x_train : ndarray, float32, shape (N_train, ...) (the input shape follows)
     y_train : ndarray, int64, shape (N_train,)
-    x_test : ndarray, float32, shape (N_test, *input_shape)
+    x_test : ndarray, float32, shape (N_test, ...) (the input shape follows)
     y_test : ndarray, int64, shape (N_test,)
     num_classes : int
     class_names : list of str
