@@ -112,6 +112,15 @@ def test_bounds_table_closed_form_cells(tmp_path):
     p = script("bounds_table.py", "--out", tmp_path, "--K", "5,7", "--d", "3,4", "--workers", "1",
                "--max-numeric-dK", "1", "--no-figure")
     assert "4 already done, running 0" in p.stdout
+    # a larger --max-numeric-dK redoes the skipped cell, and the table lists both commands
+    p = script("bounds_table.py", "--out", tmp_path, "--K", "7", "--d", "3", "--workers", "1",
+               "--max-numeric-dK", "21", "--restarts", "1", "--no-figure")
+    assert "0 already done, running 1" in p.stdout
+    rows = {(int(r["d"]), int(r["K"])): r for r in read_csv(tmp_path / "bounds_table.csv")}
+    assert len(rows) == 4 and rows[(3, 7)]["source"].startswith("numeric")
+    assert float(rows[(3, 7)]["optimum"]) >= thm39(3, 7)[0]
+    md = (tmp_path / "bounds_table.md").read_text()
+    assert "--max-numeric-dK 1 --no-figure" in md and "--max-numeric-dK 21" in md
 
 
 def test_bounds_table_numeric_cell(tmp_path):

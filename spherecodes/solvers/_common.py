@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from .._validation import as_code, check_dims, check_int
-from .multistart import SUCCESS_TOL, default_betas, default_hops, default_restarts, root_seed, run_restarts
+from .multistart import SUCCESS_TOL, default_betas, default_hops, default_restarts, root_seed, run_restarts, sharpens
 
 _METHODS = ("auto", "numeric")
 #: Default (adaptive) runs stop once the best value was reached this many times ...
@@ -96,6 +96,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         "cg_iterations": 300, "radius": 0.1,
         "hops": default_hops(d, K) if hops is None else hops, "hop_patience": 5, "hop_sigma": 0.15,
         "softmax_radius": 0.02, "polish_iterations": 500,
+        "sharpen": sharpens(d, K), "beta_max": 1e10, "sharpen_iterations": 2000,
+        "sharpened_radius": 1e-3, "sharpened_polish_iterations": 10, "sharpened_softmax_iterations": 0,
         "success_tol": SUCCESS_TOL,
         "stop_hits": STOP_HITS if adaptive else None, "min_restarts": MIN_RESTARTS if adaptive else restarts,
     }

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .polish import polish_softmax, polish_tammes
+from .polish import polish_softmax, polish_tammes, tammes_value
+from .sharpen import sharpen_softmax, sharpen_tammes
 from .smoothing import DEFAULT_BETAS, smooth_tammes
 
 __all__ = ["restart_once", "run_restarts", "root_seed", "default_restarts", "MultistartResult"]
@@ -24,6 +25,18 @@ SMALL_PROBLEM = 100
 
 #: Restarts whose final value is within this (relative to max(1, |best|)) of the best count as successes.
 SUCCESS_TOL = 1e-9
+
+#: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
+#: tangent variables K (d - 1) on.  Below it the LPs are small and the polish alone is
+#: faster (measured 2-10x at d = 3..6, K <= 60); above it each LP takes seconds (d = 10,
+#: K = 100: 0.5-1.5 s for 900 variables, and the trust-region LP iteration converges slowly
+#: there), while sharpening gets within about 1e-8 of the optimum of the basin in about 7 s.
+SHARPEN_MIN_VARIABLES = 400
+
+
+def sharpens(d: int, K: int) -> bool:
+    """Whether the default pipeline sharpens before polishing (see :data:`SHARPEN_MIN_VARIABLES`)."""
+    return K * (d - 1) >= SHARPEN_MIN_VARIABLES
 
 
 def root_seed(seed) -> int:
@@ -48,18 +61,25 @@ def default_restarts(d: int, K: int) -> int:
     """Default number of random restarts for a (d, K) problem.
 
     Grows with K (the number of local optima grows with the number of points);
-    small problems with few optima need few.  Default runs are adaptive: they stop
+    small problems with few optima need few; large ones (``K (d - 1) >= 400``, where
+    each restart takes tens of seconds) get 16, and a ``time_limit`` is the way to run more.
+    Default runs are adaptive: they stop
     early once the best value has been reached several times (see
     :func:`run_restarts`), so this is a cap.
     """
     if K <= d + 1 or d <= 2:
         return 8
+    if sharpens(d, K):  # each restart takes tens of seconds (d = 10, K = 100: about 30 s)
+        return 16
     return int(min(400, max(16, 4 * K)))
 
 
 def default_hops(d: int, K: int) -> int:
     """Default cap on basin-hopping moves per restart (stopped earlier by ``hop_patience`` failures)."""
-    if K <= d + 1 or d <= 2:
+    if K <= d + 1 or d <= 2 or sharpens(d, K):
+        # large problems: a hop (sharpening) costs about as much as a restart without hops
+        # (d = 10, K = 100: one restart with hops took 300 s, one without 30 s, and reached a
+        # higher rho), so their time goes to restarts
         return 0
     return int(max(5, K // 2))
 
@@ -94,7 +114,19 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=No
 
     Returns a dict with ``W``, ``value`` (max inner product for ``"tammes"``,
     rho_one_vs_rest for ``"softmax"``) and per-stage ``timings``.
+
+    BLAS runs single-threaded inside (threadpoolctl): restarts run side by side,
+    one per core, on small matrices, where BLAS threads only contend (measured:
+    sharpening at d = 10, K = 100 was 5x slower with OpenBLAS threads at load 7 on
+    2 cores).
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _restart(problem, d, K, seed_seq, settings, init, index)
+
+
+def _restart(problem, d, K, seed_seq, settings, init, index):
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed_seq)
     if init is None:
@@ -103,33 +135,35 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=No
     else:
         W = np.array(init, dtype=np.float64)
     timings = {}
+    betas = settings.get("betas") or default_betas(d, K)
+    f = beta_factor(index, settings.get("beta_spread", (1.0, 1.0)))
     if settings.get("smoothing", True):
-        betas = settings.get("betas") or default_betas(d, K)
-        f = beta_factor(index, settings.get("beta_spread", (1.0, 1.0)))
         W = smooth_tammes(W, betas=[b * f for b in betas], max_iterations=settings.get("cg_iterations", 300))
     t1 = time.perf_counter()
     timings["smoothing"] = t1 - t0
-    if settings.get("polish", True):
-        rt = polish_tammes(W, radius=settings.get("radius", 0.1), max_iter=settings.get("polish_iterations", 500))
-        W = rt.W
+    polish = settings.get("polish", True) and d >= 2
+    # sharpening continues where the smoothing stopped
+    sharpen = {"beta_start": 4.0 * max(betas) * f, "beta_max": settings.get("beta_max", 1e10),
+               "max_iterations": settings.get("sharpen_iterations", 2000)} if settings.get("sharpen", False) else None
+    hops = int(settings.get("hops", 0)) if polish else 0
+    if polish:
+        W = _tammes_basin_optimum(W, settings, sharpen, polish=sharpen is None or hops == 0)
     t2 = time.perf_counter()
     timings["polish_tammes"] = t2 - t1
-    G = W.T @ W
-    np.fill_diagonal(G, -np.inf)
-    value = float(G.max())
-    hops = int(settings.get("hops", 0)) if settings.get("polish", True) and d >= 2 else 0
+    value = -tammes_value(W)  # the max inner product
     n_hops = 0
     if hops > 0:
         W, value, n_hops = _hop(W, value, rng, hops=hops, patience=int(settings.get("hop_patience", 5)),
-                                sigma=float(settings.get("hop_sigma", 0.15)), settings=settings)
+                                sigma=float(settings.get("hop_sigma", 0.15)), settings=settings, sharpen=sharpen)
+        if sharpen is not None:
+            W = _finish_tammes(W, settings)
+            value = -tammes_value(W)
         t3 = time.perf_counter()
         timings["hops"] = t3 - t2
         t2 = t3
     if problem == "softmax":
-        if settings.get("polish", True):
-            rs = polish_softmax(W, radius=settings.get("softmax_radius", 0.02),
-                                max_iter=settings.get("polish_iterations", 500))
-            W, value = rs.W, rs.value
+        if polish:
+            W, value = _softmax_optimum(W, settings, sharpen)
         else:
             from spherecodes.hull import one_vs_rest_distances
             value = float(one_vs_rest_distances(W).distance.min())
@@ -138,7 +172,50 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=No
     return {"W": W, "value": value, "timings": timings, "hops": n_hops}
 
 
-def _hop(W, value, rng, *, hops, patience, sigma, settings):
+def _tammes_basin_optimum(W, settings, sharpen, *, polish=True):
+    """Sharpen (when enabled) and LP-polish a point to the Tammes optimum of its basin.
+
+    With sharpening the LP polish is a short finish (``polish=False`` skips it:
+    basin hopping compares sharpened points and polishes only the one it keeps).
+    """
+    if sharpen is None:
+        return polish_tammes(W, radius=settings.get("radius", 0.1), max_iter=settings.get("polish_iterations", 500),
+                             time_limit=settings.get("polish_seconds")).W
+    W = sharpen_tammes(W, **sharpen)
+    return _finish_tammes(W, settings) if polish else W
+
+
+def _finish_tammes(W, settings):
+    """Short LP polish of a sharpened point (close to the optimum: small trust region, few LPs)."""
+    return polish_tammes(W, radius=settings.get("sharpened_radius", 1e-3),
+                         max_iter=settings.get("sharpened_polish_iterations", 10),
+                         time_limit=settings.get("polish_seconds")).W
+
+
+def _softmax_optimum(W, settings, sharpen):
+    """Sharpen (when enabled) and LP-polish a Tammes code on the Softmax Code objective.
+
+    Returns ``(W, rho_one_vs_rest)``; the sharpened point is kept only if its exact
+    one-vs-rest value is higher.
+    """
+    from .polish import softmax_value
+
+    radius, iterations = settings.get("softmax_radius", 0.02), settings.get("polish_iterations", 500)
+    if sharpen is not None:
+        W2 = sharpen_softmax(W, **sharpen)
+        value, value2 = softmax_value(W)[0], softmax_value(W2)[0]
+        if value2 > value:
+            W, value = W2, value2
+        # Each LP of the one-vs-rest polish has 2 K (d - 1) variables: at d = 10, K = 100,
+        # 10 LPs took 293 s and raised rho by 6e-9, so by default large problems stop here.
+        radius, iterations = settings.get("sharpened_radius", 1e-3), settings.get("sharpened_softmax_iterations", 0)
+        if iterations == 0:
+            return W, value
+    rs = polish_softmax(W, radius=radius, max_iter=iterations, time_limit=settings.get("polish_seconds"))
+    return rs.W, rs.value
+
+
+def _hop(W, value, rng, *, hops, patience, sigma, settings, sharpen=None):
     """Basin hopping on the Tammes objective: perturb, re-polish, keep if better.
 
     Each hop moves every codeword by a random tangent step of typical length
@@ -155,9 +232,10 @@ def _hop(W, value, rng, *, hops, patience, sigma, settings):
         ang = float(np.arccos(np.clip(value, -1.0, 1.0)))
         W2 = W + (sigma * ang / np.sqrt(max(d - 1, 1))) * rng.standard_normal(W.shape)
         W2 /= np.linalg.norm(W2, axis=0)
-        r = polish_tammes(W2, radius=settings.get("radius", 0.1), max_iter=settings.get("polish_iterations", 500))
-        if -r.value < value - SUCCESS_TOL * max(1.0, abs(value)):
-            W, value, fails = r.W, -r.value, 0
+        W2 = _tammes_basin_optimum(W2, settings, sharpen, polish=sharpen is None)
+        v2 = -tammes_value(W2)
+        if v2 < value - SUCCESS_TOL * max(1.0, abs(value)):
+            W, value, fails = W2, v2, 0
         else:
             fails += 1
     return W, value, n

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,13 +205,14 @@ def _tammes_model(W, value, radius, B):
     return rows, cols, vals, f, K * (d - 1)
 
 
-def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, min_radius=1e-13):
+def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, time_limit=None, min_radius=1e-13):
     d = W.shape[0]
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     value, state = evaluate(W)
     it = 0
     predicted = np.inf
     converged = False
-    while it < max_iter:
+    while it < max_iter and (deadline is None or time.perf_counter() < deadline):
         rows, cols, vals, f, nvar, B = model(W, value, radius, state)
         sol = _solve_lp(rows, cols, vals, f, nvar, radius)
         it += 1
@@ -249,7 +251,8 @@ def _retract_w(W, B, a):
     return Wn / np.linalg.norm(Wn, axis=0)
 
 
-def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, max_iter: int = 500) -> PolishResult:
+def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, max_iter: int = 500,
+                  time_limit: float | None = None) -> PolishResult:
     """Polish a code for the Tammes problem (minimize the max inner product).
 
     Parameters
@@ -262,6 +265,9 @@ def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, ma
         Stop when the LP predicts an improvement below ``tol`` (relative).
     max_iter : int
         Maximum LP solves.
+    time_limit : float, optional
+        Seconds after which no new LP starts (large problems: each LP has
+        ``K (d - 1)`` variables and one row per near-active pair).
 
     Returns
     -------
@@ -281,7 +287,7 @@ def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, ma
         return (*_tammes_model(X, value, rad, B), B)
 
     return _run_slp(np.array(W, dtype=float), evaluate, model, _retract_w, radius=radius, tol=tol,
-                    max_iter=max_iter)
+                    max_iter=max_iter, time_limit=time_limit)
 
 
 def _softmax_model(W, value, radius, res):
@@ -320,7 +326,8 @@ def _retract_softmax(W, B, a):
     return Wn / np.linalg.norm(Wn, axis=0)
 
 
-def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, max_iter: int = 500) -> PolishResult:
+def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, max_iter: int = 500,
+                   time_limit: float | None = None) -> PolishResult:
     """Polish a code for the Softmax Code problem (maximize the min one-vs-rest distance).
 
     Every accepted step increases the exact minimum one-vs-rest distance computed by
@@ -330,7 +337,7 @@ def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, m
     ----------
     W : ndarray, shape (d, K)
         Unit columns.
-    radius, tol, max_iter
+    radius, tol, max_iter, time_limit
         As in :func:`polish_tammes`.
 
     Returns
@@ -347,4 +354,4 @@ def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, m
         v, _ = evaluate(W)
         return PolishResult(W=W.copy(), value=v, iterations=0, predicted=0.0, radius=0.0, converged=True)
     return _run_slp(np.array(W, dtype=float), evaluate, lambda X, v, r, s: _softmax_model(X, v, r, s),
-                    _retract_softmax, radius=radius, tol=tol, max_iter=max_iter)
+                    _retract_softmax, radius=radius, tol=tol, max_iter=max_iter, time_limit=time_limit)

@@ -23,6 +23,13 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     :func:`spherecodes.hull.one_vs_rest_distances`, linearized through the
     separating directions ``h_k``) to a KKT point, about 1e-12 in rho.
 
+    Large problems (``K (d - 1) >= 400``) are sharpened first: the smoothing is
+    followed to sharpness 1e10 with L-BFGS (:mod:`spherecodes.solvers.sharpen`), on the
+    max inner product and then on the epigraph form ``min_{k != j} <h_k, w_k - w_j>``
+    of rho; the Tammes LP polish is cut to 10 LPs and the one-vs-rest LP polish is
+    skipped (its LPs take about 30 s each at d = 10, K = 100), so rho is accurate to
+    about 1e-8 there.  Their default is 16 restarts (each takes tens of seconds).
+
     Parameters
     ----------
     d : int
@@ -56,7 +63,8 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     hops : int, optional, keyword-only
         Basin-hopping moves per restart after the first polish (perturb every
         codeword by 0.15 of the minimum angle, polish, keep if better; a restart stops
-        after 5 failures in a row).  Default ``max(5, K // 2)`` for ``K > d + 1, d >= 3``.
+        after 5 failures in a row).  Default ``max(5, K // 2)`` for ``K > d + 1, d >= 3``,
+        except 0 for large problems (``K (d - 1) >= 400``), where a hop costs about a restart.
     rattler_rtol : float, keyword-only
         Relative tolerance for rattlers.
 

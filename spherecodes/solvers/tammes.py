@@ -16,7 +16,8 @@ def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fal
     returned unless ``method="numeric"``.  Otherwise: random starts, log-sum-exp
     smoothing continuation (pymanopt, Oblique(d, K)), then trust-region sequential LP
     on the active pairs to a KKT point (about 1e-13 in the max inner product),
-    multistart.
+    multistart.  Large problems (``K (d - 1) >= 400``) are sharpened with L-BFGS
+    before a short polish (about 1e-8; see :func:`spherecodes.softmax_code`).
 
     Parameters
     ----------

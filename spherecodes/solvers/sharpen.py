@@ -1,0 +1,175 @@
+"""Sharpening: follow the log-sum-exp smoothing to large sharpness with L-BFGS.
+
+The smoothing stage (:mod:`spherecodes.solvers.smoothing`) picks a basin at
+moderate sharpness.  Its minimizer is ``O(log M / beta)`` from the local optimum,
+and the trust-region LP polish needs many iterations (each an LP with
+``K * (d - 1)`` variables and one row per near-active pair) to close that gap
+when ``K * d`` is large.  Sharpening closes most of it cheaply: it minimizes
+the smoothed objective for ``beta`` growing geometrically (each stage starts from
+the previous minimizer), with scipy's L-BFGS on the unnormalized
+parametrization ``W = V / ||V||`` (columnwise), which stays well conditioned far
+beyond the sharpness where Riemannian CG stalls.  The distance to the local
+optimum falls like ``1 / beta`` (measured at d = 10, K = 100: within 1e-8 at
+``beta = 3e8``).
+
+Two objectives:
+
+* :func:`sharpen_tammes` — ``(1/beta) log sum_{i != j} exp(beta <w_i, w_j>)``,
+  a smooth upper bound of the max inner product.
+* :func:`sharpen_softmax` — the Softmax Code problem in its epigraph form
+  ``max_{W, H} min_{k != j} <h_k, w_k - w_j>`` (for fixed W the max over unit
+  ``h_k`` is the one-vs-rest distance of class k), smoothed as
+  ``(1/beta) log sum_{k != j} exp(-beta <h_k, w_k - w_j>)``, a smooth upper bound of
+  ``-min``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+__all__ = ["sharpen_tammes", "sharpen_softmax", "lse_softmax_code"]
+
+
+def lse_softmax_code(W: np.ndarray, H: np.ndarray, beta: float):
+    """Smoothed ``-min_{k != j} <h_k, w_k - w_j>`` and its Euclidean gradients.
+
+    Parameters
+    ----------
+    W, H : ndarray, shape (d, K)
+        Codewords and separating directions (unit columns).
+    beta : float
+        Sharpness.
+
+    Returns
+    -------
+    value : float
+        ``(1/beta) log sum_{k != j} exp(-beta F_kj)``, ``F_kj = <h_k, w_k - w_j>``;
+        at least ``-min F``.
+    grad_W, grad_H : ndarray, shape (d, K)
+    """
+    S = H.T @ W  # S[k, j] = <h_k, w_j>
+    F = np.diag(S)[:, None] - S
+    np.fill_diagonal(F, np.inf)
+    m = F.min()
+    E = np.exp(-beta * (F - m))
+    s = E.sum()
+    P = E / s  # d value / d F = -P
+    r = P.sum(axis=1)
+    grad_H = -(W * r) + W @ P.T
+    grad_W = -(H * r) + H @ P
+    return float(-m + np.log(s) / beta), grad_W, grad_H
+
+
+def _normalized(V):
+    n = np.linalg.norm(V, axis=0)
+    return V / n, n
+
+
+def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iterations, tol):
+    """Minimize ``fun(X, beta)`` over unit columns for beta = beta_start * factor^i <= beta_max.
+
+    ``fun`` returns (value, Euclidean gradient) at unit columns.  Each stage starts
+    from the previous one's minimizer; the continuation stops once a stage changes
+    ``true_value`` (to minimize) by less than ``tol`` (relative), and the stage
+    output with the lowest ``true_value`` (the input included) is returned.
+    """
+    shape = X0.shape
+    X = X0 / np.linalg.norm(X0, axis=0)
+    best_X, best = X, true_value(X)
+    previous = best
+
+    def fg(x, beta):
+        X, n = _normalized(x.reshape(shape))
+        f, g = fun(X, beta)
+        # chain rule through the columnwise normalization
+        return f, ((g - X * np.sum(X * g, axis=0)) / n).ravel()
+
+    beta = float(beta_start)
+    while beta <= beta_max:
+        res = minimize(fg, X.ravel(), args=(beta,), jac=True, method="L-BFGS-B",
+                       options={"maxiter": max_iterations, "maxcor": 30, "gtol": 1e-300, "ftol": 1e-16})
+        X, _ = _normalized(res.x.reshape(shape))
+        value = true_value(X)
+        if value < best:
+            best_X, best = X, value
+        if abs(value - previous) <= tol * max(1.0, abs(value)):
+            break
+        previous = value
+        beta *= factor
+    return np.ascontiguousarray(best_X)
+
+
+def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float = 1e10, factor: float = 4.0,
+                   max_iterations: int = 2000, tol: float = 1e-12) -> np.ndarray:
+    """Move ``W`` to the Tammes local optimum of its basin by a sharpness continuation.
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        Unit columns (typically the smoothing output).
+    beta_start, beta_max, factor : float
+        Sharpness schedule ``beta_start * factor**i <= beta_max``.
+    max_iterations : int
+        L-BFGS iterations per sharpness value.
+    tol : float
+        Stop once a stage changes the max inner product by less than ``tol`` (relative).
+
+    Returns
+    -------
+    W : ndarray, shape (d, K)
+        Unit columns; its max inner product is never above that of the input.
+    """
+    from .polish import tammes_value
+    from .smoothing import lse_max_inner
+
+    return _continuation(np.asarray(W, dtype=float), lse_max_inner, lambda X: -tammes_value(X),
+                         beta_start=beta_start, beta_max=beta_max, factor=factor, max_iterations=max_iterations,
+                         tol=tol)
+
+
+def _stack_value(d, K):
+    def true_value(X):  # -min_{k != j} <h_k, w_k - w_j>
+        W, H = X[:, :K], X[:, K:]
+        S = H.T @ W
+        F = np.diag(S)[:, None] - S
+        np.fill_diagonal(F, np.inf)
+        return -float(F.min())
+
+    def fun(X, beta):
+        f, gW, gH = lse_softmax_code(X[:, :K], X[:, K:], beta)
+        return f, np.concatenate([gW, gH], axis=1)
+
+    return fun, true_value
+
+
+def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: float = 1024.0,
+                    beta_max: float = 1e10, factor: float = 4.0, max_iterations: int = 2000,
+                    tol: float = 1e-12) -> np.ndarray:
+    """Improve ``W`` for the Softmax Code problem by a sharpness continuation on (W, H).
+
+    For every W, ``rho_one_vs_rest(W) >= min_{k != j} <h_k, w_k - w_j>`` for any unit
+    ``h_k`` (equality at the separating directions), so raising the smoothed min
+    raises a lower bound of rho.
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        Unit columns (typically a polished Tammes code).
+    H : ndarray, shape (d, K), optional
+        Starting separating directions; default ``W`` itself (for which
+        ``<h_k, w_k - w_j> = 1 - <w_k, w_j>``, so the start is the Tammes value).
+    beta_start, beta_max, factor, max_iterations, tol
+        As in :func:`sharpen_tammes`.
+
+    Returns
+    -------
+    W : ndarray, shape (d, K)
+        Unit columns.  Callers compare the exact ``rho_one_vs_rest`` of input and output.
+    """
+    W = np.asarray(W, dtype=float)
+    d, K = W.shape
+    H = W if H is None else np.asarray(H, dtype=float)
+    fun, true_value = _stack_value(d, K)
+    X = _continuation(np.concatenate([W, H], axis=1), fun, true_value, beta_start=beta_start,
+                      beta_max=beta_max, factor=factor, max_iterations=max_iterations, tol=tol)
+    return np.ascontiguousarray(X[:, :K])

@@ -1,0 +1,95 @@
+"""Sharpening (L-BFGS continuation of the log-sum-exp smoothing) and the large-problem pipeline."""
+import math
+
+import numpy as np
+import pytest
+
+from spherecodes.constructions import icosahedron
+from spherecodes.hull import one_vs_rest_distances
+from spherecodes.solvers.multistart import SHARPEN_MIN_VARIABLES, default_hops, default_restarts, restart_once, sharpens
+from spherecodes.solvers.polish import polish_tammes
+from spherecodes.solvers.sharpen import lse_softmax_code, sharpen_softmax, sharpen_tammes
+
+T_ICOSAHEDRON = 1 / math.sqrt(5)
+
+
+def _max_ip(W):
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    return float(G.max())
+
+
+def _unit(X):
+    return X / np.linalg.norm(X, axis=0)
+
+
+def _perturbed_icosahedron(scale, seed=0):
+    rng = np.random.default_rng(seed)
+    return _unit(np.asarray(icosahedron()) + scale * rng.standard_normal((3, 12)))
+
+
+def test_lse_softmax_code_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    W, H = _unit(rng.standard_normal((4, 9))), _unit(rng.standard_normal((4, 9)))
+    beta = 7.0
+    _, gW, gH = lse_softmax_code(W, H, beta)
+    eps = 1e-6
+    for X, g, which in ((W, gW, 0), (H, gH, 1)):
+        for idx in [(0, 0), (2, 5), (3, 8)]:
+            Xp, Xm = X.copy(), X.copy()
+            Xp[idx] += eps
+            Xm[idx] -= eps
+            args_p = (Xp, H) if which == 0 else (W, Xp)
+            args_m = (Xm, H) if which == 0 else (W, Xm)
+            fd = (lse_softmax_code(*args_p, beta)[0] - lse_softmax_code(*args_m, beta)[0]) / (2 * eps)
+            assert g[idx] == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def test_lse_softmax_code_brackets_the_min():
+    rng = np.random.default_rng(4)
+    W, H = _unit(rng.standard_normal((5, 11))), _unit(rng.standard_normal((5, 11)))
+    F = np.array([[H[:, k] @ (W[:, k] - W[:, j]) for j in range(11)] for k in range(11)])
+    np.fill_diagonal(F, np.inf)
+    for beta in (1.0, 50.0, 1e4):
+        v = lse_softmax_code(W, H, beta)[0]
+        assert -F.min() <= v + 1e-12
+        assert v <= -F.min() + math.log(11 * 10) / beta + 1e-12
+
+
+def test_sharpen_tammes_reaches_the_icosahedron():
+    W = sharpen_tammes(_perturbed_icosahedron(0.05))
+    assert _max_ip(W) == pytest.approx(T_ICOSAHEDRON, abs=1e-7)
+
+
+def test_sharpen_softmax_reaches_the_icosahedron_value():
+    """The icosahedron is universally optimal: its one-vs-rest value 1 - 1/sqrt(5) is the maximum."""
+    W0 = _perturbed_icosahedron(0.03, seed=1)
+    rho0 = one_vs_rest_distances(W0).distance.min()
+    rho = one_vs_rest_distances(sharpen_softmax(W0)).distance.min()
+    assert rho > rho0
+    assert rho == pytest.approx(1 - T_ICOSAHEDRON, abs=1e-6)
+    assert rho <= 1 - T_ICOSAHEDRON + 1e-12
+
+
+def test_sharpened_restart_from_random_start_finds_the_icosahedron():
+    """The large-problem path (smoothing -> sharpen -> short LP polish) forced on a small case."""
+    settings = {"sharpen": True, "hops": 0, "beta_spread": [1.0, 1.0]}
+    values = [restart_once("tammes", 3, 12, np.random.SeedSequence([5, i]), settings)["value"] for i in range(3)]
+    assert min(values) == pytest.approx(T_ICOSAHEDRON, abs=1e-10)
+    r = restart_once("softmax", 3, 12, np.random.SeedSequence([5, int(np.argmin(values))]), settings)
+    assert r["value"] == pytest.approx(1 - T_ICOSAHEDRON, abs=1e-9)
+
+
+def test_polish_time_limit_stops_before_the_first_lp():
+    W = _perturbed_icosahedron(0.05)
+    r = polish_tammes(W, time_limit=0.0)
+    assert r.iterations == 0 and not r.converged
+    np.testing.assert_array_equal(r.W, W)
+
+
+def test_large_problems_sharpen_and_get_fewer_default_restarts_and_no_hops():
+    assert sharpens(10, 100) and not sharpens(6, 40)
+    assert sharpens(5, SHARPEN_MIN_VARIABLES // 4)
+    assert default_restarts(10, 100) == 16
+    assert default_restarts(6, 40) == 160
+    assert default_hops(10, 100) == 0 and default_hops(6, 40) == 20
