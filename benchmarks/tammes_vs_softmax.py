@@ -121,6 +121,14 @@ def write_markdown(path: Path, rows: list[dict], command: str, wall: float, todo
         markdown_compare_table(rows).rstrip(),
         "",
     ]
+    short = monotonicity_shortfalls(rows)
+    if short:
+        lines += ["## Cells below a larger K", "",
+                  "The optimum is non-increasing in K (removing a codeword only shrinks the hulls of the "
+                  "others), so a cell whose best rho is below that of a larger K in the same d is a search "
+                  "shortfall: its value is a lower bound that restarts did not push to the optimum.", ""]
+        lines += [f"- d={d}, K={K}: {v:.12f} < {w:.12f} at K={K2}" for d, K, v, K2, w in short]
+        lines.append("")
     if bad:
         lines += ["## Cells that do not agree", "",
                   "A cell where the Softmax value is *below* the Tammes code's one-vs-rest value is a shortfall of the "
@@ -140,6 +148,23 @@ def write_markdown(path: Path, rows: list[dict], command: str, wall: float, todo
                          f"{kind}{ran}")
         lines.append("")
     write_text_atomic(path, "\n".join(lines))
+
+
+def monotonicity_shortfalls(rows: list[dict], tol: float = 1e-9) -> list[tuple]:
+    """Cells whose best rho one-vs-rest is below that of a larger K with the same d.
+
+    Returns ``(d, K, rho, K2, rho2)`` tuples, ``K2 > K`` the largest-rho such cell.
+    """
+    out = []
+    for d in sorted({r["d"] for r in rows}):
+        rs = sorted((r for r in rows if r["d"] == d), key=lambda r: r["K"])
+        for i, r in enumerate(rs):
+            if i + 1 == len(rs):
+                break
+            best = max(rs[i + 1:], key=lambda q: q["rho_softmax"])
+            if r["rho_softmax"] < best["rho_softmax"] - tol:
+                out.append((d, r["K"], r["rho_softmax"], best["K"], best["rho_softmax"]))
+    return out
 
 
 def write_figure(path: Path, rows: list[dict]):

@@ -177,3 +177,15 @@ def test_paper_optima_numeric_cell(tmp_path):
     lo, up = thm39(10, 100)
     assert 0 < ours <= up
     assert r["exceeds_paper"] == str(float(r["lower"]) > 0.614)
+
+
+def test_tammes_vs_softmax_flags_cells_below_a_larger_K():
+    """The optimum is non-increasing in K, so a smaller-K value below a larger-K one is a shortfall."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tvs", BENCH / "tammes_vs_softmax.py")
+    tvs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tvs)
+    rows = [{"d": 4, "K": 9, "rho_softmax": 0.9}, {"d": 4, "K": 10, "rho_softmax": 0.7},
+            {"d": 4, "K": 11, "rho_softmax": 0.8}, {"d": 5, "K": 11, "rho_softmax": 0.5}]
+    assert tvs.monotonicity_shortfalls(rows) == [(4, 10, 0.7, 11, 0.8)]

@@ -97,7 +97,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         "hops": default_hops(d, K) if hops is None else hops, "hop_patience": 5, "hop_sigma": 0.15,
         "softmax_radius": 0.02, "polish_iterations": 500,
         "sharpen": sharpens(d, K), "beta_max": 1e10, "sharpen_iterations": 2000,
-        "sharpened_radius": 1e-3, "sharpened_polish_iterations": 10, "sharpened_softmax_iterations": 0,
+        "sharpened_radius": 1e-3, "sharpened_polish_iterations": 10,
+        "sharpened_polish_seconds": 30.0, "sharpened_softmax_iterations": 0,
         "success_tol": SUCCESS_TOL,
         "stop_hits": STOP_HITS if adaptive else None, "min_restarts": MIN_RESTARTS if adaptive else restarts,
     }

@@ -26,7 +26,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     Large problems (``K (d - 1) >= 400``) are sharpened first: the smoothing is
     followed to sharpness 1e10 with L-BFGS (:mod:`spherecodes.solvers.sharpen`), on the
     max inner product and then on the epigraph form ``min_{k != j} <h_k, w_k - w_j>``
-    of rho; the Tammes LP polish is cut to 10 LPs and the one-vs-rest LP polish is
+    of rho; the Tammes LP polish is cut to 10 LPs or 30 s and the one-vs-rest LP polish is
     skipped (its LPs take about 30 s each at d = 10, K = 100), so rho is accurate to
     about 1e-8 there.  Their default is 16 restarts (each takes tens of seconds).
 
