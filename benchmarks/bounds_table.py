@@ -35,7 +35,7 @@ import numpy as np
 from spherecodes.bounds import theorem39_bounds
 from spherecodes.cli import known_optimum, measure_code, parse_range
 from spherecodes.executor import get_executor, submit_unordered
-from spherecodes.io import write_csv_atomic, write_text_atomic
+from spherecodes.io import recorded_commands, write_csv_atomic, write_text_atomic
 
 NAME = "bounds_table"
 FIELDS = ["d", "K", "lower", "upper", "applicable", "optimum", "optimum_lower", "optimum_upper", "source",
@@ -97,22 +97,8 @@ def read_rows(path: Path) -> list[dict]:
     return out
 
 
-def d_times_K_ok(row, args) -> bool:
-    return row["d"] * row["K"] <= args.max_numeric_dK
-
-
 def _f(v, fmt=".10f"):
     return "" if v is None else format(v, fmt)
-
-
-def recorded_commands(path: Path) -> list[str]:
-    """The commands listed in an existing Markdown table (rows of earlier invocations are kept)."""
-    import re
-
-    if not path.exists():
-        return []
-    m = re.search(r"```\n((?:python benchmarks/bounds_table.py[^\n]*\n)+)```", path.read_text())
-    return m.group(1).splitlines() if m else []
 
 
 def write_markdown(path, rows, command, wall):
@@ -209,21 +195,17 @@ def main(argv=None):
     command = "python benchmarks/bounds_table.py " + " ".join(shlex.quote(a) for a in argv)
     # rows skipped by --max-numeric-dK are redone when the limit allows them
     done = {} if args.fresh else {(r["d"], r["K"]): r for r in read_rows(csv_path)
-                                  if not (str(r["source"]).startswith("skipped") and d_times_K_ok(r, args))}
+                                  if args.report_only or not (str(r["source"]).startswith("skipped")
+                                                              and r["d"] * r["K"] <= args.max_numeric_dK)}
     cells = [(d, K) for K in Ks for d in ds]
     todo = [c for c in cells if c not in done]
     prev_wall = None
-    if args.report_only:
+    recorded, wall = recorded_commands(out / f"{NAME}.md", "python benchmarks/bounds_table.py")
+    if args.report_only:  # keep the commands and wall time of the runs that produced the rows
         todo = []
-        md = out / f"{NAME}.md"
-        if md.exists():  # keep the commands and wall time of the runs that produced the rows
-            import re
-
-            command = recorded_commands(md) or command
-            m = re.search(r"Wall time of the last invocation: (\d+) s", md.read_text())
-            prev_wall = float(m.group(1)) if m else None
+        command, prev_wall = recorded or command, wall
     elif done:
-        command = list(dict.fromkeys(recorded_commands(out / f"{NAME}.md") + [command]))
+        command = list(dict.fromkeys(recorded + [command]))
     print(f"{len(cells)} cells, {len(cells) - len(todo)} already done, running {len(todo)}", flush=True)
     rows = dict(done)
     t0 = time.perf_counter()
