@@ -196,6 +196,19 @@ def test_polish_beats_smoothing_only():
     assert smooth.max_inner_product > full.max_inner_product + 1e-7  # smoothing alone stops short
 
 
+def test_trust_region_lp_is_exact_below_solver_tolerances():
+    # maximize tau s.t. f1 + a >= tau, f2 - a >= tau, |a| <= r: with |f2 - f1| <= 2r the
+    # optimum is a = (f2 - f1)/2, tau = (f1 + f2)/2.  Near convergence the polish works at
+    # radii and gaps like these, far below HiGHS's absolute tolerance of 1e-7 (the unscaled
+    # LP returned a = r, tau = f1 + r: a step that breaks the second constraint by 1e-9).
+    from spherecodes.solvers.polish import _solve_lp
+
+    f = np.array([0.75, 0.75 + 2e-12])
+    a, tau = _solve_lp(np.array([0, 1]), np.array([0, 0]), np.array([1.0, -1.0]), f, 1, 1e-9)
+    assert a[0] == pytest.approx(1e-12, abs=1e-15)
+    assert tau == pytest.approx(0.75 + 1e-12, abs=1e-15)
+
+
 # ---------------------------------------------------------------------- HardMax
 def test_hardmax_theorems_32_35():
     d, K, n = 3, 8, 3

@@ -132,12 +132,22 @@ def _highs():
     return highspy, h
 
 
-def _solve_lp(rows, cols, vals, f, nvar, radius):
+def _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=None):
     """maximize tau s.t. f_c + sum_i A_ci a_i >= tau, |a|_inf <= radius.
 
-    Returns (a, tau) or None when the LP fails.  Uses highspy directly (a cvxpy
-    dependency; 3x less overhead than ``scipy.optimize.linprog``), else linprog.
+    Returns (a, tau) or None when the LP fails or runs out of ``time_limit``
+    seconds.  Uses highspy directly (a cvxpy dependency; 3x less overhead than
+    ``scipy.optimize.linprog``), else linprog.
     """
+    # HiGHS checks its own clock: one LP at d = 30, K = 100 (2900 variables, thousands of
+    # near-active rows) can take minutes, far past a limit checked only between LPs.
+    seconds = np.inf if time_limit is None else max(float(time_limit), 1e-3)
+    # Solve the scaled LP in u = a / radius, s = (tau - f0) / radius: near convergence the
+    # radius falls to 1e-7 and below and the f_c agree to 1e-12, under HiGHS's absolute
+    # tolerances (1e-7), where its dual simplex stalled for hours (d = 6, K = 25: a 250-variable
+    # LP at radius 3e-7 ran past 20 s unscaled, 0.09 s scaled).
+    f0 = float(np.min(f)) if f.size else 0.0
+    fs = (np.asarray(f, dtype=np.float64) - f0) / radius
     ncon = f.shape[0]
     width = rows.shape[0] // max(ncon, 1)  # every row has the same number of entries
     # variables z = [a (nvar), tau]; rows: -A a + tau <= f   (row-wise storage)
@@ -160,31 +170,34 @@ def _solve_lp(rows, cols, vals, f, nvar, radius):
         lp.num_col_ = nvar + 1
         lp.num_row_ = ncon
         lp.col_cost_ = c
-        lo = np.full(nvar + 1, -radius)
-        hi = np.full(nvar + 1, radius)
+        lo = np.full(nvar + 1, -1.0)
+        hi = np.full(nvar + 1, 1.0)
         lo[-1], hi[-1] = -inf, inf
         lp.col_lower_ = lo
         lp.col_upper_ = hi
         lp.row_lower_ = np.full(ncon, -inf)
-        lp.row_upper_ = np.ascontiguousarray(f, dtype=np.float64)
+        lp.row_upper_ = fs
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.start_ = start
         lp.a_matrix_.index_ = index.ravel()
         lp.a_matrix_.value_ = value.ravel()
         h.passModel(lp)
+        h.setOptionValue("time_limit", float(seconds) if np.isfinite(seconds) else highspy.kHighsInf)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             h.clearModel()
             return None
         x = np.array(h.getSolution().col_value)
         h.clearModel()
-        return x[:nvar], x[nvar]
-    A = sp.csr_matrix((value.ravel(), index.ravel(), start), shape=(ncon, nvar + 1))
-    bounds = [(-radius, radius)] * nvar + [(None, None)]
-    res = linprog(c, A_ub=A, b_ub=f, bounds=bounds, method="highs")
-    if res.status != 0 or res.x is None:
-        return None
-    return res.x[:nvar], res.x[nvar]
+    else:
+        A = sp.csr_matrix((value.ravel(), index.ravel(), start), shape=(ncon, nvar + 1))
+        bounds = [(-1.0, 1.0)] * nvar + [(None, None)]
+        options = {} if not np.isfinite(seconds) else {"time_limit": seconds}
+        res = linprog(c, A_ub=A, b_ub=fs, bounds=bounds, method="highs", options=options)
+        if res.status != 0 or res.x is None:
+            return None
+        x = res.x
+    return radius * np.clip(x[:nvar], -1.0, 1.0), f0 + radius * x[nvar]
 
 
 def _tammes_model(W, value, radius, B):
@@ -214,8 +227,11 @@ def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, time_limit=N
     converged = False
     while it < max_iter and (deadline is None or time.perf_counter() < deadline):
         rows, cols, vals, f, nvar, B = model(W, value, radius, state)
-        sol = _solve_lp(rows, cols, vals, f, nvar, radius)
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        sol = _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=remaining)
         it += 1
+        if sol is None and deadline is not None and time.perf_counter() >= deadline:
+            break  # out of time, not a failed model: keep the radius
         if sol is None:
             radius *= 0.25
             if radius < min_radius:
@@ -266,8 +282,9 @@ def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, ma
     max_iter : int
         Maximum LP solves.
     time_limit : float, optional
-        Seconds after which no new LP starts (large problems: each LP has
-        ``K (d - 1)`` variables and one row per near-active pair).
+        Wall-clock seconds for the whole polish, enforced inside each LP too
+        (large problems: each LP has ``K (d - 1)`` variables and one row per
+        near-active pair); the best point so far is returned.
 
     Returns
     -------
