@@ -193,10 +193,10 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / f"{NAME}.csv"
     command = "python benchmarks/bounds_table.py " + " ".join(shlex.quote(a) for a in argv)
+    previous = {} if args.fresh else {(r["d"], r["K"]): r for r in read_rows(csv_path)}
     # rows skipped by --max-numeric-dK are redone when the limit allows them
-    done = {} if args.fresh else {(r["d"], r["K"]): r for r in read_rows(csv_path)
-                                  if args.report_only or not (str(r["source"]).startswith("skipped")
-                                                              and r["d"] * r["K"] <= args.max_numeric_dK)}
+    done = {c: r for c, r in previous.items()
+            if args.report_only or not (str(r["source"]).startswith("skipped") and r["d"] * r["K"] <= args.max_numeric_dK)}
     cells = [(d, K) for K in Ks for d in ds]
     todo = [c for c in cells if c not in done]
     prev_wall = None
@@ -207,7 +207,7 @@ def main(argv=None):
     elif done:
         command = list(dict.fromkeys(recorded + [command]))
     print(f"{len(cells)} cells, {len(cells) - len(todo)} already done, running {len(todo)}", flush=True)
-    rows = dict(done)
+    rows = dict(previous)  # a skipped row stays in the table until its redo finishes (runs get killed)
     t0 = time.perf_counter()
     # cells in parallel -> each solve in its worker; cells one by one -> the solver's own process pool
     solver_executor = None if (args.workers == 1 and args.scheduler is None) else "serial"

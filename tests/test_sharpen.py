@@ -87,6 +87,24 @@ def test_polish_time_limit_stops_before_the_first_lp():
     np.testing.assert_array_equal(r.W, W)
 
 
+def test_time_limit_interrupts_a_running_lp():
+    # d = 30, K = 100 from the smoothing: 2900 variables, about 3000 rows; the LP takes
+    # tens of seconds to solve.  Out of time, the polish returns its starting point.
+    from spherecodes.solvers.polish import _solve_lp, _tammes_model, tammes_value, tangent_bases
+    from spherecodes.solvers.smoothing import smooth_tammes
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((30, 100))
+    W = smooth_tammes(W / np.linalg.norm(W, axis=0))
+    B = tangent_bases(W)
+    rows, cols, vals, f, nvar = _tammes_model(W, tammes_value(W), 1e-3, B)
+    assert nvar == 2900 and f.size > 1000
+    assert _solve_lp(rows, cols, vals, f, nvar, 1e-3, time_limit=1e-3) is None
+    r = polish_tammes(W, radius=1e-3, time_limit=1e-3)
+    assert r.iterations <= 1 and not r.converged
+    np.testing.assert_array_equal(r.W, W)
+
+
 def test_large_problems_sharpen_and_get_fewer_default_restarts_and_no_hops():
     assert sharpens(10, 100) and not sharpens(6, 40)
     assert sharpens(5, SHARPEN_MIN_VARIABLES // 4)
