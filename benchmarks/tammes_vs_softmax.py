@@ -157,14 +157,13 @@ def monotonicity_shortfalls(rows: list[dict], tol: float = 1e-9) -> list[tuple]:
     """
     out = []
     for d in sorted({r["d"] for r in rows}):
-        rs = sorted((r for r in rows if r["d"] == d), key=lambda r: r["K"])
-        for i, r in enumerate(rs):
-            if i + 1 == len(rs):
-                break
-            best = max(rs[i + 1:], key=lambda q: q["rho_softmax"])
-            if r["rho_softmax"] < best["rho_softmax"] - tol:
+        best = None  # the largest-rho cell with a larger K, walking down in K
+        for r in sorted((r for r in rows if r["d"] == d), key=lambda r: r["K"], reverse=True):
+            if best is not None and r["rho_softmax"] < best["rho_softmax"] - tol:
                 out.append((d, r["K"], r["rho_softmax"], best["K"], best["rho_softmax"]))
-    return out
+            if best is None or r["rho_softmax"] >= best["rho_softmax"]:
+                best = r
+    return sorted(out)
 
 
 def write_figure(path: Path, rows: list[dict]):

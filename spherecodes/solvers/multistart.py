@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .polish import polish_softmax, polish_tammes, tammes_value
+from .polish import polish_softmax, polish_tammes, softmax_value, tammes_value
 from .sharpen import sharpen_softmax, sharpen_tammes
 from .smoothing import DEFAULT_BETAS, smooth_tammes
 
@@ -200,8 +200,6 @@ def _softmax_optimum(W, settings, sharpen):
     Returns ``(W, rho_one_vs_rest)``; the sharpened point is kept only if its exact
     one-vs-rest value is higher.
     """
-    from .polish import softmax_value
-
     radius, iterations = settings.get("softmax_radius", 0.02), settings.get("polish_iterations", 500)
     if sharpen is not None:
         W2 = sharpen_softmax(W, **sharpen)

@@ -141,7 +141,7 @@ def _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=None):
     """
     # HiGHS checks its own clock: one LP at d = 30, K = 100 (2900 variables, thousands of
     # near-active rows) can take minutes, far past a limit checked only between LPs.
-    seconds = np.inf if time_limit is None else max(float(time_limit), 1e-3)
+    seconds = None if time_limit is None else max(float(time_limit), 1e-3)
     # Solve the scaled LP in u = a / radius, s = (tau - f0) / radius: near convergence the
     # radius falls to 1e-7 and below and the f_c agree to 1e-12, under HiGHS's absolute
     # tolerances (1e-7), where its dual simplex stalled for hours (d = 6, K = 25: a 250-variable
@@ -182,7 +182,7 @@ def _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=None):
         lp.a_matrix_.index_ = index.ravel()
         lp.a_matrix_.value_ = value.ravel()
         h.passModel(lp)
-        h.setOptionValue("time_limit", float(seconds) if np.isfinite(seconds) else highspy.kHighsInf)
+        h.setOptionValue("time_limit", inf if seconds is None else seconds)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             h.clearModel()
@@ -192,7 +192,7 @@ def _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=None):
     else:
         A = sp.csr_matrix((value.ravel(), index.ravel(), start), shape=(ncon, nvar + 1))
         bounds = [(-1.0, 1.0)] * nvar + [(None, None)]
-        options = {} if not np.isfinite(seconds) else {"time_limit": seconds}
+        options = {} if seconds is None else {"time_limit": seconds}
         res = linprog(c, A_ub=A, b_ub=fs, bounds=bounds, method="highs", options=options)
         if res.status != 0 or res.x is None:
             return None
@@ -230,9 +230,9 @@ def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, time_limit=N
         remaining = None if deadline is None else deadline - time.perf_counter()
         sol = _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=remaining)
         it += 1
-        if sol is None and deadline is not None and time.perf_counter() >= deadline:
-            break  # out of time, not a failed model: keep the radius
         if sol is None:
+            if deadline is not None and time.perf_counter() >= deadline:
+                break  # out of time, not a failed model: keep the radius
             radius *= 0.25
             if radius < min_radius:
                 break
