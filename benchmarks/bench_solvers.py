@@ -1,199 +1,186 @@
-"""Benchmark the OB(d, K) solvers: success rate per restart and time to the best value.
+#!/usr/bin/env python
+"""Do the solvers reach the best known codes within a time budget, and beat the 40-line baseline?
 
-For every (d, K), in the same process:
+For every cell (d, K, seed), in one worker process and one after the other:
 
-* ``tammes``   : :func:`spherecodes.tammes_code` with default settings (numeric solve);
-* ``smooth``   : the same restarts with the polish switched off (smoothing only);
-* ``subgrad``  : the paper's approach, projected subgradient descent with a decaying
-  step (``subgradient_baseline.py``), a few restarts under the same time budget;
-* ``softmax``  : :func:`spherecodes.softmax_code` with default settings; success means
-  ``rho >= 1 - t* - 1e-9`` with ``t*`` the best known max inner product.
+* the solver with ``time_limit=T`` (default 120 s; adaptive stop on): for cells with a
+  published best-known Tammes value (``shared/reference/``) :func:`spherecodes.tammes_code`,
+  else :func:`spherecodes.softmax_code`;
+* the projected-Adam log-sum-exp baseline (``adam_baseline.py``) given the seconds the
+  solver took.
 
-The best known Tammes value ``t*`` is the best of :data:`BEST_KNOWN` (our own table,
-built by ``--build-table``: many restarts, long runs) and everything found in this run.
-A restart "succeeds" when it is within 1e-9 of ``t*``.
+Both run on one core (the solver with ``executor="serial"``), so ``--workers 2`` runs
+two cells side by side on a 2-core machine.
+
+Printed per cell: the best value of each (max inner product, or rho one-vs-rest for
+Softmax cells, the baseline's rho computed exactly by the hull kernel), the best known
+value, ``hit``/``MISS`` (within 1e-9), the time until a restart first reached the best
+known basin (search value within 1e-4 of it, before the final polish), the wall time and
+the overshoot past ``T``.  The last line counts hits, misses, cells ahead of the baseline
+and the largest overshoot.
+
+Rows go to ``--out/bench_solvers.csv`` as cells finish (atomic rewrite); a rerun with
+the same ``--out`` skips the cells already there.  Cells run through an Executor
+(``--workers``; 1 = in this process; give each cell a core of its own for timing).
 
 Usage::
 
-    python benchmarks/bench_solvers.py --d 3 --K 5-60 [--restarts N] [--workers 2]
-    python benchmarks/bench_solvers.py --readme        # softmax_code(3, 20), fresh process
-    python benchmarks/bench_solvers.py --build-table --d 3 --K 15-60 --restarts 200
-
-Columns: ``succ`` successes / restarts; ``t_best`` wall seconds until the first
-restart reaching t* finished; ``total`` wall seconds; ``gap`` best value minus t*.
+    python benchmarks/bench_solvers.py                      # the full list of the issue (hours)
+    python benchmarks/bench_solvers.py --cells named --time-limit 120 --seeds 0,1,2
+    python benchmarks/bench_solvers.py --cells "3:5-60,3:65-130:5" --seeds 0
+    python benchmarks/bench_solvers.py --cells "10:100,20:200" --time-limit 60
 """
 from __future__ import annotations
 
 import argparse
-import json
+import csv
 import os
-import subprocess
+import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-#: Best max inner products found by long runs of ``--build-table`` (d, K) -> t*.
-#: d=3 K<=14 and K=24 are the proven optima quoted in the tests.
-BEST_KNOWN: dict[tuple[int, int], float] = {
-    (3, 7): 0.2101383127306031, (3, 8): (2 * np.sqrt(2) - 1) / 7, (3, 9): 1 / 3,
-    (3, 10): 0.40439432521625076, (3, 11): 1 / np.sqrt(5), (3, 12): 1 / np.sqrt(5),
-    (3, 13): 0.5426364868296, (3, 14): 0.5639503003605052, (3, 24): 0.7230784683335085,
-}
+from adam_baseline import adam_lse_baseline  # noqa: E402
+from reference import best_known  # noqa: E402
 
-TOL = 1e-9
-
-
-def parse_range(s: str) -> list[int]:
-    out = []
-    for part in s.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out.extend(range(int(a), int(b) + 1))
-        else:
-            out.append(int(part))
-    return out
+HIT_TOL = 1e-9
+BASIN_TOL = 1e-4
+NAMED = "4:24,4:120,5:16,5:40,6:27,6:72,7:56,7:126,8:240"
+FIELDS = ["d", "K", "seed", "problem", "time_limit", "value", "baseline", "best_known", "status", "hit",
+          "ahead", "t_hit", "wall", "overshoot", "restarts", "baseline_restarts", "message"]
 
 
-def bench_one(d, K, *, restarts, executor, seed, sub_restarts, sub_budget, do_softmax=True, baselines=True):
-    from subgradient_baseline import subgradient_softmax, subgradient_tammes
+def parse_cells(text: str) -> list[tuple[int, int]]:
+    """``"3:5-60,3:65-130:5,named"`` -> [(3, 5), ..., (3, 60), (3, 65), (3, 70), ...]."""
+    cells = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "named":
+            cells += parse_cells(NAMED)
+            continue
+        if part == "large":
+            cells += [(10, 100), (20, 200)]
+            continue
+        if part == "d3":
+            cells += parse_cells("3:5-60,3:65-130:5")
+            continue
+        bits = part.split(":")
+        d = int(bits[0])
+        lo, _, hi = bits[1].partition("-")
+        step = int(bits[2]) if len(bits) > 2 else 1
+        cells += [(d, K) for K in range(int(lo), int(hi or lo) + 1, step)]
+    return cells
 
+
+def run_cell(d: int, K: int, seed: int, time_limit: float) -> dict:
+    """Solver then baseline on one cell; see the module docstring."""
     import spherecodes as sc
+    from spherecodes.hull import one_vs_rest_distances
 
-    row = {"d": d, "K": K}
+    ref = best_known(d, K)
+    problem = "tammes" if ref is not None else "softmax"
+    target = None if ref is None else ref[0]
+    first_hit = []
     t0 = time.perf_counter()
-    code = sc.tammes_code(d, K, method="numeric", restarts=restarts, seed=seed, executor=executor)
-    row["tammes_total"] = time.perf_counter() - t0
-    tam_values = np.asarray(code.values)
-    if not baselines:
-        sub_restarts = 0
-    t0 = time.perf_counter()
-    sm_values = np.array([np.inf])
-    if baselines:
-        sm = sc.tammes_code(d, K, method="numeric", restarts=code.restarts, seed=seed, executor=executor,
-                            polish=False)
-        sm_values = np.asarray(sm.values)
-    row["smooth_total"] = time.perf_counter() - t0
-    sub_values = [np.inf]
-    t0 = time.perf_counter()
-    for s in range(sub_restarts):
-        _, v, _ = subgradient_tammes(d, K, seed=seed + s, time_limit=sub_budget / sub_restarts)
-        sub_values.append(v)
-    row["subgrad_total"] = time.perf_counter() - t0
-    sub_values = np.asarray(sub_values)
-    tstar = min(BEST_KNOWN.get((d, K), np.inf), tam_values.min(), sm_values.min(), sub_values.min())
-    row["t_star"] = float(tstar)
-    row["tammes_succ"] = int(np.sum(tam_values <= tstar + TOL))
-    row["tammes_n"] = int(tam_values.size)
-    row["tammes_gap"] = float(tam_values.min() - tstar)
-    row["tammes_t_best"] = float(code.timings["time_to_best"]) if row["tammes_gap"] <= TOL else float("nan")
-    row["smooth_succ"] = int(np.sum(sm_values <= tstar + TOL))
-    row["smooth_gap"] = float(sm_values.min() - tstar)
-    row["subgrad_succ"] = int(np.sum(sub_values <= tstar + TOL))
-    row["subgrad_n"] = int(sub_restarts)
-    row["subgrad_gap"] = float(sub_values.min() - tstar)
-    if do_softmax:
-        t0 = time.perf_counter()
-        soft = sc.softmax_code(d, K, method="numeric", restarts=restarts, seed=seed, executor=executor)
-        row["softmax_total"] = time.perf_counter() - t0
-        sv = np.asarray(soft.values)
-        target = 1.0 - tstar - TOL
-        row["softmax_rho"] = soft.rho_one_vs_rest
-        row["softmax_target"] = 1.0 - tstar
-        row["softmax_succ"] = int(np.sum(sv >= target))
-        row["softmax_n"] = int(sv.size)
-        row["softmax_t_best"] = float(soft.timings["time_to_best"])
-        t0 = time.perf_counter()
-        subs = [-np.inf] + [subgradient_softmax(d, K, seed=seed + s, time_limit=sub_budget / sub_restarts)[1]
-                for s in range(sub_restarts)]
-        row["subgrad_softmax_total"] = time.perf_counter() - t0
-        row["subgrad_softmax_gap"] = float(max(subs) - (1.0 - tstar))
-        row["subgrad_softmax_succ"] = int(np.sum(np.asarray(subs) >= target))
-    return row
 
+    def watch(elapsed, best, n_done):
+        if target is not None and not first_hit and best <= target + BASIN_TOL:
+            first_hit.append(elapsed)
 
-def print_row(r):
-    s = (f"{r['d']:>2} {r['K']:>3} t*={r['t_star']:.12f} | tammes {r['tammes_succ']:>3}/{r['tammes_n']:<3} t_best {r['tammes_t_best']:7.2f}s"
-         f" total {r['tammes_total']:7.2f}s gap {r['tammes_gap']:.1e}"
-         f" | smooth {r['smooth_succ']:>3}/{r['tammes_n']:<3} gap {r['smooth_gap']:.1e} total {r['smooth_total']:6.2f}s"
-         f" | subgrad {r['subgrad_succ']}/{r['subgrad_n']} gap {r['subgrad_gap']:.1e} total {r['subgrad_total']:6.2f}s")
-    if "softmax_total" in r:
-        s += (f" | softmax {r['softmax_succ']:>3}/{r['softmax_n']:<3} rho-(1-t*) {r['softmax_rho'] - r['softmax_target']:+.1e}"
-              f" t_best {r['softmax_t_best']:6.2f}s total {r['softmax_total']:6.2f}s"
-              f" | subgrad-softmax gap {r['subgrad_softmax_gap']:+.1e} ({r['subgrad_softmax_succ']} succ)")
-    print(s, flush=True)
-
-
-def readme_example():
-    """Time ``softmax_code(d=3, K=20)`` in a fresh interpreter (imports and numba loading included)."""
-    code = ("import time; t=time.perf_counter(); from spherecodes import softmax_code; "
-            "c = softmax_code(d=3, K=20); print(repr(c)); print('SECONDS', time.perf_counter()-t)")
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    solve = sc.tammes_code if problem == "tammes" else sc.softmax_code
+    # one core each: the solver's restarts in this process, as the baseline's
+    code = solve(d, K, seed=seed, time_limit=time_limit, method="numeric", progress=watch, executor="serial")
     wall = time.perf_counter() - t0
-    print(out.strip())
-    print(f"README example softmax_code(d=3, K=20): {wall:.2f} s wall including interpreter start")
+    W_b, t_b = adam_lse_baseline(d, K, seconds=wall, seed=seed)
+    if problem == "tammes":
+        value, baseline = code.max_inner_product, t_b
+        hit = target is not None and value <= target + HIT_TOL
+        ahead = value < baseline - HIT_TOL
+    else:
+        value, baseline = code.rho_one_vs_rest, float(one_vs_rest_distances(W_b).distance.min())
+        hit = target is not None and value >= 1.0 - target - HIT_TOL
+        ahead = value > baseline + HIT_TOL
+    return {"d": d, "K": K, "seed": seed, "problem": problem, "time_limit": time_limit, "value": value,
+            "baseline": baseline, "best_known": "" if ref is None else ref[0], "status": "" if ref is None else ref[1],
+            "hit": "" if ref is None else ("hit" if hit else "MISS"), "ahead": "yes" if ahead else "no",
+            "t_hit": f"{first_hit[0]:.1f}" if (hit and first_hit) else "", "wall": round(wall, 2),
+            "overshoot": round(wall - time_limit, 2), "restarts": code.restarts, "baseline_restarts": "",
+            "message": code.message}
 
 
-def build_table(dims, Ks, restarts, seed, executor):
-    import spherecodes as sc
-
-    table = {}
-    for d in dims:
-        for K in Ks:
-            t0 = time.perf_counter()
-            c = sc.tammes_code(d, K, method="numeric", restarts=restarts, seed=seed, executor=executor)
-            table[(d, K)] = c.max_inner_product
-            print(f"    ({d}, {K}): {c.max_inner_product!r},  # {c.n_best}/{c.restarts} restarts,"
-                  f" {np.degrees(c.min_angle):.6f} deg, {time.perf_counter() - t0:.1f} s", flush=True)
-    return table
+def format_row(r: dict) -> str:
+    what = "max<w_i,w_j>" if r["problem"] == "tammes" else "rho"
+    known = f"{float(r['best_known']):.12f}" if r["best_known"] != "" else "-"
+    return (f"({r['d']:>2}, {r['K']:>3}) seed {r['seed']} {what:>12} {float(r['value']):.12f}  baseline "
+            f"{float(r['baseline']):.12f}  best known {known}  {r['hit'] or '-':>4}  ahead {r['ahead']:>3}  "
+            f"t_hit {r['t_hit'] or '-':>6}  wall {float(r['wall']):7.1f} s  overshoot {float(r['overshoot']):+6.1f} s")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--d", default="3", help="dimensions, e.g. 3 or 3,4,5")
-    ap.add_argument("--K", default="5-14,20,24,30,40,50,60", help="class counts, e.g. 5-60 or 20,30")
-    ap.add_argument("--restarts", type=int, default=None, help="restarts (default: the solvers' defaults)")
-    ap.add_argument("--workers", type=int, default=None, help="process-pool workers (default cpu_count)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--sub-restarts", type=int, default=2)
-    ap.add_argument("--sub-budget", type=float, default=10.0, help="seconds for all subgradient restarts")
-    ap.add_argument("--no-softmax", action="store_true")
-    ap.add_argument("--no-baselines", action="store_true", help="skip smoothing-only and subgradient runs")
-    ap.add_argument("--readme", action="store_true", help="only time the README example")
-    ap.add_argument("--build-table", action="store_true")
-    ap.add_argument("--json", default=None, help="also write rows to this JSON file")
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def summary(rows) -> str:
+    hits = sum(r["hit"] == "hit" for r in rows)
+    misses = [f"({r['d']}, {r['K']}) s{r['seed']}" for r in rows if r["hit"] == "MISS"]
+    ahead = sum(r["ahead"] == "yes" for r in rows)
+    over = max((float(r["overshoot"]) for r in rows), default=0.0)
+    return (f"{len(rows)} cells: {hits} hit the best known value, {len(misses)} missed"
+            f"{' (' + ', '.join(misses) + ')' if misses else ''}; ahead of the baseline in {ahead}; "
+            f"largest time_limit overshoot {over:+.1f} s")
+
+
+def main(argv=None) -> int:
+    from spherecodes.executor import get_executor, submit_unordered
+    from spherecodes.io import write_csv_atomic, write_text_atomic
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cells", default="d3,named,large",
+                    help="cells: d:K, d:K1-K2[:step], or the groups d3, named, large (default: all three)")
+    ap.add_argument("--seeds", default=None, help="seeds, e.g. 0,1,2 (default: 0 for d = 3, 0,1,2 for named cells)")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solver call (default 120)")
+    ap.add_argument("--workers", type=int, default=1, help="cells in parallel (default 1: in this process)")
+    ap.add_argument("--out", default="out/bench_solvers", help="folder of the resumable CSV (default out/bench_solvers)")
     args = ap.parse_args(argv)
 
-    if args.readme:
-        readme_example()
-        return
-    from spherecodes.executor import get_executor
-
-    dims, Ks = parse_range(args.d), parse_range(args.K)
+    cells = parse_cells(args.cells)
+    named = set(parse_cells(NAMED))
+    jobs = []
+    for d, K in cells:
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else ([0, 1, 2] if (d, K) in named else [0])
+        jobs += [(d, K, s) for s in seeds]
+    out = Path(args.out)
+    csv_path = out / "bench_solvers.csv"
+    rows = [r for r in read_rows(csv_path) if float(r["time_limit"]) == args.time_limit]
+    done = {(int(r["d"]), int(r["K"]), int(r["seed"])) for r in rows}
+    todo = [j for j in jobs if j not in done]
+    print(f"# bench_solvers: {len(jobs)} cells ({len(jobs) - len(todo)} already in {csv_path}), "
+          f"time_limit {args.time_limit:g} s, workers {args.workers}, cpu_count {os.cpu_count()}", flush=True)
+    for r in rows:
+        print(format_row(r), flush=True)
+    t0 = time.perf_counter()
     with get_executor(max_workers=args.workers) as ex:
-        if args.build_table:
-            build_table(dims, Ks, args.restarts or 200, args.seed, ex)
-            return
-        rows = []
-        print(f"# bench_solvers: cpu_count={os.cpu_count()} workers={args.workers or os.cpu_count()} "
-              f"seed={args.seed}", flush=True)
-        for d in dims:
-            for K in Ks:
-                if K <= 2 * d or d == 2:
-                    pass  # closed forms exist; the numeric solve is benchmarked anyway
-                r = bench_one(d, K, restarts=args.restarts, executor=ex, seed=args.seed,
-                              sub_restarts=args.sub_restarts, sub_budget=args.sub_budget,
-                              do_softmax=not args.no_softmax, baselines=not args.no_baselines)
-                print_row(r)
-                rows.append(r)
-    if args.json:
-        from spherecodes.io import write_json_atomic
-        write_json_atomic(args.json, rows)
+        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit) for d, K, s in todo]):
+            r = fut.result()
+            rows.append({k: str(v) for k, v in r.items()})
+            print(format_row(r), flush=True)
+            write_csv_atomic(csv_path, rows, FIELDS)
+    line = summary(rows)
+    print(f"# {line}; wall {time.perf_counter() - t0:.0f} s", flush=True)
+    command = "python benchmarks/bench_solvers.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    write_text_atomic(out / "bench_solvers.md", f"`{command}`\n\n```\n" + "\n".join(format_row(r) for r in rows)
+                      + f"\n# {line}\n```\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

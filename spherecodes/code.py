@@ -64,6 +64,12 @@ class SphereCode:
         Seconds: ``"total"`` and per stage.
     rattler_rtol : float
         Tolerance used for ``rattlers``.
+    status : str
+        Why the solver stopped: ``"closed_form"``, ``"adaptive"`` (the best value was reached
+        often enough), ``"restarts"`` (all ran), ``"time_limit"``, ``"interrupted"`` (Ctrl-C);
+        ``""`` for a given code.
+    message : str
+        The same in words, with the outcome of the final polish.
     """
 
     W: np.ndarray
@@ -83,6 +89,8 @@ class SphereCode:
     settings: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     rattler_rtol: float = 1e-6
+    status: str = ""
+    message: str = ""
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -101,13 +109,15 @@ class SphereCode:
         rattler_rtol : float
             Relative tolerance for rattlers.
         **metadata
-            ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``.
+            ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``,
+            ``status``, ``message``.
         """
         from .measures import separation
 
         if problem not in _PROBLEMS:
             raise ValueError(f"problem must be one of {_PROBLEMS}, got {problem!r}")
-        unknown = set(metadata) - {"method", "restarts", "n_best", "values", "seed", "settings", "timings"}
+        unknown = set(metadata) - {"method", "restarts", "n_best", "values", "seed", "settings", "timings",
+                                   "status", "message"}
         if unknown:
             raise ValueError(f"unknown SphereCode fields: {sorted(unknown)}")
         W = np.array(as_code(W, normalize=normalize), dtype=np.float64, copy=True)
@@ -213,7 +223,7 @@ class SphereCode:
             "rho_one_vs_one": self.rho_one_vs_one, "max_inner_product": self.max_inner_product,
             "rattlers": [int(r) for r in self.rattlers], "method": self.method, "restarts": int(self.restarts),
             "n_best": int(self.n_best), "seed": self.seed, "settings": self.settings, "timings": self.timings,
-            "rattler_rtol": self.rattler_rtol,
+            "rattler_rtol": self.rattler_rtol, "status": self.status, "message": self.message,
         }
 
     def save(self, path) -> Path:
@@ -263,7 +273,8 @@ class SphereCode:
                    rattlers=np.asarray(meta["rattlers"], dtype=np.int64), method=meta["method"],
                    restarts=int(meta["restarts"]), n_best=int(meta["n_best"]), values=values,
                    seed=meta["seed"], settings=meta["settings"], timings=meta["timings"],
-                   rattler_rtol=float(meta["rattler_rtol"]))
+                   rattler_rtol=float(meta["rattler_rtol"]), status=str(meta.get("status", "")),
+                   message=str(meta.get("message", "")))
         if verify:
             code.verify()
         return code
@@ -284,4 +295,6 @@ class SphereCode:
                          f" (seed={self.seed})")
         if self.timings:
             lines.append(f"  time              = {self.timings.get('total', float('nan')):.3g} s")
+        if self.message:
+            lines.append(f"  stopped           = {self.message}")
         return "\n".join(lines)

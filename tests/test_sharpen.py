@@ -6,7 +6,8 @@ import pytest
 
 from spherecodes.constructions import icosahedron
 from spherecodes.hull import one_vs_rest_distances
-from spherecodes.solvers.multistart import SHARPEN_MIN_VARIABLES, default_hops, default_restarts, restart_once, sharpens
+from spherecodes import softmax_code, tammes_code
+from spherecodes.solvers.settings import SHARPEN_MIN_VARIABLES, SearchSettings, sharpens
 from spherecodes.solvers.polish import polish_tammes
 from spherecodes.solvers.sharpen import lse_softmax_code, sharpen_softmax, sharpen_tammes
 
@@ -71,13 +72,11 @@ def test_sharpen_softmax_reaches_the_icosahedron_value():
     assert rho <= 1 - T_ICOSAHEDRON + 1e-12
 
 
-def test_sharpened_restart_from_random_start_finds_the_icosahedron():
-    """The large-problem path (smoothing -> sharpen -> short LP polish) forced on a small case."""
-    settings = {"sharpen": True, "hops": 0, "beta_spread": [1.0, 1.0]}
-    values = [restart_once("tammes", 3, 12, np.random.SeedSequence([5, i]), settings)["value"] for i in range(3)]
-    assert min(values) == pytest.approx(T_ICOSAHEDRON, abs=1e-10)
-    r = restart_once("softmax", 3, 12, np.random.SeedSequence([5, int(np.argmin(values))]), settings)
-    assert r["value"] == pytest.approx(1 - T_ICOSAHEDRON, abs=1e-9)
+def test_sharpened_polish_from_random_starts_finds_the_icosahedron():
+    """The large-problem path (descent -> sharpen -> short LP polish) forced on a small case."""
+    kw = dict(restarts=3, seed=5, executor="serial", sharpen=True, hops=0)
+    assert tammes_code(3, 12, **kw).max_inner_product == pytest.approx(T_ICOSAHEDRON, abs=1e-10)
+    assert softmax_code(3, 12, **kw).rho_one_vs_rest == pytest.approx(1 - T_ICOSAHEDRON, abs=1e-9)
 
 
 def test_polish_time_limit_stops_before_the_first_lp():
@@ -90,24 +89,23 @@ def test_polish_time_limit_stops_before_the_first_lp():
 def test_time_limit_interrupts_a_running_lp():
     # d = 30, K = 100 from the smoothing: 2900 variables, about 3000 rows; the LP takes
     # tens of seconds to solve.  Out of time, the polish returns its starting point.
+    from spherecodes.solvers.descent import lse_descent
     from spherecodes.solvers.polish import _solve_lp, _tammes_model, tammes_value, tangent_bases
-    from spherecodes.solvers.smoothing import smooth_tammes
 
     rng = np.random.default_rng(0)
     W = rng.standard_normal((30, 100))
-    W = smooth_tammes(W / np.linalg.norm(W, axis=0))
+    W, _ = lse_descent(W / np.linalg.norm(W, axis=0), beta0=10.0, beta_max=1e3)
     B = tangent_bases(W)
     rows, cols, vals, f, nvar = _tammes_model(W, tammes_value(W), 1e-3, B)
     assert nvar == 2900 and f.size > 1000
     assert _solve_lp(rows, cols, vals, f, nvar, 1e-3, time_limit=1e-3) is None
     r = polish_tammes(W, radius=1e-3, time_limit=1e-3)
-    assert r.iterations <= 1 and not r.converged
+    assert r.iterations <= 1 and not r.converged and r.status == "time_limit"
     np.testing.assert_array_equal(r.W, W)
 
 
-def test_large_problems_sharpen_and_get_fewer_default_restarts_and_no_hops():
+def test_large_problems_sharpen_before_the_polish():
     assert sharpens(10, 100) and not sharpens(6, 40)
-    assert sharpens(5, SHARPEN_MIN_VARIABLES // 4)
-    assert default_restarts(10, 100) == 16
-    assert default_restarts(6, 40) == 160
-    assert default_hops(10, 100) == 0 and default_hops(6, 40) == 20
+    assert sharpens(5, SHARPEN_MIN_VARIABLES // 4) and not sharpens(5, SHARPEN_MIN_VARIABLES // 4 - 1)
+    assert SearchSettings.for_size(10, 100).sharpen and not SearchSettings.for_size(6, 40).sharpen
+    assert SearchSettings.for_size(6, 40, sharpen=True).sharpen

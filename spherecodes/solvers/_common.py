@@ -1,19 +1,19 @@
-"""Shared driver of :func:`softmax_code` and :func:`tammes_code`."""
+"""Shared driver of :func:`softmax_code` and :func:`tammes_code`: search, then polish the best."""
 from __future__ import annotations
 
+import math
 import numbers
 import time
+import warnings
 
 import numpy as np
 
 from .._validation import as_code, check_dims, check_int
-from .multistart import SUCCESS_TOL, default_betas, default_hops, default_restarts, root_seed, run_restarts, sharpens
+from .descent import max_inner_product
+from .multistart import run_restarts
+from .settings import SearchSettings
 
 _METHODS = ("auto", "numeric")
-#: Default (adaptive) runs stop once the best value was reached this many times ...
-STOP_HITS = 4
-#: ... after at least this many restarts.
-MIN_RESTARTS = 8
 
 
 def closed_form(d: int, K: int):
@@ -39,74 +39,207 @@ def closed_form(d: int, K: int):
     return None
 
 
-def check_common(d, K, restarts, time_limit, method, init, seed):
+def check_time_limit(time_limit):
+    """``None`` or a positive number of seconds, as float.
+
+    Raises
+    ------
+    TypeError
+        Not a number.
+    ValueError
+        Not positive, or NaN.
+    """
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real):
+        raise TypeError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if not time_limit > 0:
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    return float(time_limit)
+
+
+def _check(d, K, restarts, time_limit, method, init, executor):
     d, K = check_dims(d, K)
     if restarts is not None:
         restarts = check_int(restarts, "restarts", minimum=1)
-    if time_limit is not None:
-        if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not time_limit > 0:
-            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-        time_limit = float(time_limit)
+    time_limit = check_time_limit(time_limit)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if init is not None:
         init = as_code(init, normalize=True, name="init")
         if init.shape != (d, K):
             raise ValueError(f"init must have shape (d, K) = ({d}, {K}), got {init.shape}")
-    root = root_seed(seed)
-    return d, K, restarts, time_limit, init, root
+    if executor is not None and not isinstance(executor, str) and not hasattr(executor, "submit"):
+        raise ValueError(f"executor must be a concurrent.futures.Executor, a string or None, got {executor!r}")
+    return d, K, restarts, time_limit, init
 
 
-def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, executor, init, smoothing,
-          polish, betas, rattler_rtol, hops=None):
+def describe_value(problem: str, t: float) -> str:
+    """What a search value (a max inner product ``t``) means for ``problem``, in words."""
+    angle = math.degrees(math.acos(min(1.0, max(-1.0, t))))
+    if problem == "tammes":
+        return f"max inner product {t:.9f} (min angle {angle:.5f} deg)"
+    return f"rho >= {1.0 - t:.9f} (1 - max inner product, before the one-vs-rest polish)"
+
+
+class _Bar:
+    """A tqdm bar of elapsed seconds against the time budget, with the best value so far."""
+
+    def __init__(self, problem, d, K, budget):
+        from tqdm.auto import tqdm
+
+        self.problem = problem
+        total = None if budget is None else max(1, int(math.ceil(budget)))
+        self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s",
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s {postfix}"
+                        if total else "{desc}: {n:.0f} s {postfix}")
+
+    def __call__(self, elapsed, best, n_done):
+        self.bar.n = elapsed if self.bar.total is None else min(elapsed, self.bar.total)
+        self.bar.set_postfix_str(f"{n_done} restarts, best {describe_value(self.problem, best)}", refresh=True)
+
+    def close(self, elapsed):
+        self.bar.n = elapsed if self.bar.total is None else min(elapsed, self.bar.total)
+        self.bar.close()
+
+
+def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, executor, init, smoothing, polish,
+          hops, rattler_rtol, options):
+    """Closed form when Theorem 3.3 covers (d, K), else multistart search and a final polish."""
     from spherecodes.code import SphereCode
 
     t0 = time.perf_counter()
-    d, K, restarts, time_limit, init, root = check_common(d, K, restarts, time_limit, method, init, seed)
-    if betas is not None:
-        try:
-            betas = [float(b) for b in betas]
-        except (TypeError, ValueError):
-            raise ValueError(f"betas must be a sequence of positive numbers, got {betas!r}") from None
-        if not betas or not all(np.isfinite(b) and b > 0 for b in betas):
-            raise ValueError(f"betas must be a non-empty sequence of positive numbers, got {betas!r}")
+    d, K, restarts, time_limit, init = _check(d, K, restarts, time_limit, method, init, executor)
     if hops is not None:
         hops = check_int(hops, "hops", minimum=0)
-    if executor is not None and not isinstance(executor, str) and not hasattr(executor, "submit"):
-        raise ValueError(f"executor must be a concurrent.futures.Executor, a string or None, got {executor!r}")
-    if method == "auto" and init is None:
-        cf = closed_form(d, K)
-        if cf is not None:
-            name, W = cf
-            return SphereCode.from_W(W, problem=problem, method=f"closed-form:{name}", seed=None,
-                                     settings={"method": "auto"}, rattler_rtol=rattler_rtol,
-                                     timings={"total": time.perf_counter() - t0})
-    if d == 1:
-        name, W = closed_form(d, K)
+    cf = closed_form(d, K) if (method == "auto" and init is None) or d == 1 else None
+    if cf is not None:
+        ignored = [n for n, v in (("restarts", restarts), ("time_limit", time_limit), ("hops", hops),
+                                  ("executor", executor)) if v is not None]
+        if ignored:
+            warnings.warn(f"(d, K) = ({d}, {K}) has a closed-form optimum (Theorem 3.3): {', '.join(ignored)} "
+                          "ignored (method='numeric' forces a search)", stacklevel=3)
+        name, W = cf
         return SphereCode.from_W(W, problem=problem, method=f"closed-form:{name}", seed=None,
-                                 settings={"method": method, "note": "OB(1, K) is finite"},
-                                 rattler_rtol=rattler_rtol, timings={"total": time.perf_counter() - t0})
-    adaptive = restarts is None
-    if adaptive:
-        restarts = default_restarts(d, K)
-    settings = {
-        "method": "numeric", "restarts": restarts, "time_limit": time_limit, "smoothing": bool(smoothing),
-        "polish": bool(polish), "betas": list(map(float, betas)) if betas is not None else default_betas(d, K),
-        "beta_spread": [0.01, 3.0] if betas is None else [1.0, 1.0],
-        "cg_iterations": 300, "radius": 0.1,
-        "hops": default_hops(d, K) if hops is None else hops, "hop_patience": 5, "hop_sigma": 0.15,
-        "softmax_radius": 0.02, "polish_iterations": 500,
-        "sharpen": sharpens(d, K), "beta_max": 1e10, "sharpen_iterations": 2000,
-        "sharpened_radius": 1e-3, "sharpened_polish_iterations": 10,
-        "sharpened_polish_seconds": 30.0, "sharpened_softmax_iterations": 0,
-        "success_tol": SUCCESS_TOL,
-        "stop_hits": STOP_HITS if adaptive else None, "min_restarts": MIN_RESTARTS if adaptive else restarts,
-    }
-    ms = run_restarts(problem, d, K, restarts=restarts, seed=root, settings=settings, executor=executor,
-                      time_limit=time_limit, progress=progress, init=init,
-                      stop_hits=settings["stop_hits"], min_restarts=settings["min_restarts"])
-    timings = {"total": time.perf_counter() - t0, "wall_restarts": ms.wall, "time_to_best": ms.time_to_best}
+                                 settings={"method": method}, rattler_rtol=rattler_rtol,
+                                 status="closed_form", message=f"closed form ({name}, Theorem 3.3)",
+                                 timings={"total": time.perf_counter() - t0})
+    settings = SearchSettings.for_size(
+        d, K, restarts=restarts, adaptive=restarts is None, descent=bool(smoothing), polish=bool(polish),
+        hops=hops, **options)
+    if time_limit is None and restarts is None:
+        time_limit = settings.time_limit
+    elif restarts is not None and time_limit is None:
+        time_limit = None  # exactly `restarts` restarts run
+    settings = _replace(settings, time_limit=time_limit)
+    t_end = None if time_limit is None else time.time() + time_limit
+    search_end = t_end if (t_end is None or not settings.polish) else t_end - settings.polish_reserve * time_limit
+    bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
+    try:
+        ms = run_restarts(problem, d, K, settings=settings, seed=seed, executor=executor, deadline=search_end,
+                          progress=bar, init=init)
+        t_search = time.perf_counter() - t0
+        W, value, polish_status = _polish_best(problem, ms, settings, deadline=t_end)
+    finally:
+        if isinstance(bar, _Bar):
+            bar.close(time.perf_counter() - t0)
+    n_best = ms.n_hits(settings.hit_tol)
+    message = _message(ms, time_limit, n_best, polish_status)
+    timings = {"total": time.perf_counter() - t0, "search": t_search, "polish": time.perf_counter() - t0 - t_search,
+               "time_to_best": ms.time_to_best}
     timings.update({f"sum_{k}": v for k, v in ms.stage_seconds.items()})
-    return SphereCode.from_W(ms.best["W"], problem=problem, normalize=True, method="numeric", restarts=ms.n_run,
-                             n_best=ms.n_best, values=ms.values[~np.isnan(ms.values)], seed=ms.seed,
-                             settings=settings, timings=timings, rattler_rtol=rattler_rtol)
+    return SphereCode.from_W(W, problem=problem, normalize=True, method="numeric", restarts=ms.n_run,
+                             n_best=n_best, values=ms.values[~np.isnan(ms.values)], seed=ms.seed,
+                             settings=settings.asdict(), timings=timings, rattler_rtol=rattler_rtol,
+                             status=ms.status, message=message)
+
+
+def _replace(settings, **changes):
+    import dataclasses
+    return dataclasses.replace(settings, **changes)
+
+
+_STATUS_WORDS = {
+    "adaptive": "the best basin was reached {n_best} times in the first {n} restarts (adaptive stop)",
+    "restarts": "all {n} restarts ran",
+    "time_limit": "the time limit ({limit:g} s) ended the search after {n} restarts",
+    "interrupted": "interrupted (Ctrl-C) after {n} restarts: the best code so far",
+}
+
+
+def _message(ms, time_limit, n_best, polish_status):
+    words = _STATUS_WORDS[ms.status].format(n_best=n_best, n=ms.n_run, limit=time_limit or 0.0)
+    return f"{words}; final polish: {polish_status}"
+
+
+def _polish_best(problem, ms, s: SearchSettings, *, deadline):
+    """Polish the ``s.n_polish`` best restarts and return ``(W, value, polish status)`` of the best.
+
+    Candidates are the best restarts by max inner product, in that order; each gets an
+    equal share of the time left.  The Softmax objective (exact one-vs-rest distances)
+    is polished here only, on these candidates.
+    """
+    ranked = ms.ranked()
+    if not s.polish or ms.status == "interrupted":
+        W = ms.results[ranked[0]]["W"]
+        return W, _objective(problem, W), "skipped" if s.polish else "off"
+    candidates = ranked[: s.n_polish]
+    best = None
+    statuses = []
+    for n, i in enumerate(candidates):
+        share = None if deadline is None else max(0.0, (deadline - time.time()) / (len(candidates) - n))
+        if share is not None and share <= 0.0:
+            statuses.append("time_limit")
+            break
+        W, value, status = _polish_one(problem, ms.results[i]["W"], s, share)
+        statuses.append(status)
+        better = best is None or (value < best[1] if problem == "tammes" else value > best[1])
+        if better:
+            best = (W, value)
+    return best[0], best[1], "/".join(statuses)
+
+
+def _objective(problem, W):
+    if problem == "tammes":
+        return max_inner_product(W)
+    from .polish import softmax_value
+    return softmax_value(W)[0]
+
+
+def _polish_one(problem, W, s: SearchSettings, seconds):
+    """Tammes LP polish (after sharpening for large problems), then for Softmax the one-vs-rest polish."""
+    from threadpoolctl import threadpool_limits
+
+    from .polish import polish_softmax, polish_tammes, softmax_value
+    from .sharpen import sharpen_softmax, sharpen_tammes
+
+    end = None if seconds is None else time.time() + seconds
+
+    def left():
+        return None if end is None else max(1e-3, end - time.time())
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if s.sharpen:
+            W = sharpen_tammes(W, beta_start=s.beta_max, deadline=end)
+            r = polish_tammes(W, radius=s.sharpened_radius, max_iter=s.sharpened_polish_iterations,
+                              time_limit=left())
+        else:
+            r = polish_tammes(W, radius=s.radius, max_iter=s.polish_iterations, time_limit=left())
+        W, status = r.W, r.status
+        if problem == "tammes":
+            return W, -r.value, status
+        value = softmax_value(W)[0]
+        if s.sharpen:
+            W2 = sharpen_softmax(W, beta_start=s.beta_max, deadline=end)
+            v2 = softmax_value(W2)[0]
+            if v2 > value:
+                W, value = W2, v2
+            if s.sharpened_softmax_iterations == 0:  # one-vs-rest LPs of large problems take minutes
+                return W, value, status
+            rs = polish_softmax(W, radius=s.sharpened_radius, max_iter=s.sharpened_softmax_iterations,
+                                time_limit=left())
+        else:
+            rs = polish_softmax(W, radius=s.softmax_radius, max_iter=s.polish_iterations, time_limit=left())
+        if rs.value >= value:
+            W, value = rs.W, rs.value
+        return W, value, f"{status}+{rs.status}"

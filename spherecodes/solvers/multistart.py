@@ -1,46 +1,45 @@
-"""Random restarts of the smoothing + polishing pipeline, run through an Executor.
+"""Random restarts of the descent, run through an Executor, anytime.
 
-Each restart gets its own child of a ``numpy.random.SeedSequence`` (spawned
-from the user's seed), so the set of results is reproducible whatever executor
-runs them and in whatever order they finish.  The best restart is chosen by
-value, ties broken by restart index.
+Each restart gets its own child of a ``numpy.random.SeedSequence`` spawned from
+the user's seed, so the set of results is reproducible whatever executor runs
+them and in whatever order they finish; the best restart is chosen by value,
+ties broken by restart index.
+
+Every restart receives an absolute wall-clock deadline and a stop flag, and
+returns its best point so far when either fires: ``time_limit`` bounds the
+whole call, and Ctrl-C (SIGINT) stops the search and keeps what was found.
 """
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .polish import polish_softmax, polish_tammes, softmax_value, tammes_value
-from .sharpen import sharpen_softmax, sharpen_tammes
-from .smoothing import DEFAULT_BETAS, smooth_tammes
+from .descent import lse_descent, max_inner_product
+from .settings import SearchSettings
 
-__all__ = ["restart_once", "run_restarts", "root_seed", "default_restarts", "MultistartResult"]
+__all__ = ["restart_once", "run_restarts", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
 
 #: With ``executor=None``, problems with ``d * K`` below this run in-process instead of in a process pool.
 SMALL_PROBLEM = 100
 
-#: Restarts whose final value is within this (relative to max(1, |best|)) of the best count as successes.
-SUCCESS_TOL = 1e-9
-
-#: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
-#: tangent variables K (d - 1) on.  Below it the LPs are small and the polish alone is
-#: faster (measured 2-10x at d = 3..6, K <= 60); above it each LP takes seconds (d = 10,
-#: K = 100: 0.5-1.5 s for 900 variables, and the trust-region LP iteration converges slowly
-#: there), while sharpening gets within about 1e-8 of the optimum of the basin in about 7 s.
-SHARPEN_MIN_VARIABLES = 400
-
-
-def sharpens(d: int, K: int) -> bool:
-    """Whether the default pipeline sharpens before polishing (see :data:`SHARPEN_MIN_VARIABLES`)."""
-    return K * (d - 1) >= SHARPEN_MIN_VARIABLES
+#: The stop flag of a pool worker (set by :func:`_worker_init`).
+_WORKER_STOP = None
 
 
 def root_seed(seed) -> int:
-    """Turn ``seed`` (None, int, SeedSequence or Generator) into the integer root entropy."""
+    """Turn ``seed`` (None, int, SeedSequence or Generator) into the integer root entropy.
+
+    Raises
+    ------
+    ValueError
+        A negative or non-integer seed, or a SeedSequence with non-integer entropy.
+    """
     if seed is None:
         return int(np.random.SeedSequence().entropy)
     if isinstance(seed, np.random.Generator):
@@ -57,184 +56,111 @@ def root_seed(seed) -> int:
     return int(seed)
 
 
-def default_restarts(d: int, K: int) -> int:
-    """Default number of random restarts for a (d, K) problem.
-
-    Grows with K (the number of local optima grows with the number of points);
-    small problems with few optima need few; large ones (``K (d - 1) >= 400``, where
-    each restart takes tens of seconds) get 16, and a ``time_limit`` is the way to run more.
-    Default runs are adaptive: they stop
-    early once the best value has been reached several times (see
-    :func:`run_restarts`), so this is a cap.
-    """
-    if K <= d + 1 or d <= 2:
-        return 8
-    if sharpens(d, K):  # each restart takes tens of seconds (d = 10, K = 100: about 30 s)
-        return 16
-    return int(min(400, max(16, 4 * K)))
+def _worker_init(stop):
+    """Pool workers leave Ctrl-C to the parent, which tells them through ``stop``."""
+    global _WORKER_STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_STOP = stop
 
 
-def default_hops(d: int, K: int) -> int:
-    """Default cap on basin-hopping moves per restart (stopped earlier by ``hop_patience`` failures)."""
-    if K <= d + 1 or d <= 2 or sharpens(d, K):
-        # large problems: a hop (sharpening) costs about as much as a restart without hops
-        # (d = 10, K = 100: one restart with hops took 300 s, one without 30 s, and reached a
-        # higher rho), so their time goes to restarts
-        return 0
-    return int(max(5, K // 2))
+def _random_columns(rng, d, K):
+    W = rng.standard_normal((d, K))
+    return W / np.linalg.norm(W, axis=0)
 
 
-def default_betas(d: int, K: int) -> list[float]:
-    """Default sharpness schedule of the smoothing continuation."""
-    scale = max(1.0, float(K) ** (2.0 / max(d - 1, 1)) / 4.0)
-    return [b * scale for b in DEFAULT_BETAS]
+def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSettings, init=None, index: int = 0,
+                 deadline: float | None = None, stop=None) -> dict:
+    """One restart: a random point (or ``init``), the log-sum-exp descent, basin hopping.
 
+    Restart ``index`` runs an antipodal descent when ``settings.antipodal`` and
+    ``index`` is odd (d >= 3).  The value is the max inner product of the result
+    (to minimize) for both problems; the Softmax objective is polished later, on the
+    best candidates only.
 
-_GOLDEN = 0.6180339887498949
+    Parameters
+    ----------
+    problem : {"tammes", "softmax"}
+    d, K : int
+    seed_seq : numpy.random.SeedSequence
+    settings : SearchSettings
+    init : ndarray, shape (d, K), optional
+    index : int
+        Restart number (sets the starting sharpness and the antipodal choice).
+    deadline : float, optional
+        ``time.time()`` at which the restart returns its best point so far.
+    stop : object with ``is_set()``, optional
+        Stop flag (in a pool worker, the one installed by the pool's initializer).
 
+    Returns
+    -------
+    dict
+        ``W`` (d, K), ``value`` (max inner product), ``antipodal``, ``hops``, ``timings``.
 
-def beta_factor(index: int, spread) -> float:
-    """Sharpness multiplier of restart ``index``: log-uniform over ``spread = (lo, hi)``, stratified.
-
-    Restarts sweep the range with the golden-ratio sequence, so that any run of
-    consecutive restarts covers it evenly.  Which basin the continuation picks
-    depends on the starting sharpness in a (d, K)-dependent way (measured: d = 3,
-    K = 15 wants low values and K = 13 higher ones; the 24-cell, d = 4, K = 24, is
-    found only from very low ones), so restarts vary it.
-    """
-    lo, hi = spread
-    if lo == hi:
-        return float(lo)
-    u = (0.5 + index * _GOLDEN) % 1.0
-    return float(lo * (hi / lo) ** u)
-
-
-def restart_once(problem: str, d: int, K: int, seed_seq, settings: dict, init=None, index: int = 0) -> dict:
-    """One restart: random point (or ``init``) -> smoothing -> Tammes polish [-> Softmax polish].
-
-    Returns a dict with ``W``, ``value`` (max inner product for ``"tammes"``,
-    rho_one_vs_rest for ``"softmax"``) and per-stage ``timings``.
-
-    BLAS runs single-threaded inside (threadpoolctl): restarts run side by side,
-    one per core, on small matrices, where BLAS threads only contend (measured:
-    sharpening at d = 10, K = 100 was 5x slower with OpenBLAS threads at load 7 on
-    2 cores).
+    Notes
+    -----
+    BLAS runs single-threaded inside (threadpoolctl): restarts run side by side, one
+    per core, on small matrices, where BLAS threads only contend.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        return _restart(problem, d, K, seed_seq, settings, init, index)
+        return _restart(problem, d, K, seed_seq, settings, init, index, deadline,
+                        stop if stop is not None else _WORKER_STOP)
 
 
-def _restart(problem, d, K, seed_seq, settings, init, index):
+def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, stop):
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed_seq)
-    if init is None:
-        W = rng.standard_normal((d, K))
-        W /= np.linalg.norm(W, axis=0)
-    else:
+    antipodal = init is None and s.antipodal and d >= 3 and index % 2 == 1
+    beta0 = s.beta0(d, K, index)
+    run = dict(beta_max=s.beta_max, steps_per_beta=s.steps(index), lr=s.lr, decay=s.decay, deadline=deadline,
+               stop=stop)
+    if init is not None:
         W = np.array(init, dtype=np.float64)
-    timings = {}
-    betas = settings.get("betas") or default_betas(d, K)
-    f = beta_factor(index, settings.get("beta_spread", (1.0, 1.0)))
-    if settings.get("smoothing", True):
-        W = smooth_tammes(W, betas=[b * f for b in betas], max_iterations=settings.get("cg_iterations", 300))
-    t1 = time.perf_counter()
-    timings["smoothing"] = t1 - t0
-    polish = settings.get("polish", True) and d >= 2
-    # sharpening continues where the smoothing stopped
-    sharpen = {"beta_start": 4.0 * max(betas) * f, "beta_max": settings.get("beta_max", 1e10),
-               "max_iterations": settings.get("sharpen_iterations", 2000)} if settings.get("sharpen", False) else None
-    hops = int(settings.get("hops", 0)) if polish else 0
-    if polish:
-        W = _tammes_basin_optimum(W, settings, sharpen, polish=sharpen is None or hops == 0)
-    t2 = time.perf_counter()
-    timings["polish_tammes"] = t2 - t1
-    value = -tammes_value(W)  # the max inner product
+    elif antipodal:
+        W = _random_columns(rng, d, (K + 1) // 2)
+    else:
+        W = _random_columns(rng, d, K)
+    if not s.descent:
+        W = np.concatenate([W, -W], axis=1)[:, :K] if antipodal else W
+        value = max_inner_product(W)
+    elif antipodal:
+        W, value = lse_descent(W, beta0=beta0, antipodal=True, **run)
+        if W.shape[1] > K:  # odd K: drop a codeword of the closest pair, relax the rest
+            G = W.T @ W
+            np.fill_diagonal(G, -np.inf)
+            W = np.delete(W, int(np.unravel_index(np.argmax(G), G.shape)[0]), axis=1)
+            W, value = lse_descent(W, beta0=8.0 * beta0, **run)
+    else:
+        W, value = lse_descent(W, beta0=beta0, **run)
+    timings = {"descent": time.perf_counter() - t0}
     n_hops = 0
-    if hops > 0:
-        W, value, n_hops = _hop(W, value, rng, hops=hops, patience=int(settings.get("hop_patience", 5)),
-                                sigma=float(settings.get("hop_sigma", 0.15)), settings=settings, sharpen=sharpen)
-        if sharpen is not None:
-            W = _finish_tammes(W, settings)
-            value = -tammes_value(W)
-        t3 = time.perf_counter()
-        timings["hops"] = t3 - t2
-        t2 = t3
-    if problem == "softmax":
-        if polish:
-            W, value = _softmax_optimum(W, settings, sharpen)
-        else:
-            from spherecodes.hull import one_vs_rest_distances
-            value = float(one_vs_rest_distances(W).distance.min())
-        timings["polish_softmax"] = time.perf_counter() - t2
+    if s.descent and s.hops > 0:
+        W, value, n_hops = _hop(W, value, rng, s, beta0, run)
+        timings["hops"] = time.perf_counter() - t0 - timings["descent"]
     timings["total"] = time.perf_counter() - t0
-    return {"W": W, "value": value, "timings": timings, "hops": n_hops}
+    return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings}
 
 
-def _tammes_basin_optimum(W, settings, sharpen, *, polish=True):
-    """Sharpen (when enabled) and LP-polish a point to the Tammes optimum of its basin.
+def _hop(W, value, rng, s: SearchSettings, beta0, run):
+    """Basin hopping: perturb every codeword, re-descend from a higher sharpness, keep if better.
 
-    With sharpening the LP polish is a short finish (``polish=False`` skips it:
-    basin hopping compares sharpened points and polishes only the one it keeps).
+    A hop moves each codeword by a random tangent step of typical length
+    ``hop_stepsize`` times the current minimum angle; the restart stops after
+    ``hop_patience`` hops in a row without improvement (or ``hops`` in all), or at
+    its deadline.
     """
-    if sharpen is None:
-        return polish_tammes(W, radius=settings.get("radius", 0.1), max_iter=settings.get("polish_iterations", 500),
-                             time_limit=settings.get("polish_seconds")).W
-    W = sharpen_tammes(W, **sharpen)
-    return _finish_tammes(W, settings) if polish else W
+    from .descent import _expired
 
-
-def _finish_tammes(W, settings):
-    """Short LP polish of a sharpened point (close to the optimum: small trust region, few LPs)."""
-    # Capped in time too: at d = 20, K = 100 one LP (1900 variables) takes tens of seconds, and
-    # after sharpening the polish gains about 1e-8 (d = 10, K = 100: 3e-8 in 10 LPs).
-    return polish_tammes(W, radius=settings.get("sharpened_radius", 1e-3),
-                         max_iter=settings.get("sharpened_polish_iterations", 10),
-                         time_limit=settings.get("polish_seconds", settings.get("sharpened_polish_seconds", 30.0))).W
-
-
-def _softmax_optimum(W, settings, sharpen):
-    """Sharpen (when enabled) and LP-polish a Tammes code on the Softmax Code objective.
-
-    Returns ``(W, rho_one_vs_rest)``; the sharpened point is kept only if its exact
-    one-vs-rest value is higher.
-    """
-    radius, iterations = settings.get("softmax_radius", 0.02), settings.get("polish_iterations", 500)
-    if sharpen is not None:
-        W2 = sharpen_softmax(W, **sharpen)
-        value, value2 = softmax_value(W)[0], softmax_value(W2)[0]
-        if value2 > value:
-            W, value = W2, value2
-        # Each LP of the one-vs-rest polish has 2 K (d - 1) variables: at d = 10, K = 100,
-        # 10 LPs took 293 s and raised rho by 6e-9, so by default large problems stop here.
-        radius, iterations = settings.get("sharpened_radius", 1e-3), settings.get("sharpened_softmax_iterations", 0)
-        if iterations == 0:
-            return W, value
-    rs = polish_softmax(W, radius=radius, max_iter=iterations, time_limit=settings.get("polish_seconds"))
-    return rs.W, rs.value
-
-
-def _hop(W, value, rng, *, hops, patience, sigma, settings, sharpen=None):
-    """Basin hopping on the Tammes objective: perturb, re-polish, keep if better.
-
-    Each hop moves every codeword by a random tangent step of typical length
-    ``sigma`` times the current minimum angle and polishes again; the restart stops
-    hopping after ``patience`` hops in a row without improvement (or ``hops`` in all).
-    In d = 3 at K = 60 this finds the best known packing from most smoothing
-    outputs, which random restarts alone reach about once in 60.
-    """
     d, K = W.shape
-    fails = 0
-    n = 0
-    while n < hops and fails < patience:
+    fails = n = 0
+    while n < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
         n += 1
-        ang = float(np.arccos(np.clip(value, -1.0, 1.0)))
-        W2 = W + (sigma * ang / np.sqrt(max(d - 1, 1))) * rng.standard_normal(W.shape)
+        angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
+        W2 = W + (s.hop_stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal(W.shape)
         W2 /= np.linalg.norm(W2, axis=0)
-        W2 = _tammes_basin_optimum(W2, settings, sharpen, polish=sharpen is None)
-        v2 = -tammes_value(W2)
-        if v2 < value - SUCCESS_TOL * max(1.0, abs(value)):
+        W2, v2 = lse_descent(W2, beta0=16.0 * beta0, **run)
+        if v2 < value * (1.0 - s.hit_tol) - s.hit_tol:
             W, value, fails = W2, v2, 0
         else:
             fails += 1
@@ -247,171 +173,210 @@ class MultistartResult:
 
     Attributes
     ----------
-    best : dict
-        The best restart (``W``, ``value``, ``timings``, ``index``).
-    values : ndarray, shape (n,)
-        Final values in restart order (NaN for restarts that did not run).
-    n_run : int
-        Restarts that finished.
-    n_best : int
-        Restarts within ``SUCCESS_TOL`` of the best value.
+    results : dict
+        Restart index -> the dict of :func:`restart_once`, for the restarts kept.
+    values : ndarray, shape (restarts,)
+        Max inner product of every restart in restart order (NaN where it did not run).
     seed : int
         Root entropy.
+    status : str
+        Why the search ended: ``"adaptive"`` (the best value was reached often enough),
+        ``"restarts"`` (all restarts ran), ``"time_limit"`` or ``"interrupted"`` (Ctrl-C).
+    wall : float
+        Wall-clock seconds of the search.
+    time_to_best : float
+        Wall-clock seconds until the first restart reaching the best value finished.
     stage_seconds : dict
         Per-stage seconds summed over restarts.
-    wall : float
-        Wall-clock seconds of the whole run.
-    time_to_best : float
-        Wall-clock seconds until the first restart reaching the final best value finished.
     """
 
-    best: dict
+    results: dict
     values: np.ndarray
-    n_run: int
-    n_best: int
     seed: int
-    stage_seconds: dict = field(default_factory=dict)
+    status: str
     wall: float = 0.0
     time_to_best: float = 0.0
+    stage_seconds: dict = field(default_factory=dict)
+
+    @property
+    def n_run(self) -> int:
+        """Restarts kept."""
+        return len(self.results)
+
+    def ranked(self) -> list[int]:
+        """Restart indices, best value first (ties by index)."""
+        return sorted(self.results, key=lambda i: (self.results[i]["value"], i))
+
+    def n_hits(self, tol: float) -> int:
+        """Restarts within ``tol`` (relative) of the best value."""
+        best = self.results[self.ranked()[0]]["value"]
+        return sum(1 for r in self.results.values() if r["value"] <= best + tol * max(1.0, abs(best)))
 
 
-def _better(problem):
-    if problem == "tammes":
-        return lambda a, b: a < b
-    return lambda a, b: a > b
+class _Interrupt:
+    """Turns Ctrl-C into a stop flag while the search runs (main thread only).
+
+    A second Ctrl-C raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self, flags):
+        self.flags = flags
+        self.fired = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.fired:
+            raise KeyboardInterrupt
+        self.fired = True
+        for f in self.flags:
+            f.set()
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
 
 
-def run_restarts(problem: str, d: int, K: int, *, restarts: int, seed, settings: dict, executor=None,
-                 time_limit: float | None = None, progress: bool = False, init=None,
-                 stop_hits: int | None = None, min_restarts: int = 1) -> MultistartResult:
-    """Run ``restarts`` independent restarts and return the best.
+def _make_executor(executor, d, K, restarts, stop_mp):
+    """``(executor, owned, serial)`` for the ``executor`` argument (see :func:`run_restarts`)."""
+    from spherecodes.executor import SerialExecutor, get_executor
+
+    if executor is None:
+        ncpu = os.cpu_count() or 1
+        # small problems: worker start-up (imports, loading numba kernels) costs more than it saves
+        if restarts == 1 or ncpu == 1 or d * K < SMALL_PROBLEM:
+            return SerialExecutor(), True, True
+        from concurrent.futures import ProcessPoolExecutor
+        return ProcessPoolExecutor(max_workers=min(restarts, ncpu), initializer=_worker_init,
+                                   initargs=(stop_mp,)), True, False
+    if isinstance(executor, str):
+        ex = get_executor(executor)
+        return ex, True, isinstance(ex, SerialExecutor)
+    if not isinstance(executor, Executor) and not hasattr(executor, "submit"):
+        raise ValueError(f"executor must be a concurrent.futures.Executor, a string or None, got {executor!r}")
+    return executor, False, isinstance(executor, SerialExecutor)
+
+
+def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed, executor=None,
+                 deadline: float | None = None, progress=None, init=None) -> MultistartResult:
+    """Run up to ``settings.restarts`` restarts until ``deadline``, the adaptive stop or Ctrl-C.
 
     Parameters
     ----------
     problem : {"tammes", "softmax"}
     d, K : int
-    restarts : int
+    settings : SearchSettings
     seed : None, int or Generator
-    settings : dict
-        Passed to :func:`restart_once`.
     executor : concurrent.futures.Executor, str or None
         ``None``: a local process pool with ``os.cpu_count()`` workers (in-process
-        when ``restarts == 1`` or ``d * K < SMALL_PROBLEM``);
-        a string is passed to :func:`spherecodes.executor.get_executor`
-        (``"serial"`` or a Dask scheduler address); any Executor instance (e.g.
-        ``distributed.Client(...).get_executor()``) is used as is and not shut down.
-    time_limit : float, optional
-        Seconds; no new restart is submitted after it (running ones finish).
-    progress : bool
-        Show a tqdm bar with the best value so far.
+        when ``restarts == 1`` or ``d * K < SMALL_PROBLEM``); a string is passed to
+        :func:`spherecodes.executor.get_executor` (``"serial"`` or a Dask scheduler
+        address); any Executor instance (e.g. ``distributed.Client(...).get_executor()``)
+        is used as is and not shut down.
+    deadline : float, optional
+        ``time.time()`` by which every restart has returned its best point so far.
+    progress : callable, optional
+        ``progress(elapsed_seconds, best_value, n_done)``, called as restarts finish and
+        about twice a second.
     init : array, optional
         Starting point of restart 0 (the others are random).
-    stop_hits : int, optional
-        Adaptive stop: once the restarts ``0 .. n-1`` (a prefix, whatever order they
-        finished in) include at least ``min_restarts`` and their best value has been
-        reached ``stop_hits`` times, stop and keep exactly that prefix.  The result is
-        then the same for every executor.
-    min_restarts : int
-        See ``stop_hits``.
+
+    Returns
+    -------
+    MultistartResult
+        With the adaptive stop, exactly the prefix ``0 .. n-1`` of restarts is kept, so
+        that the result does not depend on the executor.
     """
-    from spherecodes.executor import SerialExecutor, get_executor
+    import multiprocessing
 
     root = root_seed(seed)
+    restarts = settings.restarts
     children = np.random.SeedSequence(root).spawn(restarts)
-    own = False
-    if executor is None:
-        ncpu = os.cpu_count() or 1
-        # small problems: worker start-up (imports, loading numba kernels) costs more than it saves
-        if restarts == 1 or ncpu == 1 or d * K < SMALL_PROBLEM:
-            executor = SerialExecutor()
-        else:
-            from concurrent.futures import ProcessPoolExecutor
-            executor = ProcessPoolExecutor(max_workers=min(restarts, ncpu))
-        own = True
-    elif isinstance(executor, str):
-        executor = get_executor(executor)
-        own = True
-    elif not isinstance(executor, Executor) and not hasattr(executor, "submit"):
-        raise ValueError(f"executor must be a concurrent.futures.Executor, a string or None, got {executor!r}")
-    # Restarts are submitted a few at a time so that time_limit and the adaptive stop waste
+    stop_mp = multiprocessing.get_context().Event()
+    stop_local = threading.Event()
+    executor, own, serial = _make_executor(executor, d, K, restarts, stop_mp)
+    # Restarts are submitted a few at a time so that the deadline and the adaptive stop waste
     # little work; executors of unknown size (a Dask cluster) get a deeper queue.
     workers = getattr(executor, "_max_workers", None)
-    max_inflight = 2 * workers if workers else max(64, 2 * (os.cpu_count() or 1))
-    if isinstance(executor, SerialExecutor):
-        max_inflight = 1
+    max_inflight = 1 if serial else (2 * workers if workers else max(64, 2 * (os.cpu_count() or 1)))
+    stop_arg = stop_local if serial else None
 
-    better = _better(problem)
     values = np.full(restarts, np.nan)
     results: dict[int, dict] = {}
-    finish_time = np.full(restarts, np.nan)
+    finish = np.full(restarts, np.nan)
     t_start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=restarts, desc=f"{problem} d={d} K={K}", unit="restart")
-    best_val = None
-    pending = {}
-    nxt = 0
-    prefix = 0  # restarts 0..prefix-1 are all done
+    best = None
+    pending: dict = {}
+    nxt = prefix = 0
+    status = "restarts"
     stop_at = None
-    try:
-        while (nxt < restarts or pending) and stop_at is None:
-            while nxt < restarts and len(pending) < max_inflight:
-                if time_limit is not None and nxt > 0 and time.perf_counter() - t_start > time_limit:
-                    nxt = restarts  # stop submitting
+    with _Interrupt([stop_mp, stop_local]) as intr:
+        try:
+            while True:
+                out_of_time = deadline is not None and time.time() >= deadline
+                if intr.fired and status != "interrupted":
+                    status = "interrupted"
+                    for fut in pending:  # queued ones never start; running ones return at once
+                        fut.cancel()
+                elif out_of_time and nxt > 0:
+                    status = "time_limit"
+                while (nxt < restarts and len(pending) < max_inflight and not intr.fired
+                       and not (out_of_time and nxt > 0) and stop_at is None):
+                    fut = executor.submit(restart_once, problem, d, K, children[nxt], settings,
+                                          init if nxt == 0 else None, nxt, deadline, stop_arg)
+                    pending[fut] = nxt
+                    nxt += 1
+                if not pending:
                     break
-                fut = executor.submit(restart_once, problem, d, K, children[nxt], settings,
-                                      init if nxt == 0 else None, nxt)
-                pending[fut] = nxt
-                nxt += 1
-            if not pending:
-                break
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in done:
-                i = pending.pop(fut)
-                r = fut.result()
-                results[i] = r
-                values[i] = r["value"]
-                finish_time[i] = time.perf_counter() - t_start
-                if best_val is None or better(r["value"], best_val):
-                    best_val = r["value"]
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(best=f"{best_val:.12g}")
-            if stop_hits is not None:
-                while prefix in results and stop_at is None:
-                    prefix += 1
-                    if prefix >= min_restarts:
-                        pv = values[:prefix]
-                        b = pv.min() if problem == "tammes" else pv.max()
-                        if np.sum(np.abs(pv - b) <= SUCCESS_TOL * max(1.0, abs(b))) >= stop_hits:
-                            stop_at = prefix
-        if stop_at is not None:
-            for fut in pending:
-                fut.cancel()
-            for i in [i for i in results if i >= stop_at]:
-                del results[i]
-            values[stop_at:] = np.nan
-            finish_time[stop_at:] = np.nan
-    finally:
-        if bar is not None:
-            bar.close()
-        if own:
-            executor.shutdown(wait=True, cancel_futures=True)
-    wall = time.perf_counter() - t_start
-    ran = sorted(results)
-    best_i = ran[0]
-    for i in ran[1:]:
-        if better(results[i]["value"], results[best_i]["value"]):
-            best_i = i
-    bv = results[best_i]["value"]
-    tol = SUCCESS_TOL * max(1.0, abs(bv))
-    hits = [i for i in ran if abs(results[i]["value"] - bv) <= tol]
-    stage = {}
+                done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    if fut.cancelled():
+                        continue
+                    r = fut.result()
+                    results[i] = r
+                    values[i] = r["value"]
+                    finish[i] = time.perf_counter() - t_start
+                    best = r["value"] if best is None else min(best, r["value"])
+                if progress is not None and best is not None:
+                    progress(time.perf_counter() - t_start, best, len(results))
+                if settings.adaptive and stop_at is None:
+                    while prefix in results and stop_at is None:
+                        prefix += 1
+                        if prefix >= settings.min_restarts:
+                            pv = values[:prefix]
+                            b = pv.min()
+                            if np.sum(pv <= b + settings.hit_tol * max(1.0, abs(b))) >= settings.stop_hits:
+                                stop_at = prefix
+                    if stop_at is not None:  # later restarts are not kept: stop them
+                        status = "adaptive"
+                        for fut in pending:
+                            fut.cancel()
+                        stop_mp.set()
+                        stop_local.set()
+                        break
+        finally:
+            if own:
+                executor.shutdown(wait=True, cancel_futures=True)
+    if stop_at is not None:
+        for i in [i for i in results if i >= stop_at]:
+            del results[i]
+        values[stop_at:] = np.nan
+        finish[stop_at:] = np.nan
+    if not results:
+        raise KeyboardInterrupt("interrupted before the first restart returned")
+    stage: dict = {}
     for r in results.values():
         for key, t in r["timings"].items():
             stage[key] = stage.get(key, 0.0) + t
-    best = dict(results[best_i])
-    best["index"] = best_i
-    return MultistartResult(best=best, values=values, n_run=len(ran), n_best=len(hits), seed=root,
-                            stage_seconds=stage, wall=wall, time_to_best=float(np.nanmin(finish_time[hits])))
+    ms = MultistartResult(results=results, values=values, seed=root, status=status,
+                          wall=time.perf_counter() - t_start, stage_seconds=stage)
+    b = results[ms.ranked()[0]]["value"]
+    hits = [i for i in results if results[i]["value"] <= b + settings.hit_tol * max(1.0, abs(b))]
+    ms.time_to_best = float(np.nanmin(finish[hits]))
+    return ms

@@ -58,6 +58,9 @@ class PolishResult:
         Final trust radius.
     converged : bool
         Whether the predicted improvement fell below ``tol``.
+    status : str
+        Why the LP loop ended: ``"converged"``, ``"max_iter"``, ``"time_limit"``,
+        ``"min_radius"`` (the trust region shrank below 1e-13) or ``"stopped"`` (stop flag).
     """
 
     W: np.ndarray
@@ -66,6 +69,21 @@ class PolishResult:
     predicted: float
     radius: float
     converged: bool
+    status: str = "converged"
+
+    @property
+    def message(self) -> str:
+        """A readable form of :attr:`status`."""
+        return _POLISH_MESSAGES[self.status].format(self)
+
+
+_POLISH_MESSAGES = {
+    "converged": "KKT point: the LP predicts an improvement of {0.predicted:.3g} (below tol)",
+    "max_iter": "stopped after {0.iterations} LPs (max_iter)",
+    "time_limit": "stopped by the time limit after {0.iterations} LPs",
+    "min_radius": "trust radius {0.radius:.3g} below the minimum",
+    "stopped": "stopped on request after {0.iterations} LPs",
+}
 
 
 def tangent_bases(X: np.ndarray) -> np.ndarray:
@@ -182,7 +200,9 @@ def _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=None):
         lp.a_matrix_.index_ = index.ravel()
         lp.a_matrix_.value_ = value.ravel()
         h.passModel(lp)
-        h.setOptionValue("time_limit", inf if seconds is None else seconds)
+        # HiGHS measures time_limit on the solver's cumulative run clock, and this solver
+        # object is reused by the thread: offset the limit by the time already spent.
+        h.setOptionValue("time_limit", inf if seconds is None else h.getRunTime() + seconds)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             h.clearModel()
@@ -218,29 +238,36 @@ def _tammes_model(W, value, radius, B):
     return rows, cols, vals, f, K * (d - 1)
 
 
-def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, time_limit=None, min_radius=1e-13):
-    d = W.shape[0]
+def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, time_limit=None, min_radius=1e-13, stop=None):
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     value, state = evaluate(W)
     it = 0
     predicted = np.inf
-    converged = False
-    while it < max_iter and (deadline is None or time.perf_counter() < deadline):
+    status = "max_iter"
+    while it < max_iter:
+        if deadline is not None and time.perf_counter() >= deadline:
+            status = "time_limit"
+            break
+        if stop is not None and stop.is_set():
+            status = "stopped"
+            break
         rows, cols, vals, f, nvar, B = model(W, value, radius, state)
         remaining = None if deadline is None else deadline - time.perf_counter()
         sol = _solve_lp(rows, cols, vals, f, nvar, radius, time_limit=remaining)
         it += 1
         if sol is None:
             if deadline is not None and time.perf_counter() >= deadline:
+                status = "time_limit"
                 break  # out of time, not a failed model: keep the radius
             radius *= 0.25
             if radius < min_radius:
+                status = "min_radius"
                 break
             continue
         a, tau = sol
         predicted = tau - value
         if predicted <= tol * max(1.0, abs(value)):
-            converged = True
+            status = "converged"
             break
         W_new = retract(W, B, a)
         new_value, new_state = evaluate(W_new)
@@ -255,9 +282,10 @@ def _run_slp(W, evaluate, model, retract, *, radius, tol, max_iter, time_limit=N
         else:
             radius = 0.25 * step
         if radius < min_radius:
+            status = "min_radius"
             break
     return PolishResult(W=W, value=value, iterations=it, predicted=float(predicted), radius=float(radius),
-                        converged=converged)
+                        converged=status == "converged", status=status)
 
 
 def _retract_w(W, B, a):
@@ -268,7 +296,7 @@ def _retract_w(W, B, a):
 
 
 def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, max_iter: int = 500,
-                  time_limit: float | None = None) -> PolishResult:
+                  time_limit: float | None = None, stop=None) -> PolishResult:
     """Polish a code for the Tammes problem (minimize the max inner product).
 
     Parameters
@@ -285,6 +313,8 @@ def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, ma
         Wall-clock seconds for the whole polish, enforced inside each LP too
         (large problems: each LP has ``K (d - 1)`` variables and one row per
         near-active pair); the best point so far is returned.
+    stop : object with ``is_set()``, optional
+        Checked before every LP (e.g. a ``threading.Event`` set on Ctrl-C).
 
     Returns
     -------
@@ -304,7 +334,7 @@ def polish_tammes(W: np.ndarray, *, radius: float = 0.05, tol: float = 1e-14, ma
         return (*_tammes_model(X, value, rad, B), B)
 
     return _run_slp(np.array(W, dtype=float), evaluate, model, _retract_w, radius=radius, tol=tol,
-                    max_iter=max_iter, time_limit=time_limit)
+                    max_iter=max_iter, time_limit=time_limit, stop=stop)
 
 
 def _softmax_model(W, value, radius, res):
@@ -344,7 +374,7 @@ def _retract_softmax(W, B, a):
 
 
 def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, max_iter: int = 500,
-                   time_limit: float | None = None) -> PolishResult:
+                   time_limit: float | None = None, stop=None) -> PolishResult:
     """Polish a code for the Softmax Code problem (maximize the min one-vs-rest distance).
 
     Every accepted step increases the exact minimum one-vs-rest distance computed by
@@ -354,7 +384,7 @@ def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, m
     ----------
     W : ndarray, shape (d, K)
         Unit columns.
-    radius, tol, max_iter, time_limit
+    radius, tol, max_iter, time_limit, stop
         As in :func:`polish_tammes`.
 
     Returns
@@ -371,4 +401,4 @@ def polish_softmax(W: np.ndarray, *, radius: float = 0.02, tol: float = 1e-14, m
         v, _ = evaluate(W)
         return PolishResult(W=W.copy(), value=v, iterations=0, predicted=0.0, radius=0.0, converged=True)
     return _run_slp(np.array(W, dtype=float), evaluate, lambda X, v, r, s: _softmax_model(X, v, r, s),
-                    _retract_softmax, radius=radius, tol=tol, max_iter=max_iter, time_limit=time_limit)
+                    _retract_softmax, radius=radius, tol=tol, max_iter=max_iter, time_limit=time_limit, stop=stop)

@@ -24,6 +24,8 @@ Two objectives:
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.optimize import minimize
 
@@ -65,13 +67,14 @@ def _normalized(V):
     return V / n, n
 
 
-def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iterations, tol):
+def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iterations, tol, deadline=None):
     """Minimize ``fun(X, beta)`` over unit columns for beta = beta_start * factor^i <= beta_max.
 
     ``fun`` returns (value, Euclidean gradient) at unit columns.  Each stage starts
     from the previous one's minimizer; the continuation stops once a stage changes
-    ``true_value`` (to minimize) by less than ``tol`` (relative), and the stage
-    output with the lowest ``true_value`` (the input included) is returned.
+    ``true_value`` (to minimize) by less than ``tol`` (relative), or at ``deadline``
+    (``time.time()``; checked every L-BFGS iteration), and the stage output with the
+    lowest ``true_value`` (the input included) is returned.
     """
     shape = X0.shape
     X = X0 / np.linalg.norm(X0, axis=0)
@@ -84,9 +87,13 @@ def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter
         # chain rule through the columnwise normalization
         return f, ((g - X * np.sum(X * g, axis=0)) / n).ravel()
 
+    def out_of_time(intermediate_result):
+        if deadline is not None and time.time() >= deadline:
+            raise StopIteration
+
     beta = float(beta_start)
-    while beta <= beta_max:
-        res = minimize(fg, X.ravel(), args=(beta,), jac=True, method="L-BFGS-B",
+    while beta <= beta_max and (deadline is None or time.time() < deadline):
+        res = minimize(fg, X.ravel(), args=(beta,), jac=True, method="L-BFGS-B", callback=out_of_time,
                        options={"maxiter": max_iterations, "maxcor": 30, "gtol": 1e-300, "ftol": 1e-16})
         X, _ = _normalized(res.x.reshape(shape))
         value = true_value(X)
@@ -100,7 +107,7 @@ def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter
 
 
 def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float = 1e10, factor: float = 4.0,
-                   max_iterations: int = 2000, tol: float = 1e-12) -> np.ndarray:
+                   max_iterations: int = 2000, tol: float = 1e-12, deadline: float | None = None) -> np.ndarray:
     """Move ``W`` to the Tammes local optimum of its basin by a sharpness continuation.
 
     Parameters
@@ -113,6 +120,8 @@ def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float
         L-BFGS iterations per sharpness value.
     tol : float
         Stop once a stage changes the max inner product by less than ``tol`` (relative).
+    deadline : float, optional
+        ``time.time()`` at which the best stage output so far is returned.
 
     Returns
     -------
@@ -124,7 +133,7 @@ def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float
 
     return _continuation(np.asarray(W, dtype=float), lse_max_inner, lambda X: -tammes_value(X),
                          beta_start=beta_start, beta_max=beta_max, factor=factor, max_iterations=max_iterations,
-                         tol=tol)
+                         tol=tol, deadline=deadline)
 
 
 def _stack_value(d, K):
@@ -144,7 +153,7 @@ def _stack_value(d, K):
 
 def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: float = 1024.0,
                     beta_max: float = 1e10, factor: float = 4.0, max_iterations: int = 2000,
-                    tol: float = 1e-12) -> np.ndarray:
+                    tol: float = 1e-12, deadline: float | None = None) -> np.ndarray:
     """Improve ``W`` for the Softmax Code problem by a sharpness continuation on (W, H).
 
     For every W, ``rho_one_vs_rest(W) >= min_{k != j} <h_k, w_k - w_j>`` for any unit
@@ -158,7 +167,7 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     H : ndarray, shape (d, K), optional
         Starting separating directions; default ``W`` itself (for which
         ``<h_k, w_k - w_j> = 1 - <w_k, w_j>``, so the start is the Tammes value).
-    beta_start, beta_max, factor, max_iterations, tol
+    beta_start, beta_max, factor, max_iterations, tol, deadline
         As in :func:`sharpen_tammes`.
 
     Returns
@@ -171,5 +180,5 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     H = W if H is None else np.asarray(H, dtype=float)
     fun, true_value = _stack_value(d, K)
     X = _continuation(np.concatenate([W, H], axis=1), fun, true_value, beta_start=beta_start,
-                      beta_max=beta_max, factor=factor, max_iterations=max_iterations, tol=tol)
+                      beta_max=beta_max, factor=factor, max_iterations=max_iterations, tol=tol, deadline=deadline)
     return np.ascontiguousarray(X[:, :K])

@@ -7,7 +7,8 @@ __all__ = ["softmax_code"]
 
 
 def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=False, method="auto",
-                 executor=None, init=None, smoothing=True, polish=True, betas=None, hops=None, rattler_rtol=1e-6):
+                 executor=None, init=None, smoothing=True, polish=True, hops=None, rattler_rtol=1e-6,
+                 **options):
     """A Softmax Code: K unit vectors in R^d maximizing ``rho_one_vs_rest``.
 
     ``rho_one_vs_rest(W) = min_k dist(w_k, conv{w_j : j != k})``.  When (d, K) falls
@@ -89,5 +90,5 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     1.0
     """
     return solve("softmax", d, K, restarts=restarts, seed=seed, time_limit=time_limit, progress=progress,
-                 method=method, executor=executor, init=init, smoothing=smoothing, polish=polish, betas=betas,
-                 hops=hops, rattler_rtol=rattler_rtol)
+                 method=method, executor=executor, init=init, smoothing=smoothing, polish=polish, hops=hops,
+                 rattler_rtol=rattler_rtol, options=options)

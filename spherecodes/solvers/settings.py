@@ -1,0 +1,192 @@
+"""The settings of one multistart search, held in one frozen object.
+
+Every default lives here; :func:`SearchSettings.for_size` fills the ones that
+depend on (d, K) and rejects unknown options; the object is passed whole to
+every layer (restarts, polish) and saved with the code through :meth:`asdict`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+
+from .descent import sharpness_scale
+
+__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "sharpens", "default_time_limit"]
+
+#: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
+#: tangent variables K (d - 1) on: above it each LP takes seconds (d = 10, K = 100:
+#: 0.5-1.5 s for 900 variables) while sharpening gets within about 1e-8 of the basin's
+#: optimum in a few seconds.
+SHARPEN_MIN_VARIABLES = 400
+
+
+def sharpens(d: int, K: int) -> bool:
+    """Whether the final polish sharpens first (see :data:`SHARPEN_MIN_VARIABLES`)."""
+    return K * (d - 1) >= SHARPEN_MIN_VARIABLES
+
+
+def default_time_limit(d: int, K: int) -> float:
+    """Seconds a default run may take: ``10 + K (d - 1) / 2``, at most 300.
+
+    The adaptive stop usually ends small problems much earlier.
+    """
+    return float(min(300.0, 10.0 + 0.5 * K * (d - 1)))
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Options of :func:`spherecodes.softmax_code` / :func:`spherecodes.tammes_code` searches.
+
+    Attributes
+    ----------
+    restarts : int
+        Cap on random restarts.
+    time_limit : float or None
+        Wall-clock seconds for the whole call, final polish included (None: unbounded).
+    adaptive : bool
+        Stop once the first ``n >= min_restarts`` restarts reached their best value
+        ``stop_hits`` times (within ``hit_tol``).
+    stop_hits, min_restarts : int
+    hit_tol : float
+        Relative tolerance for two restarts to "reach the same value" before the polish.
+    descent : bool
+        Run the log-sum-exp descent (:func:`.descent.lse_descent`); off: random points are polished.
+    beta_spread : tuple of float
+        Starting sharpness of restart i: ``beta_base * sharpness_scale(d, K)**0.5`` times a
+        log-uniform, golden-ratio stratified factor in this range.  Which basin the
+        continuation picks depends on it in a (d, K)-dependent way (measured, antipodal
+        starts: the E6 and E7 roots from 1-3, the D5 roots only from about 30).
+    beta_base, beta_max : float
+    steps_per_beta : int
+        Adam steps per sharpness value of restarts 0 and 1; restarts ``2c, 2c + 1`` take
+        ``steps_cycle[c % len(steps_cycle)]`` times as many (a slower anneal finds the E7
+        roots from 4 of 4 antipodal starts at 1000 steps, 0 of 4 at 200).
+    steps_cycle : tuple of int
+    lr, decay : float
+        Adam step length ``lr * (beta0 / beta)**decay`` at sharpness ``beta``.
+    antipodal : bool
+        Every other restart searches centrally symmetric codes ``[X, -X]`` (for odd K,
+        a symmetric (K + 1)-code with one codeword dropped).
+    hops : int
+        Basin-hopping moves per restart (perturb, re-descend, keep if better).
+    hop_patience : int
+        A restart stops hopping after this many failed hops in a row.
+    hop_stepsize : float
+        Perturbation of a hop, in units of the current minimum angle.
+    polish : bool
+        Polish the best candidates to a KKT point (trust-region sequential LP, :mod:`.polish`).
+    n_polish : int
+        How many of the best distinct restarts are polished at the end.
+    polish_reserve : float
+        Fraction of ``time_limit`` kept for the final polish.
+    sharpen : bool
+        L-BFGS sharpness continuation before the LP polish (large problems).
+    radius, softmax_radius, sharpened_radius : float
+        Initial trust radii of the LP polishes.
+    polish_iterations, sharpened_polish_iterations, sharpened_softmax_iterations : int
+        LP solves allowed in each polish.
+    """
+
+    restarts: int = 64
+    time_limit: float | None = 60.0
+    adaptive: bool = True
+    stop_hits: int = 4
+    min_restarts: int = 8
+    hit_tol: float = 3e-5
+    descent: bool = True
+    beta_spread: tuple = (1.0, 40.0)
+    beta_base: float = 1.0
+    beta_max: float = 1e6
+    steps_per_beta: int = 200
+    steps_cycle: tuple = (1, 2, 4)
+    lr: float = 0.01
+    decay: float = 0.75
+    antipodal: bool = True
+    hops: int = 0
+    hop_patience: int = 5
+    hop_stepsize: float = 0.15
+    polish: bool = True
+    n_polish: int = 3
+    polish_reserve: float = 0.2
+    sharpen: bool = False
+    radius: float = 1e-3
+    softmax_radius: float = 0.02
+    sharpened_radius: float = 1e-3
+    polish_iterations: int = 500
+    sharpened_polish_iterations: int = 10
+    sharpened_softmax_iterations: int = 0
+
+    def __post_init__(self):
+        from .._validation import check_int
+
+        for name in ("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish", "polish_iterations"):
+            check_int(getattr(self, name), name, minimum=1)
+        for name in ("hops", "hop_patience", "sharpened_polish_iterations", "sharpened_softmax_iterations"):
+            check_int(getattr(self, name), name, minimum=0)
+        for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "radius", "softmax_radius",
+                     "sharpened_radius"):
+            _check_positive(getattr(self, name), name)
+        _check_positive(self.decay, "decay", strict=False)
+        if self.time_limit is not None:
+            _check_positive(self.time_limit, "time_limit")
+        if not 0.0 <= self.polish_reserve < 1.0:
+            raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
+        try:
+            lo, hi = (float(b) for b in self.beta_spread)
+        except (TypeError, ValueError):
+            raise ValueError(f"beta_spread must be two positive numbers (lo, hi), got {self.beta_spread!r}") from None
+        if not 0.0 < lo <= hi < math.inf:
+            raise ValueError(f"beta_spread must be two positive numbers lo <= hi, got {self.beta_spread!r}")
+        if not self.steps_cycle or any(isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 1
+                                       for c in self.steps_cycle):
+            raise ValueError(f"steps_cycle must be a non-empty sequence of positive integers, got {self.steps_cycle!r}")
+
+    @classmethod
+    def for_size(cls, d: int, K: int, **options) -> "SearchSettings":
+        """Defaults for (d, K), overridden by ``options`` (``None`` values keep the default).
+
+        Raises
+        ------
+        TypeError
+            An option that is not a field of :class:`SearchSettings`.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise TypeError(f"unknown solver option(s) {unknown}; known: {sorted(names)}")
+        size = {
+            "restarts": int(min(2000, max(16, 8 * K))),
+            "time_limit": default_time_limit(d, K),
+            "sharpen": sharpens(d, K),
+        }
+        size.update({k: v for k, v in options.items() if v is not None})
+        return cls(**size)
+
+    def beta0(self, d: int, K: int, index: int) -> float:
+        """Starting sharpness of restart ``index``."""
+        lo, hi = self.beta_spread
+        u = (0.5 + index * _GOLDEN) % 1.0
+        return float(self.beta_base * sharpness_scale(d, K) ** 0.5 * lo * (hi / lo) ** u)
+
+    def steps(self, index: int) -> int:
+        """Adam steps per sharpness value of restart ``index``."""
+        return int(self.steps_per_beta * self.steps_cycle[(index // 2) % len(self.steps_cycle)])
+
+    def asdict(self) -> dict:
+        """JSON-ready dict of every setting."""
+        out = dataclasses.asdict(self)
+        out["beta_spread"] = list(self.beta_spread)
+        out["steps_cycle"] = list(self.steps_cycle)
+        return out
+
+
+_GOLDEN = 0.6180339887498949
+
+
+def _check_positive(value, name, *, strict=True):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not (value > 0 if strict else value >= 0) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite {'positive' if strict else 'non-negative'} number, got {value!r}")
