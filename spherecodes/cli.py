@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
 def _solver_info(code) -> dict:
     """Restart/timing information a SphereCode carries, whatever its exact attribute names."""
     info = {}
-    for name in ("method", "restarts", "n_best", "seed"):
+    for name in ("method", "restarts", "n_best", "seed", "status"):
         if hasattr(code, name):
             v = getattr(code, name)
             if isinstance(v, (bool, int, float, str, np.integer, np.floating)) or v is None:
@@ -118,6 +119,22 @@ def _code_W(code) -> np.ndarray:
     if W is None:
         W = code  # a bare array
     return np.asarray(W, dtype=np.float64)
+
+
+def _check_out(path, *, force: bool) -> None:
+    """Check ``--out`` before any work: a .npz name in a writable folder, not overwritten without --force."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise CLIError(f"--out must end in .npz, got {str(path)!r}")
+    if path.exists() and not force:
+        raise CLIError(f"--out {str(path)!r} exists; pass --force to overwrite it")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CLIError(f"--out: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CLIError(f"--out: folder {str(folder)!r} is not writable")
 
 
 def _save_code(code, path) -> str:
@@ -133,8 +150,13 @@ def _save_code(code, path) -> str:
     return str(path)
 
 
+def _show_progress(args) -> bool:
+    """``--progress``/``--no-progress``; by default on when stderr is a terminal."""
+    return sys.stderr.isatty() if args.progress is None else bool(args.progress)
+
+
 def _solver_kwargs(args) -> dict:
-    kw = {"seed": args.seed, "progress": bool(args.progress)}
+    kw = {"seed": args.seed, "progress": _show_progress(args)}
     if args.restarts is not None:
         kw["restarts"] = args.restarts
     if args.time_limit is not None:
@@ -410,6 +432,16 @@ def _cmd_solve(args, kind: str):
     from ._validation import check_dims
 
     d, K = check_dims(args.d, args.K)
+    _check_out(args.out, force=args.force)
+    if _show_progress(args):
+        from .solvers import closed_form, default_time_limit
+
+        if closed_form(d, K) is None or args.method == "numeric":
+            budget = args.time_limit if args.time_limit is not None else (
+                None if args.restarts is not None else default_time_limit(d, K))
+            print(f"spherecodes: searching d={d}, K={K}"
+                  + (f" for at most {budget:g} s" if budget is not None else f" ({args.restarts} restarts)")
+                  + "; Ctrl-C stops and keeps the best code so far", file=sys.stderr)
     with _ExecutorScope(args) as ex:
         code, elapsed = _run_solver(kind, d, K, args, executor=ex)
     m = measure_code(_code_W(code), rtol=args.rtol)
@@ -429,9 +461,15 @@ def _cmd_solve(args, kind: str):
     info = obj["solver"]
     if info:
         lines.append("  solver                    : " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    if getattr(code, "message", ""):
+        lines.append(f"  stopped                   : {code.message}")
     if saved:
         lines.append(f"  saved to                  : {saved}")
     _emit(args, obj, lines)
+    if getattr(code, "status", "") == "interrupted":
+        print("spherecodes: interrupted; the best code found so far is shown" + (" and saved" if saved else ""),
+              file=sys.stderr)
+        return 130
     return 0
 
 
@@ -441,6 +479,7 @@ def _cmd_hardmax(args):
 
     d, K = check_dims(args.d, args.K)
     n = check_int(args.n, "n", minimum=1)
+    _check_out(args.out, force=args.force)
     kw = _solver_kwargs(args)
     t0 = time.perf_counter()
     with _ExecutorScope(args) as ex:
@@ -468,8 +507,6 @@ def _cmd_hardmax(args):
     if args.out:
         from .io import save_npz_atomic
 
-        if Path(args.out).suffix.lower() != ".npz":
-            raise CLIError(f"--out must end in .npz, got {args.out!r}")
         arrays = {"W": W}
         if H is not None:
             arrays["H"] = np.asarray(H)
@@ -654,7 +691,7 @@ def _cmd_table(args):
     with get_executor(args.scheduler, max_workers=workers) as ex:
         jobs = [(d, K, None if args.seed is None else args.seed + 1000 * i, kw) for i, (d, K) in enumerate(cells)]
         bar = None
-        if args.progress:
+        if _show_progress(args):
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), desc="cells", file=sys.stderr)
@@ -739,15 +776,20 @@ def _add_solver(p, *, dims=True, out=True):
     p.add_argument("--restarts", type=_positive_int, default=None, help="random restarts (default: solver's)")
     p.add_argument("--seed", type=_nonneg_int, default=None, help="random seed (reproducible runs)")
     p.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
-                   help="stop starting new restarts after this many seconds")
-    p.add_argument("--method", default="auto", help="solver method (default auto)")
-    p.add_argument("--progress", action="store_true", help="show progress bars on stderr")
+                   help="wall-clock seconds for the whole solve, final polish included (default: "
+                        "10 + K (d - 1) / 2, at most 300, unless --restarts is given)")
+    p.add_argument("--method", default="auto", choices=("auto", "numeric"),
+                   help="auto: the closed form where Theorem 3.3 gives one; numeric: always search (default auto)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr: elapsed time against the budget and the best value so far "
+                        "(default: on when stderr is a terminal)")
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="local worker processes for the restarts (1: in this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address (needs the 'distributed' package)")
     if out:
-        p.add_argument("--out", default=None, metavar="FILE.npz", help="save the code (.npz)")
+        p.add_argument("--out", default=None, metavar="FILE.npz", help="save the code (.npz; checked before solving)")
+        p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
 
 def build_parser() -> argparse.ArgumentParser:

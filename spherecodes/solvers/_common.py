@@ -180,11 +180,11 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     is polished here only, on these candidates.
     """
     ranked = ms.ranked()
+    W = ms.results[ranked[0]]["W"]
+    best = (W, _objective(problem, W))  # kept if no polish finishes
     if not s.polish or ms.status == "interrupted":
-        W = ms.results[ranked[0]]["W"]
-        return W, _objective(problem, W), "skipped" if s.polish else "off"
+        return best[0], best[1], "skipped" if s.polish else "off"
     candidates = ranked[: s.n_polish]
-    best = None
     statuses = []
     for n, i in enumerate(candidates):
         share = None if deadline is None else max(0.0, (deadline - time.time()) / (len(candidates) - n))
@@ -193,8 +193,7 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
             break
         W, value, status = _polish_one(problem, ms.results[i]["W"], s, share)
         statuses.append(status)
-        better = best is None or (value < best[1] if problem == "tammes" else value > best[1])
-        if better:
+        if value < best[1] if problem == "tammes" else value > best[1]:
             best = (W, value)
     return best[0], best[1], "/".join(statuses)
 

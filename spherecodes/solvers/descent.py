@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-__all__ = ["lse_descent", "max_inner_product", "antipodal_code", "sharpness_scale"]
+__all__ = ["lse_descent", "lse_max_inner", "max_inner_product", "antipodal_code", "sharpness_scale"]
 
 #: Steps between two checks of the deadline and the stop flag.
 CHECK_EVERY = 25
@@ -50,6 +50,31 @@ def max_inner_product(W: np.ndarray) -> float:
     G = W.T @ W
     np.fill_diagonal(G, -np.inf)
     return float(G.max())
+
+
+def lse_max_inner(W: np.ndarray, beta: float) -> tuple[float, np.ndarray]:
+    """Log-sum-exp smoothing of the max off-diagonal inner product and its Euclidean gradient.
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        Unit columns.
+    beta : float
+        Sharpness.
+
+    Returns
+    -------
+    value : float
+        ``(1/beta) log sum_{i != j} exp(beta <w_i, w_j>)``, at least the max inner product.
+    grad : ndarray, shape (d, K)
+        Euclidean gradient ``2 W P`` with ``P`` the softmax weights of the pairs.
+    """
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    m = G.max()
+    E = np.exp(beta * (G - m))
+    s = E.sum()
+    return float(m + np.log(s) / beta), 2.0 * (W @ E) / s
 
 
 def antipodal_code(X: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Sharpening: follow the log-sum-exp smoothing to large sharpness with L-BFGS.
 
-The smoothing stage (:mod:`spherecodes.solvers.smoothing`) picks a basin at
+The descent (:mod:`spherecodes.solvers.descent`) picks a basin at
 moderate sharpness.  Its minimizer is ``O(log M / beta)`` from the local optimum,
 and the trust-region LP polish needs many iterations (each an LP with
 ``K * (d - 1)`` variables and one row per near-active pair) to close that gap
@@ -129,7 +129,7 @@ def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float
         Unit columns; its max inner product is never above that of the input.
     """
     from .polish import tammes_value
-    from .smoothing import lse_max_inner
+    from .descent import lse_max_inner
 
     return _continuation(np.asarray(W, dtype=float), lse_max_inner, lambda X: -tammes_value(X),
                          beta_start=beta_start, beta_max=beta_max, factor=factor, max_iterations=max_iterations,

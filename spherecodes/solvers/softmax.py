@@ -11,25 +11,23 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
                  **options):
     """A Softmax Code: K unit vectors in R^d maximizing ``rho_one_vs_rest``.
 
-    ``rho_one_vs_rest(W) = min_k dist(w_k, conv{w_j : j != k})``.  When (d, K) falls
-    under Theorem 3.3 (``d = 2``: regular polygon; ``K <= d + 1``: simplex ETF;
-    ``d + 1 < K <= 2d``: cross-polytope subset with rho = 1) the exact closed
-    form is returned unless ``method="numeric"``.
+    ``rho_one_vs_rest(W) = min_k dist(w_k, conv{w_j : j != k})`` (the paper's
+    Definition 2.1).  When (d, K) falls under Theorem 3.3 (``d = 2``: regular
+    polygon; ``K <= d + 1``: simplex ETF; ``d + 1 < K <= 2d``: cross-polytope
+    subset with rho = 1) the exact closed form is returned unless
+    ``method="numeric"``.
 
-    Otherwise each restart draws a random point of OB(d, K), runs a log-sum-exp
-    smoothing continuation (Riemannian CG with pymanopt) to reach a basin, polishes
-    it for the Tammes problem by trust-region sequential LP, improves it by basin
-    hopping (perturb and re-polish), then polishes it on the
-    true one-vs-rest objective (exact hull distances of
-    :func:`spherecodes.hull.one_vs_rest_distances`, linearized through the
-    separating directions ``h_k``) to a KKT point, about 1e-12 in rho.
-
-    Large problems (``K (d - 1) >= 400``) are sharpened first: the smoothing is
-    followed to sharpness 1e10 with L-BFGS (:mod:`spherecodes.solvers.sharpen`), on the
-    max inner product and then on the epigraph form ``min_{k != j} <h_k, w_k - w_j>``
-    of rho; the Tammes LP polish is cut to 10 LPs or 30 s and the one-vs-rest LP polish is
-    skipped (its LPs take about 30 s each at d = 10, K = 100), so rho is accurate to
-    about 1e-8 there.  Their default is 16 restarts (each takes tens of seconds).
+    Otherwise a multistart search runs until ``time_limit``: each restart draws a
+    random point of OB(d, K) and runs a projected-Adam continuation on the
+    log-sum-exp of the inner products (:func:`spherecodes.solvers.descent.lse_descent`;
+    every other restart on centrally symmetric codes ``[X, -X]``, where the root-system
+    codes lie).  The best few restarts are then polished to a KKT point: for the Tammes
+    objective by trust-region sequential LP (after an L-BFGS sharpening when
+    ``K (d - 1) >= 400``), then on the true one-vs-rest objective (exact hull
+    distances, linearized through the separating directions ``h_k``; for large
+    problems an L-BFGS continuation on the epigraph form instead, whose LPs would take
+    minutes).  Since ``rho_one_vs_rest(W) >= 1 - max_{i != j} <w_i, w_j>`` for every W,
+    good Tammes codes are the starting points.
 
     Parameters
     ----------
@@ -38,49 +36,77 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     K : int
         Number of classes, ``K >= 2``.
     restarts : int, optional, keyword-only
-        Random restarts.  Given: exactly that many run.  Default (adaptive): up to
-        :func:`spherecodes.solvers.multistart.default_restarts` (grows with K), stopping
-        as soon as the first n >= 8 restarts have reached their best value 4 times.
+        Given: exactly that many restarts (within ``time_limit`` if also given).
+        Default: adaptive, stop once at least 8 restarts ran and the best basin
+        (max inner product within ``hit_tol = 3e-5``, relative) was reached 4 times.
     seed : None, int or numpy.random.Generator, keyword-only
         Root of a ``SeedSequence``; restart i uses its i-th child, so results do not
-        depend on the executor.
+        depend on the executor (unless ``time_limit`` cuts restarts short).
     time_limit : float, optional, keyword-only
-        Seconds after which no new restart starts.
-    progress : bool, keyword-only
-        tqdm bar over restarts showing the best value so far.
+        Wall-clock seconds for the whole call, final polish included (running restarts
+        return their best point at the deadline; measured overshoot under a second at
+        small sizes).  Default with ``restarts=None``:
+        :func:`spherecodes.solvers.default_time_limit` (``10 + K (d - 1) / 2``, at most
+        300); with ``restarts`` given: none.
+    progress : bool or callable, keyword-only
+        ``True``: a tqdm bar of elapsed seconds against the budget, with the best value so
+        far.  A callable is called as ``progress(elapsed_seconds, best_max_inner_product,
+        restarts_done)`` as restarts finish and about twice a second.
     method : {"auto", "numeric"}, keyword-only
-        ``"numeric"`` forces the solve even where a closed form exists.
+        ``"numeric"`` forces the search even where a closed form exists.
     executor : concurrent.futures.Executor or str, optional, keyword-only
         Where restarts run: default a local process pool (``os.cpu_count()``
-        workers; in-process when ``d * K < 100``); ``"serial"`` in this process; any Executor (e.g.
-        ``distributed.Client(...).get_executor()``).  A passed Executor is not shut down.
+        workers; in-process when ``d * K < 100``); ``"serial"`` in this process; any
+        Executor (e.g. ``distributed.Client(...).get_executor()``).  A passed Executor
+        is not shut down.
     init : array_like, shape (d, K), optional, keyword-only
         Starting code for restart 0 (columns are normalized).
     smoothing, polish : bool, keyword-only
-        Switch the stages off (for benchmarks).
-    betas : sequence of float, optional, keyword-only
-        Sharpness schedule of the smoothing (default: scaled with K, and varied
-        across restarts over a factor 300).
+        Switch the descent or the final polish off (for benchmarks).
     hops : int, optional, keyword-only
-        Basin-hopping moves per restart after the first polish (perturb every
-        codeword by 0.15 of the minimum angle, polish, keep if better; a restart stops
-        after 5 failures in a row).  Default ``max(5, K // 2)`` for ``K > d + 1, d >= 3``,
-        except 0 for large problems (``K (d - 1) >= 400``), where a hop costs about a restart.
+        Basin-hopping moves per restart (perturb every codeword by ``hop_stepsize``
+        times the minimum angle, re-descend, keep if better).  Default 0.
     rattler_rtol : float, keyword-only
-        Relative tolerance for rattlers.
+        Relative tolerance for rattlers (Definition 3.4).
+    **options
+        Further fields of :class:`spherecodes.solvers.SearchSettings` (``n_polish``,
+        ``beta_spread``, ``antipodal``, ``sharpen``, ...).
 
     Returns
     -------
     SphereCode
         ``W`` of shape (d, K) and its measures (``rho_one_vs_rest`` with its
-        certificate, ``distances``, ``rattlers``...), restarts run and reaching the
-        best value, seed, settings and timings.
+        certificate, ``distances``, ``rattlers``...), the restarts run, how many reached
+        the best basin, ``values`` (max inner product of every restart before the
+        polish), seed, settings, timings, and ``status``/``message``: why the search
+        stopped (``"adaptive"``, ``"restarts"``, ``"time_limit"``, ``"interrupted"``) and
+        how the polish ended.  Ctrl-C (SIGINT) during the search returns the best code
+        found so far with ``status="interrupted"``; a second Ctrl-C raises.
 
     Raises
     ------
     ValueError
         ``d < 1``, ``K < 2``, ``restarts < 1``, non-integer sizes, an unknown
-        method, a bad seed or time limit, an ``init`` of the wrong shape.
+        method, a bad seed or time limit, an ``init`` of the wrong shape, an option
+        out of range.
+    TypeError
+        An unknown option, or an option of the wrong type.
+
+    Warns
+    -----
+    UserWarning
+        ``restarts``, ``time_limit``, ``hops`` or ``executor`` given where a closed form
+        is returned (they are ignored).
+
+    See Also
+    --------
+    tammes_code : the same search on the Tammes objective.
+    spherecodes.hull.one_vs_rest_distances : the certified distances behind ``rho``.
+
+    References
+    ----------
+    Jiang et al., *Generalized Neural Collapse for a Large Number of Classes*:
+    Definition 2.1 (Softmax Code), Theorem 3.3 (closed forms).
 
     Examples
     --------

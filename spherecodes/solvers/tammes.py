@@ -14,26 +14,35 @@ def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fal
     Equivalently maximizing ``rho_one_vs_one`` (the minimum pairwise distance).
     Closed forms (regular polygon for d = 2, simplex for K <= d + 1,
     cross-polytope subset for d + 1 < K <= 2d, optimal by Rankin's bounds) are
-    returned unless ``method="numeric"``.  Otherwise: random starts, log-sum-exp
-    smoothing continuation (pymanopt, Oblique(d, K)), then trust-region sequential LP
-    on the active pairs to a KKT point (about 1e-13 in the max inner product),
-    multistart.  Large problems (``K (d - 1) >= 400``) are sharpened with L-BFGS
-    before a short polish (about 1e-8; see :func:`spherecodes.softmax_code`).
+    returned unless ``method="numeric"``.  Otherwise the multistart search of
+    :func:`spherecodes.softmax_code` (projected-Adam log-sum-exp continuation from
+    random and random antipodal starts), then a trust-region sequential LP polish of
+    the best few restarts to a KKT point (about 1e-13 in the max inner product; after
+    an L-BFGS sharpening when ``K (d - 1) >= 400``).
 
     Parameters
     ----------
-    d, K, restarts, seed, time_limit, progress, method, executor, init, smoothing, polish, betas, rattler_rtol
+    d, K, restarts, seed, time_limit, progress, method, executor, init, smoothing, polish, hops, rattler_rtol, **options
         As in :func:`spherecodes.softmax_code`.
 
     Returns
     -------
     SphereCode
-        ``problem == "tammes"``; ``values`` holds the max inner product of every restart.
+        ``problem == "tammes"``; ``values`` holds the max inner product of every restart
+        before the polish; ``status``/``message`` say why the search stopped.
 
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         Bad arguments (see :func:`spherecodes.softmax_code`).
+
+    See Also
+    --------
+    softmax_code : the same search, then polished on the one-vs-rest objective.
+
+    References
+    ----------
+    Tammes (1930); Jiang et al., Eq. (11) and Theorem 3.3.
 
     Examples
     --------

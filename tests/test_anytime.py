@@ -1,0 +1,121 @@
+"""Anytime behaviour of the solvers: the time limit holds, Ctrl-C keeps the best code, seeds reproduce."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spherecodes import SphereCode, softmax_code, tammes_code
+from spherecodes.solvers.descent import lse_descent, max_inner_product
+from spherecodes.solvers.polish import _solve_lp, _tammes_model, polish_tammes, tammes_value, tangent_bases
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _random_code(d, K, seed):
+    W = np.random.default_rng(seed).standard_normal((d, K))
+    return W / np.linalg.norm(W, axis=0)
+
+
+@pytest.mark.parametrize("executor", ["serial", None])
+def test_time_limit_bounds_the_whole_call(executor):
+    # (6, 72): a restart takes seconds and the polish of a candidate seconds more; unbounded
+    # restarts, so only the limit can end the call.  A first short call pays the one-time
+    # costs (imports, numba kernels, HiGHS) that a limit cannot cover.
+    tammes_code(6, 72, seed=0, time_limit=0.5, restarts=10_000, executor="serial")
+    t0 = time.perf_counter()
+    code = tammes_code(6, 72, seed=0, time_limit=3.0, restarts=10_000, executor=executor)
+    wall = time.perf_counter() - t0
+    assert wall < 3.0 + 2.5  # pool start-up and the final measures included
+    assert code.status == "time_limit" and "time limit" in code.message
+    assert code.max_inner_product == pytest.approx(max_inner_product(np.asarray(code.W)), abs=1e-15)
+
+
+def test_adaptive_stop_is_reported():
+    code = tammes_code(3, 7, seed=1, time_limit=600, executor="serial")
+    assert code.status == "adaptive" and "adaptive stop" in code.message
+    assert code.n_best >= 4 and code.restarts >= 8
+
+
+def test_sigint_in_process_returns_the_best_so_far():
+    # Ctrl-C half a second into an unbounded serial search (main thread): the search stops,
+    # the restart that was running returns its best point, and the code is the best of all.
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        t0 = time.perf_counter()
+        code = tammes_code(6, 72, seed=0, restarts=10_000, executor="serial")
+        wall = time.perf_counter() - t0
+    finally:
+        timer.cancel()
+    assert code.status == "interrupted" and 1 <= code.restarts < 10_000
+    assert wall < 10.0
+    assert code.max_inner_product == pytest.approx(float(np.min(code.values)), abs=1e-12)  # not polished
+
+
+def test_sigint_on_the_cli_prints_and_saves_the_best_code(tmp_path):
+    out = tmp_path / "code.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "spherecodes", "tammes", "-d", "6", "-K", "72", "--seed", "0",
+                             "--time-limit", "300", "--json", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(8.0)  # imports, pool start-up and a first restart
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    obj = json.loads(stdout)
+    assert obj["solver"]["status"] == "interrupted"
+    saved = SphereCode.load(out)  # verified on load
+    assert saved.max_inner_product == pytest.approx(obj["max_inner_product"], abs=1e-12)
+
+
+def test_lp_time_limit_after_earlier_lp_time_in_the_thread():
+    # HiGHS measures time_limit on the solver object's cumulative clock, and the object is
+    # reused by the thread: spend 3 s in one LP, then a 2 s polish must still improve.
+    W = _random_code(30, 100, 0)
+    W, _ = lse_descent(W, beta0=10.0, beta_max=1e3)
+    rows, cols, vals, f, nvar = _tammes_model(W, tammes_value(W), 1e-3, tangent_bases(W))
+    t0 = time.perf_counter()
+    _solve_lp(rows, cols, vals, f, nvar, 1e-3, time_limit=3.0)
+    assert time.perf_counter() - t0 > 1.0  # the LP did use the clock
+    W0 = _random_code(6, 40, 1)
+    r = polish_tammes(W0, radius=0.1, max_iter=500, time_limit=2.0)
+    assert r.iterations > 5
+    assert -r.value < max_inner_product(W0) - 0.1  # measured: -0.93 -> about -0.40
+
+
+def test_same_seed_same_code_through_api_executor_cli_and_benchmark(tmp_path):
+    kw = dict(seed=3, restarts=4, method="numeric")
+    a = tammes_code(3, 9, executor="serial", **kw)
+    with ProcessPoolExecutor(2) as ex:
+        b = tammes_code(3, 9, executor=ex, **kw)
+    np.testing.assert_array_equal(a.W, b.W)
+    cli = subprocess.run([sys.executable, "-m", "spherecodes", "tammes", "-d", "3", "-K", "9", "--seed", "3",
+                          "--restarts", "4", "--method", "numeric", "--json", "--full"],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    np.testing.assert_array_equal(np.array(json.loads(cli.stdout)["W"]), a.W)
+    # the benchmark path: time-limited but ended by the adaptive stop, so deterministic
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from bench_solvers import run_cell
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    row = run_cell(3, 7, 5, 600.0)
+    api = tammes_code(3, 7, seed=5, time_limit=600.0, method="numeric", executor="serial")
+    assert row["value"] == api.max_inner_product and row["restarts"] == api.restarts
+
+
+def test_fast_d4_case_finds_the_24_cell():
+    """d = 4, K = 24 from random starts: the 24-cell's max inner product 1/2 (D4 roots,
+    shared/reference/named_codes.csv; believed optimal), reached by an antipodal restart."""
+    code = tammes_code(4, 24, seed=0, restarts=4, executor="serial")
+    assert code.max_inner_product == pytest.approx(0.5, abs=1e-12)
+    soft = softmax_code(4, 24, seed=0, restarts=4, executor="serial")
+    assert soft.rho_one_vs_rest >= 0.5 - 1e-12
