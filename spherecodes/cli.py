@@ -338,14 +338,21 @@ COMPARE_FIELDS = [
 
 def markdown_compare_table(rows) -> str:
     """Render :func:`compare_cell` rows as a Markdown table."""
+    published = any(r.get("published") not in (None, "") for r in rows)
     head = ("| d | K | rho Softmax | rho Tammes (one-vs-rest) | 1 - t* | agree (1e-9) "
-            "| rattlers SC | rattlers Tammes | time [s] |")
-    sep = "|---:|---:|---:|---:|---:|:---:|---:|---:|---:|"
+            + ("| 1 - t* published | vs published " if published else "")
+            + "| rattlers SC | rattlers Tammes | time [s] |")
+    sep = "|---:|---:|---:|---:|---:|:---:|" + ("---:|:---|" if published else "") + "---:|---:|---:|"
     out = [head, sep]
     for r in rows:
+        ref = ""
+        if published:
+            pub = r.get("published")
+            ref = (f"| {1.0 - float(pub):.10f} | {r.get('vs_published') or ''} " if pub not in (None, "")
+                   else "| - | no published value ")
         out.append(
             f"| {int(r['d'])} | {int(r['K'])} | {float(r['rho_softmax']):.10f} | {float(r['rho_tammes']):.10f} "
-            f"| {float(r['one_minus_t']):.10f} | {'yes' if _truthy(r['agree']) else '**no**'} "
+            f"| {float(r['one_minus_t']):.10f} | {'yes' if _truthy(r['agree']) else '**no**'} {ref}"
             f"| {int(r['rattlers_softmax'])} | {int(r['rattlers_tammes'])} | {float(r['time']):.1f} |"
         )
     return "\n".join(out) + "\n"

@@ -189,3 +189,51 @@ def test_tammes_vs_softmax_flags_cells_below_a_larger_K():
     rows = [{"d": 4, "K": 9, "rho_softmax": 0.9}, {"d": 4, "K": 10, "rho_softmax": 0.7},
             {"d": 4, "K": 11, "rho_softmax": 0.8}, {"d": 5, "K": 11, "rho_softmax": 0.5}]
     assert tvs.monotonicity_shortfalls(rows) == [(4, 10, 0.7, 11, 0.8)]
+
+
+def _reference_dir(tmp_path, rows):
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    (folder / "best_known_tammes_d3.csv").write_text(
+        "d,K,max_inner_product,min_angle_deg,status\n"
+        + "".join(f"3,{K},{t!r},0,best_known_putative\n" for K, t in rows))
+    return folder
+
+
+def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monkeypatch):
+    """A cell above the published max inner product is flagged SHORT, never shown as reaching it."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import reference
+        from tammes_vs_softmax import mark_published
+    finally:
+        sys.path.remove(str(BENCH))
+    # the icosahedron: t = 1/sqrt(5) (closed form), rho = 1 - t
+    t_ico = 1 / math.sqrt(5)
+    monkeypatch.setenv("SPHERECODES_REFERENCE", str(_reference_dir(tmp_path, [(12, t_ico)])))
+    reference._table.cache_clear()
+    at = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico, "rho_softmax": 1 - t_ico})
+    assert at["vs_published"] == "reaches" and at["published"] == pytest.approx(t_ico)
+    short = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico - 1e-6, "rho_softmax": 1 - t_ico})
+    assert short["vs_published"].startswith("**SHORT**") and "1.00e-06" in short["vs_published"]
+    soft_short = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico, "rho_softmax": 1 - t_ico - 1e-6})
+    assert soft_short["vs_published"].startswith("**SHORT**")
+    assert mark_published({"d": 3, "K": 13, "one_minus_t": 0.5, "rho_softmax": 0.5})["vs_published"] == ""
+    reference._table.cache_clear()
+
+
+def test_bench_solvers_cell_reaches_a_published_value(tmp_path):
+    """One cell through the benchmark script: hit, baseline at equal time, resumable CSV."""
+    env_ref = _reference_dir(tmp_path, [(8, (2 * math.sqrt(2) - 1) / 7)])  # square antiprism (Schuette-vdW)
+    out = tmp_path / "bench"
+    env = dict(os.environ, SPHERECODES_REFERENCE=str(env_ref))
+    run = [sys.executable, str(BENCH / "bench_solvers.py"), "--cells", "3:8", "--time-limit", "30", "--out", str(out)]
+    p = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rows = read_csv(out / "bench_solvers.csv")
+    assert len(rows) == 1 and rows[0]["hit"] == "hit"
+    assert float(rows[0]["value"]) == pytest.approx((2 * math.sqrt(2) - 1) / 7, abs=1e-9)
+    assert float(rows[0]["baseline"]) >= float(rows[0]["value"]) - 1e-12  # nothing beats the optimum
+    assert "1 hit the best known value, 0 missed" in p.stdout
+    again = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert "(1 already in" in again.stdout and len(read_csv(out / "bench_solvers.csv")) == 1
