@@ -44,22 +44,23 @@ class CLIError(Exception):
 def known_optimum(d: int, K: int):
     """Closed-form maximum of rho one-vs-rest over OB(d, K) where Theorem 3.3 gives it.
 
-    Returns ``(value, reason)`` or ``(None, None)``.
-
-    * ``d == 1``: only ``+1, -1`` exist, so ``K == 2`` gives 2 and ``K > 2`` gives 0;
-    * ``K <= d + 1``: simplex ETF, ``K / (K - 1)``;
-    * ``d == 2``: regular K-gon, ``1 - cos(2 pi / K)``;
-    * ``d + 1 < K <= 2d``: 1 (cross-polytope vertices).
+    Returns ``(value, reason)`` or ``(None, None)``; the value is
+    :func:`spherecodes.bounds.exact_optimum`, the reason names the case.
     """
+    from .bounds import exact_optimum
+
+    value = exact_optimum(d, K)
+    if value is None:
+        return None, None
     if d == 1:
-        return (2.0, "d = 1: antipodal pair") if K == 2 else (0.0, "d = 1: at most 2 distinct points")
-    if K <= d + 1:
-        return K / (K - 1), "Theorem 3.3: simplex ETF, K/(K-1)"
-    if d == 2:
-        return 1.0 - math.cos(2.0 * math.pi / K), "Theorem 3.3: regular K-gon, 1 - cos(2 pi/K)"
-    if K <= 2 * d:
-        return 1.0, "Theorem 3.3: d+1 < K <= 2d, cross-polytope subset"
-    return None, None
+        why = "d = 1: antipodal pair" if K == 2 else "d = 1: at most 2 distinct points"
+    elif K <= d + 1:
+        why = "Theorem 3.3: simplex ETF, K/(K-1)"
+    elif d == 2:
+        why = "Theorem 3.3: regular K-gon, 1 - cos(2 pi/K)"
+    else:
+        why = "Theorem 3.3: d+1 < K <= 2d, cross-polytope subset"
+    return value, why
 
 
 def _finite(x):
@@ -610,39 +611,23 @@ def _cmd_bounds(args):
     if args.target_rho is not None:
         tr = _size_dimension(K, args.target_rho)
         obj.update(tr)
-        suff = (f"d >= {tr['d_sufficient']} suffices (lower bound)" if tr["d_sufficient"] is not None
-                else "no d is guaranteed by the lower bound (it stays below 1/2)")
-        nec = (f"d >= {tr['d_necessary']} is necessary (upper bound)" if tr["d_necessary"] is not None
-               else "no d up to 2^20 reaches it (upper bound)")
+        suff = (f"d >= {tr['d_sufficient']} suffices (Theorem 3.3 or the 3.9 lower bound)"
+                if tr["d_sufficient"] is not None else "no d up to 2^20 is guaranteed to reach it")
+        nec = (f"d >= {tr['d_necessary']} is necessary (Theorem 3.3 or the 3.9 upper bound)"
+               if tr["d_necessary"] is not None else "no d reaches it (rho* <= K/(K-1) for every d)")
         lines.append(f"  for rho >= {args.target_rho:g}: {suff}; {nec}")
     _emit(args, obj, lines)
     return 0
 
 
 def _size_dimension(K: int, rho: float, d_max: int = 1 << 20) -> dict:
-    """Smallest d where the Theorem 3.9 lower bound reaches ``rho`` and where the upper bound does."""
-    from .bounds import theorem39_bounds
+    """:func:`spherecodes.bounds.dimension_bounds` for ``--target-rho``, as output fields."""
+    from .bounds import dimension_bounds
 
-    if not (0 < rho < 2):
-        raise CLIError(f"--target-rho must be in (0, 2), got {rho}")
-
-    def first(pred):
-        lo, hi = 2, 2
-        while not pred(hi):
-            lo, hi = hi, hi * 2
-            if hi > d_max:
-                return None
-        while lo < hi:  # the bounds increase with d
-            mid = (lo + hi) // 2
-            if pred(mid):
-                hi = mid
-            else:
-                lo = mid + 1
-        return hi
-
-    suff = first(lambda d: theorem39_bounds(d, K, warn=False).lower >= rho)
-    nec = first(lambda d: theorem39_bounds(d, K, warn=False).upper_raw >= rho)
-    return {"target_rho": rho, "d_sufficient": suff, "d_necessary": nec}
+    if not (0 < rho <= 2):
+        raise CLIError(f"--target-rho must be in (0, 2], got {rho}")
+    b = dimension_bounds(K, rho, max_d=d_max)
+    return {"target_rho": rho, "d_sufficient": b.sufficient, "d_necessary": b.necessary}
 
 
 def _compare_lines(r: dict) -> list[str]:

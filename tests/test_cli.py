@@ -337,3 +337,17 @@ def test_submit_unordered_yields_before_running_everything():
     with get_executor(max_workers=2) as ex:
         got = sorted(f.result() for _, f in submit_unordered(ex, _square, [(i,) for i in range(6)]))
     assert got == [0, 1, 4, 9, 16, 25]
+
+
+@pytest.mark.parametrize("K,rho", [(20, 1.2), (1000, 0.5), (20, 1.0), (12, 0.9), (100, 0.3), (10**6, 0.1),
+                                   (7, 7 / 6), (50, 2.0)])
+def test_bounds_target_rho_agrees_with_dimension_bounds(K, rho, capsys):
+    """`spherecodes bounds --target-rho` reports exactly what the library's sizing says."""
+    from spherecodes.bounds import dimension_bounds
+
+    assert cli.main(["bounds", "-d", "3", "-K", str(K), "--target-rho", repr(rho), "--optimum", "never", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    b = dimension_bounds(K, rho, max_d=1 << 20)
+    assert (obj["d_sufficient"], obj["d_necessary"]) == (b.sufficient, b.necessary)
+    if K == 20 and rho == 1.2:  # above K/(K-1): no dimension reaches it
+        assert b.necessary is None and b.sufficient is None
