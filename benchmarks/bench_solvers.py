@@ -3,7 +3,7 @@
 
 For every cell (d, K, seed), in one worker process and one after the other:
 
-* the solver with ``time_limit=T`` (default 120 s; adaptive stop on): for cells with a
+* the solver with ``time_limit=T`` (default 120 s, used whole): for cells with a
   published best-known Tammes value (``shared/reference/``) :func:`spherecodes.tammes_code`,
   else :func:`spherecodes.softmax_code`;
 * the projected-Adam log-sum-exp baseline (``adam_baseline.py``) given the seconds the
@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from adam_baseline import adam_lse_baseline  # noqa: E402
-from reference import best_known  # noqa: E402
+from published import best_known  # noqa: E402
 
 HIT_TOL = 1e-9
 BASIN_TOL = 1e-4
@@ -77,8 +77,8 @@ def parse_cells(text: str) -> list[tuple[int, int]]:
     return cells
 
 
-def run_cell(d: int, K: int, seed: int, time_limit: float) -> dict:
-    """Solver then baseline on one cell; see the module docstring."""
+def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None = None) -> dict:
+    """Solver then baseline on one cell; see the module docstring (``restarts`` caps the search)."""
     import spherecodes as sc
     from spherecodes.hull import one_vs_rest_distances
 
@@ -94,7 +94,8 @@ def run_cell(d: int, K: int, seed: int, time_limit: float) -> dict:
 
     solve = sc.tammes_code if problem == "tammes" else sc.softmax_code
     # one core each: the solver's restarts in this process, as the baseline's
-    code = solve(d, K, seed=seed, time_limit=time_limit, method="numeric", progress=watch, executor="serial")
+    code = solve(d, K, seed=seed, time_limit=time_limit, restarts=restarts, method="numeric", progress=watch,
+                 executor="serial")
     wall = time.perf_counter() - t0
     W_b, t_b = adam_lse_baseline(d, K, seconds=wall, seed=seed)
     if problem == "tammes":
@@ -148,6 +149,8 @@ def main(argv=None) -> int:
                     help="cells: d:K, d:K1-K2[:step], or the groups d3, named, large (default: all three)")
     ap.add_argument("--seeds", default=None, help="seeds, e.g. 0,1,2 (default: 0 for d = 3, 0,1,2 for named cells)")
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solver call (default 120)")
+    ap.add_argument("--restarts", type=int, default=None,
+                    help="cap on restarts per solve (default: as many as fit in --time-limit)")
     ap.add_argument("--workers", type=int, default=1, help="cells in parallel (default 1: in this process)")
     ap.add_argument("--out", default="out/bench_solvers", help="folder of the resumable CSV (default out/bench_solvers)")
     args = ap.parse_args(argv)
@@ -169,7 +172,7 @@ def main(argv=None) -> int:
         print(format_row(r), flush=True)
     t0 = time.perf_counter()
     with get_executor(max_workers=args.workers) as ex:
-        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit) for d, K, s in todo]):
+        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit, args.restarts) for d, K, s in todo]):
             r = fut.result()
             rows.append({k: str(v) for k, v in r.items()})
             print(format_row(r), flush=True)

@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from spherecodes.bounds import theorem39_bounds
-from spherecodes.cli import known_optimum, measure_code, parse_range
+from spherecodes.cli import parse_range
+from spherecodes.compare import known_optimum, measure_code
 from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.io import recorded_commands, write_csv_atomic, write_text_atomic
 

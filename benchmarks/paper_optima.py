@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spherecodes.cli import known_optimum, measure_code
+from spherecodes.compare import known_optimum, measure_code
 from spherecodes.io import write_csv_atomic, write_text_atomic
 
 NAME = "paper_optima"

@@ -36,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spherecodes.cli import AGREE_TOL, COMPARE_FIELDS, compare_cell, markdown_compare_table, parse_range
+from spherecodes.cli import parse_range
+from spherecodes.compare import AGREE_TOL, COMPARE_FIELDS, cell_seed, compare_cell, markdown_compare_table
 from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.io import recorded_commands, save_npz_atomic, write_csv_atomic, write_text_atomic
 
@@ -54,7 +55,7 @@ def mark_published(row: dict) -> dict:
     else ``"**SHORT** ..."`` with the shortfall, so that a shortfall is never shown as an
     agreement.
     """
-    from reference import best_known
+    from published import best_known
 
     ref = best_known(row["d"], row["K"])
     row["published"] = "" if ref is None else ref[0]
@@ -70,11 +71,6 @@ def mark_published(row: dict) -> dict:
         row["vs_published"] = (f"**SHORT**: t* above by {max(short_t, 0.0):.2e}, "
                                f"rho Softmax below 1 - t_pub by {max(short_rho, 0.0):.2e}")
     return row
-
-
-def cell_seed(seed: int, d: int, K: int) -> int:
-    """Seed of one cell, independent of the order in which cells run (so resuming reproduces them)."""
-    return int(np.random.SeedSequence([seed, d, K]).generate_state(1)[0] % (2**31 - 2))
 
 
 def run_cell(d, K, seed, restarts, time_limit, method):

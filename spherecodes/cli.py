@@ -26,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "compare_cell", "known_optimum", "COMPARE_FIELDS", "AGREE_TOL"]
+from .compare import (AGREE_TOL, COMPARE_FIELDS, _code_W, _finite, _truthy, cell_seed, compare_cell,  # noqa: F401
+                      known_optimum, markdown_compare_table, measure_code)
 
-#: Tolerance for "Tammes and Softmax agree" in :func:`compare_cell` and the tables.
-AGREE_TOL = 1e-9
-
+__all__ = ["main", "build_parser"]
 
 class CLIError(Exception):
     """A user error with an exit status (2 for bad input)."""
@@ -41,69 +40,6 @@ class CLIError(Exception):
 
 
 # --------------------------------------------------------------------- helpers
-def known_optimum(d: int, K: int):
-    """Closed-form maximum of rho one-vs-rest over OB(d, K) where Theorem 3.3 gives it.
-
-    Returns ``(value, reason)`` or ``(None, None)``; the value is
-    :func:`spherecodes.bounds.exact_optimum`, the reason names the case.
-    """
-    from .bounds import exact_optimum
-
-    value = exact_optimum(d, K)
-    if value is None:
-        return None, None
-    if d == 1:
-        why = "d = 1: antipodal pair" if K == 2 else "d = 1: at most 2 distinct points"
-    elif K <= d + 1:
-        why = "Theorem 3.3: simplex ETF, K/(K-1)"
-    elif d == 2:
-        why = "Theorem 3.3: regular K-gon, 1 - cos(2 pi/K)"
-    else:
-        why = "Theorem 3.3: d+1 < K <= 2d, cross-polytope subset"
-    return value, why
-
-
-def _finite(x):
-    """JSON-safe float (None for NaN/inf)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def measure_code(W, *, rtol: float = 1e-6) -> dict:
-    """Separation report of a code ``W`` of shape ``(d, K)`` (unit columns) as a JSON-ready dict.
-
-    Keys: ``d, K, rho_one_vs_rest, rho_lower, rho_upper, worst_class,
-    rho_one_vs_one, max_inner_product, one_minus_max_inner_product,
-    min_angle_rad, min_angle_deg, rattlers, distances``.
-    """
-    from .hull import one_vs_rest_distances
-    from .measures import separation
-
-    W = np.asarray(W, dtype=np.float64)
-    res = one_vs_rest_distances(W)
-    sep = separation(W, rtol=rtol, one_vs_rest=res)
-    dist = np.asarray(sep.distances, dtype=np.float64)
-    t = float(sep.max_inner_product)
-    ang = float(sep.min_angle)
-    return {
-        "d": int(W.shape[0]),
-        "K": int(W.shape[1]),
-        "rho_one_vs_rest": float(sep.rho_one_vs_rest),
-        "rho_lower": float(sep.rho_one_vs_rest_lower),
-        "rho_upper": float(sep.rho_one_vs_rest_upper),
-        "worst_class": int(np.argmin(dist)),
-        "rho_one_vs_one": float(sep.rho_one_vs_one),
-        "max_inner_product": t,
-        "one_minus_max_inner_product": 1.0 - t,
-        "min_angle_rad": ang,
-        "min_angle_deg": math.degrees(ang),
-        "rattlers": [int(i) for i in np.asarray(sep.rattlers)],
-        "distances": [float(x) for x in dist],
-    }
-
-
 def _solver_info(code) -> dict:
     """Restart/timing information a SphereCode carries, whatever its exact attribute names."""
     info = {}
@@ -113,13 +49,6 @@ def _solver_info(code) -> dict:
             if isinstance(v, (bool, int, float, str, np.integer, np.floating)) or v is None:
                 info[name] = v.item() if isinstance(v, np.generic) else v
     return info
-
-
-def _code_W(code) -> np.ndarray:
-    W = getattr(code, "W", None)
-    if W is None:
-        W = code  # a bare array
-    return np.asarray(W, dtype=np.float64)
 
 
 def _check_out(path, *, force: bool) -> None:
@@ -200,169 +129,6 @@ def _run_solver(kind: str, d: int, K: int, args, executor=None):
     t0 = time.perf_counter()
     code = fn(d, K, **kw)
     return code, time.perf_counter() - t0
-
-
-def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, method="auto",
-                 save_dir=None, rtol: float = 1e-6, return_codes: bool = False, executor="serial",
-                 polish_from_tammes: bool = True) -> dict:
-    """Solve the Softmax Code and the Tammes problem for one ``(d, K)`` and compare them.
-
-    Parameters
-    ----------
-    d, K : int
-        Dimension and number of classes.
-    restarts, seed, time_limit, method
-        Passed to :func:`spherecodes.softmax_code` and :func:`spherecodes.tammes_code`.
-        Both get the same seed: the Softmax solver's restart i polishes, on the
-        one-vs-rest objective, the same random start that the Tammes solver's
-        restart i polishes on the one-vs-one objective, so a Softmax value above
-        the Tammes code's one-vs-rest value means that the one-vs-rest polish
-        found a better code from the same basins.
-    save_dir : str or path, optional
-        If given, both codes are saved there as ``softmax_d{d}_K{K}.npz`` and
-        ``tammes_d{d}_K{K}.npz``.
-    rtol : float
-        Relative tolerance for rattlers.
-    return_codes : bool
-        Also return both codes, as ``row["W_softmax"]`` and ``row["W_tammes"]``
-        (arrays of shape ``(d, K)``).
-    polish_from_tammes : bool
-        Cross-polish (where no closed form applies): polish the Softmax Code on
-        the Tammes objective and keep it if its max inner product is smaller than
-        the Tammes search's (``t_tammes_search``, flag ``tammes_from_softmax``);
-        then polish the Tammes code on the one-vs-rest objective and keep it if
-        its rho is larger than the Softmax search's (``rho_softmax_search``, flag
-        ``softmax_from_tammes``); repeat (at most 4 rounds) while either improves.  Each polish is one more restart started from
-        the other code, without smoothing.  A remaining disagreement is then a
-        pair of codes that each survive the other problem's polish.
-    executor : concurrent.futures.Executor or "serial" or None
-        Where the restarts of each solve run.  Default ``"serial"``: in this
-        process, which is right when the cells themselves run in parallel;
-        ``None`` lets the solvers use their local process pool.
-
-    Returns
-    -------
-    dict
-        One row of :data:`COMPARE_FIELDS`: ``rho_softmax`` (rho one-vs-rest of the
-        best Softmax Code found), ``rho_tammes`` (rho one-vs-rest of the best Tammes
-        code found), ``one_minus_t`` (``1 - t*``, t* the max inner product of the
-        Tammes code), ``agree`` (``|rho_softmax - rho_tammes| <= 1e-9``),
-        ``tammes_tight`` (``|rho_tammes - (1 - t*)| <= 1e-9``), certificates,
-        rattlers of each and wall times.
-    """
-    from .solvers import softmax_code, tammes_code
-
-    kw = {"method": method, "rattler_rtol": rtol}
-    if executor is not None:
-        kw["executor"] = executor
-    if restarts is not None:
-        kw["restarts"] = restarts
-    if time_limit is not None:
-        kw["time_limit"] = time_limit
-    t0 = time.perf_counter()
-    sc = softmax_code(d, K, seed=seed, **kw)
-    t1 = time.perf_counter()
-    tc = tammes_code(d, K, seed=seed, **kw)
-    t2 = time.perf_counter()
-    ms = measure_code(_code_W(sc), rtol=rtol)
-    mt = measure_code(_code_W(tc), rtol=rtol)
-    rho_search, from_tammes = ms["rho_one_vs_rest"], False
-    t_search, from_softmax = mt["max_inner_product"], False
-    if polish_from_tammes and known_optimum(d, K)[0] is None:
-        # Each search may miss a basin the other found: cross-polish both ways and keep the
-        # better code of each kind, until neither polish improves on the other's code (a
-        # Softmax polish of the Tammes code can land on a better Tammes code too).
-        for _ in range(4):
-            improved = False
-            pt = tammes_code(d, K, init=_code_W(sc), restarts=1, smoothing=False, method="numeric",
-                             executor="serial", rattler_rtol=rtol)
-            mpt = measure_code(_code_W(pt), rtol=rtol)
-            if mpt["max_inner_product"] < mt["max_inner_product"] - 1e-15:
-                tc, mt, from_softmax, improved = pt, mpt, True, True
-            pc = softmax_code(d, K, init=_code_W(tc), restarts=1, smoothing=False, method="numeric",
-                              executor="serial", rattler_rtol=rtol)
-            mp = measure_code(_code_W(pc), rtol=rtol)
-            if mp["rho_one_vs_rest"] > ms["rho_one_vs_rest"] + 1e-15:
-                sc, ms, from_tammes, improved = pc, mp, True, True
-            if not improved:
-                break
-    t3 = time.perf_counter()
-    opt, _ = known_optimum(d, K)
-    row = {
-        "d": d,
-        "K": K,
-        "rho_softmax": ms["rho_one_vs_rest"],
-        "rho_softmax_lower": ms["rho_lower"],
-        "rho_softmax_upper": ms["rho_upper"],
-        "rho_tammes": mt["rho_one_vs_rest"],
-        "rho_tammes_lower": mt["rho_lower"],
-        "rho_tammes_upper": mt["rho_upper"],
-        "one_minus_t": mt["one_minus_max_inner_product"],
-        "tammes_ovo": mt["rho_one_vs_one"],
-        "softmax_ovo": ms["rho_one_vs_one"],
-        "difference": ms["rho_one_vs_rest"] - mt["rho_one_vs_rest"],
-        "agree": bool(abs(ms["rho_one_vs_rest"] - mt["rho_one_vs_rest"]) <= AGREE_TOL),
-        "tammes_tight": bool(abs(mt["rho_one_vs_rest"] - mt["one_minus_max_inner_product"]) <= AGREE_TOL),
-        "known_optimum": opt,
-        "rattlers_softmax": len(ms["rattlers"]),
-        "rattlers_tammes": len(mt["rattlers"]),
-        "time_softmax": t1 - t0,
-        "time_tammes": t2 - t1,
-        "time": t3 - t0,
-        "rho_softmax_search": rho_search,
-        "softmax_from_tammes": from_tammes,
-        "t_tammes_search": t_search,
-        "tammes_from_softmax": from_softmax,
-        "restarts_softmax": getattr(sc, "restarts", None),
-        "restarts_tammes": getattr(tc, "restarts", None),
-    }
-    if save_dir is not None:
-        from .io import save_npz_atomic
-
-        save_dir = Path(save_dir)
-        for tag, code in (("softmax", sc), ("tammes", tc)):
-            save_npz_atomic(save_dir / f"{tag}_d{d}_K{K}.npz", W=_code_W(code))
-    if return_codes:
-        row["W_softmax"], row["W_tammes"] = _code_W(sc), _code_W(tc)
-    return row
-
-
-#: Column order of :func:`compare_cell` rows (CSV header of the tables).
-COMPARE_FIELDS = [
-    "d", "K", "rho_softmax", "rho_softmax_lower", "rho_softmax_upper", "rho_tammes", "rho_tammes_lower",
-    "rho_tammes_upper", "one_minus_t", "tammes_ovo", "softmax_ovo", "difference", "agree", "tammes_tight",
-    "known_optimum", "rattlers_softmax", "rattlers_tammes", "time_softmax", "time_tammes", "time",
-    "restarts_softmax", "restarts_tammes", "rho_softmax_search", "softmax_from_tammes", "t_tammes_search",
-    "tammes_from_softmax",
-]
-
-
-def markdown_compare_table(rows) -> str:
-    """Render :func:`compare_cell` rows as a Markdown table."""
-    published = any(r.get("published") not in (None, "") for r in rows)
-    head = ("| d | K | rho Softmax | rho Tammes (one-vs-rest) | 1 - t* | agree (1e-9) "
-            + ("| 1 - t* published | vs published " if published else "")
-            + "| rattlers SC | rattlers Tammes | time [s] |")
-    sep = "|---:|---:|---:|---:|---:|:---:|" + ("---:|:---|" if published else "") + "---:|---:|---:|"
-    out = [head, sep]
-    for r in rows:
-        ref = ""
-        if published:
-            pub = r.get("published")
-            ref = (f"| {1.0 - float(pub):.10f} | {r.get('vs_published') or ''} " if pub not in (None, "")
-                   else "| - | no published value ")
-        out.append(
-            f"| {int(r['d'])} | {int(r['K'])} | {float(r['rho_softmax']):.10f} | {float(r['rho_tammes']):.10f} "
-            f"| {float(r['one_minus_t']):.10f} | {'yes' if _truthy(r['agree']) else '**no**'} {ref}"
-            f"| {int(r['rattlers_softmax'])} | {int(r['rattlers_tammes'])} | {float(r['time']):.1f} |"
-        )
-    return "\n".join(out) + "\n"
-
-
-def _truthy(v) -> bool:
-    if isinstance(v, str):
-        return v.strip().lower() in ("true", "1", "yes")
-    return bool(v)
 
 
 def parse_range(text: str, name: str) -> list[int]:
@@ -652,7 +418,7 @@ def _cmd_compare(args):
 
     d, K = check_dims(args.d, args.K)
     with _ExecutorScope(args) as ex:
-        r = compare_cell(d, K, restarts=args.restarts, seed=args.seed, time_limit=args.time_limit,
+        r = compare_cell(d, K, restarts=args.restarts, seed=cell_seed(args.seed, d, K), time_limit=args.time_limit,
                          method=args.method, save_dir=args.save_dir, rtol=args.rtol, executor=ex)
     _emit(args, r, _compare_lines(r))
     return 0
@@ -681,7 +447,7 @@ def _cmd_table(args):
     workers = args.workers if args.workers is not None else (1 if len(cells) == 1 else None)
     kw = dict(restarts=args.restarts, time_limit=args.time_limit, method=args.method, rtol=args.rtol)
     with get_executor(args.scheduler, max_workers=workers) as ex:
-        jobs = [(d, K, None if args.seed is None else args.seed + 1000 * i, kw) for i, (d, K) in enumerate(cells)]
+        jobs = [(d, K, cell_seed(args.seed, d, K), kw) for d, K in cells]
         bar = None
         if _show_progress(args):
             from tqdm import tqdm
@@ -769,7 +535,7 @@ def _add_solver(p, *, dims=True, out=True):
     p.add_argument("--seed", type=_nonneg_int, default=None, help="random seed (reproducible runs)")
     p.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
                    help="wall-clock seconds for the whole solve, final polish included (default: "
-                        "10 + K (d - 1) / 2, at most 300, unless --restarts is given)")
+                        "30 + K (d - 1) / 2, at most 300, unless --restarts is given)")
     p.add_argument("--method", default="auto", choices=("auto", "numeric"),
                    help="auto: the closed form where Theorem 3.3 gives one; numeric: always search (default auto)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -204,14 +204,14 @@ def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monk
     """A cell above the published max inner product is flagged SHORT, never shown as reaching it."""
     sys.path.insert(0, str(BENCH))
     try:
-        import reference
+        import published
         from tammes_vs_softmax import mark_published
     finally:
         sys.path.remove(str(BENCH))
     # the icosahedron: t = 1/sqrt(5) (closed form), rho = 1 - t
     t_ico = 1 / math.sqrt(5)
     monkeypatch.setenv("SPHERECODES_REFERENCE", str(_reference_dir(tmp_path, [(12, t_ico)])))
-    reference._table.cache_clear()
+    published._table.cache_clear()
     at = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico, "rho_softmax": 1 - t_ico})
     assert at["vs_published"] == "reaches" and at["published"] == pytest.approx(t_ico)
     short = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico - 1e-6, "rho_softmax": 1 - t_ico})
@@ -219,7 +219,7 @@ def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monk
     soft_short = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico, "rho_softmax": 1 - t_ico - 1e-6})
     assert soft_short["vs_published"].startswith("**SHORT**")
     assert mark_published({"d": 3, "K": 13, "one_minus_t": 0.5, "rho_softmax": 0.5})["vs_published"] == ""
-    reference._table.cache_clear()
+    published._table.cache_clear()
 
 
 def test_bench_solvers_cell_reaches_a_published_value(tmp_path):
@@ -227,7 +227,8 @@ def test_bench_solvers_cell_reaches_a_published_value(tmp_path):
     env_ref = _reference_dir(tmp_path, [(8, (2 * math.sqrt(2) - 1) / 7)])  # square antiprism (Schuette-vdW)
     out = tmp_path / "bench"
     env = dict(os.environ, SPHERECODES_REFERENCE=str(env_ref))
-    run = [sys.executable, str(BENCH / "bench_solvers.py"), "--cells", "3:8", "--time-limit", "30", "--out", str(out)]
+    run = [sys.executable, str(BENCH / "bench_solvers.py"), "--cells", "3:8", "--time-limit", "30", "--restarts", "6",
+           "--out", str(out)]
     p = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     rows = read_csv(out / "bench_solvers.csv")

@@ -351,3 +351,24 @@ def test_bounds_target_rho_agrees_with_dimension_bounds(K, rho, capsys):
     assert (obj["d_sufficient"], obj["d_necessary"]) == (b.sufficient, b.necessary)
     if K == 20 and rho == 1.2:  # above K/(K-1): no dimension reaches it
         assert b.necessary is None and b.sufficient is None
+
+
+def test_compare_table_and_benchmark_give_the_same_cell_for_the_same_seed(capsys):
+    """One seed, one row: `compare`, `table` and benchmarks/tammes_vs_softmax.py (issue: (3, 13) differed)."""
+    from pathlib import Path
+
+    from spherecodes.compare import cell_seed, compare_cell
+
+    assert cli.main(["compare", "-d", "3", "-K", "13", "--seed", "0", "--restarts", "3", "--json"]) == 0
+    a = json.loads(capsys.readouterr().out)
+    assert cli.main(["table", "--d", "3", "--K", "13", "--seed", "0", "--restarts", "3", "--json"]) == 0
+    b = json.loads(capsys.readouterr().out)["cells"][0]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from tammes_vs_softmax import run_cell
+    finally:
+        sys.path.pop(0)
+    c = run_cell(3, 13, cell_seed(0, 3, 13), 3, None, "auto")
+    assert a["rho_softmax"] == b["rho_softmax"] == c["rho_softmax"]
+    assert a["one_minus_t"] == b["one_minus_t"] == c["one_minus_t"]
+    assert c["rho_softmax"] == compare_cell(3, 13, seed=cell_seed(0, 3, 13), restarts=3)["rho_softmax"]

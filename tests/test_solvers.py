@@ -278,10 +278,10 @@ def test_any_executor_and_adaptive_stop_are_reproducible():
     ex = _OpaqueExecutor()
     try:
         # default: adaptive restarts; a generous time limit, so that it does not cut a restart short
-        a = softmax_code(3, 9, method="numeric", seed=5, executor=ex, time_limit=600)
+        a = softmax_code(3, 9, method="numeric", seed=5, executor=ex, time_limit=600, adaptive=True)
     finally:
         ex.shutdown()
-    b = softmax_code(3, 9, method="numeric", seed=5, executor="serial", time_limit=600)
+    b = softmax_code(3, 9, method="numeric", seed=5, executor="serial", time_limit=600, adaptive=True)
     assert ex.submitted >= a.restarts >= 8  # the adaptive stop keeps a prefix of the submitted restarts
     assert a.restarts == b.restarts and a.n_best >= 4
     np.testing.assert_array_equal(a.values, b.values)

@@ -124,9 +124,10 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                                  settings={"method": method}, rattler_rtol=rattler_rtol,
                                  status="closed_form", message=f"closed form ({name}, Theorem 3.3)",
                                  timings={"total": time.perf_counter() - t0})
-    settings = SearchSettings.for_size(
-        d, K, restarts=restarts, adaptive=restarts is None, descent=bool(smoothing), polish=bool(polish),
-        hops=hops, **options)
+    # a budget the caller set is used whole; the adaptive stop ends default runs early
+    adaptive = options.pop("adaptive", restarts is None and time_limit is None)
+    settings = SearchSettings.for_size(d, K, restarts=restarts, adaptive=adaptive, descent=bool(smoothing),
+                                       polish=bool(polish), hops=hops, **options)
     if time_limit is None and restarts is None:
         time_limit = settings.time_limit
     elif restarts is not None and time_limit is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
@@ -57,10 +58,24 @@ def root_seed(seed) -> int:
 
 
 def _worker_init(stop):
-    """Pool workers leave Ctrl-C to the parent, which tells them through ``stop``."""
+    """Pool workers leave Ctrl-C to the parent, which tells them through ``stop``, and die with it."""
     global _WORKER_STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_STOP = stop
+    _exit_with_parent()
+
+
+def _exit_with_parent():
+    """Linux: have the kernel kill this process when its parent dies (even by SIGKILL)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: workers end at their deadline
+        pass
 
 
 def _random_columns(rng, d, K):

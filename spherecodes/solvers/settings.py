@@ -28,11 +28,12 @@ def sharpens(d: int, K: int) -> bool:
 
 
 def default_time_limit(d: int, K: int) -> float:
-    """Seconds a default run may take: ``10 + K (d - 1) / 2``, at most 300.
+    """Seconds a default run may take: ``30 + K (d - 1) / 2``, at most 300.
 
-    The adaptive stop usually ends small problems much earlier.
+    The adaptive stop usually ends small problems much earlier (``softmax_code(3, 20)``:
+    about 15 s on one core).
     """
-    return float(min(300.0, 10.0 + 0.5 * K * (d - 1)))
+    return float(min(300.0, 30.0 + 0.5 * K * (d - 1)))
 
 
 @dataclass(frozen=True)

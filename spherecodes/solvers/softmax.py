@@ -37,8 +37,10 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         Number of classes, ``K >= 2``.
     restarts : int, optional, keyword-only
         Given: exactly that many restarts (within ``time_limit`` if also given).
-        Default: adaptive, stop once at least 8 restarts ran and the best basin
-        (max inner product within ``hit_tol = 3e-5``, relative) was reached 4 times.
+        Default with a ``time_limit``: as many as fit in it.  Default without either:
+        adaptive, stop once at least 8 restarts ran and the best basin (max inner product
+        within ``hit_tol = 3e-5``, relative) was reached 4 times (``adaptive=True`` keeps
+        that stop with a ``time_limit`` too).
     seed : None, int or numpy.random.Generator, keyword-only
         Root of a ``SeedSequence``; restart i uses its i-th child, so results do not
         depend on the executor (unless ``time_limit`` cuts restarts short).
@@ -46,7 +48,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         Wall-clock seconds for the whole call, final polish included (running restarts
         return their best point at the deadline; measured overshoot under a second at
         small sizes).  Default with ``restarts=None``:
-        :func:`spherecodes.solvers.default_time_limit` (``10 + K (d - 1) / 2``, at most
+        :func:`spherecodes.solvers.default_time_limit` (``30 + K (d - 1) / 2``, at most
         300); with ``restarts`` given: none.
     progress : bool or callable, keyword-only
         ``True``: a tqdm bar of elapsed seconds against the budget, with the best value so
