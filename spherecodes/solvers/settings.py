@@ -13,13 +13,19 @@ from dataclasses import dataclass
 
 from .descent import sharpness_scale
 
-__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "sharpens", "default_time_limit"]
+__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "sharpens", "default_time_limit"]
 
 #: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
 #: tangent variables K (d - 1) on: above it each LP takes seconds (d = 10, K = 100:
 #: 0.5-1.5 s for 900 variables) while sharpening gets within about 1e-8 of the basin's
 #: optimum in a few seconds.
 SHARPEN_MIN_VARIABLES = 400
+
+
+#: Restarts polish and basin-hop (LP polish after each perturbation) up to this many tangent
+#: variables K (d - 1), where an LP polish takes a fraction of a second; above it the time
+#: goes to more descents (at d = 6, K = 72 one polish took 6-9 s).
+HOP_MAX_VARIABLES = 300
 
 
 def sharpens(d: int, K: int) -> bool:
@@ -71,11 +77,14 @@ class SearchSettings:
         Every other restart searches centrally symmetric codes ``[X, -X]`` (for odd K,
         a symmetric (K + 1)-code with one codeword dropped).
     hops : int
-        Basin-hopping moves per restart (perturb, re-descend, keep if better).
+        Basin-hopping moves per free (non-antipodal) restart: the descent's point is
+        LP-polished, then perturbed and LP-polished again, kept if better.
     hop_patience : int
         A restart stops hopping after this many failed hops in a row.
     hop_stepsize : float
         Perturbation of a hop, in units of the current minimum angle.
+    hop_radius : float
+        Initial trust radius of the LP polish after a hop.
     polish : bool
         Polish the best candidates to a KKT point (trust-region sequential LP, :mod:`.polish`).
     n_polish : int
@@ -108,6 +117,7 @@ class SearchSettings:
     hops: int = 0
     hop_patience: int = 5
     hop_stepsize: float = 0.15
+    hop_radius: float = 0.1
     polish: bool = True
     n_polish: int = 3
     polish_reserve: float = 0.2
@@ -126,8 +136,8 @@ class SearchSettings:
             check_int(getattr(self, name), name, minimum=1)
         for name in ("hops", "hop_patience", "sharpened_polish_iterations", "sharpened_softmax_iterations"):
             check_int(getattr(self, name), name, minimum=0)
-        for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "radius", "softmax_radius",
-                     "sharpened_radius"):
+        for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "radius",
+                     "softmax_radius", "sharpened_radius"):
             _check_positive(getattr(self, name), name)
         _check_positive(self.decay, "decay", strict=False)
         if self.time_limit is not None:
@@ -160,6 +170,7 @@ class SearchSettings:
         size = {
             "restarts": int(min(2000, max(16, 8 * K))),
             "time_limit": default_time_limit(d, K),
+            "hops": 30 if (d >= 3 and K > 2 * d and K * (d - 1) <= HOP_MAX_VARIABLES) else 0,
             "sharpen": sharpens(d, K),
         }
         size.update({k: v for k, v in options.items() if v is not None})

@@ -67,7 +67,8 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         Switch the descent or the final polish off (for benchmarks).
     hops : int, optional, keyword-only
         Basin-hopping moves per restart (perturb every codeword by ``hop_stepsize``
-        times the minimum angle, re-descend, keep if better).  Default 0.
+        times the minimum angle, LP-polish, keep if better; free restarts only).  Default 30
+        where ``K (d - 1) <= 300`` (an LP polish is cheap there), else 0.
     rattler_rtol : float, keyword-only
         Relative tolerance for rattlers (Definition 3.4).
     **options
