@@ -569,7 +569,9 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
         ``callback(state)`` after every step with a dict holding
         ``iteration``, ``seconds``, ``beta``, ``lr``, ``listed_max`` (largest
         listed inner product, working precision), ``certified`` and
-        ``best``; return ``True`` to stop.
+        ``best``, and ``code``: a function returning the current iterate as
+        a float64 ``(d, K)`` array (a copy; call it only when needed).
+        Return ``True`` to stop.
 
     Returns
     -------
@@ -744,8 +746,10 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
             best.update(value=listed, iteration=it, lists=lists)
         stop = False
         if callback is not None:
+            cur = XT
             stop = bool(callback(dict(iteration=it, seconds=time.perf_counter() - t0, beta=beta, lr=lr,
-                                      listed_max=listed, certified=certified, best=best["value"])))
+                                      listed_max=listed, certified=certified, best=best["value"],
+                                      code=lambda: ops.numpy64(cur).T.copy())))
         if stop:
             status = "callback"
             break
