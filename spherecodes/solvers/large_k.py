@@ -50,16 +50,13 @@ import numpy as np
 
 from .._validation import check_dims, check_int
 
-__all__ = ["spread_code", "neighbor_lists", "exact_max_inner_product", "LargeKInfo"]
+__all__ = ["spread_code", "neighbor_lists", "exact_max_inner_product", "default_neighbors"]
 
 _TRAIN_EXTRA = 'pip install "spherecodes[train]"'
 #: Target bytes of one ``block x K`` slab of the Gram matrix.
 _BLOCK_BYTES = 64 * 2**20
 #: Pairs per chunk when inner products are computed from gathered rows.
 _PAIR_CHUNK = 4096
-
-LargeKInfo = dict  # documented in :func:`spread_code`
-
 
 # --------------------------------------------------------------------------- backends
 _TORCH = []
@@ -142,13 +139,11 @@ class _NumpyOps:
         order = np.argsort(rows, kind="stable")
         indptr = np.searchsorted(rows[order], np.arange(K + 1)).astype(np.int64)
         cols = cols[order]
-        P = I.shape[0]
 
         def apply(c, XT):
             data = np.concatenate([c, c])[order]
             S = sp.csr_matrix((data, cols, indptr), shape=(K, K), copy=False)
             return np.asarray(S @ XT)
-        del P
         return apply
 
     # elementwise helpers
@@ -659,7 +654,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
 
     beta_scale = math.sqrt(d)
     coord = 1.0 / math.sqrt(d)          # Adam moves each coordinate by ~lr: an angle lr*sqrt(d) per codeword
-    state = dict(refreshes=0, refresh_seconds=0.0, step_seconds=0.0)
+    state = dict(refreshes=0, refresh_seconds=0.0)
 
     def refresh(XT, hard_deadline):
         tr = time.perf_counter()
