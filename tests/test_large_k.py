@@ -63,6 +63,15 @@ def test_seed_and_iterations_reproduce_the_code():
 
 @needs_torch
 def test_torch_path_reproduces_and_agrees_with_numpy():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # small tensors: thread hand-offs cost more than they save
+    try:
+        _torch_vs_numpy()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_vs_numpy():
     kw = dict(seed=2, max_iterations=150)
     Wn, n = spread_code(8, 200, backend="numpy", **kw)
     Wt, t = spread_code(8, 200, backend="torch", device="cpu", **kw)
