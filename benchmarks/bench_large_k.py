@@ -1,0 +1,276 @@
+#!/usr/bin/env python
+"""Large-K benchmark: :func:`spherecodes.solvers.large_k.spread_code` against the
+projected-Adam log-sum-exp baseline at equal seconds, certified by the hull kernel.
+
+For each cell (d, K) and each budget T (seconds), in the same run:
+
+* ours: ``spread_code(d, K, seed=seed, time_limit=T)``; its exact max inner
+  product, then ``rho_one_vs_rest`` with its certificate ``[lower, upper]``
+  from :func:`spherecodes.hull.one_vs_rest_distances` (and how long that took);
+* the baseline (``benchmarks/adam_baseline.py``) given the same T seconds: its
+  best max inner product (and its certified rho, unless ``--no-baseline-rho``).
+
+Every solve and every certificate runs in its own child process (spawned, one
+at a time), so ``peak_rss_mib`` is that task's own peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and nothing leaks between them.
+
+The committed ``adam_lse_baseline`` checks its clock only once per sharpness
+level (200 steps), so at K = 10000 a 30-second call ran for more than ten
+minutes.  Here the same algorithm, with the same hyper-parameters and the same
+arithmetic, checks the clock before every step and its dense ``K x K`` work is
+done in place (one ``K x K`` float64 matrix instead of three), so it reports the
+best max inner product among the iterates it reached within T seconds
+(``baseline_seconds`` says how long the call really took: the step under way at
+T is finished).
+
+    python benchmarks/bench_large_k.py                         # 3 cells x (60 s, 600 s)
+    python benchmarks/bench_large_k.py --seconds 60            # 60 s only
+    python benchmarks/bench_large_k.py --sizes 64x1000 --seconds 600
+    python benchmarks/bench_large_k.py --quick                 # tiny cells, ~1 minute
+    python benchmarks/bench_large_k.py --out runs/large_k      # resumable CSV there
+
+Threads: ``--threads`` (default 1) sets OpenBLAS/OMP/MKL and torch threads in
+every child.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+COLUMNS = ["d", "K", "seconds", "seed", "ours_max_inner", "ours_rho", "ours_rho_lower", "ours_rho_upper",
+           "ours_solve_seconds", "ours_iterations", "ours_refreshes", "ours_peak_rss_mib", "hull_seconds",
+           "hull_peak_rss_mib", "baseline_max_inner", "baseline_rho_lower", "baseline_rho_upper",
+           "baseline_seconds", "baseline_steps", "baseline_peak_rss_mib", "random_max_inner"]
+DEFAULT_SIZES = [(64, 1000), (128, 10000), (512, 20000)]
+QUICK_SIZES = [(16, 300), (32, 2000)]
+
+
+# --------------------------------------------------------------------------- child tasks
+def _limit_threads(threads):
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    try:
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+def _peak_mib():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
+
+
+def task_ours(d, K, seconds, seed, threads):
+    _limit_threads(threads)
+    from spherecodes.solvers.large_k import spread_code
+
+    t = time.perf_counter()
+    W, info = spread_code(d, K, seed=seed, time_limit=seconds)
+    return dict(W=np.ascontiguousarray(W), info=info, seconds=time.perf_counter() - t, peak=_peak_mib())
+
+
+def task_hull(W, threads):
+    _limit_threads(threads)
+    from spherecodes.hull import one_vs_rest_distances
+
+    t = time.perf_counter()
+    res = one_vs_rest_distances(W)
+    return dict(rho=res.rho, lower=res.rho_lower, upper=res.rho_upper, converged=bool(res.converged.all()),
+                seconds=time.perf_counter() - t, peak=_peak_mib())
+
+
+def adam_lse_baseline_timed(d, K, *, seconds, seed=0):
+    """``benchmarks/adam_baseline.adam_lse_baseline`` with a clock check before every step.
+
+    Same hyper-parameters (read from the committed function's defaults), same
+    arithmetic, dense ``K x K`` work in place.  Returns ``(W, t, steps)``.
+    """
+    import inspect
+
+    sys.path.insert(0, str(HERE))
+    from adam_baseline import adam_lse_baseline
+
+    defaults = {k: v.default for k, v in inspect.signature(adam_lse_baseline).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    lr, beta0, beta_max, spb = (defaults[k] for k in ("lr", "beta0", "beta_max", "steps_per_beta"))
+    rng = np.random.default_rng(seed)
+    deadline = time.perf_counter() + seconds
+    best_W, best_t = None, np.inf
+    b1, b2, eps = 0.9, 0.999, 1e-12
+    steps = 0
+    diag = np.arange(K)
+    while time.perf_counter() < deadline:
+        W = rng.standard_normal((d, K))
+        W /= np.linalg.norm(W, axis=0)
+        m = np.zeros_like(W)
+        v = np.zeros_like(W)
+        beta, step = beta0, 0
+        while beta <= beta_max and time.perf_counter() < deadline:
+            rate = lr * np.sqrt(beta0 / beta)
+            for _ in range(spb):
+                if time.perf_counter() >= deadline:
+                    break
+                G = W.T @ W
+                G[diag, diag] = -np.inf
+                t = G.max()
+                if t < best_t:
+                    best_W, best_t = W.copy(), float(t)
+                if time.perf_counter() >= deadline:
+                    break
+                G -= t
+                G *= beta
+                np.exp(G, out=G)
+                G /= G.sum()
+                grad = 2.0 * W @ G
+                del G
+                grad -= W * np.sum(W * grad, axis=0)
+                step += 1
+                steps += 1
+                m = b1 * m + (1 - b1) * grad
+                v = b2 * v + (1 - b2) * grad * grad
+                W = W - rate * (m / (1 - b1 ** step)) / (np.sqrt(v / (1 - b2 ** step)) + eps)
+                W /= np.linalg.norm(W, axis=0)
+            beta *= 2.0
+    return best_W, best_t, steps
+
+
+def task_baseline(d, K, seconds, seed, threads):
+    _limit_threads(threads)
+    t = time.perf_counter()
+    W, value, steps = adam_lse_baseline_timed(d, K, seconds=seconds, seed=seed)
+    return dict(W=W, value=value, steps=steps, seconds=time.perf_counter() - t, peak=_peak_mib())
+
+
+def task_random(d, K, seed, threads):
+    """Max inner product of a random start (what the solvers start from)."""
+    _limit_threads(threads)
+    from spherecodes.solvers.large_k import exact_max_inner_product
+
+    W = np.random.default_rng(seed).standard_normal((d, K))
+    W /= np.linalg.norm(W, axis=0)
+    return exact_max_inner_product(W)[0]
+
+
+# --------------------------------------------------------------------------- driver
+def _run(ctx, fn, *args):
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _parse_sizes(text):
+    sizes = []
+    for item in text.split(","):
+        try:
+            d, K = (int(x) for x in item.lower().split("x"))
+        except ValueError:
+            raise SystemExit(f"--sizes: expected DxK[,DxK...], got {item!r}") from None
+        sizes.append((d, K))
+    return sizes
+
+
+def _read_done(path):
+    if path is None or not path.exists():
+        return {}
+    with path.open() as f:
+        return {(int(r["d"]), int(r["K"]), float(r["seconds"]), int(r["seed"])): r for r in csv.DictReader(f)}
+
+
+def _append(path, row):
+    if path is None:
+        return
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        if new:
+            w.writeheader()
+        w.writerow({k: row.get(k, "") for k in COLUMNS})
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fmt(x, nd=6):
+    if x in (None, ""):
+        return "-"
+    return f"{float(x):.{nd}f}"
+
+
+def _print_row(r):
+    print(f"d={r['d']:>4} K={r['K']:>6} T={float(r['seconds']):>5.0f}s | ours: max<.,.>={_fmt(r['ours_max_inner'])} "
+          f"rho in [{_fmt(r['ours_rho_lower'])}, {_fmt(r['ours_rho_upper'])}] "
+          f"({r['ours_iterations']} it, {float(r['ours_solve_seconds']):.1f} s, peak {float(r['ours_peak_rss_mib']):.0f} MiB; "
+          f"hull {_fmt(r['hull_seconds'], 1)} s, peak {_fmt(r['hull_peak_rss_mib'], 0)} MiB) | "
+          f"baseline: max<.,.>={_fmt(r['baseline_max_inner'])} rho in [{_fmt(r['baseline_rho_lower'])}, "
+          f"{_fmt(r['baseline_rho_upper'])}] ({r['baseline_steps']} steps, {_fmt(r['baseline_seconds'], 1)} s, "
+          f"peak {_fmt(r['baseline_peak_rss_mib'], 0)} MiB) | random start {_fmt(r['random_max_inner'])}",
+          flush=True)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=_parse_sizes, default=None, help="cells as DxK,DxK (default 64x1000,128x10000,512x20000)")
+    p.add_argument("--seconds", default=None, help="comma-separated budgets in seconds (default 60,600)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="tiny cells and 3-second budgets (smoke test)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS/torch threads in every child (default 1)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
+    p.add_argument("--no-baseline-rho", action="store_true", help="skip the hull certificate of the baseline's code")
+    p.add_argument("--out", default=None, help="folder for results.csv (rows already there are skipped)")
+    args = p.parse_args(argv)
+
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    seconds = [float(s) for s in (args.seconds or ("3" if args.quick else "60,600")).split(",")]
+    if any(not s > 0 for s in seconds):
+        raise SystemExit(f"--seconds must be positive, got {args.seconds!r}")
+    out = None
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        out = Path(args.out) / "results.csv"
+    done = _read_done(out)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)   # inherited by the spawned children before numpy loads
+    ctx = get_context("spawn")
+    print(f"# bench_large_k: seed {args.seed}, threads {args.threads}, budgets {seconds}", flush=True)
+    for d, K in sizes:
+        random_max = None
+        for T in seconds:
+            key = (d, K, T, args.seed)
+            if key in done:
+                _print_row(done[key])
+                continue
+            if random_max is None:
+                random_max = _run(ctx, task_random, d, K, args.seed, args.threads)
+            row = dict(d=d, K=K, seconds=T, seed=args.seed, random_max_inner=random_max)
+            ours = _run(ctx, task_ours, d, K, T, args.seed, args.threads)
+            info = ours["info"]
+            row.update(ours_max_inner=info["max_inner_product"], ours_solve_seconds=ours["seconds"],
+                       ours_iterations=info["iterations"], ours_refreshes=info["refreshes"],
+                       ours_peak_rss_mib=ours["peak"])
+            hull = _run(ctx, task_hull, ours["W"], args.threads)
+            row.update(ours_rho=hull["rho"], ours_rho_lower=hull["lower"], ours_rho_upper=hull["upper"],
+                       hull_seconds=hull["seconds"], hull_peak_rss_mib=hull["peak"])
+            if not args.no_baseline:
+                base = _run(ctx, task_baseline, d, K, T, args.seed, args.threads)
+                row.update(baseline_max_inner=base["value"], baseline_seconds=base["seconds"],
+                           baseline_steps=base["steps"], baseline_peak_rss_mib=base["peak"])
+                if not args.no_baseline_rho:
+                    bh = _run(ctx, task_hull, base["W"], args.threads)
+                    row.update(baseline_rho_lower=bh["lower"], baseline_rho_upper=bh["upper"])
+            _append(out, row)
+            _print_row(row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The large-K path: spread_code on nearest-neighbour pairs (spherecodes.solvers.large_k)."""
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from spherecodes.measures import max_inner_product
+from spherecodes.solvers import large_k
+from spherecodes.solvers.large_k import exact_max_inner_product, neighbor_lists, spread_code
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - the numpy path is tested either way
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
+
+
+def _dense_max(W):
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    return float(G.max())
+
+
+def _random(d, K, seed):
+    W = np.random.default_rng(seed).standard_normal((d, K))
+    return W / np.linalg.norm(W, axis=0)
+
+
+def test_result_is_a_code_and_reported_max_is_exact():
+    W, info = spread_code(8, 200, seed=0, max_iterations=150, backend="numpy")
+    assert W.shape == (8, 200) and W.dtype == np.float64
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, atol=1e-14)
+    assert info["max_inner_product"] == pytest.approx(_dense_max(W), abs=1e-14)
+    assert info["max_inner_product"] == pytest.approx(max_inner_product(W), abs=1e-14)
+    i, j = info["pair"]
+    assert W[:, i] @ W[:, j] == pytest.approx(info["max_inner_product"], abs=1e-14)
+    assert info["iterations"] == 150 and info["status"] == "max_iterations"
+    assert info["backend"] == "numpy" and info["device"] == "cpu" and info["peak_bytes_estimate"] > 0
+    # far better than where it started
+    assert info["max_inner_product"] < _dense_max(_random(8, 200, 0)) - 0.2
+
+
+def test_time_limit_is_respected():
+    spread_code(4, 50, max_iterations=2, backend="numpy")      # imports (scipy.sparse) out of the clock
+    t = time.perf_counter()
+    W, info = spread_code(16, 2000, seed=1, time_limit=1.0, backend="numpy")
+    elapsed = time.perf_counter() - t
+    assert elapsed < 1.0 + 1.0, elapsed                          # overshoot within a second
+    assert info["status"] == "time_limit" and info["iterations"] > 0
+    assert info["max_inner_product"] == pytest.approx(_dense_max(W), abs=1e-14)
+
+
+def test_seed_and_iterations_reproduce_the_code():
+    a, ia = spread_code(8, 200, seed=3, max_iterations=60, backend="numpy")
+    b, ib = spread_code(8, 200, seed=3, max_iterations=60, backend="numpy")
+    c, _ = spread_code(8, 200, seed=4, max_iterations=60, backend="numpy")
+    np.testing.assert_array_equal(a, b)
+    assert ia["max_inner_product"] == ib["max_inner_product"]
+    assert not np.array_equal(a, c)
+
+
+@needs_torch
+def test_torch_path_reproduces_and_agrees_with_numpy():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # small tensors: thread hand-offs cost more than they save
+    try:
+        _torch_vs_numpy()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_vs_numpy():
+    kw = dict(seed=2, max_iterations=150)
+    Wn, n = spread_code(8, 200, backend="numpy", **kw)
+    Wt, t = spread_code(8, 200, backend="torch", device="cpu", **kw)
+    Wt2, _ = spread_code(8, 200, backend="torch", device="cpu", **kw)
+    np.testing.assert_array_equal(Wt, Wt2)
+    assert t["backend"] == "torch" and t["device"] == "cpu"
+    assert t["max_inner_product"] == pytest.approx(_dense_max(Wt), abs=1e-14)
+    # same algorithm, same start: same quality (float32 rounding differs)
+    assert abs(t["max_inner_product"] - n["max_inner_product"]) < 0.01
+    start = _dense_max(_random(8, 200, 2))
+    assert max(t["max_inner_product"], n["max_inner_product"]) < start - 0.2
+
+
+@pytest.mark.parametrize("m", [1, 3, 10])
+def test_neighbor_lists_hold_the_max_pair_and_bound_the_rest(m):
+    W = _random(6, 150, m)
+    pairs, inner, s = neighbor_lists(W, m)
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    assert np.all(pairs[:, 0] < pairs[:, 1])
+    np.testing.assert_allclose(inner, G[pairs[:, 0], pairs[:, 1]], atol=1e-14)
+    assert inner.max() == pytest.approx(G.max(), abs=1e-14)
+    listed = np.zeros_like(G, dtype=bool)
+    listed[pairs[:, 0], pairs[:, 1]] = listed[pairs[:, 1], pairs[:, 0]] = True
+    np.fill_diagonal(listed, True)
+    bound = np.minimum(s[:, None], s[None, :])
+    assert np.all(G[~listed] <= bound[~listed] + 1e-14)
+
+
+def test_certified_iterates_never_miss_the_true_max_pair():
+    """At every step the certificate holds, the listed max is the dense max (float32 rounding)."""
+    seen = []
+
+    def check(state):
+        if state["certified"]:
+            seen.append(abs(state["listed_max"] - _dense_max(state["code"]())))
+
+    for m in (4, 16):
+        spread_code(8, 300, seed=5, max_iterations=120, n_neighbors=m, backend="numpy", callback=check)
+    assert len(seen) > 20
+    assert max(seen) < 1e-5
+
+
+def test_exact_max_clears_rows_by_the_certificate():
+    W = _random(5, 400, 7)
+    pairs, inner, s = neighbor_lists(W, 8)
+    value, pair, rows = exact_max_inner_product(W, pairs=pairs, s=s, moved=np.zeros(400))
+    assert value == pytest.approx(_dense_max(W), abs=1e-15) and rows < 400
+    # lie about the lists (drop the best pair): the certificate must recompute and still find it
+    top = int(np.argmax(inner))
+    keep = np.ones(len(pairs), bool)
+    keep[top] = False
+    value2, _, rows2 = exact_max_inner_product(W, pairs=pairs[keep], s=np.maximum(s, inner[top]), moved=np.zeros(400))
+    assert value2 == pytest.approx(_dense_max(W), abs=1e-15) and rows2 >= 2
+
+
+def test_callback_can_stop_the_run():
+    W, info = spread_code(8, 100, seed=0, max_iterations=500, callback=lambda st: st["iteration"] >= 7)
+    assert info["status"] == "callback" and info["iterations"] == 7
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(d=0), "d"), (dict(K=1), "K"), (dict(time_limit=-1), "time_limit"),
+    (dict(time_limit=float("nan")), "time_limit"), (dict(max_iterations=-1), "max_iterations"),
+    (dict(n_neighbors=0), "n_neighbors"), (dict(n_neighbors=50), "n_neighbors"),
+    (dict(device="tpu"), "device"), (dict(backend="jax"), "backend"), (dict(dtype="float16"), "dtype"),
+    (dict(betas=(0, 1)), "betas"), (dict(lrs="fast"), "lrs"), (dict(block_size=0), "block_size"),
+    (dict(callback=3), "callback"), (dict(seed="x"), "seed"), (dict(init=np.ones((3, 50))), "init"),
+    (dict(device="cuda", backend="numpy"), "backend"),
+])
+def test_bad_arguments_name_the_parameter(kwargs, name):
+    args = dict(d=4, K=50, max_iterations=1)
+    args.update(kwargs)
+    d, K = args.pop("d"), args.pop("K")
+    with pytest.raises(ValueError, match=name):
+        spread_code(d, K, **args)
+
+
+def test_cuda_without_torch_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)     # "import torch" now raises ImportError
+    monkeypatch.setattr(large_k, "_TORCH", [])
+    with pytest.raises(ImportError, match=r"spherecodes\[train\]"):
+        spread_code(4, 50, device="cuda", max_iterations=1)
+    W, info = spread_code(4, 50, max_iterations=5)       # "auto" falls back to numpy
+    assert info["backend"] == "numpy"
+
+
+@needs_torch
+@pytest.mark.skipif(torch is not None and torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_requested_without_a_gpu_is_a_value_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        spread_code(4, 50, device="cuda", max_iterations=1)
