@@ -288,7 +288,7 @@ class SphereCode:
             f"  rho_one_vs_one    = {self.rho_one_vs_one:.15g}",
             f"  max_inner_product = {self.max_inner_product:.15g}  (min angle "
             f"{math.degrees(self.min_angle):.10g} deg)",
-            f"  rattlers          = {list(map(int, self.rattlers))}",
+            f"  rattlers          = {_short_list(self.rattlers)}",
         ]
         if self.restarts:
             lines.append(f"  restarts          = {self.restarts} run, {self.n_best} reached the best value"
@@ -298,3 +298,12 @@ class SphereCode:
         if self.message:
             lines.append(f"  stopped           = {self.message}")
         return "\n".join(lines)
+
+
+def _short_list(indices, limit: int = 10) -> str:
+    """``[i, j, ...]`` for a few indices, ``n classes: [i, j, ..., z]`` for many."""
+    items = [int(i) for i in indices]
+    if len(items) <= limit:
+        return str(items)
+    head = ", ".join(map(str, items[: limit - 1]))
+    return f"{len(items)} classes: [{head}, ..., {items[-1]}]"

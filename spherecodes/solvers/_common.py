@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import time
 import warnings
 
@@ -11,7 +12,7 @@ import numpy as np
 from .._validation import as_code, check_dims, check_int
 from .descent import max_inner_product
 from .multistart import run_restarts
-from .settings import SearchSettings
+from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
 
 _METHODS = ("auto", "numeric")
 
@@ -104,14 +105,18 @@ class _Bar:
 
 
 def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, executor, init, smoothing, polish,
-          hops, rattler_rtol, options):
-    """Closed form when Theorem 3.3 covers (d, K), else multistart search and a final polish."""
+          hops, rattler_rtol, options, device="auto"):
+    """Closed form when Theorem 3.3 covers (d, K), the large-K path by size, else multistart and polish."""
     from spherecodes.code import SphereCode
 
     t0 = time.perf_counter()
     d, K, restarts, time_limit, init = _check(d, K, restarts, time_limit, method, init, executor)
     if hops is not None:
         hops = check_int(hops, "hops", minimum=0)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     cf = closed_form(d, K) if (method == "auto" and init is None) or d == 1 else None
     if cf is not None:
         ignored = [n for n, v in (("restarts", restarts), ("time_limit", time_limit), ("hops", hops),
@@ -124,6 +129,14 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                                  settings={"method": method}, rattler_rtol=rattler_rtol,
                                  status="closed_form", message=f"closed form ({name}, Theorem 3.3)",
                                  timings={"total": time.perf_counter() - t0})
+    if large_k(d, K, device):
+        ignored = [n for n, v in (("restarts", restarts), ("hops", hops), ("executor", executor),
+                                  ("init", init)) if v is not None] + sorted(options)
+        if ignored:
+            warnings.warn(f"the large-K path (K = {K}) runs one first-order search: {', '.join(ignored)} ignored",
+                          stacklevel=3)
+        return _solve_large(problem, d, K, seed=seed, time_limit=time_limit, progress=progress, device=device,
+                            rattler_rtol=rattler_rtol, t0=t0)
     # a budget the caller set is used whole; the adaptive stop ends default runs early
     adaptive = options.pop("adaptive", restarts is None and time_limit is None)
     settings = SearchSettings.for_size(d, K, restarts=restarts, adaptive=adaptive, descent=bool(smoothing),
@@ -153,6 +166,55 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                              n_best=n_best, values=ms.values[~np.isnan(ms.values)], seed=ms.seed,
                              settings=settings.asdict(), timings=timings, rattler_rtol=rattler_rtol,
                              status=ms.status, message=message)
+
+
+def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_rtol, t0):
+    """The large-K path: :func:`.large_k.spread_code`, then every measure from the hull kernel.
+
+    ``time_limit`` bounds the search; the certificate of the result (the exact
+    one-vs-rest distances of all K classes, :func:`spherecodes.hull.one_vs_rest_distances`)
+    is computed after it and timed in ``timings["measures"]``.  Ctrl-C stops the search
+    and keeps its best certified iterate.
+    """
+    from spherecodes.code import SphereCode
+
+    from .large_k import spread_code
+    from .multistart import _Interrupt, root_seed
+
+    root = root_seed(seed)
+    if time_limit is None:
+        from .settings import default_time_limit
+        time_limit = default_time_limit(d, K)
+    bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
+    stop = threading.Event()
+
+    def callback(state):
+        if bar is not None and state["iteration"] % 10 == 0 and np.isfinite(state["best"]):
+            bar(state["seconds"], state["best"], 1)
+        return stop.is_set()
+
+    try:
+        with _Interrupt([stop]):
+            W, info = spread_code(d, K, seed=root, time_limit=time_limit, device=device, callback=callback)
+    finally:
+        if isinstance(bar, _Bar):
+            bar.close(time.perf_counter() - t0)
+    status = {"callback": "interrupted", "time_limit": "time_limit", "max_iterations": "restarts"}[info["status"]]
+    t_search = time.perf_counter() - t0
+    words = {"interrupted": "interrupted (Ctrl-C): the best certified iterate so far",
+             "time_limit": f"the time limit ({time_limit:g} s) ended the search",
+             "restarts": "the iteration limit ended the search"}[status]
+    message = (f"large-K path ({info['backend']} on {info['device']}, {info['n_neighbors']} neighbours, "
+               f"{info['iterations']} steps): {words}; no polish")
+    settings = {"path": "large_k", "time_limit": time_limit, "device": info["device"], "backend": info["backend"],
+                "n_neighbors": info["n_neighbors"], "dtype": str(info["dtype"])}
+    code = SphereCode.from_W(W, problem=problem, normalize=True, method="numeric:large-k", restarts=1, n_best=1,
+                             values=[info["max_inner_product"]], seed=root, settings=settings,
+                             rattler_rtol=rattler_rtol, status=status, message=message,
+                             timings={"total": t_search, "search": info["seconds"]})
+    code.timings["measures"] = time.perf_counter() - t0 - t_search
+    code.timings["total"] = time.perf_counter() - t0
+    return code
 
 
 def _replace(settings, **changes):
@@ -221,8 +283,8 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
     with threadpool_limits(limits=1, user_api="blas"):
         if s.sharpen:
             W = sharpen_tammes(W, beta_start=s.beta_max, deadline=end)
-            r = polish_tammes(W, radius=s.sharpened_radius, max_iter=s.sharpened_polish_iterations,
-                              time_limit=left())
+            lps = s.sharpened_polish_iterations if W.shape[1] * (W.shape[0] - 1) <= LP_MAX_VARIABLES else 0
+            r = polish_tammes(W, radius=s.sharpened_radius, max_iter=lps, time_limit=left())
         else:
             r = polish_tammes(W, radius=s.radius, max_iter=s.polish_iterations, time_limit=left())
         W, status = r.W, r.status

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from .descent import sharpness_scale
 
-__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "sharpens", "default_time_limit"]
+__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "LARGE_K", "LP_MAX_VARIABLES", "sharpens",
+           "large_k", "default_time_limit"]
 
 #: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
 #: tangent variables K (d - 1) on: above it each LP takes seconds (d = 10, K = 100:
@@ -26,6 +27,22 @@ SHARPEN_MIN_VARIABLES = 400
 #: variables K (d - 1), where an LP polish takes a fraction of a second; above it the time
 #: goes to more descents (at d = 6, K = 72 one polish took 6-9 s).
 HOP_MAX_VARIABLES = 300
+
+
+#: From this many classes on, ``softmax_code``/``tammes_code`` take the large-K path
+#: (:func:`.large_k.spread_code`: nearest-neighbour pairs, O(K (d + m)) memory): a dense
+#: descent step costs ``K^2 d`` and three ``K x K`` arrays (at K = 2000, d = 128: about
+#: 0.1 s a step, thousands of steps a restart).
+LARGE_K = 2000
+
+#: Above this many tangent variables K (d - 1) the final LP polish is skipped (one LP would
+#: not finish in any budget); the sharpened point is the result.
+LP_MAX_VARIABLES = 20000
+
+
+def large_k(d: int, K: int, device=None) -> bool:
+    """Whether (d, K) takes the large-K path (always for an explicit GPU ``device``)."""
+    return K >= LARGE_K or (device is not None and str(device).startswith("cuda"))
 
 
 def sharpens(d: int, K: int) -> bool:

@@ -8,7 +8,7 @@ __all__ = ["tammes_code"]
 
 def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=False, method="auto",
                 executor=None, init=None, smoothing=True, polish=True, hops=None, rattler_rtol=1e-6,
-                **options):
+                device="auto", **options):
     """A Tammes code: K unit vectors in R^d minimizing the largest inner product.
 
     Equivalently maximizing ``rho_one_vs_one`` (the minimum pairwise distance).
@@ -53,4 +53,4 @@ def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fal
     """
     return solve("tammes", d, K, restarts=restarts, seed=seed, time_limit=time_limit, progress=progress,
                  method=method, executor=executor, init=init, smoothing=smoothing, polish=polish, hops=hops,
-                 rattler_rtol=rattler_rtol, options=options)
+                 rattler_rtol=rattler_rtol, options=options, device=device)
