@@ -51,6 +51,8 @@ def adam_lse_baseline(d, K, *, seconds, seed=0, lr=0.01, beta0=10.0, beta_max=1e
         while beta <= beta_max and time.perf_counter() < deadline:
             rate = lr * np.sqrt(beta0 / beta)
             for _ in range(steps_per_beta):
+                if time.perf_counter() >= deadline:  # every step: one step takes seconds at large K
+                    break
                 G = W.T @ W
                 np.fill_diagonal(G, -np.inf)
                 t = G.max()
