@@ -97,7 +97,7 @@ def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None 
     code = solve(d, K, seed=seed, time_limit=time_limit, restarts=restarts, method="numeric", progress=watch,
                  executor="serial")
     wall = time.perf_counter() - t0
-    W_b, t_b = adam_lse_baseline(d, K, seconds=wall, seed=seed)
+    W_b, t_b, _ = adam_lse_baseline(d, K, seconds=wall, seed=seed)
     if problem == "tammes":
         value, baseline = code.max_inner_product, t_b
         hit = target is not None and value <= target + HIT_TOL
