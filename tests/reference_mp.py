@@ -67,3 +67,22 @@ def mp_one_vs_rest(W, k, dps=80):
     """One-vs-rest distance of class k of W (d, K) as an ``mpmath.mpf``."""
     W = np.asarray(W, dtype=np.float64)
     return mp_hull_distance(W[:, k], np.delete(W, k, axis=1), dps=dps)
+
+
+def mp_circle_code_distances(angles, dps=60):
+    """One-vs-rest distances of the planar code ``(cos a_k, sin a_k)`` (angles sorted, convex position).
+
+    Closed form: the hull of the other vertices has the chord of vertex k's
+    two neighbours as the facet facing it, so the distance is that of w_k to
+    the chord, evaluated in mpmath from the rounded double coordinates.
+    """
+    with mpmath.workdps(dps):
+        W = np.vstack([np.cos(angles), np.sin(angles)])
+        K = W.shape[1]
+        out = []
+        for k in range(K):
+            P, A, B = ([mpmath.mpf(float(x)) for x in W[:, j]] for j in (k, (k - 1) % K, (k + 1) % K))
+            u = (B[0] - A[0], B[1] - A[1])
+            w = (P[0] - A[0], P[1] - A[1])
+            out.append(abs(u[0] * w[1] - u[1] * w[0]) / mpmath.sqrt(u[0] ** 2 + u[1] ** 2))
+        return W, out
