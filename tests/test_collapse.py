@@ -300,11 +300,17 @@ def _gnc1_reference(H, y, K):
     return float(tot * K / H.shape[1] / K)
 
 
-def test_issue11_3a_gnc1_nearly_collapsed_high_dimension():
-    """d = 512, K = 10, n = 20, spread 0.01 around random means: main gave -1.05e8."""
-    rng = np.random.default_rng(3)
+@pytest.mark.parametrize("seed", range(4))
+def test_issue11_3a_gnc1_nearly_collapsed_high_dimension(seed):
+    """d = 512, K = 10, n = 20, spread 0.01 around random unit means: main gave -1.05e8.
+
+    The d x d pseudo-inverse fails sporadically (here: seed 1 gave 7.4e10 on
+    OpenBLAS, where the reference is 9.9e-4), so several seeds are checked.
+    """
+    rng = np.random.default_rng(seed)
     d, K, n = 512, 10, 20
     means = rng.standard_normal((d, K))
+    means /= np.linalg.norm(means, axis=0)
     y = np.repeat(np.arange(K), n)
     H = means[:, y] + 0.01 * rng.standard_normal((d, K * n))
     g = gnc1(H, y)
