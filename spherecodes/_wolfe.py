@@ -516,22 +516,24 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
     d = PT.shape[1]
     Qh = np.empty((s, d))
     Ql = np.empty((s, d))
+    sig = 0.0
     for i in range(s):
         p = PT[sidx[i]]
+        acc = 0.0
         for t in range(d):
-            Qh[i, t], Ql[i, t] = _two_sum(p[t], -v[t])
+            h, lo = _two_sum(p[t], -v[t])
+            Qh[i, t] = h
+            Ql[i, t] = lo
+            acc += h * h
+        sig = max(sig, acc)
     lh = np.empty(s)
     ll = np.zeros(s)
     for i in range(s):
         lh[i] = lam[i]
+    have_x = False
     if iters == 0 and s >= 2:
-        sig = 0.0
-        for i in range(s):
-            acc = 0.0
-            for t in range(d):
-                acc += Qh[i, t] * Qh[i, t]
-            sig = max(sig, acc)
         nn = _point_dd(Qh, Ql, lh, ll, s, xh, xl)
+        have_x = True
         tot = 0.0
         for i in range(s):
             tot += lh[i]
@@ -579,6 +581,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
                     dmax = max(dmax, abs(delta[i]))
                 if not ok or lh[0] + d0 < 0.0:
                     break
+                have_x = False
                 lh[0], ll[0] = _dd_add(lh[0], ll[0], d0, 0.0)
                 for i in range(n):
                     lh[i + 1], ll[i + 1] = _dd_add(lh[i + 1], ll[i + 1], delta[i], 0.0)
@@ -589,15 +592,12 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
     Tl = 0.0
     for i in range(s):
         Th, Tl = _dd_add(Th, Tl, lh[i], ll[i])
+    if not have_x:
+        _point_dd(Qh, Ql, lh, ll, s, xh, xl)
     nh = 0.0
     nl = 0.0
     for t in range(d):
-        ph = 0.0
-        pl = 0.0
-        for i in range(s):
-            th, tl = _dd_mul(lh[i], ll[i], Qh[i, t], Ql[i, t])
-            ph, pl = _dd_add(ph, pl, th, tl)
-        ph, pl = _dd_div(ph, pl, Th, Tl)
+        ph, pl = _dd_div(xh[t], xl[t], Th, Tl)
         xh[t] = ph
         xl[t] = pl
         th, tl = _dd_mul(ph, pl, ph, pl)
@@ -781,6 +781,7 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
             lam0[a] = 0.0
         explicit = False
         iters = 0
+        refined = False
         while True:
             if explicit:
                 P = np.empty((m, d))
@@ -822,7 +823,8 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
                 explicit = True          # Gram lookups at their rounding floor: start cold
                 for a in range(m):
                     lam0[a] = 0.0
-            elif iters == 0:
+            elif not refined:
+                refined = True
                 iters = REFINE_ITERS     # polish the support in double-double
             else:
                 break                    # the certificate says how close

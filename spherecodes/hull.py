@@ -348,6 +348,7 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
         lam = np.zeros((b, m0))
         status = np.zeros(b, dtype=np.int64)
         iters = np.zeros(b, dtype=np.int64)
+        refined = np.zeros(b, dtype=bool)
         X = np.empty((b, d))
         XL = np.empty((b, d))
         dist = np.empty(b)
@@ -377,7 +378,8 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
                 if viol.size:
                     still.append(i)
                     additions.append(viol[np.argsort(row[viol])[: max(8, m0)]])
-                elif iters[i] == 0:       # polish the support in double-double
+                elif not refined[i]:      # polish the support in double-double
+                    refined[i] = True
                     iters[i] = REFINE_ITERS
                     still.append(i)
                     additions.append(viol)
