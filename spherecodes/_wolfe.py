@@ -510,36 +510,61 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
     largest support distance.  Writes ``x = sum_i lam_i (p_i - v) / sum_i lam_i`` as
     ``xh + xl`` (double-double) and the polished weights, normalized, into
     ``lam``.  Returns ``(norm, upper)``: ``||x||`` to double-double accuracy
-    rounded to double, and ``upper >= ||x||`` rounded outward, an upper bound
-    on ``dist(v, conv PT)`` attained by the point with those weights.
+    rounded to double; ``upper``, an upper bound on ``dist(v, conv PT)``
+    attained by the point with those weights (rounded outward); and ``nup``,
+    an upper bound on ``||xh + xl||`` for :func:`lower_bound`.  When plain
+    double precision already gives a bracket far inside ``tol`` (the usual
+    case at distances of order one), ``x`` is formed in double with a
+    rigorous error bound and ``xl = 0``.
     """
     d = PT.shape[1]
+    if iters == 0:
+        # Fast path in plain double: x = sum_i lam_i q_i / T with a rigorous bound
+        # on its error, (2s + 8) eps sum_i lam_i ||q_i|| / T (rounding of the
+        # differences, products, sums and the division).
+        tot = 0.0
+        ax = 0.0
+        sig = 0.0
+        for i in range(s):
+            tot += lam[i]
+            p = PT[sidx[i]]
+            acc = 0.0
+            for t in range(d):
+                q = p[t] - v[t]
+                acc += q * q
+            sig = max(sig, acc)
+            ax += lam[i] * np.sqrt(acc)
+        nn = 0.0
+        for t in range(d):
+            acc = 0.0
+            vt = v[t]
+            for i in range(s):
+                acc += lam[i] * (PT[sidx[i], t] - vt)
+            xh[t] = acc / tot
+            xl[t] = 0.0
+            nn += xh[t] * xh[t]
+        nx = np.sqrt(nn)
+        err = (2.0 * s + 8.0) * EPS * ax / tot
+        # the lower bound loses about eps (sigma / ||x||)^2 relative without refinement
+        needs_refine = s >= 2 and 16.0 * EPS * sig > tol * nn
+        if nx > 0.0 and err <= 0.0625 * tol * nx and not needs_refine:
+            for i in range(s):
+                lam[i] = lam[i] / tot
+            grow = 1.0 + (d + 4.0) * EPS
+            return nx, nx * grow + err, nx * grow
+        if needs_refine:
+            iters = REFINE_ITERS
     Qh = np.empty((s, d))
     Ql = np.empty((s, d))
-    sig = 0.0
     for i in range(s):
         p = PT[sidx[i]]
-        acc = 0.0
         for t in range(d):
-            h, lo = _two_sum(p[t], -v[t])
-            Qh[i, t] = h
-            Ql[i, t] = lo
-            acc += h * h
-        sig = max(sig, acc)
+            Qh[i, t], Ql[i, t] = _two_sum(p[t], -v[t])
     lh = np.empty(s)
     ll = np.zeros(s)
     for i in range(s):
         lh[i] = lam[i]
     have_x = False
-    if iters == 0 and s >= 2:
-        nn = _point_dd(Qh, Ql, lh, ll, s, xh, xl)
-        have_x = True
-        tot = 0.0
-        for i in range(s):
-            tot += lh[i]
-        nn /= tot * tot
-        if 64.0 * (d + s) * EPS * sig > tol * nn:
-            iters = REFINE_ITERS
     if iters > 0 and s >= 2:
         # Differences to the first support point, d_i = q_i - q_0 (double-double),
         # and the reduced normal matrix H = [<d_i, d_j>] from their high parts.
@@ -605,29 +630,37 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
     for i in range(s):
         lam[i] = _dd_div(lh[i], ll[i], Th, Tl)[0]
     if nh <= 0.0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     n = np.sqrt(nh)
     ph, pl = _two_prod(n, n)
     n = n + ((nh - ph) - pl + nl) / (2.0 * n)
-    return n, n * (1.0 + 8.0 * EPS)
+    return n, n * (1.0 + 8.0 * EPS), n * (1.0 + 8.0 * EPS)
 
 
 @njit(cache=True, nogil=True)
-def lower_bound(PT, v, exclude, xh, xl, norm, g, e):
+def lower_bound(PT, v, exclude, xh, xl, norm, g, e, upper, tol):
     """Certified lower bound ``min_j <x, p_j - v> / ||x||`` on ``dist(v, conv PT)``.
 
     ``g[j]`` holds a fast value of ``<xh, p_j - v>`` and ``e[j]`` a bound on
-    its error (row ``exclude`` is skipped).  Every ``j`` that could attain the
+    its error (row ``exclude`` is skipped); ``norm >= ||xh + xl||``.  If the
+    fast values already bound the distance within ``tol / 2`` of ``upper``
+    that bound is returned; otherwise every ``j`` that could attain the
     minimum is recomputed in double-double (``g[j]`` and ``e[j]`` are
-    overwritten); the result is rounded down.  Valid for any nonzero ``x``.
+    overwritten).  The result is rounded down.  Valid for any nonzero ``x``.
     """
     if norm <= 0.0:
         return 0.0
     n = PT.shape[0]
     hi = np.inf
+    lo = np.inf
     for j in range(n):
         if j != exclude:
             hi = min(hi, g[j] + e[j])
+            lo = min(lo, g[j] - e[j])
+    if lo > 0.0:
+        fast = lo / norm * (1.0 - 4.0 * EPS)
+        if upper - fast <= 0.5 * tol * upper:
+            return fast
     tmin = np.inf
     for j in range(n):
         if j == exclude or g[j] - e[j] > hi:
@@ -638,7 +671,7 @@ def lower_bound(PT, v, exclude, xh, xl, norm, g, e):
         tmin = min(tmin, t - err)
     if not tmin > 0.0:
         return 0.0
-    return tmin / (norm * (1.0 + 8.0 * EPS)) * (1.0 - 4.0 * EPS)
+    return tmin / norm * (1.0 - 4.0 * EPS)
 
 
 @njit(cache=True, nogil=True)
@@ -725,19 +758,24 @@ def _scan_unit(WT, k, xh, norm, g, e):
 
     The bound covers the dot products' rounding (``gamma_d`` per product, any
     summation order), the subtraction, and the low part of ``x`` that ``xh``
-    leaves out, for columns of norm at most ``1 + 1e-8``.
+    leaves out, for columns of norm at most ``1 + 1e-8``.  Returns
+    ``min_j g[j] - e[j]``, a certified lower bound on ``min_j <x, w_j - w_k>``.
     """
     K, d = WT.shape
     xk = _dot(WT[k], xh)
     c = (4.0 * d + 24.0) * EPS * norm
+    lo = np.inf
     for j in range(K):
         if j == k:
             g[j] = np.inf
             e[j] = 0.0
             continue
         gj = _dot(WT[j], xh) - xk
+        ej = c + 2.0 * EPS * abs(gj)
         g[j] = gj
-        e[j] = c + 2.0 * EPS * abs(gj)
+        e[j] = ej
+        lo = min(lo, gj - ej)
+    return lo
 
 
 @njit(cache=True, nogil=True)
@@ -794,9 +832,13 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
                 st = min_norm_point_ws(empty, G, cand[:m], k, lam0[:m], tol,
                                        50 * (min(m, d + 1) + 10), ws, lam)
             s = _support(cand, lam, m, sidx, sw)
-            nx, up = refine_support(WT, WT[k], sidx, sw, s, iters, tol, xh, xl)
-            _scan_unit(WT, k, xh, nx, g, e)
-            lo = lower_bound(WT, WT[k], k, xh, xl, nx, g, e)
+            nx, up, nup = refine_support(WT, WT[k], sidx, sw, s, iters, tol, xh, xl)
+            tlo = _scan_unit(WT, k, xh, nx, g, e)
+            lo = 0.0
+            if tlo > 0.0 and nup > 0.0:
+                lo = tlo / nup * (1.0 - 4.0 * EPS)
+            if not up - lo <= 0.5 * tol * up:
+                lo = lower_bound(WT, WT[k], k, xh, xl, nup, g, e, up, tol)
             if up - lo <= tol * up:
                 break
             # violators outside the candidate set, most violated first
@@ -842,7 +884,7 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
 
 
 @njit(cache=True, nogil=True)
-def solve_rows(WT, ks, todo, cand, ncand, lam, X, XL, dist, upper, status, iters, tol):
+def solve_rows(WT, ks, todo, cand, ncand, lam, X, XL, dist, upper, nupper, status, iters, tol):
     """Run Wolfe's kernel on explicit shifted points for several classes of one block.
 
     ``WT`` is the code transposed, ``(K, d)``.  For local row ``i`` in
@@ -850,7 +892,8 @@ def solve_rows(WT, ks, todo, cand, ncand, lam, X, XL, dist, upper, status, iters
     start ``lam[i, :ncand[i]]``; certifies the support's hull point with
     ``iters[i]`` refinement sweeps (:func:`refine_support`) and writes back
     ``lam`` (the polished weights), ``X[i] + XL[i]`` (the nearest point minus
-    ``w_k``, double-double), ``dist[i]``, ``upper[i]`` and ``status[i]``.
+    ``w_k``, double-double), ``dist[i]``, ``upper[i]``, ``nupper[i]`` (a bound
+    on the norm of ``X[i] + XL[i]``) and ``status[i]``.
     """
     d = WT.shape[1]
     G = np.empty((0, 0))
@@ -872,7 +915,8 @@ def solve_rows(WT, ks, todo, cand, ncand, lam, X, XL, dist, upper, status, iters
         s = _support(c, lam_i, m, sidx, sw)
         xh = X[i]
         xl = XL[i]
-        nx, up = refine_support(WT, WT[k], sidx, sw, s, iters[i], tol, xh, xl)
+        nx, up, nup = refine_support(WT, WT[k], sidx, sw, s, iters[i], tol, xh, xl)
+        nupper[i] = nup
         r = 0
         for a in range(m):
             if lam_i[a] > 0.0:
@@ -886,28 +930,38 @@ def solve_rows(WT, ks, todo, cand, ncand, lam, X, XL, dist, upper, status, iters
 
 
 @njit(cache=True, nogil=True)
-def lower_rows(WT, ks, rows, X, XL, dist, g, lower):
+def lower_rows(WT, ks, rows, X, XL, dist, upper, nupper, g, tol, lower):
     """Certified lower bounds for rows ``rows`` of a block, from fast values ``g`` (p, K).
 
     ``g[p, j]`` is ``<X[rows[p]], w_j - w_k>`` from one matrix product (the
     entry of ``k`` itself +inf); the error bounds are those of
-    :func:`_scan_unit`.  Entries that could attain the minimum are recomputed
-    in double-double in place.
+    :func:`_scan_unit`.  As in :func:`lower_bound`: the fast bound if it is
+    tight enough, else the entries that could attain the minimum recomputed
+    in double-double, in place.
     """
     K, d = WT.shape
     for p in range(rows.shape[0]):
         i = rows[p]
         k = ks[i]
         nx = dist[i]
-        if nx <= 0.0:
+        nup = nupper[i]
+        if nx <= 0.0 or nup <= 0.0:
             lower[p] = 0.0
             continue
         c = (4.0 * d + 24.0) * EPS * nx
         row = g[p]
         hi = np.inf
+        lo = np.inf
         for j in range(K):
             if j != k:
-                hi = min(hi, row[j] + c + 2.0 * EPS * abs(row[j]))
+                ej = c + 2.0 * EPS * abs(row[j])
+                hi = min(hi, row[j] + ej)
+                lo = min(lo, row[j] - ej)
+        if lo > 0.0:
+            fast = lo / nup * (1.0 - 4.0 * EPS)
+            if upper[i] - fast <= 0.5 * tol * upper[i]:
+                lower[p] = min(fast, nx)
+                continue
         tmin = np.inf
         for j in range(K):
             if j == k or row[j] - c - 2.0 * EPS * abs(row[j]) > hi:
@@ -917,5 +971,5 @@ def lower_rows(WT, ks, rows, X, XL, dist, g, lower):
             tmin = min(tmin, t - err)
         low = 0.0
         if tmin > 0.0:
-            low = tmin / (nx * (1.0 + 8.0 * EPS)) * (1.0 - 4.0 * EPS)
+            low = tmin / nup * (1.0 - 4.0 * EPS)
         lower[p] = min(low, nx)

@@ -207,9 +207,9 @@ def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
     xh, xl = np.empty(d), np.empty(d)
     for iters in (0, kern.REFINE_ITERS):
         sw = lam[sidx].copy()
-        nx, up = kern.refine_support(As, vs, sidx, sw, sidx.size, iters, tol, xh, xl)
+        nx, up, nup = kern.refine_support(As, vs, sidx, sw, sidx.size, iters, tol, xh, xl)
         # every point recomputed in double-double (g = 0, e = inf marks them all)
-        lo = kern.lower_bound(As, vs, -1, xh, xl, nx, np.zeros(m), np.full(m, np.inf))
+        lo = kern.lower_bound(As, vs, -1, xh, xl, nup, np.zeros(m), np.full(m, np.inf), up, tol)
         lo = min(lo, nx)
         if up - lo <= tol * up:
             break
@@ -353,19 +353,20 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
         XL = np.empty((b, d))
         dist = np.empty(b)
         upper = np.empty(b)
+        nupper = np.empty(b)
         lower = np.empty(b)
         pending = np.arange(b)
         while pending.size:
             todo = pending
             _split(pool, n_jobs, todo.size, lambda i0, i1: solve_rows(
-                WT, ks, todo[i0:i1], cand, ncand, lam, X, XL, dist, upper, status, iters, tol))
+                WT, ks, todo[i0:i1], cand, ncand, lam, X, XL, dist, upper, nupper, status, iters, tol))
             # One pass over all codewords: <x, q_j> = <x, w_j> - <x, w_k>.
             Xp = X[pending]
             kp = ks[pending]
             g = Xp @ W - np.einsum("ij,ij->i", WT[kp], Xp)[:, None]     # (p, K)
             g[np.arange(pending.size), kp] = np.inf
             low = np.empty(pending.size)
-            lower_rows(WT, ks, pending, X, XL, dist, g, low)   # certified, refined in place
+            lower_rows(WT, ks, pending, X, XL, dist, upper, nupper, g, tol, low)   # certified
             lower[pending] = low
             up = upper[pending]
             still, additions = [], []
