@@ -11,9 +11,12 @@ with ``r = p - v``::
     lower = max(0, min_j <r, a_j - v> / ||r||)  <=  dist(v, conv A)  <=  ||r|| <= upper
 
 (the hyperplane orthogonal to r through ``v + lower r/||r||`` separates v
-from every a_j).  Both ends are evaluated in double-double arithmetic and
-rounded outward, so the bracket holds at every scale, including distances
-far below the rounding level of the coordinates (near-duplicate classes).
+from every a_j).  Both ends are evaluated with rigorous rounding-error
+bounds -- in plain double precision when that already makes the bracket
+tight, otherwise in double-double arithmetic after iterative refinement of
+the support's weights -- and rounded outward, so the bracket holds at every
+scale, including distances far below the rounding level of the coordinates
+(near-duplicate classes).
 ``distance`` is ``||r||``, the distance attained by the returned point;
 ``converged`` means the bracket is tight *relative to it*:
 ``upper - lower <= tol * upper``.  Where double precision cannot reach that
@@ -261,6 +264,16 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     OneVsRest
         ``distance``, ``lower``, ``upper`` (each ``(K,)``), ``nearest``
         (``(d, K)``), ``weights`` (sparse ``(K, K)``) and ``converged``.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not a finite ``(d, K)`` code with unit columns (without
+        ``normalize``), ``K < 2``, or an option is out of range (``tol`` must
+        be finite and positive).
+    TypeError
+        If ``W`` is complex or not numeric, or an option has the wrong type
+        (also a ``ValueError``, see :class:`spherecodes._validation.ArgumentTypeError`).
 
     Examples
     --------
