@@ -1,4 +1,4 @@
-"""numba kernel: Wolfe's minimum-norm-point algorithm.
+"""numba kernel: Wolfe's minimum-norm-point algorithm, and its certificate.
 
 Finds the point of ``conv{a_j}`` nearest to ``v`` by working with the shifted
 points ``q_j = a_j - v`` and minimizing ``||sum_j lam_j q_j||`` over the
@@ -8,12 +8,26 @@ optimality condition ``<x, q_j> >= ||x||^2``) with minor steps (move to the
 affine minimizer of S, dropping points whose weight would turn negative) and
 terminates finitely.
 
-Numerics: the affine minimizer of S solves ``M alpha = 1`` with
-``M = Q_S^T Q_S + 1 1^T`` (positive definite iff S is affinely independent,
-which is Wolfe's original trick); M's Cholesky factor is extended by one row
-when a point enters and rebuilt when points leave.  For each corral point we
-store its inner products with every candidate, so one major step costs
-O(|S| m) instead of O(m d).
+Numerics (see DESIGN.md, "Exact at every scale"):
+
+* every subproblem is shifted to the query point (``q_j = a_j - v``) and
+  scaled by the largest squared norm ``sigma^2`` in the corral: the affine
+  minimizer solves ``M alpha = 1`` with ``M = Q_S^T Q_S / sigma^2 + 1 1^T``
+  (positive definite iff S is affinely independent: Wolfe's trick, made
+  scale-free); M's Cholesky factor is extended by one row when a point
+  enters and rebuilt when points leave or the scale grows;
+* the stopping test is relative, ``||x||^2 - min_b <x, q_b> <= tol ||x||^2``
+  (the certificate's relative width), with a rounding floor that scales with
+  the corral and the candidate, never with the farthest candidate;
+* the certificate is computed afterwards in double-double arithmetic
+  (:func:`refine_support`, :func:`lower_bound`): the support's weights are
+  polished by iterative refinement on its affine hull, the hull point and the
+  hyperplane bound are evaluated with error-free transformations (TwoSum,
+  TwoProduct) and rounded outward.  ``converged`` is decided from that
+  bracket only.
+
+For each corral point we store its inner products with every candidate, so
+one major step costs O(|S| m) instead of O(m d).
 
 Everything here is private; the public API is in :mod:`spherecodes.hull`.
 """
@@ -25,8 +39,12 @@ from numba import njit
 # Status codes returned by the kernel.
 OK = 0
 MAX_ITER = 1
-DEGENERATE = 2
-INSIDE = 3  # v lies in the hull to rounding: distance 0
+ROUNDING = 2   # stopped at rounding level (gap or pivot); the certificate says how good
+DEGENERATE = ROUNDING
+INSIDE = 3     # ||x||^2 at rounding level of the corral: v may lie in the hull
+
+EPS = 2.0 ** -53           # unit roundoff
+REFINE_ITERS = 3           # iterative-refinement sweeps of the certificate
 
 
 @njit(cache=True, nogil=True)
@@ -38,7 +56,7 @@ def _cholesky_rebuild(Msmall, s, L):
             for t in range(j):
                 acc -= L[i, t] * L[j, t]
             if i == j:
-                if acc <= 0.0:
+                if acc <= 1e-14 * Msmall[i, i]:
                     return False
                 L[i, i] = np.sqrt(acc)
             else:
@@ -47,25 +65,18 @@ def _cholesky_rebuild(Msmall, s, L):
 
 
 @njit(cache=True, nogil=True)
-def _affine_minimizer(L, s, alpha):
-    """alpha = M^{-1} 1 / (1^T M^{-1} 1) given M = L L^T (first s entries)."""
-    # forward: L z = 1
+def _chol_solve(L, s, rhs, out):
+    """out = (L L^T)^{-1} rhs on the first s entries."""
     for i in range(s):
-        acc = 1.0
+        acc = rhs[i]
         for t in range(i):
-            acc -= L[i, t] * alpha[t]
-        alpha[i] = acc / L[i, i]
-    # backward: L^T a = z
+            acc -= L[i, t] * out[t]
+        out[i] = acc / L[i, i]
     for i in range(s - 1, -1, -1):
-        acc = alpha[i]
+        acc = out[i]
         for t in range(i + 1, s):
-            acc -= L[t, i] * alpha[t]
-        alpha[i] = acc / L[i, i]
-    tot = 0.0
-    for i in range(s):
-        tot += alpha[i]
-    for i in range(s):
-        alpha[i] /= tot
+            acc -= L[t, i] * out[t]
+        out[i] = acc / L[i, i]
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -110,13 +121,74 @@ def _normalize(a, s):
         a[i] /= tot
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _diff_entry(P, explicit, C, S, i, j):
+    """``<q_{S_i} - q_{S_0}, q_{S_j} - q_{S_0}>``: from the explicit points, or from C."""
+    if explicit:
+        r = S[0]
+        a = S[i]
+        b = S[j]
+        acc = 0.0
+        for t in range(P.shape[1]):
+            acc += (P[a, t] - P[r, t]) * (P[b, t] - P[r, t])
+        return acc
+    return C[i, S[j]] - C[i, S[0]] - C[0, S[j]] + C[0, S[0]]
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _ref_entry(P, explicit, C, S, i):
+    """``<q_{S_i} - q_{S_0}, q_{S_0}>``."""
+    if explicit:
+        r = S[0]
+        a = S[i]
+        acc = 0.0
+        for t in range(P.shape[1]):
+            acc += (P[a, t] - P[r, t]) * P[r, t]
+        return acc
+    return C[i, S[0]] - C[0, S[0]]
+
+
 @njit(cache=True, nogil=True)
-def _load_cholesky(S, s, C, Msmall, L):
-    """Rebuild ``M = Q_S^T Q_S + 1 1^T`` for the corral and its Cholesky factor."""
-    for i in range(s):
-        for j in range(s):
-            Msmall[i, j] = C[i, S[j]] + 1.0
-    return _cholesky_rebuild(Msmall, s, L)
+def _load_cholesky(P, explicit, S, s, C, H, L, bv):
+    """Rebuild the reduced normal matrix of the corral and its Cholesky factor.
+
+    The affine hull of the corral is written ``q_{S_0} + sum_i beta_i d_i``
+    with ``d_i = q_{S_i} - q_{S_0}`` (the subproblem shifted to its reference
+    point): ``H = [<d_i, d_j>]``, ``bv = [<d_i, q_{S_0}>]`` (entries 1..s-1).
+    Unlike Wolfe's ``Q^T Q + 1 1^T``, nothing here mixes the scale of the
+    differences with the scale of the points, so a corral of near-duplicates
+    next to far points keeps its geometry.  Returns False if H is not
+    positive definite to rounding.
+    """
+    for i in range(1, s):
+        bv[i] = _ref_entry(P, explicit, C, S, i)
+        for j in range(1, i + 1):
+            H[i - 1, j - 1] = _diff_entry(P, explicit, C, S, i, j)
+    return _cholesky_rebuild(H, s - 1, L)
+
+
+@njit(cache=True, nogil=True)
+def _affine(L, s, bv, beta, alpha):
+    """Affine minimizer of the corral: weights ``alpha`` (first s entries, summing to 1)."""
+    if s == 1:
+        alpha[0] = 1.0
+        return
+    n = s - 1
+    for i in range(n):
+        acc = -bv[i + 1]
+        for t in range(i):
+            acc -= L[i, t] * beta[t]
+        beta[i] = acc / L[i, i]
+    for i in range(n - 1, -1, -1):
+        acc = beta[i]
+        for t in range(i + 1, n):
+            acc -= L[t, i] * beta[t]
+        beta[i] = acc / L[i, i]
+    tot = 0.0
+    for i in range(n):
+        alpha[i + 1] = beta[i]
+        tot += beta[i]
+    alpha[0] = 1.0 - tot
 
 
 @njit(cache=True, nogil=True)
@@ -126,12 +198,14 @@ def workspace(m, d):
     return (np.empty(smax + 1, dtype=np.int64),   # corral: candidate positions
             np.empty(smax + 1),                   # weights of corral points
             np.empty((smax + 1, m)),              # C[i, b] = <q_{S[i]}, q_b>
-            np.empty((smax + 1, smax + 1)),       # M = Q_S^T Q_S + 1 1^T
+            np.empty((smax + 1, smax + 1)),       # H = [<d_i, d_j>] relative to S[0]
             np.zeros((smax + 1, smax + 1)),       # its Cholesky factor
             np.empty(smax + 1),                   # affine minimizer
             np.empty(m),                          # g_b = <x, q_b>
             np.zeros(m, dtype=np.bool_),          # membership of the corral
-            np.empty(m))                          # ||q_b||^2
+            np.empty(m),                          # ||q_b||^2
+            np.empty(smax + 1),                   # bv = [<d_i, q_{S_0}>]
+            np.empty(smax + 1))                   # reduced solution beta
 
 
 @njit(cache=True, nogil=True)
@@ -162,11 +236,10 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
         Warm start: nonnegative weights summing to 1 on an affinely independent
         set, or all zeros for a cold start.
     gap_tol : float
-        Stop when ``(||x||^2 - min_b <x, q_b>) / ||x|| <= gap_tol`` (the width of
-        the distance certificate), or when the squared gap hits rounding level.
+        Stop when ``||x||^2 - min_b <x, q_b> <= gap_tol ||x||^2`` (the relative
+        width of the distance certificate).
     max_iter : int
         Cap on major iterations (a safeguard; Wolfe's method terminates finitely).
-
     ws : tuple
         Scratch arrays from :func:`workspace` (for at least m candidates).
     out : (m,) float64
@@ -175,29 +248,36 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
     Returns
     -------
     status : int
-        0 converged, 1 iteration cap, 2 numerical degeneracy (the point is
-        still feasible; its certificate says how good), 3 v lies in the hull
-        to rounding (``||x||^2 <= 1e-14 max_b ||q_b||^2``).
+        0 converged, 1 iteration cap, 2 stopped at rounding level (gap below
+        the rounding floor, or a corral affinely dependent to rounding), 3
+        ``||x||^2`` itself at rounding level (v may lie in the hull).  Only the
+        certificate computed afterwards decides what the result is worth.
     """
     m = idx.shape[0]
     d = P.shape[1]
+    explicit = P.shape[0] > 0
     smax = min(m, d + 1)
-    S, lam, C, Msmall, L, alpha, g, in_S, sq = ws
+    S, lam, C, H, L, alpha, g, in_S, sq, bv, beta = ws
     jnear = 0
-    scale = 1e-300
+    gmax = 0.0
     for b in range(m):
-        if P.shape[0] > 0:
+        if explicit:
             acc = 0.0
             for t in range(d):
                 acc += P[b, t] * P[b, t]
         else:
             ib = idx[b]
             acc = G[ib, ib] - 2.0 * G[k, ib] + G[k, k]
+            gmax = max(gmax, G[ib, ib])
         sq[b] = acc
-        scale = max(scale, acc)
         if acc < sq[jnear]:
             jnear = b
-    floor = 1e-14 * scale
+    # Rounding level of one inner product <q_a, q_b>: relative to |q_a| |q_b|
+    # with explicit points; absolute (the Gram entries' own error) otherwise.
+    if explicit:
+        cround = 4.0 * (d + 8) * EPS
+    else:
+        cround = 8.0 * (d + 8) * EPS * max(gmax, G[k, k])
 
     for b in range(m):
         in_S[b] = False
@@ -215,21 +295,20 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
                 s += 1
         for i in range(s):
             _fill_row(P, G, idx, k, S[i], C[i])
-        if _load_cholesky(S, s, C, Msmall, L):
-            _affine_minimizer(L, s, alpha)
-            if _min(alpha, s) > 0.0:
+        s_ok = False
+        if _load_cholesky(P, explicit, S, s, C, H, L, bv):
+            _affine(L, s, bv, beta, alpha)
+            if _min(alpha, s) > 0.0:     # Wolfe's invariant: the corral at its affine minimizer
                 for i in range(s):
                     lam[i] = alpha[i]
-            else:
-                _normalize(lam, s)
-        else:
-            s = 0
+                s_ok = True
+        if not s_ok:
+            s = 0                        # an unusable warm start: start cold
     if s == 0:
         S[0] = jnear
         lam[0] = 1.0
         s = 1
         _fill_row(P, G, idx, k, S[0], C[0])
-        _load_cholesky(S, s, C, Msmall, L)
     for i in range(s):
         in_S[S[i]] = True
 
@@ -245,45 +324,55 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
         xx = 0.0
         for i in range(s):
             xx += lam[i] * g[S[i]]
-        if xx <= floor:
-            status = INSIDE
-            break
         jmin = 0
         for b in range(1, m):
             if g[b] < g[jmin]:
                 jmin = b
         gap = xx - g[jmin]
-        if gap <= gap_tol * np.sqrt(xx) or gap <= floor:
+        if gap <= gap_tol * xx:
             status = OK
             break
-        if in_S[jmin] or s >= smax:
-            status = DEGENERATE
+        if explicit:
+            # rounding error of g_b = sum_i lam_i <q_i, q_b>: ~ sum_i lam_i |q_i| |q_b|
+            nu = 0.0
+            for i in range(s):
+                nu += lam[i] * np.sqrt(max(sq[S[i]], 0.0))
+            floor_x = cround * nu * nu
+            floor_g = cround * nu * (nu + np.sqrt(max(sq[jmin], 0.0)))
+        else:
+            floor_x = cround
+            floor_g = cround
+        if xx <= floor_x:
+            status = INSIDE
             break
-        # ---- add jmin: extend the Cholesky factor of M by one row
+        if gap <= floor_g or in_S[jmin] or s >= smax:
+            status = ROUNDING
+            break
+        # ---- add jmin: extend the Cholesky factor of H by one row
         S[s] = jmin
         lam[s] = 0.0
         _fill_row(P, G, idx, k, jmin, C[s])
-        for i in range(s):
-            Msmall[s, i] = C[i, jmin] + 1.0
-            Msmall[i, s] = Msmall[s, i]
-        Msmall[s, s] = C[s, jmin] + 1.0
-        for i in range(s):
-            acc = Msmall[s, i]
+        n = s - 1                      # current size of H; the new row is row n
+        bv[s] = _ref_entry(P, explicit, C, S, s)
+        for j in range(1, s + 1):
+            H[n, j - 1] = _diff_entry(P, explicit, C, S, s, j)
+        for i in range(n):
+            acc = H[n, i]
             for t in range(i):
-                acc -= L[s, t] * L[i, t]
-            L[s, i] = acc / L[i, i]
-        acc = Msmall[s, s]
-        for t in range(s):
-            acc -= L[s, t] * L[s, t]
-        if acc <= 1e-14 * Msmall[s, s]:
-            status = DEGENERATE  # affinely dependent to rounding: no progress possible
+                acc -= L[n, t] * L[i, t]
+            L[n, i] = acc / L[i, i]
+        acc = H[n, n]
+        for t in range(n):
+            acc -= L[n, t] * L[n, t]
+        if not acc > 1e-14 * H[n, n]:
+            status = ROUNDING  # affinely dependent to rounding: no progress possible
             break
-        L[s, s] = np.sqrt(acc)
+        L[n, n] = np.sqrt(acc)
         in_S[jmin] = True
         s += 1
         # ---- minor cycle: move toward the affine minimizer, dropping points
         while True:
-            _affine_minimizer(L, s, alpha)
+            _affine(L, s, bv, beta, alpha)
             if _min(alpha, s) > 1e-15:
                 for i in range(s):
                     lam[i] = alpha[i]
@@ -311,16 +400,278 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
                 w += 1
             s = w
             _normalize(lam, s)
-            _load_cholesky(S, s, C, Msmall, L)
             if s == 1:
                 lam[0] = 1.0
                 break
+            if not _load_cholesky(P, explicit, S, s, C, H, L, bv):
+                status = ROUNDING
+                break
+        if status == ROUNDING:
+            break
 
     for b in range(m):
         out[b] = 0.0
     for i in range(s):
         out[S[i]] = lam[i]
     return status
+
+
+# ---------------------------------------------------------------------------
+# Double-double arithmetic for the certificate (error-free transformations:
+# Knuth's TwoSum, Dekker's TwoProduct).  Inputs are O(1) after the callers'
+# power-of-two scaling, so Dekker's split cannot overflow.
+
+@njit(cache=True, nogil=True)
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+@njit(cache=True, nogil=True)
+def _two_prod(a, b):
+    p = a * b
+    c = 134217729.0 * a
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+@njit(cache=True, nogil=True)
+def _dd_add(ah, al, bh, bl):
+    s, e = _two_sum(ah, bh)
+    e += al + bl
+    h = s + e
+    return h, e - (h - s)
+
+
+@njit(cache=True, nogil=True)
+def _dd_mul(ah, al, bh, bl):
+    p, e = _two_prod(ah, bh)
+    e += ah * bl + al * bh
+    h = p + e
+    return h, e - (h - p)
+
+
+@njit(cache=True, nogil=True)
+def _dd_div(ah, al, bh, bl):
+    q = ah / bh
+    ph, pl = _dd_mul(q, 0.0, bh, bl)
+    rh, rl = _dd_add(ah, al, -ph, -pl)
+    q2 = rh / bh
+    h = q + q2
+    return h, q2 - (h - q)
+
+
+@njit(cache=True, nogil=True)
+def diff_dot(xh, xl, a, v):
+    """``<x, a - v>`` with ``x = xh + xl``, in double-double; returns (value, error bound)."""
+    sh = 0.0
+    sl = 0.0
+    sabs = 0.0
+    for t in range(a.shape[0]):
+        dh, dl = _two_sum(a[t], -v[t])
+        ph, pl = _dd_mul(xh[t], xl[t], dh, dl)
+        sh, sl = _dd_add(sh, sl, ph, pl)
+        sabs += abs(xh[t] * dh)
+    val = sh + sl
+    return val, 2.0 * EPS * abs(val) + (8.0 * a.shape[0] + 16.0) * EPS * EPS * sabs
+
+
+@njit(cache=True, nogil=True)
+def _point_dd(Qh, Ql, lh, ll, s, xh, xl):
+    """x = sum_i lam_i q_i in double-double; returns ||x||^2 rounded to double."""
+    nn = 0.0
+    for t in range(Qh.shape[1]):
+        ph = 0.0
+        pl = 0.0
+        for i in range(s):
+            th, tl = _dd_mul(lh[i], ll[i], Qh[i, t], Ql[i, t])
+            ph, pl = _dd_add(ph, pl, th, tl)
+        xh[t] = ph
+        xl[t] = pl
+        nn += ph * ph
+    return nn
+
+
+@njit(cache=True, nogil=True)
+def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
+    """Certified hull point of the support ``PT[sidx[:s]]`` with weights ``lam[:s]``.
+
+    Polishes the weights by ``iters`` sweeps of iterative refinement on the
+    affine hull of the support (residuals in double-double, corrections from
+    the Cholesky factor of the differences' normal matrix), stopping early if
+    a weight would turn negative.  With ``iters == 0`` it refines only when the
+    bracket could not otherwise be tight to ``tol``: the lower bound loses
+    about ``eps (sigma / ||x||)^2`` relative to the distance, ``sigma`` the
+    largest support distance.  Writes ``x = sum_i lam_i (p_i - v) / sum_i lam_i`` as
+    ``xh + xl`` (double-double) and the polished weights, normalized, into
+    ``lam``.  Returns ``(norm, upper)``: ``||x||`` to double-double accuracy
+    rounded to double; ``upper``, an upper bound on ``dist(v, conv PT)``
+    attained by the point with those weights (rounded outward); and ``nup``,
+    an upper bound on ``||xh + xl||`` for :func:`lower_bound`.  When plain
+    double precision already gives a bracket far inside ``tol`` (the usual
+    case at distances of order one), ``x`` is formed in double with a
+    rigorous error bound and ``xl = 0``.
+    """
+    d = PT.shape[1]
+    if iters == 0:
+        # Fast path in plain double: x = sum_i lam_i q_i / T with a rigorous bound
+        # on its error, (2s + 8) eps sum_i lam_i ||q_i|| / T (rounding of the
+        # differences, products, sums and the division).
+        tot = 0.0
+        ax = 0.0
+        sig = 0.0
+        for i in range(s):
+            tot += lam[i]
+            p = PT[sidx[i]]
+            acc = 0.0
+            for t in range(d):
+                q = p[t] - v[t]
+                acc += q * q
+            sig = max(sig, acc)
+            ax += lam[i] * np.sqrt(acc)
+        nn = 0.0
+        for t in range(d):
+            acc = 0.0
+            vt = v[t]
+            for i in range(s):
+                acc += lam[i] * (PT[sidx[i], t] - vt)
+            xh[t] = acc / tot
+            xl[t] = 0.0
+            nn += xh[t] * xh[t]
+        nx = np.sqrt(nn)
+        err = (2.0 * s + 8.0) * EPS * ax / tot
+        # the lower bound loses about eps (sigma / ||x||)^2 relative without refinement
+        needs_refine = s >= 2 and 16.0 * EPS * sig > tol * nn
+        if nx > 0.0 and err <= 0.0625 * tol * nx and not needs_refine:
+            for i in range(s):
+                lam[i] = lam[i] / tot
+            grow = 1.0 + (d + 4.0) * EPS
+            return nx, nx * grow + err, nx * grow
+        if needs_refine:
+            iters = REFINE_ITERS
+    Qh = np.empty((s, d))
+    Ql = np.empty((s, d))
+    for i in range(s):
+        p = PT[sidx[i]]
+        for t in range(d):
+            Qh[i, t], Ql[i, t] = _two_sum(p[t], -v[t])
+    lh = np.empty(s)
+    ll = np.zeros(s)
+    for i in range(s):
+        lh[i] = lam[i]
+    have_x = False
+    if iters > 0 and s >= 2:
+        # Differences to the first support point, d_i = q_i - q_0 (double-double),
+        # and the reduced normal matrix H = [<d_i, d_j>] from their high parts.
+        n = s - 1
+        Dh = np.empty((n, d))
+        Dl = np.empty((n, d))
+        for i in range(n):
+            for t in range(d):
+                Dh[i, t], Dl[i, t] = _dd_add(Qh[i + 1, t], Ql[i + 1, t], -Qh[0, t], -Ql[0, t])
+        H = np.empty((n, n))
+        L = np.zeros((n, n))
+        for i in range(n):
+            for j in range(i + 1):
+                acc = 0.0
+                for t in range(d):
+                    acc += Dh[i, t] * Dh[j, t]
+                H[i, j] = acc
+                H[j, i] = acc
+        if _cholesky_rebuild(H, n, L):
+            r = np.empty(n)
+            delta = np.empty(n)
+            for _ in range(iters):
+                _point_dd(Qh, Ql, lh, ll, s, xh, xl)     # x = sum_i lam_i q_i
+                for i in range(n):      # r_i = <d_i, x>: zero at the affine minimizer
+                    ph = 0.0
+                    pl = 0.0
+                    for t in range(d):
+                        th, tl = _dd_mul(Dh[i, t], Dl[i, t], xh[t], xl[t])
+                        ph, pl = _dd_add(ph, pl, th, tl)
+                    r[i] = -(ph + pl)
+                _chol_solve(L, n, r, delta)   # H delta = -r; weight 0 takes -sum(delta)
+                d0 = 0.0
+                ok = True
+                dmax = 0.0
+                for i in range(n):
+                    d0 -= delta[i]
+                    if lh[i + 1] + delta[i] < 0.0:
+                        ok = False
+                    dmax = max(dmax, abs(delta[i]))
+                if not ok or lh[0] + d0 < 0.0:
+                    break
+                have_x = False
+                lh[0], ll[0] = _dd_add(lh[0], ll[0], d0, 0.0)
+                for i in range(n):
+                    lh[i + 1], ll[i + 1] = _dd_add(lh[i + 1], ll[i + 1], delta[i], 0.0)
+                if dmax <= 1e-30:
+                    break
+    # final point x = sum_i lam_i q_i / sum_i lam_i, in double-double
+    Th = 0.0
+    Tl = 0.0
+    for i in range(s):
+        Th, Tl = _dd_add(Th, Tl, lh[i], ll[i])
+    if not have_x:
+        _point_dd(Qh, Ql, lh, ll, s, xh, xl)
+    nh = 0.0
+    nl = 0.0
+    for t in range(d):
+        ph, pl = _dd_div(xh[t], xl[t], Th, Tl)
+        xh[t] = ph
+        xl[t] = pl
+        th, tl = _dd_mul(ph, pl, ph, pl)
+        nh, nl = _dd_add(nh, nl, th, tl)
+    for i in range(s):
+        lam[i] = _dd_div(lh[i], ll[i], Th, Tl)[0]
+    if nh <= 0.0:
+        return 0.0, 0.0, 0.0
+    n = np.sqrt(nh)
+    ph, pl = _two_prod(n, n)
+    n = n + ((nh - ph) - pl + nl) / (2.0 * n)
+    return n, n * (1.0 + 8.0 * EPS), n * (1.0 + 8.0 * EPS)
+
+
+@njit(cache=True, nogil=True)
+def lower_bound(PT, v, exclude, xh, xl, norm, g, e, upper, tol):
+    """Certified lower bound ``min_j <x, p_j - v> / ||x||`` on ``dist(v, conv PT)``.
+
+    ``g[j]`` holds a fast value of ``<xh, p_j - v>`` and ``e[j]`` a bound on
+    its error (row ``exclude`` is skipped); ``norm >= ||xh + xl||``.  If the
+    fast values already bound the distance within ``tol / 2`` of ``upper``
+    that bound is returned; otherwise every ``j`` that could attain the
+    minimum is recomputed in double-double (``g[j]`` and ``e[j]`` are
+    overwritten).  The result is rounded down.  Valid for any nonzero ``x``.
+    """
+    if norm <= 0.0:
+        return 0.0
+    n = PT.shape[0]
+    hi = np.inf
+    lo = np.inf
+    for j in range(n):
+        if j != exclude:
+            hi = min(hi, g[j] + e[j])
+            lo = min(lo, g[j] - e[j])
+    if lo > 0.0:
+        fast = lo / norm * (1.0 - 4.0 * EPS)
+        if upper - fast <= 0.5 * tol * upper:
+            return fast
+    tmin = np.inf
+    for j in range(n):
+        if j == exclude or g[j] - e[j] > hi:
+            continue
+        t, err = diff_dot(xh, xl, PT[j], v)
+        g[j] = t
+        e[j] = err
+        tmin = min(tmin, t - err)
+    if not tmin > 0.0:
+        return 0.0
+    return tmin / norm * (1.0 - 4.0 * EPS)
 
 
 @njit(cache=True, nogil=True)
@@ -391,16 +742,57 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, status):
+def _support(cand, lam, m, sidx, sw):
+    s = 0
+    for a in range(m):
+        if lam[a] > 0.0:
+            sidx[s] = cand[a]
+            sw[s] = lam[a]
+            s += 1
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _scan_unit(WT, k, xh, norm, g, e):
+    """Fast ``g[j] = <xh, w_j - w_k>`` over all codewords with an error bound ``e[j]``.
+
+    The bound covers the dot products' rounding (``gamma_d`` per product, any
+    summation order), the subtraction, and the low part of ``x`` that ``xh``
+    leaves out, for columns of norm at most ``1 + 1e-8``.  Returns
+    ``min_j g[j] - e[j]``, a certified lower bound on ``min_j <x, w_j - w_k>``.
+    """
+    K, d = WT.shape
+    xk = _dot(WT[k], xh)
+    c = (4.0 * d + 24.0) * EPS * norm
+    lo = np.inf
+    for j in range(K):
+        if j == k:
+            g[j] = np.inf
+            e[j] = 0.0
+            continue
+        gj = _dot(WT[j], xh) - xk
+        ej = c + 2.0 * EPS * abs(gj)
+        g[j] = gj
+        e[j] = ej
+        lo = min(lo, gj - ej)
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower, upper, status):
     """One-vs-rest projections of classes ``k0 <= k < k1`` with the whole Gram matrix.
 
-    For each class: solve on its ``m0`` nearest codewords, form the nearest
-    point explicitly, check optimality against all K codewords
-    (``<x, w_j - w_k> >= ||x||^2``), add the worst violators and re-solve
-    warm-started, until none is left.  Writes the support (``supp_idx``,
-    ``supp_w``: ``(K, smax)``, index -1 past the support), ``X[k]`` (the
-    nearest point minus ``w_k``), the certificate's ``lower[k]`` and
-    ``status[k]``.
+    For each class: solve on its ``m0`` nearest codewords, certify the
+    support's hull point (:func:`refine_support`), check optimality against
+    all K codewords (``<x, w_j - w_k> >= ||x||^2``, :func:`lower_bound`), add
+    the worst violators and re-solve warm-started, until the certificate is
+    tight (``upper - lower <= tol * upper``) or nothing is left to try: the
+    Gram lookups lose absolute accuracy ~1e-16, so a class whose bracket stays
+    wide is re-solved from explicit shifted points, and its support polished
+    by iterative refinement.  Writes the support (``supp_idx``, ``supp_w``:
+    ``(K, smax)``, index -1 past the support), ``X[k]`` (the nearest point
+    minus ``w_k``), ``dist[k]``, the certificate ``lower[k] <= upper[k]`` and
+    the kernel's ``status[k]``.
     """
     K, d = WT.shape
     empty = np.empty((0, d))
@@ -409,9 +801,15 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, statu
     hv = np.empty(K)
     hi = np.empty(K, dtype=np.int64)
     tneg = np.empty(K)
+    g = np.empty(K)
+    e = np.empty(K)
     mark = np.zeros(K, dtype=np.bool_)
-    x = np.empty(d)
+    xh = np.empty(d)
+    xl = np.empty(d)
     lam = np.empty(K - 1)
+    smax = min(K - 1, d + 1)
+    sidx = np.empty(smax + 1, dtype=np.int64)
+    sw = np.empty(smax + 1)
     ws = workspace(K - 1, d)
     grow = max(8, m0)
     for k in range(k0, k1):
@@ -419,97 +817,159 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, statu
         for a in range(m):
             cand[a] = hi[a]
             lam0[a] = 0.0
+        explicit = False
+        iters = 0
+        refined = False
         while True:
-            st = min_norm_point_ws(empty, G, cand[:m], k, lam0[:m], tol,
-                                   50 * (min(m, d + 1) + 10), ws, lam)
-            for t in range(d):
-                x[t] = -WT[k, t]
-            for a in range(m):
-                if lam[a] != 0.0:
+            if explicit:
+                P = np.empty((m, d))
+                for a in range(m):
                     for t in range(d):
-                        x[t] += lam[a] * WT[cand[a], t]
-            xx = _dot(x, x)
-            nx = np.sqrt(xx)
-            xk = _dot(x, WT[k])
-            tmin = np.inf
-            for j in range(K):
-                if j == k:
-                    tneg[j] = -np.inf
-                    continue
-                tj = _dot(WT[j], x) - xk
-                tneg[j] = -tj
-                tmin = min(tmin, tj)
-            if st == INSIDE or nx == 0.0:
-                lower[k] = 0.0
-                break
-            lower[k] = min(nx, max(0.0, tmin / nx))
-            if xx - tmin <= max(tol * nx, 4e-14):
+                        P[a, t] = WT[cand[a], t] - WT[k, t]
+                st = min_norm_point_ws(P, G, cand[:m], k, lam0[:m], tol,
+                                       50 * (min(m, d + 1) + 10), ws, lam)
+            else:
+                st = min_norm_point_ws(empty, G, cand[:m], k, lam0[:m], tol,
+                                       50 * (min(m, d + 1) + 10), ws, lam)
+            s = _support(cand, lam, m, sidx, sw)
+            nx, up, nup = refine_support(WT, WT[k], sidx, sw, s, iters, tol, xh, xl)
+            tlo = _scan_unit(WT, k, xh, nx, g, e)
+            lo = 0.0
+            if tlo > 0.0 and nup > 0.0:
+                lo = tlo / nup * (1.0 - 4.0 * EPS)
+            if not up - lo <= 0.5 * tol * up:
+                lo = lower_bound(WT, WT[k], k, xh, xl, nup, g, e, up, tol)
+            if up - lo <= tol * up:
                 break
             # violators outside the candidate set, most violated first
+            xx = nx * nx
+            bar = xx * (1.0 - tol)
             for a in range(m):
                 mark[cand[a]] = True
-            bar = -(xx - tol * nx)
             for j in range(K):
-                if mark[j] or tneg[j] <= bar:
+                if mark[j] or j == k or g[j] + e[j] >= bar:
                     tneg[j] = -np.inf
+                else:
+                    tneg[j] = -g[j]
             for a in range(m):
                 mark[cand[a]] = False
             n_new = _top_m(tneg, k, grow, hv, hi)
-            if n_new == 0:
-                break           # a rounding-level degeneracy; the certificate says how close
             for a in range(m):
                 lam0[a] = lam[a]
-            for a in range(n_new):
-                cand[m + a] = hi[a]
-                lam0[m + a] = 0.0
-            m += n_new
-        c = 0
-        for a in range(m):
-            if lam[a] > 0.0 and c < supp_idx.shape[1]:
-                supp_idx[k, c] = cand[a]
-                supp_w[k, c] = lam[a]
-                c += 1
-        for a in range(c, supp_idx.shape[1]):
+            if n_new > 0:
+                for a in range(n_new):
+                    cand[m + a] = hi[a]
+                    lam0[m + a] = 0.0
+                m += n_new
+            elif not explicit:
+                explicit = True          # Gram lookups at their rounding floor: start cold
+                for a in range(m):
+                    lam0[a] = 0.0
+            elif not refined:
+                refined = True
+                iters = REFINE_ITERS     # polish the support in double-double
+            else:
+                break                    # the certificate says how close
+        for a in range(s):
+            supp_idx[k, a] = sidx[a]
+            supp_w[k, a] = sw[a]
+        for a in range(s, supp_idx.shape[1]):
             supp_idx[k, a] = -1
             supp_w[k, a] = 0.0
-        X[k] = x
+        X[k] = xh
+        dist[k] = nx
+        lower[k] = min(lo, nx)
+        upper[k] = up
         status[k] = st
 
 
 @njit(cache=True, nogil=True)
-def solve_rows(WT, G, ks, todo, cand, ncand, lam, X, status, tol):
-    """Run :func:`min_norm_point` for several classes of one block.
+def solve_rows(WT, ks, todo, cand, ncand, lam, X, XL, dist, upper, nupper, status, iters, tol):
+    """Run Wolfe's kernel on explicit shifted points for several classes of one block.
 
-    ``WT`` is the code transposed, ``(K, d)``; ``G`` its full Gram matrix, or
-    ``(0, 0)`` to work from explicit shifted points instead.  For local row
-    ``i`` in ``todo``: class ``ks[i]``, candidates ``cand[i, :ncand[i]]`` with
-    warm start ``lam[i, :ncand[i]]``; writes back ``lam``, ``X[i]`` (the
-    nearest point minus ``w_k``, formed explicitly for full accuracy) and
-    ``status[i]``.
+    ``WT`` is the code transposed, ``(K, d)``.  For local row ``i`` in
+    ``todo``: class ``ks[i]``, candidates ``cand[i, :ncand[i]]`` with warm
+    start ``lam[i, :ncand[i]]``; certifies the support's hull point with
+    ``iters[i]`` refinement sweeps (:func:`refine_support`) and writes back
+    ``lam`` (the polished weights), ``X[i] + XL[i]`` (the nearest point minus
+    ``w_k``, double-double), ``dist[i]``, ``upper[i]``, ``nupper[i]`` (a bound
+    on the norm of ``X[i] + XL[i]``) and ``status[i]``.
     """
     d = WT.shape[1]
-    empty = np.empty((0, d))
+    G = np.empty((0, 0))
     for t in range(todo.shape[0]):
         i = todo[t]
         k = ks[i]
         m = ncand[i]
         c = cand[i, :m]
-        if G.shape[0] > 0:
-            P = empty
-        else:
-            P = np.empty((m, d))
-            for a in range(m):
-                for t in range(d):
-                    P[a, t] = WT[c[a], t] - WT[k, t]
+        P = np.empty((m, d))
+        for a in range(m):
+            for q in range(d):
+                P[a, q] = WT[c[a], q] - WT[k, q]
         lam0 = np.empty(m)
         for a in range(m):
             lam0[a] = lam[i, a]
         lam_i, st = min_norm_point(P, G, c, k, lam0, tol, 50 * (min(m, d + 1) + 10))
-        for t in range(d):
-            X[i, t] = -WT[k, t]
+        sidx = np.empty(m, dtype=np.int64)
+        sw = np.empty(m)
+        s = _support(c, lam_i, m, sidx, sw)
+        xh = X[i]
+        xl = XL[i]
+        nx, up, nup = refine_support(WT, WT[k], sidx, sw, s, iters[i], tol, xh, xl)
+        nupper[i] = nup
+        r = 0
         for a in range(m):
-            lam[i, a] = lam_i[a]
-            if lam_i[a] != 0.0:
-                for t in range(d):
-                    X[i, t] += lam_i[a] * WT[c[a], t]
+            if lam_i[a] > 0.0:
+                lam[i, a] = sw[r]
+                r += 1
+            else:
+                lam[i, a] = 0.0
+        dist[i] = nx
+        upper[i] = up
         status[i] = st
+
+
+@njit(cache=True, nogil=True)
+def lower_rows(WT, ks, rows, X, XL, dist, upper, nupper, g, tol, lower):
+    """Certified lower bounds for rows ``rows`` of a block, from fast values ``g`` (p, K).
+
+    ``g[p, j]`` is ``<X[rows[p]], w_j - w_k>`` from one matrix product (the
+    entry of ``k`` itself +inf); the error bounds are those of
+    :func:`_scan_unit`.  As in :func:`lower_bound`: the fast bound if it is
+    tight enough, else the entries that could attain the minimum recomputed
+    in double-double, in place.
+    """
+    K, d = WT.shape
+    for p in range(rows.shape[0]):
+        i = rows[p]
+        k = ks[i]
+        nx = dist[i]
+        nup = nupper[i]
+        if nx <= 0.0 or nup <= 0.0:
+            lower[p] = 0.0
+            continue
+        c = (4.0 * d + 24.0) * EPS * nx
+        row = g[p]
+        hi = np.inf
+        lo = np.inf
+        for j in range(K):
+            if j != k:
+                ej = c + 2.0 * EPS * abs(row[j])
+                hi = min(hi, row[j] + ej)
+                lo = min(lo, row[j] - ej)
+        if lo > 0.0:
+            fast = lo / nup * (1.0 - 4.0 * EPS)
+            if upper[i] - fast <= 0.5 * tol * upper[i]:
+                lower[p] = min(fast, nx)
+                continue
+        tmin = np.inf
+        for j in range(K):
+            if j == k or row[j] - c - 2.0 * EPS * abs(row[j]) > hi:
+                continue
+            t, err = diff_dot(X[i], XL[i], WT[j], WT[k])
+            row[j] = t
+            tmin = min(tmin, t - err)
+        low = 0.0
+        if tmin > 0.0:
+            low = tmin / nup * (1.0 - 4.0 * EPS)
+        lower[p] = min(low, nx)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_code, as_features
+from ._validation import as_code, as_features, check_bool, unit_columns
 
 __all__ = ["class_means", "gnc1", "gnc2", "gnc3", "gnc_metrics", "GNCMetrics", "optimal_features"]
 
@@ -40,11 +40,20 @@ def class_means(H, y, K=None) -> np.ndarray:
     return _means(H, y, K)
 
 
+def _pow2_exponent(A: np.ndarray) -> int:
+    """``e`` with ``2**e`` within a factor 2 of ``max |A|`` (0 for an all-zero A)."""
+    mx = float(np.abs(A).max()) if A.size else 0.0
+    return int(np.frexp(mx)[1]) if mx > 0 else 0
+
+
 def _means(H: np.ndarray, y: np.ndarray, K: int) -> np.ndarray:
+    # Summed at unit scale (dividing by a power of two is exact), so features
+    # near the overflow threshold do not overflow in the sums.
+    e = _pow2_exponent(H)
     counts = np.bincount(y, minlength=K).astype(np.float64)
     sums = np.zeros((H.shape[0], K))
-    np.add.at(sums.T, y, H.T)
-    return sums / counts
+    np.add.at(sums.T, y, np.ldexp(H, -e).T)
+    return np.ldexp(sums / counts, e)
 
 
 def gnc1(H, y, *, K=None) -> float:
@@ -60,7 +69,11 @@ def gnc1(H, y, *, K=None) -> float:
       is the paper's ``1/(nK)``; for unbalanced classes every sample has weight
       ``1/N`` (classes are weighted by their size).
     * ``Sigma_B^+`` is the Moore-Penrose pseudo-inverse, so within-class
-      variation outside the span of the class means is not counted.
+      variation outside the span of the class means is not counted.  It is
+      applied in that span (thin SVD of the ``(d, K)`` means), where the
+      trace is a sum of squares: never negative, and free of the spurious
+      rounding-level eigenvalues of the ``d x d`` matrix (DESIGN.md, "Exact
+      at every scale").  The value does not depend on the scale of ``H``.
 
     Parameters
     ----------
@@ -78,12 +91,21 @@ def gnc1(H, y, *, K=None) -> float:
     """
     H, y, K = as_features(H, y, K=K)
     N = H.shape[1]
-    M = _means(H, y, K)
-    R = H - M[:, y]  # (d, N) within-class residuals
-    SB = (M @ M.T) / K
-    SB_pinv = np.linalg.pinv(SB, hermitian=True)
-    # tr(Sigma_W SB^+) = (1/N) sum_i r_i^T SB^+ r_i
-    return float(np.einsum("ij,ij->", R, SB_pinv @ R) / N / K)
+    # GNC1 is scale-free: work at unit scale (a power of two, exact).
+    Hs = np.ldexp(H, -_pow2_exponent(H))
+    M = _means(Hs, y, K)
+    R = Hs - M[:, y]  # (d, N) within-class residuals
+    # Sigma_B = M M^T / K has rank <= K: work in the span of the class means,
+    # from the thin SVD M = U diag(s) V^T, where Sigma_B^+ = U diag(K / s^2) U^T.
+    # Then tr(Sigma_W Sigma_B^+) / K = (1/N) sum_i ||diag(1/s) U^T r_i||^2, a sum
+    # of squares (never negative); directions with s at rounding level of the
+    # largest are outside the numerical span and are not counted.
+    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    if sv.size == 0 or sv[0] == 0:
+        return 0.0 if not np.any(R) else float("inf")
+    keep = sv > sv[0] * max(M.shape) * np.finfo(float).eps
+    Z = (U[:, keep].T @ R) / sv[keep, None]
+    return float(np.einsum("ij,ij->", Z, Z) / N)
 
 
 def gnc2(W, *, normalize: bool = False) -> float:
@@ -135,13 +157,18 @@ def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> f
     if H.shape[0] != d:
         raise ValueError(f"H has dimension {H.shape[0]} but W has d={d} rows (H is (d, N), W is (d, K))")
     M = _means(H, y, K)
-    if normalize_means:
-        norms = np.linalg.norm(M, axis=0)
-        if np.any(norms == 0):
-            k = int(np.argmin(norms))
+    if check_bool(normalize_means, "normalize_means"):
+        zero = np.all(M == 0, axis=0)
+        if np.any(zero):
+            k = int(np.argmax(zero))
             raise ValueError(f"class {k} has a zero mean feature; cannot normalize (use normalize_means=False)")
-        M = M / norms
-    return float(np.mean(1.0 - np.einsum("ij,ij->j", W, M)))
+        M = unit_columns(M)     # scale-free: no overflow at 1e200, no underflow at 1e-200
+    # 1 - <w, m> = ||w - m||^2 / 2 - (||w||^2 - 1) / 2 - (||m||^2 - 1) / 2: the first
+    # term keeps full relative accuracy when w and m nearly coincide (GNC3 -> 0).
+    D = W - M
+    val = (np.einsum("ij,ij->j", D, D) - (np.einsum("ij,ij->j", W, W) - 1.0)
+           - (np.einsum("ij,ij->j", M, M) - 1.0)) / 2.0
+    return float(np.mean(val))
 
 
 @dataclass(frozen=True)

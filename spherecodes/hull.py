@@ -6,13 +6,22 @@ It is the quadratic program ``min ||v - A lam||`` over the simplex, solved here
 exactly by Wolfe's minimum-norm-point algorithm (:mod:`spherecodes._wolfe`).
 
 Every returned value carries a certificate.  For the returned hull point p
-with ``r = v - p``::
+with ``r = p - v``::
 
-    lower = max(0, min_j <r, v - a_j> / ||r||)  <=  dist(v, conv A)  <=  ||r|| = upper
+    lower = max(0, min_j <r, a_j - v> / ||r||)  <=  dist(v, conv A)  <=  ||r|| <= upper
 
-(the hyperplane orthogonal to r through ``v - lower r/||r||`` separates v
-from every a_j).  ``distance`` is ``upper``: the distance actually attained
-by the returned point.
+(the hyperplane orthogonal to r through ``v + lower r/||r||`` separates v
+from every a_j).  Both ends are evaluated with rigorous rounding-error
+bounds -- in plain double precision when that already makes the bracket
+tight, otherwise in double-double arithmetic after iterative refinement of
+the support's weights -- and rounded outward, so the bracket holds at every
+scale, including distances far below the rounding level of the coordinates
+(near-duplicate classes).
+``distance`` is ``||r||``, the distance attained by the returned point;
+``converged`` means the bracket is tight *relative to it*:
+``upper - lower <= tol * upper``.  Where double precision cannot reach that
+(a point inside the hull, or a face ill-conditioned at rounding level) the
+bracket stays valid and ``converged`` is False.
 
 For all K classes at once, each class is first solved on its nearest
 neighbours (largest inner products), then checked against all K codewords in
@@ -30,13 +39,9 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_code, as_matrix
+from ._validation import as_code, as_matrix, as_vector, check_bool, check_int, check_tol
 
-_STATUS_INSIDE = 3
-_STATUS_OK = 0
-# A certificate this narrow counts as converged even when Wolfe stopped on a
-# rounding-level degeneracy (nearly affinely dependent corral).
-_ROUNDING_GAP = 1e-10
+_EPS = 2.0 ** -53
 # Above this the K x K Gram matrix is not kept whole (23170 classes at most).
 _FULL_GRAM_BYTES = 4 * 2**30
 
@@ -48,15 +53,17 @@ class HullProjection:
     Attributes
     ----------
     distance : float
-        ``||v - point||`` (equal to ``upper``).
+        ``||v - point||``, the distance attained by ``point``.
     lower, upper : float
-        Certificate: ``lower <= dist(v, conv A) <= upper``.
+        Certificate: ``lower <= dist(v, conv A) <= upper``, rounded outward
+        (``lower <= distance <= upper``).
     point : ndarray, shape (d,)
         The nearest hull point found.
     weights : ndarray, shape (m,)
         Barycentric weights of ``point`` over the columns of ``A``.
     converged : bool
-        Whether the solver met its optimality tolerance.
+        Whether the certificate is tight relative to the distance,
+        ``upper - lower <= tol * upper``.
     """
 
     distance: float
@@ -80,15 +87,17 @@ class OneVsRest:
     distance : ndarray, shape (K,)
         ``dist(w_k, conv{w_j : j != k})`` attained by ``nearest[:, k]``.
     lower, upper : ndarray, shape (K,)
-        Certificate: ``lower <= exact distance <= upper`` (``upper == distance``).
+        Certificate: ``lower <= exact distance <= upper``, rounded outward
+        (``lower <= distance <= upper``; ``upper`` exceeds ``distance`` by a
+        few units in the last place).
     nearest : ndarray, shape (d, K)
         Nearest point of the hull of the other codewords, for each class.
     weights : scipy.sparse.csr_matrix, shape (K, K)
         Row k holds the barycentric weights of ``nearest[:, k]`` over the
         columns ``j != k`` (zero diagonal; each row sums to 1).
     converged : ndarray of bool, shape (K,)
-        Whether each class met the optimality tolerance (or stopped at
-        rounding level with a certificate narrower than 1e-10).
+        Whether each class's certificate is tight relative to its distance,
+        ``upper - lower <= tol * upper``.
     """
 
     distance: np.ndarray
@@ -128,12 +137,17 @@ class OneVsRest:
 
 def _kernel():
     # Imported lazily: numba compiles (or loads its cache) on first use only.
-    from ._wolfe import min_norm_point
-    return min_norm_point
+    from . import _wolfe
+    return _wolfe
 
 
 def _max_iter(m: int, d: int) -> int:
     return 50 * (min(m, d + 1) + 10)
+
+
+def _pow2_scale(x: float) -> float:
+    """A power of two within a factor 2 of ``x`` (1 for 0): dividing by it is exact."""
+    return float(np.ldexp(1.0, int(np.frexp(x)[1]))) if x > 0 else 1.0
 
 
 def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
@@ -146,14 +160,30 @@ def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
     A : array_like, shape (d, m)
         The points spanning the hull, as columns.
     tol : float, keyword-only
-        Target width of the certificate ``upper - lower`` (absolute, in the
-        units of the coordinates).
+        Target relative width of the certificate, ``upper - lower <= tol *
+        upper``.  Finite and positive.
 
     Returns
     -------
     HullProjection
         ``distance``, its certificate ``lower``/``upper``, the nearest
         ``point`` and its barycentric ``weights`` (shape ``(m,)``).
+
+    Raises
+    ------
+    ValueError
+        If ``A`` or ``v`` are not finite, their shapes disagree, or ``tol``
+        is not finite and positive.
+    TypeError
+        If ``A``, ``v`` or ``tol`` are not real numbers.
+
+    Notes
+    -----
+    The problem is scaled by a power of two (exact) to unit size, so the
+    result is scale-equivariant from the smallest to the largest doubles.  A
+    point inside the hull gets ``lower = 0`` and an ``upper`` at rounding
+    level; ``converged`` is then False unless the hull point found is ``v``
+    itself.
 
     Examples
     --------
@@ -164,22 +194,33 @@ def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
     0.5
     """
     A = as_matrix(A, "A")
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim != 1 or v.shape[0] != A.shape[0]:
+    v = as_vector(v, "v")
+    if v.shape[0] != A.shape[0]:
         raise ValueError(f"v must have shape ({A.shape[0]},) to match A of shape {A.shape}, got {v.shape}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError("v contains NaN or inf")
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
+    tol = check_tol(tol)
+    kern = _kernel()
     d, m = A.shape
-    Q = np.ascontiguousarray((A - v[:, None]).T)
-    lam, status = _kernel()(Q, np.empty((0, 0)), np.arange(m), 0, np.zeros(m), float(tol), _max_iter(m, d))
-    x = Q.T @ lam
-    upper = float(np.linalg.norm(x))
-    lower = 0.0 if status == _STATUS_INSIDE or upper == 0.0 else max(0.0, float((Q @ x).min()) / upper)
-    lower = min(lower, upper)
-    return HullProjection(distance=upper, lower=lower, upper=upper, point=v + x, weights=lam,
-                          converged=status in (_STATUS_OK, _STATUS_INSIDE) or upper - lower <= _ROUNDING_GAP)
+    scale = _pow2_scale(max(float(np.abs(A).max()), float(np.abs(v).max())))
+    As = np.ascontiguousarray((A / scale).T)          # (m, d), exact
+    vs = v / scale
+    Q = np.ascontiguousarray(As - vs)
+    lam, status = kern.min_norm_point(Q, np.empty((0, 0)), np.arange(m), 0, np.zeros(m),
+                                      tol, _max_iter(m, d))
+    sidx = np.flatnonzero(lam > 0)
+    xh, xl = np.empty(d), np.empty(d)
+    for iters in (0, kern.REFINE_ITERS):
+        sw = lam[sidx].copy()
+        nx, up, nup = kern.refine_support(As, vs, sidx, sw, sidx.size, iters, tol, xh, xl)
+        # every point recomputed in double-double (g = 0, e = inf marks them all)
+        lo = kern.lower_bound(As, vs, -1, xh, xl, nup, np.zeros(m), np.full(m, np.inf), up, tol)
+        lo = min(lo, nx)
+        if up - lo <= tol * up:
+            break
+    weights = np.zeros(m)
+    weights[sidx] = sw
+    return HullProjection(distance=nx * scale, lower=lo * scale, upper=up * scale,
+                          point=(vs + xh) * scale, weights=weights,
+                          converged=bool(up - lo <= tol * up))
 
 
 def _default_block(K: int) -> int:
@@ -202,7 +243,8 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     normalize : bool, keyword-only
         Rescale the columns to unit norm instead of rejecting them.
     tol : float, keyword-only
-        Target certificate width ``upper - lower`` for each class.
+        Target relative width of each certificate, ``upper - lower <= tol *
+        upper``.  Finite and positive.
     n_neighbors : int, optional, keyword-only
         Size of the initial candidate set per class (its nearest codewords);
         default ``d + 8``.  Only speed depends on it: the result
@@ -223,6 +265,16 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         ``distance``, ``lower``, ``upper`` (each ``(K,)``), ``nearest``
         (``(d, K)``), ``weights`` (sparse ``(K, K)``) and ``converged``.
 
+    Raises
+    ------
+    ValueError
+        If ``W`` is not a finite ``(d, K)`` code with unit columns (without
+        ``normalize``), ``K < 2``, or an option is out of range (``tol`` must
+        be finite and positive).
+    TypeError
+        If ``W`` is complex or not numeric, or an option has the wrong type
+        (also a ``ValueError``, see :class:`spherecodes._validation.ArgumentTypeError`).
+
     Examples
     --------
     >>> from spherecodes import one_vs_rest_distances, polygon
@@ -230,34 +282,33 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     >>> round(res.rho, 12)       # 1 - cos(2 pi / 6)
     0.5
     """
+    normalize = check_bool(normalize, "normalize")
     W = as_code(W, normalize=normalize)
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
+    tol = check_tol(tol)
     d, K = W.shape
     if n_neighbors is None:
         m0 = d + 8        # measured best at (64, 2048) and (128, 8192) among d/2 .. 2d + 8
     else:
-        m0 = int(n_neighbors)
-        if m0 < 1:
-            raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}")
+        m0 = check_int(n_neighbors, "n_neighbors", minimum=1)
     m0 = min(K - 1, m0)
-    if block_size is not None and int(block_size) < 1:
-        raise ValueError(f"block_size must be >= 1, got {block_size}")
-    n_jobs = max(1, int(n_jobs))
+    if block_size is not None:
+        block_size = check_int(block_size, "block_size", minimum=1)
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
     if gram is None:
         gram = 8 * K * K <= _FULL_GRAM_BYTES
+    else:
+        gram = check_bool(gram, "gram")
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
         if gram:
             # Every inner product the solver needs is a lookup in the Gram matrix.
-            X, lower, status, rows, cols, vals = _ovr_gram(WT, W, m0, float(tol), pool, n_jobs)
+            out = _ovr_gram(WT, W, m0, tol, pool, n_jobs)
         else:
-            B = _default_block(K) if block_size is None else int(block_size)
-            X, lower, status, rows, cols, vals = _ovr_blocked(WT, W, m0, float(tol), B, pool, n_jobs)
-    upper = np.sqrt(np.einsum("ij,ij->i", X, X))
-    lower = np.minimum(lower, upper)    # equal to rounding when the kernel's norm differs by an ulp
-    converged = (status == _STATUS_OK) | (status == _STATUS_INSIDE) | (upper - lower <= _ROUNDING_GAP)
-    return OneVsRest(distance=upper.copy(), lower=lower, upper=upper, nearest=W + X.T,
+            B = _default_block(K) if block_size is None else block_size
+            out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs)
+    X, dist, lower, upper, rows, cols, vals = out
+    converged = upper - lower <= tol * upper
+    return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=W + X.T,
                      converged=converged, _support=(rows, cols, vals))
 
 
@@ -281,22 +332,25 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     supp_idx = np.empty((K, smax), dtype=np.int64)
     supp_w = np.empty((K, smax))
     X = np.empty((K, d))
+    dist = np.empty(K)
     lower = np.empty(K)
+    upper = np.empty(K)
     status = np.empty(K, dtype=np.int64)
     _split(pool, n_jobs, K, lambda k0, k1: solve_classes_gram(
-        WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, lower, status))
+        WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower, upper, status))
     nz = supp_idx >= 0
-    return X, lower, status, np.nonzero(nz)[0], supp_idx[nz], supp_w[nz]
+    return X, dist, lower, upper, np.nonzero(nz)[0], supp_idx[nz], supp_w[nz]
 
 
 def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
     """Blocks of classes: explicit shifted points, one matrix product per screening round."""
-    from ._wolfe import select_neighbors, solve_rows
+    from ._wolfe import REFINE_ITERS, lower_rows, select_neighbors, solve_rows
 
     K, d = WT.shape
     X_all = np.empty((K, d))
-    lower = np.empty(K)
-    status_all = np.empty(K, dtype=np.int64)
+    dist_all = np.empty(K)
+    lower_all = np.empty(K)
+    upper_all = np.empty(K)
     rows, cols, vals = [], [], []
     for start in range(0, K, B):
         ks = np.arange(start, min(K, start + B))
@@ -306,35 +360,44 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
         ncand = np.full(b, m0, dtype=np.int64)
         lam = np.zeros((b, m0))
         status = np.zeros(b, dtype=np.int64)
+        iters = np.zeros(b, dtype=np.int64)
+        refined = np.zeros(b, dtype=bool)
         X = np.empty((b, d))
+        XL = np.empty((b, d))
+        dist = np.empty(b)
+        upper = np.empty(b)
+        nupper = np.empty(b)
+        lower = np.empty(b)
         pending = np.arange(b)
         while pending.size:
             todo = pending
             _split(pool, n_jobs, todo.size, lambda i0, i1: solve_rows(
-                WT, np.empty((0, 0)), ks, todo[i0:i1], cand, ncand, lam, X, status, tol))
+                WT, ks, todo[i0:i1], cand, ncand, lam, X, XL, dist, upper, nupper, status, iters, tol))
             # One pass over all codewords: <x, q_j> = <x, w_j> - <x, w_k>.
             Xp = X[pending]
             kp = ks[pending]
             g = Xp @ W - np.einsum("ij,ij->i", WT[kp], Xp)[:, None]     # (p, K)
             g[np.arange(pending.size), kp] = np.inf
-            xx = np.einsum("ij,ij->i", Xp, Xp)
-            nx = np.sqrt(xx)
-            gmin = g.min(axis=1)
-            inside = status[pending] == _STATUS_INSIDE
-            with np.errstate(divide="ignore", invalid="ignore"):
-                low = np.where(inside | (nx == 0), 0.0, np.maximum(0.0, gmin / nx))
-            lower[kp] = np.minimum(low, nx)
-            # squared-gap test, with a rounding floor for points of norm <= 2
-            violated = (~inside) & (xx - gmin > np.maximum(tol * nx, 4e-14))
+            low = np.empty(pending.size)
+            lower_rows(WT, ks, pending, X, XL, dist, upper, nupper, g, tol, low)   # certified
+            lower[pending] = low
+            up = upper[pending]
             still, additions = [], []
-            for p in np.flatnonzero(violated):
+            for p in np.flatnonzero(up - low > tol * up):
                 i = pending[p]
                 row = g[p]
                 row[cand[i, :ncand[i]]] = np.inf
-                viol = np.flatnonzero(row < xx[p] - tol * nx[p])
-                if viol.size:  # else the kernel stopped on a degeneracy; the certificate says how close
+                margin = (4 * d + 24) * _EPS * dist[i]
+                viol = np.flatnonzero(row + margin + 2 * _EPS * np.abs(row) < dist[i] ** 2 * (1 - tol))
+                if viol.size:
                     still.append(i)
                     additions.append(viol[np.argsort(row[viol])[: max(8, m0)]])
+                elif not refined[i]:      # polish the support in double-double
+                    refined[i] = True
+                    iters[i] = REFINE_ITERS
+                    still.append(i)
+                    additions.append(viol)
+                # else: the certificate says how close
             if still:
                 cap = max(int(ncand[i]) + a.size for i, a in zip(still, additions))
                 if cap > cand.shape[1]:
@@ -347,9 +410,12 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
                     ncand[i] = m + add.size
             pending = np.asarray(still, dtype=np.int64)
         X_all[ks] = X
-        status_all[ks] = status
+        dist_all[ks] = dist
+        lower_all[ks] = lower
+        upper_all[ks] = upper
         nz = lam > 0                   # padding past ncand[i] holds zero weight
         rows.append(np.repeat(ks, nz.sum(axis=1)))
         cols.append(cand[nz])
         vals.append(lam[nz])
-    return X_all, lower, status_all, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    return (X_all, dist_all, lower_all, upper_all,
+            np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_code
+from ._validation import ArgumentTypeError, as_code, check_rtol
 from .hull import OneVsRest, one_vs_rest_distances
 
 
@@ -110,6 +110,27 @@ def rho_one_vs_rest(W, *, normalize: bool = False) -> float:
     return one_vs_rest_distances(W, normalize=normalize).rho
 
 
+def _check_result_matches(res, W: np.ndarray) -> None:
+    """Reject a :class:`OneVsRest` computed for another code than ``W``.
+
+    Its nearest points must sit at its distances from the columns of ``W``
+    (to the rounding of ``W - nearest``, relative 1e-6 on top).
+    """
+    if not isinstance(res, OneVsRest):
+        raise ArgumentTypeError(f"one_vs_rest must be a OneVsRest result, got {type(res).__name__}")
+    if res.distance.shape != (W.shape[1],) or res.nearest.shape != W.shape:
+        raise ValueError("one_vs_rest does not match W: it is for a code of shape "
+                         f"{res.nearest.shape}, W has shape {W.shape}")
+    gap = np.linalg.norm(W - res.nearest, axis=0)
+    slack = 1e-6 * res.distance + 64 * np.finfo(float).eps * (1.0 + np.abs(W).max(axis=0)) * np.sqrt(W.shape[0])
+    bad = np.abs(gap - res.distance) > slack
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        raise ValueError(f"one_vs_rest does not match W: its nearest point of class {k} is "
+                         f"{gap[k]:.6g} from w_{k}, but its distance is {res.distance[k]:.6g} "
+                         "(a result for another code?)")
+
+
 def _rattlers_from(distance: np.ndarray, rtol: float) -> np.ndarray:
     rho = distance.min()
     return np.flatnonzero(distance > rho + rtol * max(rho, np.finfo(float).tiny))
@@ -132,8 +153,7 @@ def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False) -> np.ndarray:
     ndarray of int
         Sorted indices of the rattlers (empty when every class is at the minimum).
     """
-    if not rtol >= 0:
-        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    rtol = check_rtol(rtol)
     return _rattlers_from(one_vs_rest_distances(W, normalize=normalize).distance, rtol)
 
 
@@ -190,11 +210,11 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
         A result of :func:`one_vs_rest_distances` for this ``W``, to avoid
         recomputing it.
     """
+    rtol = check_rtol(rtol)
     W = as_code(W, normalize=normalize)
+    if one_vs_rest is not None:
+        _check_result_matches(one_vs_rest, W)
     res = one_vs_rest if one_vs_rest is not None else one_vs_rest_distances(W)
-    if res.distance.shape != (W.shape[1],):
-        raise ValueError("one_vs_rest does not match W: it has "
-                         f"{res.distance.shape[0]} classes, W has {W.shape[1]}")
     i, j = _closest_pair(W)
     dist = float(np.linalg.norm(W[:, i] - W[:, j]))
     return Separation(

@@ -5,6 +5,7 @@ from spherecodes import (max_inner_product, min_angle, rattlers, rho_one_vs_one,
                          separation)
 from conftest import random_code
 from reference import cvxpy_one_vs_rest
+from reference_mp import mp_circle_code_distances
 
 
 def _brute_pairwise(W):
@@ -75,3 +76,33 @@ def test_bad_input():
         rattlers(np.eye(3), rtol=-1)
     with pytest.raises(ValueError, match="unit norm"):
         rho_one_vs_one(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rattlers_just_inside_and_just_outside_the_tolerance(seed):
+    """Set equality with rattler sets from independent distances, at rtol straddling each ratio.
+
+    A hexagon with perturbed angles has one-vs-rest distances spread by ~1e-2;
+    the reference distances are the closed form (distance to the neighbours'
+    chord) in mpmath.  For every class k above the minimum, with
+    r_k = d_k / rho - 1: rtol just below r_k makes k a rattler, just above does
+    not, and the whole set must match the reference, both ways.
+    """
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(6) / 6 + 0.05 * rng.uniform(-1, 1, 6)
+    W, ref = mp_circle_code_distances(angles)
+    rho = min(ref)
+    ratios = [d / rho - 1 for d in ref]
+    checked = 0
+    for r in sorted(set(ratios)):
+        if r <= 1e-9:
+            continue
+        for rtol in (r * (1 - 1e-6), r * (1 + 1e-6)):
+            expected = {k for k in range(6) if ref[k] > rho * (1 + rtol)}
+            got = set(rattlers(W, rtol=rtol).tolist())
+            assert got == expected, (rtol, got, expected)
+            assert set(separation(W, rtol=rtol).rattlers.tolist()) == expected
+            checked += 1
+    assert checked >= 6
+    # rtol = 0: every class strictly above the minimum
+    assert set(rattlers(W, rtol=0.0).tolist()) == {k for k in range(6) if ratios[k] > 1e-12}

@@ -46,3 +46,97 @@ def test_as_features():
         as_features(H, [-1, 1, 1, 0])
     with pytest.raises(ValueError, match="out of range"):
         as_features(H, [0, 1, 1, 0], K=1)
+
+
+# ---------------------------------------------------------------------------
+# issue 11, item 4: every bad argument named, types rejected as TypeError
+
+from spherecodes import (class_means, distance_to_hull, gnc1, one_vs_rest_distances, polygon,  # noqa: E402
+                         rattlers, separation)
+from spherecodes._validation import ArgumentTypeError  # noqa: E402
+
+
+@pytest.mark.parametrize("tol", [np.inf, -np.inf, np.nan, 0.0, -1e-3])
+def test_tol_must_be_finite_and_positive(tol):
+    """tol=np.inf was accepted and returned rho 0.3888 for a true 0.2525."""
+    W = polygon(5)
+    with pytest.raises(ValueError, match="tol"):
+        one_vs_rest_distances(W, tol=tol)
+    with pytest.raises(ValueError, match="tol"):
+        distance_to_hull(np.zeros(2), W, tol=tol)
+
+
+@pytest.mark.parametrize("tol", ["1e-3", None, True, 1j])
+def test_tol_type(tol):
+    with pytest.raises(TypeError, match="tol"):
+        one_vs_rest_distances(polygon(5), tol=tol)
+
+
+def test_complex_and_string_arrays_are_type_errors():
+    W = polygon(5)
+    with pytest.raises(TypeError, match="W must be real"):
+        one_vs_rest_distances(W + 0j)
+    with pytest.raises(TypeError, match="W"):
+        one_vs_rest_distances(W.astype(str))
+    with pytest.raises(TypeError, match="A must be real"):
+        distance_to_hull(np.zeros(2), W.astype(complex))
+    with pytest.raises(TypeError, match="v must be real"):
+        distance_to_hull(np.zeros(2, dtype=complex), W)
+    with pytest.raises(TypeError, match="H"):
+        class_means(np.array([["1", "2"], ["3", "4"]]), [0, 1])
+    with pytest.raises(TypeError, match="labels y"):
+        class_means(np.ones((2, 2)), np.array(["0", "1"]))
+    # still ValueErrors, for code that caught those
+    assert issubclass(ArgumentTypeError, ValueError)
+
+
+def test_type_errors_name_the_parameter():
+    H = np.ones((2, 4))
+    y = [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="K must be an integer"):
+        class_means(H, y, K="4")
+    with pytest.raises(TypeError, match="rtol"):
+        separation(polygon(5), rtol="x")
+    with pytest.raises(TypeError, match="rtol"):
+        rattlers(polygon(5), rtol="x")
+    with pytest.raises(TypeError, match="n_neighbors"):
+        one_vs_rest_distances(polygon(5), n_neighbors="3")
+    with pytest.raises(TypeError, match="normalize"):
+        one_vs_rest_distances(polygon(5), normalize="yes")
+
+
+def test_negative_rtol_rejected_consistently():
+    """rtol=-1 was accepted by separation but rejected by rattlers."""
+    for fn in (rattlers, separation):
+        with pytest.raises(ValueError, match="rtol"):
+            fn(polygon(5), rtol=-1)
+        with pytest.raises(ValueError, match="rtol"):
+            fn(polygon(5), rtol=np.nan)
+
+
+def test_separation_rejects_a_result_for_another_code():
+    W = polygon(6)
+    other = np.roll(polygon(6), 1, axis=0)   # same shape, another code
+    res_other = one_vs_rest_distances(other)
+    with pytest.raises(ValueError, match="one_vs_rest does not match W"):
+        separation(W, one_vs_rest=res_other)
+    with pytest.raises(ValueError, match="one_vs_rest does not match W"):
+        separation(W, one_vs_rest=one_vs_rest_distances(polygon(7)))
+    with pytest.raises(TypeError, match="one_vs_rest"):
+        separation(W, one_vs_rest=np.ones(6))
+    # its own result is accepted, also for near-duplicate classes (distances ~1e-13)
+    separation(W, one_vs_rest=one_vs_rest_distances(W))
+    Wd = np.hstack([W, W[:, :1] + 1e-13 * np.array([[0.0], [1.0]])])
+    Wd /= np.linalg.norm(Wd, axis=0)
+    separation(Wd, one_vs_rest=one_vs_rest_distances(Wd))
+
+
+def test_huge_label_fails_before_allocating():
+    """class_means with one label 10**10 tried to allocate 74.5 GiB."""
+    H = np.ones((3, 5))
+    with pytest.raises(ValueError, match="labels y.*10000000000"):
+        class_means(H, [0, 1, 2, 3, 10**10])
+    with pytest.raises(ValueError, match="labels y"):
+        gnc1(H, [0, 1, 2, 3, 10**10])
+    with pytest.raises(ValueError, match="label"):
+        class_means(H, [0, 1, 2, 3, 10**10], K=5)

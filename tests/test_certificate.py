@@ -1,0 +1,274 @@
+"""The certificate is never wrong: regression tests for issue 11 (items 1-4) and
+certificate tests that can fail (issue 15, items 1-2).
+
+Every reference is computed independently of the Wolfe kernel: by the mpmath
+brute force over supports in ``reference_mp.py`` (80 digits, inputs converted
+exactly from their doubles), by a closed form evaluated in mpmath, or by
+cvxpy/Clarabel.  Brackets are checked *exactly* (``lower <= ref <= upper``
+with no slack): they are rounded outward, so a bracket that misses the
+reference by one ulp is a bug.
+"""
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from spherecodes import distance_to_hull, one_vs_rest_distances, polygon
+from conftest import random_code
+from reference import cvxpy_hull_distance, cvxpy_one_vs_rest
+from reference_mp import mp_hull_distance, mp_one_vs_rest
+
+mpmath.mp.dps = 60
+
+
+def _bracket_holds(lower, upper, ref):
+    return mpmath.mpf(float(lower)) <= ref <= mpmath.mpf(float(upper))
+
+
+def _rel(a, ref):
+    return abs(mpmath.mpf(float(a)) - ref) / ref
+
+
+def _check_ovr(res, W, classes, rel=1e-10):
+    for k in classes:
+        ref = mp_one_vs_rest(W, k)
+        assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+        assert _rel(res.distance[k], ref) <= rel, (k, res.distance[k], ref)
+        assert res.converged[k]
+
+
+def _near_duplicate_code(seed, d, K, gap):
+    """K - 1 random unit columns plus a copy of column 0 moved by ``gap`` along the sphere."""
+    rng = np.random.default_rng(seed)
+    W = random_code(rng, d, K - 1)
+    t = rng.standard_normal(d)
+    t -= (t @ W[:, 0]) * W[:, 0]
+    c = W[:, 0] + gap * t / np.linalg.norm(t)
+    return np.hstack([W, (c / np.linalg.norm(c))[:, None]])
+
+
+# ---------------------------------------------------------------------------
+# issue 11, item 1: tiny one-vs-rest distances
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_issue11_1a_near_duplicate_1e9(gram):
+    """9 random unit columns in R^5 plus a copy of column 0 moved by 1e-9.
+
+    Main printed 1.0000000286e-9 (25 % high) with converged=True.  Reference:
+    mpmath brute force over supports.
+    """
+    W = _near_duplicate_code(5, 5, 10, 1e-9)
+    res = one_vs_rest_distances(W, gram=gram)
+    _check_ovr(res, W, [0, 9, 3])
+    assert res.rho < 1e-9
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_issue11_1b_seven_plus_four_cluster(gram):
+    """Seven classes in R^3 plus four within ~1e-6 of one direction (main: rho 1.1e-7 for ~1e-12).
+
+    Reference: mpmath brute force over supports, for every class.
+    """
+    rng = np.random.default_rng(2)     # a seed where one cluster point sits inside the others' triangle
+    W = random_code(rng, 3, 7)
+    W = np.hstack([W, W[:, [0]] + 1e-6 * rng.standard_normal((3, 4))])
+    W /= np.linalg.norm(W, axis=0)
+    res = one_vs_rest_distances(W, gram=gram)
+    _check_ovr(res, W, range(11))
+    assert res.rho < 1e-11     # the mpmath reference says ~2.4e-13
+
+
+def _polygon_reference(W, k):
+    """Distance from vertex k of a convex polygon to the chord of its two neighbours, in mpmath.
+
+    For a convex polygon in the plane (columns in angular order) the hull of
+    the other vertices has that chord as the facet facing w_k; the rounding
+    of the coordinates (1e-16) is far below the vertex spacing, so the
+    facet stays the same.  Evaluated from the rounded coordinates exactly.
+    """
+    K = W.shape[1]
+    P, A, B = (mpmath.matrix([mpmath.mpf(float(x)) for x in W[:, j]]) for j in (k, (k - 1) % K, (k + 1) % K))
+    u, w = B - A, P - A
+    return abs(u[0] * w[1] - u[1] * w[0]) / mpmath.sqrt(u[0] ** 2 + u[1] ** 2)
+
+
+@pytest.mark.parametrize("K, gram", [(3000, True), (3000, False)])
+def test_issue11_1c_polygon(K, gram):
+    """one_vs_rest_distances(polygon(K)): main gave twice the true distance at K = 30000.
+
+    Reference: closed form (distance to the neighbours' chord) in mpmath,
+    close to 1 - cos(2 pi / K) = 2 sin^2(pi / K).
+    """
+    W = polygon(K)
+    res = one_vs_rest_distances(W, gram=gram)
+    assert res.converged.all()
+    for k in (0, 1, K // 3, K - 1):
+        ref = _polygon_reference(W, k)
+        assert _bracket_holds(res.lower[k], res.upper[k], ref)
+        assert _rel(res.distance[k], ref) <= 1e-12
+    ideal = 2 * mpmath.sin(mpmath.pi / K) ** 2
+    assert _rel(res.rho, ideal) < 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("K", [12000, 30000])
+def test_issue11_1c_polygon_large(K):
+    """The issue's exact case, K = 30000 (about 20 s): 2.1932e-8, not 4.39e-8."""
+    W = polygon(K)
+    res = one_vs_rest_distances(W)
+    assert res.converged.all()
+    for k in (0, 7, 12345, K - 1):
+        ref = _polygon_reference(W, k)
+        assert _bracket_holds(res.lower[k], res.upper[k], ref)
+    assert _rel(res.rho, 2 * mpmath.sin(mpmath.pi / K) ** 2) < 1e-6
+
+
+# ---------------------------------------------------------------------------
+# issue 11, item 2: scale
+
+
+def test_issue11_2a_tiny_scale_closed_form():
+    """dist(0, conv{1e-12 e1, 1e-12 e2}) = 1e-12 / sqrt(2) (main: 1e-12, converged)."""
+    proj = distance_to_hull(np.zeros(2), 1e-12 * np.eye(2))
+    ref = mpmath.mpf(1e-12) / mpmath.sqrt(2)
+    assert _bracket_holds(proj.lower, proj.upper, ref)
+    assert _rel(proj.distance, ref) < 1e-15
+    assert proj.converged
+
+
+@pytest.mark.parametrize("s", [1e155, 1e-200, 2.0 ** 1000, 2.0 ** -1000])
+def test_issue11_2b_extreme_scales_closed_form(s):
+    """dist(0, conv{s e_i}) = s / sqrt(3) (main: inf at 1e155, 0 with certificate [0, 0] at 1e-200)."""
+    proj = distance_to_hull(np.zeros(3), s * np.eye(3))
+    ref = mpmath.mpf(s) / mpmath.sqrt(3)
+    assert _bracket_holds(proj.lower, proj.upper, ref)
+    assert _rel(proj.distance, ref) < 1e-15
+    assert proj.converged
+
+
+def test_issue11_2c_random_points_scaled_1e8():
+    """A random 5 x 20 point set scaled by 1e-8 (main: 1.9 % high): same distance, scaled."""
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((5, 20))
+    v = 3.0 * rng.standard_normal(5)
+    base = distance_to_hull(v, A)
+    ref = mp_hull_distance(v, A, dps=50)
+    assert _bracket_holds(base.lower, base.upper, ref) and _rel(base.distance, ref) < 1e-13
+    for s in (1e-8, 1e8, 1e-150, 1e150):
+        scaled = distance_to_hull(s * v, s * A)
+        assert scaled.converged
+        assert scaled.distance / s == pytest.approx(base.distance, rel=1e-12)
+    # a power of two scales every rounding step exactly: bit-identical results
+    p = distance_to_hull(2.0 ** -300 * v, 2.0 ** -300 * A)
+    assert p.distance == 2.0 ** -300 * base.distance and p.lower == 2.0 ** -300 * base.lower
+
+
+def test_issue11_2d_normalize_huge_code():
+    """one_vs_rest_distances(1e155 * polygon(6), normalize=True).rho: 1 - cos(pi / 3) = 0.5 (main: 0)."""
+    res = one_vs_rest_distances(1e155 * polygon(6), normalize=True)
+    assert res.rho == pytest.approx(0.5, rel=1e-15)
+    assert res.converged.all()
+    res = one_vs_rest_distances(1e-200 * polygon(6), normalize=True)
+    assert res.rho == pytest.approx(0.5, rel=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# issue 15, item 1: certificates at a loose tolerance, where lower != upper
+
+
+_LOOSE_CODES = [random_code(np.random.default_rng(seed), 3, 9) for seed in range(6)]
+_LOOSE_REFS = {}
+
+
+def _loose_ref(i, k):
+    if (i, k) not in _LOOSE_REFS:
+        _LOOSE_REFS[i, k] = mp_one_vs_rest(_LOOSE_CODES[i], k, dps=40)
+    return _LOOSE_REFS[i, k]
+
+
+@pytest.mark.parametrize("kw", [dict(gram=True), dict(gram=False), dict(gram=False, block_size=3),
+                                dict(gram=True, n_jobs=2), dict(gram=False, n_neighbors=2, block_size=4)])
+def test_loose_tolerance_brackets_contain_the_reference(kw):
+    """tol = 0.05, one or two neighbours: Wolfe stops early, the bracket is wide and must still hold.
+
+    Reference: mpmath brute force over supports (d = 3, K = 9).  The lower
+    bound is also recomputed here from the returned point, in mpmath.
+    """
+    kw = dict(kw)
+    nn = kw.pop("n_neighbors", 1)
+    wide = 0
+    for i, W in enumerate(_LOOSE_CODES):
+        res = one_vs_rest_distances(W, tol=0.05, n_neighbors=nn, **kw)
+        for k in range(9):
+            ref = _loose_ref(i, k)
+            assert _bracket_holds(res.lower[k], res.upper[k], ref), (i, k)
+            assert res.lower[k] <= res.distance[k] <= res.upper[k]
+            assert res.converged[k] == (res.upper[k] - res.lower[k] <= 0.05 * res.upper[k])
+            # hyperplane bound of the returned point: min_j <r, w_j - w_k> / |r| >= lower
+            r = [mpmath.mpf(float(a)) - mpmath.mpf(float(b)) for a, b in zip(res.nearest[:, k], W[:, k])]
+            nr = mpmath.sqrt(mpmath.fsum(t * t for t in r))
+            low = min(mpmath.fsum(r[t] * (mpmath.mpf(float(W[t, j])) - mpmath.mpf(float(W[t, k])))
+                                  for t in range(3)) / nr for j in range(9) if j != k)
+            assert mpmath.mpf(float(res.lower[k])) <= max(low, 0) * (1 + mpmath.mpf(1e-13))
+            wide += res.upper[k] - res.lower[k] > 1e-6 * res.upper[k]
+    assert wide > 0       # some brackets really are wide: the test can tell lower from upper
+
+
+def test_loose_tolerance_distance_to_hull():
+    """distance_to_hull at tol = 0.05 against cvxpy and mpmath; lower recomputed from the point."""
+    rng = np.random.default_rng(4)
+    wide = 0
+    for _ in range(12):
+        A = rng.standard_normal((3, 10)) + 0.5
+        v = 2.0 * rng.standard_normal(3)
+        p = distance_to_hull(v, A, tol=0.05)
+        ref = mp_hull_distance(v, A, dps=40)
+        assert _bracket_holds(p.lower, p.upper, ref)
+        assert abs(cvxpy_hull_distance(v, A) - float(ref)) < 1e-7
+        r = p.point - v
+        nr = np.linalg.norm(r)
+        low = max(0.0, float(np.min(r @ (A - v[:, None]))) / nr) if nr > 0 else 0.0
+        assert p.lower <= low * (1 + 1e-12) + 1e-300
+        assert p.converged == (p.upper - p.lower <= 0.05 * p.upper)
+        wide += p.upper - p.lower > 1e-6 * p.upper
+    assert wide > 0
+
+
+# ---------------------------------------------------------------------------
+# property tests: scales 1e-150 .. 1e150, near-duplicate gaps 1e-14 .. 1e-3
+
+exponents = st.integers(-150, 150)
+gaps = st.integers(-14, -3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), exponents, gaps)
+def test_property_distance_to_hull_scales_and_gaps(seed, e, g):
+    """A point set with a near-duplicate pair at gap 10^g, query near that pair, scaled by 10^e."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((3, 6))
+    A[:, 5] = A[:, 4] + 10.0 ** g * rng.standard_normal(3)
+    v = A[:, 4] + 10.0 ** g * rng.standard_normal(3) * 3
+    s = 10.0 ** e
+    A, v = s * A, s * v
+    p = distance_to_hull(v, A)
+    ref = mp_hull_distance(v, A, dps=80)
+    assert _bracket_holds(p.lower, p.upper, ref), (p, ref)
+    if p.converged:
+        assert p.upper - p.lower <= 1e-12 * p.upper
+        assert _rel(p.distance, ref) <= 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), gaps, st.booleans())
+def test_property_one_vs_rest_near_duplicates(seed, g, gram):
+    """Unit codes in R^3 with a near-duplicate of class 0 at gap 10^g: both paths."""
+    W = _near_duplicate_code(seed, 3, 7, 10.0 ** g)
+    res = one_vs_rest_distances(W, gram=gram, n_neighbors=3)
+    for k in (0, 6, 1):
+        ref = mp_one_vs_rest(W, k)
+        assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+        if res.converged[k]:
+            assert res.upper[k] - res.lower[k] <= 1e-12 * res.upper[k]
+            assert _rel(res.distance[k], ref) <= 1e-12
