@@ -145,8 +145,12 @@ class SphereCode:
 
     @property
     def min_angle(self) -> float:
-        """Smallest angle between two codewords, radians."""
-        return float(math.acos(min(1.0, max(-1.0, self.max_inner_product))))
+        """Smallest angle between two codewords, radians: ``2 arcsin(rho_one_vs_one / 2)``.
+
+        As :func:`spherecodes.measures.min_angle`: ``arccos`` of the inner product
+        returns 0 for angles below about 1e-8 rad.
+        """
+        return float(2.0 * math.asin(min(1.0, self.rho_one_vs_one / 2.0)))
 
     @property
     def value(self) -> float:
@@ -172,6 +176,7 @@ class SphereCode:
             Listing every measure that does not match.
         """
         from .hull import one_vs_rest_distances
+        from .measures import rattlers_from_distances
 
         problems = []
         W = np.asarray(self.W, dtype=np.float64)
@@ -208,7 +213,7 @@ class SphereCode:
         check("max_inner_product", self.max_inner_product, mip)
         if rho < 1.0 - mip - atol:
             problems.append(f"rho_one_vs_rest {rho!r} < 1 - max_inner_product {1 - mip!r}")
-        fresh_rattlers = np.flatnonzero(res.distance > rho * (1.0 + self.rattler_rtol) + 1e-15)
+        fresh_rattlers = rattlers_from_distances(res.distance, self.rattler_rtol)
         if not np.array_equal(np.sort(np.asarray(self.rattlers)), fresh_rattlers):
             problems.append(f"rattlers: stored {list(self.rattlers)} vs recomputed {list(fresh_rattlers)}")
         if problems:

@@ -131,7 +131,12 @@ def _check_result_matches(res, W: np.ndarray) -> None:
                          "(a result for another code?)")
 
 
-def _rattlers_from(distance: np.ndarray, rtol: float) -> np.ndarray:
+def rattlers_from_distances(distance: np.ndarray, rtol: float) -> np.ndarray:
+    """Rattlers (Definition 3.4) from the one-vs-rest distances: ``dist_k > rho (1 + rtol)``.
+
+    The one rule behind :func:`rattlers`, :func:`separation` and :meth:`SphereCode.verify`.
+    """
+    distance = np.asarray(distance, dtype=np.float64)
     rho = distance.min()
     return np.flatnonzero(distance > rho + rtol * max(rho, np.finfo(float).tiny))
 
@@ -154,7 +159,7 @@ def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False) -> np.ndarray:
         Sorted indices of the rattlers (empty when every class is at the minimum).
     """
     rtol = check_rtol(rtol)
-    return _rattlers_from(one_vs_rest_distances(W, normalize=normalize).distance, rtol)
+    return rattlers_from_distances(one_vs_rest_distances(W, normalize=normalize).distance, rtol)
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,6 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
         rho_one_vs_one=dist,
         max_inner_product=float(W[:, i] @ W[:, j]),
         min_angle=float(2.0 * np.arcsin(min(1.0, dist / 2.0))),
-        rattlers=_rattlers_from(res.distance, rtol),
+        rattlers=rattlers_from_distances(res.distance, rtol),
         distances=res.distance,
     )

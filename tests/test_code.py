@@ -129,3 +129,25 @@ def test_repr_is_readable():
     assert "1" in text.split("rho_one_vs_rest")[1].split("\n")[0]
     assert code.rho_one_vs_rest == pytest.approx(1.0, abs=1e-12)
     assert np.degrees(code.min_angle) == pytest.approx(90.0)
+
+
+def test_min_angle_and_rattlers_agree_with_measures():
+    """SphereCode and spherecodes.measures share one rule: a 1e-9 rad pair, and rattlers."""
+    from spherecodes.measures import min_angle, rattlers
+
+    eps = 1e-9
+    W = np.array([[1.0, np.cos(eps), -1.0, 0.0], [0.0, np.sin(eps), 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    W /= np.linalg.norm(W, axis=0)
+    code = SphereCode.from_W(W)
+    assert code.min_angle == pytest.approx(min_angle(W), rel=1e-12)
+    assert code.min_angle == pytest.approx(eps, rel=1e-6)  # arccos would give 0
+    from spherecodes.constructions import icosahedron, simplex_etf
+    # the icosahedron has none; a simplex with one vertex pulled towards another has some
+    S = simplex_etf(3, 4)
+    S[:, 0] = S[:, 0] + 0.3 * S[:, 1]
+    S /= np.linalg.norm(S, axis=0)
+    for V in (icosahedron(), S):
+        c = SphereCode.from_W(V)
+        np.testing.assert_array_equal(np.sort(c.rattlers), rattlers(V))
+        assert c.verify()
+    assert len(SphereCode.from_W(S).rattlers) > 0
