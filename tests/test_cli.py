@@ -300,11 +300,21 @@ def test_executors():
         assert sorted(ex.map(_square, range(5))) == [0, 1, 4, 9, 16]
     with pytest.raises(ValueError, match="max_workers"):
         get_executor(max_workers=0)
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="distributed"):
-            get_executor("tcp://127.0.0.1:1")
+
+
+def test_solver_restarts_on_a_real_dask_cluster_equal_serial():
+    """A LocalCluster (in-process workers) through get_executor(address): the same code as serial."""
+    from distributed import LocalCluster
+
+    from spherecodes import tammes_code
+
+    kw = dict(seed=4, restarts=3, method="numeric")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        with get_executor(cluster.scheduler_address) as ex:
+            a = tammes_code(3, 9, executor=ex, **kw)
+    b = tammes_code(3, 9, executor="serial", **kw)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.values, b.values)
 
 
 def test_known_optimum_closed_forms_and_parse_range():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # pinned in the test extra: a broken install must fail, not skip
 
 from spherecodes.train import experiments as ex  # noqa: E402
 

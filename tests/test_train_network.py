@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # pinned in the test extra: a broken install must fail, not skip
 
 from spherecodes.train.classifiers import CMFClassifier, FixedClassifier, build_classifier  # noqa: E402
 from spherecodes.train.data import load_digits, synthetic_classes  # noqa: E402

@@ -7,11 +7,10 @@ import subprocess
 import sys
 import warnings
 
+import cvxpy as cp  # a core dependency
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
-cp = pytest.importorskip("cvxpy")
+import torch  # pinned in the test extra: a broken install must fail, not skip
 
 from spherecodes.train.ufm import temperature_sweep, train_ufm  # noqa: E402
 

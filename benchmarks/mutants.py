@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Do the tests fail when the numbers are wrong?  Apply named mutants, run the tests that guard them.
+
+Each mutant replaces one line of the package (in a temporary copy of the
+repository, never in place) with a wrong version: a certificate whose lower
+bound is the upper bound, a rattler tolerance 1e4 times too large, a GNC1
+without its scaling, a polish that accepts every step, ...  The tests named for
+it must then fail ("killed"); a mutant that survives is a line no test guards.
+
+Usage::
+
+    python benchmarks/mutants.py                 # all mutants; prints "killed N of M" and the survivors
+    python benchmarks/mutants.py --list
+    python benchmarks/mutants.py 0 5 7           # some of them, by number
+
+Not listed: changes that only cost speed (an error of 1e-9 in the Gram-mode normal
+matrix: the certificate sees the wide bracket and the explicit fallback repairs the
+value), which no test of values should catch.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HULL_TESTS = ["tests/test_certificate.py", "tests/test_hull.py", "tests/test_measures.py"]
+#: (name, file, the line as it is, the wrong line, tests that must fail)
+MUTANTS = [
+    ("certificate lower bound = upper bound (double-double path)", "spherecodes/_wolfe.py",
+     "    return tmin / norm * (1.0 - 4.0 * EPS)", "    return norm", HULL_TESTS),
+    ("certificate lower bound = distance (Gram fast path)", "spherecodes/_wolfe.py",
+     "                lo = tlo / nup * (1.0 - 4.0 * EPS)", "                lo = nx", HULL_TESTS),
+    ("distance_to_hull: lower returned as upper", "spherecodes/hull.py",
+     "lower=lo * scale, upper=up * scale", "lower=up * scale, upper=up * scale", HULL_TESTS),
+    ("blocked path: lower bound replaced by the norm", "spherecodes/_wolfe.py",
+     "        lower[p] = min(low, nx)", "        lower[p] = nx", HULL_TESTS),
+    ("blocked path: fast lower bound replaced by the norm", "spherecodes/_wolfe.py",
+     "                lower[p] = min(fast, nx)", "                lower[p] = nx", HULL_TESTS),
+    ("rattlers: tolerance x 1e4", "spherecodes/measures.py",
+     "rho + rtol * max(rho", "rho + 1e4 * rtol * max(rho", HULL_TESTS + ["tests/test_code.py"]),
+    ("rattlers: tolerance dropped", "spherecodes/measures.py",
+     "rho + rtol * max(rho", "rho + 0 * rtol * max(rho", HULL_TESTS + ["tests/test_code.py"]),
+    ("Wolfe optimality scan skips the last codeword", "spherecodes/_wolfe.py",
+     "        if j == k:\n            g[j] = np.inf\n            e[j] = 0.0",
+     "        if j == k or j == K - 1:\n            g[j] = np.inf\n            e[j] = 0.0", HULL_TESTS),
+    ("kernel rounding floor from the largest corral norm", "spherecodes/_wolfe.py",
+     "                nu += lam[i] * np.sqrt(max(sq[S[i]], 0.0))",
+     "                nu = max(nu, np.sqrt(max(sq[S[i]], 0.0)))", HULL_TESTS),
+    ("upper bound rounded inward (Gram fast path)", "spherecodes/_wolfe.py",
+     "            return nx, nx * grow + err, nx * grow", "            return nx, nx * (1 - 1e-13), nx * grow",
+     HULL_TESTS),
+    ("lower bound ignores its rounding error", "spherecodes/_wolfe.py",
+     "        tmin = min(tmin, t - err)\n    if not tmin", "        tmin = min(tmin, t + 1e-13 * abs(t))\n    if not tmin",
+     HULL_TESTS),
+    ("tol may be infinite", "spherecodes/_validation.py",
+     "    if not (np.isfinite(value) and value > 0):", "    if not value > 0:", ["tests/test_validation.py"]),
+    ("blocked path: violators not added", "spherecodes/hull.py",
+     "                if viol.size:\n                    still.append(i)", "                if False:\n                    still.append(i)",
+     HULL_TESTS),
+    ("GNC1 on the d x d pseudo-inverse's numerical span of the means dropped", "spherecodes/collapse.py",
+     "    keep = sv > sv[0] * max(M.shape) * np.finfo(float).eps", "    keep = sv > 0",
+     ["tests/test_collapse.py"]),
+    ("GNC1 without the power-of-two scaling", "spherecodes/collapse.py",
+     "    Hs = np.ldexp(H, -_pow2_exponent(H))", "    Hs = H", ["tests/test_collapse.py"]),
+    ("GNC3 back to the unscaled norms", "spherecodes/collapse.py",
+     "        M = unit_columns(M)", "        M = M / np.linalg.norm(M, axis=0)", ["tests/test_collapse.py"]),
+    ("Theorem 3.9 lower bound: 1/2 -> 1", "spherecodes/bounds.py",
+     "    lower = math.exp(math.log(0.5) + 2.0 / (d - 1) * float(log_ratio_lo))",
+     "    lower = math.exp(math.log(1.0) + 2.0 / (d - 1) * float(log_ratio_lo))", ["tests/test_bounds.py"]),
+    ("Tammes LP polish accepts every step", "spherecodes/solvers/polish.py",
+     "        if ratio > 0.0 and new_value > value:", "        if True:",
+     ["tests/test_solvers.py", "tests/test_sharpen.py", "tests/test_anytime.py"]),
+    ("class_means label check removed", "spherecodes/_validation.py",
+     "        if K > N:   # checked before any array of size K is allocated", "        if False:",
+     ["tests/test_validation.py", "tests/test_collapse.py"]),
+]
+
+
+def run_mutant(index: int, workdir: Path) -> tuple[bool, str, float]:
+    """Apply mutant ``index`` to a fresh copy of the repository; ``(killed, first failure, seconds)``."""
+    name, path, old, new, tests = MUTANTS[index]
+    dst = workdir / str(index)
+    shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.nbi", "*.nbc",
+                                                              "out", "runs", "docs"))
+    target = dst / path
+    text = target.read_text()
+    if text.count(old) != 1:
+        raise SystemExit(f"mutant {index} ({name}): the line to replace occurs {text.count(old)} times in {path}")
+    target.write_text(text.replace(old, new))
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                       cwd=dst, env={**os.environ, "PYTHONPATH": str(dst)}, capture_output=True, text=True)
+    first = next((ln for ln in r.stdout.splitlines() if ln.startswith("FAILED")), "")
+    shutil.rmtree(dst, ignore_errors=True)
+    return r.returncode != 0, first, time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("mutants", nargs="*", type=int, help="mutant numbers (default: all)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for i, (name, path, *_ ) in enumerate(MUTANTS):
+            print(f"{i:2d}  {path:32s} {name}")
+        return 0
+    chosen = args.mutants or list(range(len(MUTANTS)))
+    bad = [i for i in chosen if not 0 <= i < len(MUTANTS)]
+    if bad:
+        ap.error(f"no mutant numbered {bad} (0..{len(MUTANTS) - 1})")
+    survivors = []
+    with tempfile.TemporaryDirectory(prefix="spherecodes-mutants-") as tmp:
+        for i in chosen:
+            killed, first, seconds = run_mutant(i, Path(tmp))
+            print(f"[{i:2d}] {'killed' if killed else 'SURVIVED':8s} {MUTANTS[i][0]}  ({seconds:.0f} s)  {first}",
+                  flush=True)
+            if not killed:
+                survivors.append(f"[{i}] {MUTANTS[i][0]}")
+    print(f"killed {len(chosen) - len(survivors)} of {len(chosen)}" + ("" if not survivors else
+          "; survivors: " + "; ".join(survivors)))
+    return 0 if not survivors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
