@@ -120,8 +120,10 @@ def temperature_experiment(out_dir, *, taus=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.0
 
 
 def _softmax_optimum(d, K, *, seed=0, restarts=None, time_limit=None):
-    from spherecodes.solvers import softmax_code
+    from spherecodes.solvers import closed_form, softmax_code
 
+    if closed_form(d, K) is not None:  # Theorem 3.3: nothing to search
+        return float(softmax_code(d, K).rho_one_vs_rest)
     kw = {"seed": seed}
     if restarts is not None:
         kw["restarts"] = restarts
