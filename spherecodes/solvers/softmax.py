@@ -46,7 +46,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         depend on the executor (unless ``time_limit`` cuts restarts short).
     time_limit : float, optional, keyword-only
         Wall-clock seconds for the whole call, final polish included (running restarts
-        return their best point at the deadline; measured overshoot under a second at
+        return their best point at the deadline; measured overshoot under two seconds at
         small sizes).  Default with ``restarts=None``:
         :func:`spherecodes.solvers.default_time_limit` (``30 + K (d - 1) / 2``, at most
         300); with ``restarts`` given: none.
