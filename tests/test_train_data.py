@@ -148,3 +148,28 @@ def test_synthetic_many_classes():
         synthetic_classes(10, noise=-1)
     with pytest.raises(ValueError, match="K"):
         synthetic_classes(1)
+
+
+def test_cifar_batches_are_unpickled_without_running_code(tmp_path):
+    """A crafted batch file that names os.system is refused (pickle.load would run it)."""
+    import pickle
+
+    from spherecodes.train.data import _unpickle
+
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {marker}",))
+
+    bad = tmp_path / "data_batch_1"
+    bad.write_bytes(pickle.dumps({b"data": Evil()}))
+    with pytest.raises(ValueError, match="refusing to load"):
+        _unpickle(bad)
+    assert not marker.exists()
+    good = tmp_path / "test_batch"
+    arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    good.write_bytes(pickle.dumps({b"data": arr, b"labels": [1, 2, 3]}, protocol=2))
+    out = _unpickle(good)
+    np.testing.assert_array_equal(out[b"data"], arr) and out[b"labels"] == [1, 2, 3]

@@ -219,3 +219,24 @@ def test_resume_from_checkpoint_continues_exactly(tmp_path):
         fit(data, feature_dim=3, epochs=5, seed=3, device="cpu", out_dir=tmp_path / "resumed", resume=True)
     with pytest.raises(ValueError, match="out_dir"):
         fit(data, feature_dim=3, epochs=4, device="cpu", resume=True)
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_resume_never_runs_code_from_a_checkpoint(tmp_path):
+    """A crafted checkpoint_last.pt is refused by torch.load(weights_only=True); nothing runs."""
+    import pickle
+
+    marker = tmp_path / "ran"
+    torch.save({"epoch": 1, "model": _Evil(marker)}, tmp_path / "checkpoint_last.pt")
+    data = synthetic_classes(15, input_dim=8, n_train=6, n_test=2, seed=2)
+    with pytest.raises(pickle.UnpicklingError):
+        fit(data, feature_dim=3, epochs=2, seed=3, device="cpu", out_dir=tmp_path, resume=True, plot=False)
+    assert not marker.exists()

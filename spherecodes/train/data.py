@@ -134,9 +134,29 @@ def load_digits(*, test_fraction=0.3, image=False, seed=0) -> ArrayDataset:
                         [str(k) for k in range(10)], "digits")
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles only what CIFAR batch files hold: dicts, lists, bytes, numbers and numpy arrays.
+
+    ``pickle.load`` would run whatever a crafted file names (``os.system``, ...); here any
+    other global is refused, so a data folder is never code.
+    """
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}  # protocol-2 bytes
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a CIFAR batch holds only arrays and lists")
+
+
 def _unpickle(path):
     with open(path, "rb") as fh:
-        return pickle.load(fh, encoding="bytes")
+        try:
+            return _ArrayUnpickler(fh, encoding="bytes").load()
+        except pickle.UnpicklingError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
 
 def _find_root(root, marker, subdir, layout):

@@ -235,7 +235,8 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
             raise ValueError("resume=True needs an out_dir holding checkpoint_last.pt")
         ck_path = os.path.join(os.fspath(out_dir), "checkpoint_last.pt")
         if os.path.exists(ck_path):
-            ck = torch.load(ck_path, map_location=dev, weights_only=False)
+            # weights_only: a checkpoint is data (tensors, numbers, strings), never code
+            ck = torch.load(ck_path, map_location=dev, weights_only=True)
             diff = {k: (ck["config"].get(k), v) for k, v in config.items()
                     if k not in ("seed", "device") and ck["config"].get(k) != v}
             if diff:
