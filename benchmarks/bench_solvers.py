@@ -122,6 +122,10 @@ def format_row(r: dict) -> str:
             f"t_hit {r['t_hit'] or '-':>6}  wall {float(r['wall']):7.1f} s  overshoot {float(r['overshoot']):+6.1f} s")
 
 
+def _key(row) -> tuple:
+    return int(row["d"]), int(row["K"]), int(row["seed"]), float(row["time_limit"])
+
+
 def read_rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -141,7 +145,7 @@ def summary(rows) -> str:
 
 def main(argv=None) -> int:
     from spherecodes.executor import get_executor, submit_unordered
-    from spherecodes.io import write_csv_atomic, write_text_atomic
+    from spherecodes.io import merge_csv_atomic, write_text_atomic
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,9 +178,10 @@ def main(argv=None) -> int:
     with get_executor(max_workers=args.workers) as ex:
         for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit, args.restarts) for d, K, s in todo]):
             r = fut.result()
-            rows.append({k: str(v) for k, v in r.items()})
             print(format_row(r), flush=True)
-            write_csv_atomic(csv_path, rows, FIELDS)
+            # merged under a lock: another run writing to the same --out keeps its cells
+            rows = [r_ for r_ in merge_csv_atomic(csv_path, [{k: str(v) for k, v in r.items()}], FIELDS, _key)
+                    if float(r_["time_limit"]) == args.time_limit]
     line = summary(rows)
     print(f"# {line}; wall {time.perf_counter() - t0:.0f} s", flush=True)
     command = "python benchmarks/bench_solvers.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spherecodes.cli import parse_range
 from spherecodes.compare import AGREE_TOL, COMPARE_FIELDS, cell_seed, compare_cell, markdown_compare_table
 from spherecodes.executor import get_executor, submit_unordered
-from spherecodes.io import recorded_commands, save_npz_atomic, write_csv_atomic, write_text_atomic
+from spherecodes.io import merge_csv_atomic, recorded_commands, save_npz_atomic, write_text_atomic
 
 NAME = "tammes_vs_softmax"
 D_MAX, K_MAX = 8, 100
@@ -301,9 +301,10 @@ def main(argv=None):
                 W = r.pop(f"_W_{tag}", None)
                 if W is not None:
                     save_npz_atomic(out / "disagreements" / f"{tag}_d{d}_K{K}.npz", W=W)
-            rows[(d, K)] = r
+            # every finished cell is on disk, merged under a lock with any other run into this --out
+            merge_csv_atomic(csv_path, [r], FIELDS, lambda row: (int(row["d"]), int(row["K"])))
+            rows = {(row["d"], row["K"]): row for row in read_rows(csv_path)}
             ordered = [rows[c] for c in sorted(rows)]
-            write_csv_atomic(csv_path, ordered, FIELDS)  # every finished cell is on disk
             write_markdown(md_path, ordered, command, time.perf_counter() - t0,
                            len([c for c in cells if c not in rows]))
             print(f"d={d:2d} K={K:3d}  softmax {r['rho_softmax']:.12f}  tammes {r['rho_tammes']:.12f}  "

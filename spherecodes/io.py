@@ -33,6 +33,8 @@ __all__ = [
     "write_bytes_atomic",
     "write_json_atomic",
     "write_csv_atomic",
+    "merge_csv_atomic",
+    "locked",
     "save_npz_atomic",
     "recorded_commands",
     "TEXT_SUFFIXES",
@@ -199,6 +201,7 @@ def atomic_path(path, *, suffix: str = ".tmp"):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(path, suffix)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -211,6 +214,70 @@ def atomic_path(path, *, suffix: str = ".tmp"):
         except OSError:
             pass
         raise
+
+
+#: Temporary files of an atomic write older than this (seconds) were left by a killed writer.
+STALE_SECONDS = 3600.0
+
+
+def _sweep_stale(path: Path, suffix: str) -> None:
+    """Remove ``.name.*<suffix>`` files beside ``path`` left by a writer killed an hour ago or more."""
+    import time
+
+    now = time.time()
+    for old in path.parent.glob(f".{glob_escape(path.name)}.*{glob_escape(suffix)}"):
+        try:
+            if now - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink()
+        except OSError:  # gone already, or not ours to remove
+            pass
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob wildcards escaped."""
+    import glob
+    return glob.escape(text)
+
+
+@contextmanager
+def locked(path):
+    """Hold an exclusive lock on ``path`` (a ``.lock`` file, created if needed) while the block runs.
+
+    POSIX ``flock``: two processes writing the same table serialize their
+    read-merge-write instead of losing each other's rows.  Elsewhere a no-op.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def merge_csv_atomic(path, rows, fieldnames, key) -> list[dict]:
+    """Merge ``rows`` into the CSV at ``path`` under a lock and write it back atomically.
+
+    Rows already in the file whose ``key(row)`` is not among ``rows`` are kept (another
+    run's cells); the merged rows are returned, sorted by key.  ``key`` must accept the
+    string-valued rows read back from the file as well as ``rows``.
+    """
+    path = Path(path)
+    with locked(path.with_name(f".{path.name}.lock")):
+        merged = {}
+        if path.exists():
+            with open(path, newline="", encoding="utf-8") as fh:
+                merged = {key(r): r for r in csv.DictReader(fh)}
+        merged.update({key(r): r for r in rows})
+        ordered = [merged[k] for k in sorted(merged)]
+        write_csv_atomic(path, ordered, fieldnames)
+    return ordered
 
 
 def write_bytes_atomic(path, data: bytes) -> Path:

@@ -238,3 +238,44 @@ def test_bench_solvers_cell_reaches_a_published_value(tmp_path):
     assert "1 hit the best known value, 0 missed" in p.stdout
     again = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert "(1 already in" in again.stdout and len(read_csv(out / "bench_solvers.csv")) == 1
+
+
+def test_two_runs_into_one_folder_keep_both_runs_cells(tmp_path):
+    """merge_csv_atomic under a lock: concurrent writers of one table lose no rows."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from spherecodes.io import merge_csv_atomic
+
+    path = tmp_path / "t.csv"
+    with ProcessPoolExecutor(2) as ex:
+        list(ex.map(_write_rows, [(str(path), w) for w in range(2)]))
+    rows = read_csv(path)
+    assert sorted((int(r["writer"]), int(r["i"])) for r in rows) == [(w, i) for w in range(2) for i in range(20)]
+    merge_csv_atomic(path, [{"writer": 0, "i": 0, "v": "new"}], ["writer", "i", "v"],
+                     lambda r: (int(r["writer"]), int(r["i"])))
+    assert len(read_csv(path)) == 40 and read_csv(path)[0]["v"] == "new"
+
+
+def _write_rows(args):
+    from spherecodes.io import merge_csv_atomic
+
+    path, w = args
+    for i in range(20):
+        merge_csv_atomic(path, [{"writer": w, "i": i, "v": f"{w}-{i}"}], ["writer", "i", "v"],
+                         lambda r: (int(r["writer"]), int(r["i"])))
+
+
+def test_stale_temporary_files_of_killed_writers_are_swept(tmp_path):
+    import os
+    import time
+
+    from spherecodes.io import write_text_atomic
+
+    stale = tmp_path / ".t.txt.abc123.tmp"
+    fresh = tmp_path / ".t.txt.def456.tmp"
+    stale.write_text("left by a killed writer")
+    fresh.write_text("a writer at work")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    write_text_atomic(tmp_path / "t.txt", "done")
+    assert not stale.exists() and fresh.exists() and (tmp_path / "t.txt").read_text() == "done"
