@@ -64,7 +64,7 @@ MUTANTS = [
     ("blocked path: violators not added", "spherecodes/hull.py",
      "                if viol.size:\n                    still.append(i)", "                if False:\n                    still.append(i)",
      HULL_TESTS),
-    ("GNC1 on the d x d pseudo-inverse's numerical span of the means dropped", "spherecodes/collapse.py",
+    ("GNC1 keeps the rounding-level singular values of the class means", "spherecodes/collapse.py",
      "    keep = sv > sv[0] * max(M.shape) * np.finfo(float).eps", "    keep = sv > 0",
      ["tests/test_collapse.py"]),
     ("GNC1 without the power-of-two scaling", "spherecodes/collapse.py",
