@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from published import best_known  # noqa: E402
 from spherecodes.bounds import theorem39_bounds
 from spherecodes.cli import parse_range
 from spherecodes.compare import known_optimum, measure_code
@@ -109,17 +112,24 @@ def write_markdown(path, rows, command, wall):
              "the last column is the time of each cell). 'numeric' values are the best Softmax Code found "
              "(a lower bound on the true optimum; certificate = [lower, upper] on that code's rho). "
              "Theorem 3.9 holds when K >= sqrt(2 pi sqrt(e d)) ('applies').", "",
-             "| K | d | Thm 3.9 lower | optimum | Thm 3.9 upper | applies | lower <= opt <= upper | source | certificate "
-             "| time [s] |",
-             "|---:|---:|---:|---:|---:|:---:|:---:|---|---|---:|"]
+             "1 - t_pub: one minus the published best-known max inner product (`shared/reference/`), a lower "
+             "bound on the optimum; a numeric value below it is flagged **SHORT**.", "",
+             "| K | d | Thm 3.9 lower | optimum | Thm 3.9 upper | applies | lower <= opt <= upper | 1 - t_pub "
+             "| vs published | source | certificate | time [s] |",
+             "|---:|---:|---:|---:|---:|:---:|:---:|---:|:---|---|---|---:|"]
     for r in rows:
+        ref = best_known(r["d"], r["K"])
+        pub, verdict = ("-", "") if ref is None else (f"{1.0 - ref[0]:.10f}", "")
+        if ref is not None and r["optimum"] is not None:
+            short = (1.0 - ref[0]) - r["optimum"]
+            verdict = "reaches" if short <= 1e-9 else f"**SHORT** by {short:.2e}"
         ok = ""
         if r["optimum"] is not None:
             ok = "yes" if r["lower"] <= r["optimum"] + 1e-12 and r["optimum"] <= r["upper"] + 1e-12 else "**no**"
         cert = "" if r["optimum_lower"] is None or r["source"].startswith("closed") else \
             f"[{r['optimum_lower']:.10f}, {r['optimum_upper']:.10f}]"
         lines.append(f"| {r['K']} | {r['d']} | {_f(r['lower'], '.6g')} | {_f(r['optimum'])} | {_f(r['upper'], '.6g')} "
-                     f"| {'yes' if r['applicable'] else 'no'} | {ok} | {r['source']} | {cert} "
+                     f"| {'yes' if r['applicable'] else 'no'} | {ok} | {pub} | {verdict} | {r['source']} | {cert} "
                      f"| {_f(r['time'], '.1f')} |")
     write_text_atomic(path, "\n".join(lines) + "\n")
 
