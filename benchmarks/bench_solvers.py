@@ -19,6 +19,11 @@ known basin (search value within 1e-4 of it, before the final polish), the wall 
 the overshoot past ``T``.  The last line counts hits, misses, cells ahead of the baseline
 and the largest overshoot.
 
+With ``--until-hit`` a solve stops (through its ``progress`` callback) once a restart
+reaches the best known basin; the final polish still runs and the baseline gets the
+seconds the solver used, so the comparison stays at equal time while cells that hit
+early cost seconds instead of the whole budget.
+
 Rows go to ``--out/bench_solvers.csv`` as cells finish (atomic rewrite); a rerun with
 the same ``--out`` skips the cells already there.  Cells run through an Executor
 (``--workers``; 1 = in this process; give each cell a core of its own for timing).
@@ -52,7 +57,7 @@ HIT_TOL = 1e-9
 BASIN_TOL = 1e-4
 NAMED = "4:24,4:120,5:16,5:40,6:27,6:72,7:56,7:126,8:240"
 FIELDS = ["d", "K", "seed", "problem", "time_limit", "value", "baseline", "best_known", "status", "hit",
-          "ahead", "t_hit", "wall", "overshoot", "restarts", "baseline_restarts", "message"]
+          "ahead", "t_hit", "wall", "overshoot", "restarts", "baseline_restarts", "until_hit", "message"]
 
 
 def parse_cells(text: str) -> list[tuple[int, int]]:
@@ -77,8 +82,14 @@ def parse_cells(text: str) -> list[tuple[int, int]]:
     return cells
 
 
-def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None = None) -> dict:
-    """Solver then baseline on one cell; see the module docstring (``restarts`` caps the search)."""
+def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None = None,
+             until_hit: bool = False) -> dict:
+    """Solver then baseline on one cell; see the module docstring.
+
+    ``restarts`` caps the search; ``until_hit`` stops it (through the ``progress``
+    callback) once a restart reaches the best known basin, after which the final
+    polish runs and the baseline gets the same seconds.
+    """
     import spherecodes as sc
     from spherecodes.hull import one_vs_rest_distances
 
@@ -91,6 +102,7 @@ def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None 
     def watch(elapsed, best, n_done):
         if target is not None and not first_hit and best <= target + BASIN_TOL:
             first_hit.append(elapsed)
+        return until_hit and bool(first_hit)
 
     solve = sc.tammes_code if problem == "tammes" else sc.softmax_code
     # one core each: the solver's restarts in this process, as the baseline's
@@ -111,7 +123,7 @@ def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None 
             "hit": "" if ref is None else ("hit" if hit else "MISS"), "ahead": "yes" if ahead else "no",
             "t_hit": f"{first_hit[0]:.1f}" if (hit and first_hit) else "", "wall": round(wall, 2),
             "overshoot": round(wall - time_limit, 2), "restarts": code.restarts, "baseline_restarts": "",
-            "message": code.message}
+            "until_hit": "yes" if until_hit else "no", "message": code.message}
 
 
 def format_row(r: dict) -> str:
@@ -155,6 +167,9 @@ def main(argv=None) -> int:
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solver call (default 120)")
     ap.add_argument("--restarts", type=int, default=None,
                     help="cap on restarts per solve (default: as many as fit in --time-limit)")
+    ap.add_argument("--until-hit", action="store_true",
+                    help="stop a solve once a restart reaches the best known basin (the baseline then gets "
+                         "the seconds used); default: every solve uses its whole --time-limit")
     ap.add_argument("--workers", type=int, default=1, help="cells in parallel (default 1: in this process)")
     ap.add_argument("--out", default="out/bench_solvers", help="folder of the resumable CSV (default out/bench_solvers)")
     args = ap.parse_args(argv)
@@ -176,7 +191,8 @@ def main(argv=None) -> int:
         print(format_row(r), flush=True)
     t0 = time.perf_counter()
     with get_executor(max_workers=args.workers) as ex:
-        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit, args.restarts) for d, K, s in todo]):
+        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit, args.restarts, args.until_hit)
+                                                   for d, K, s in todo]):
             r = fut.result()
             print(format_row(r), flush=True)
             # merged under a lock: another run writing to the same --out keeps its cells

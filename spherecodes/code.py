@@ -66,7 +66,8 @@ class SphereCode:
         Tolerance used for ``rattlers``.
     status : str
         Why the solver stopped: ``"closed_form"``, ``"adaptive"`` (the best value was reached
-        often enough), ``"restarts"`` (all ran), ``"time_limit"``, ``"interrupted"`` (Ctrl-C);
+        often enough), ``"restarts"`` (all ran), ``"time_limit"``, ``"interrupted"`` (Ctrl-C),
+        ``"callback"`` (the ``progress`` callable returned True);
         ``""`` for a given code.
     message : str
         The same in words, with the outcome of the final polish.

@@ -116,9 +116,9 @@ def test_same_seed_same_code_through_api_executor_cli_and_benchmark(tmp_path):
 def test_fast_d4_case_finds_the_24_cell():
     """d = 4, K = 24 from random starts: the 24-cell's max inner product 1/2 (D4 roots,
     shared/reference/named_codes.csv; believed optimal), reached by an antipodal restart."""
-    code = tammes_code(4, 24, seed=0, restarts=4, executor="serial")
+    code = tammes_code(4, 24, seed=0, restarts=2, executor="serial")
     assert code.max_inner_product == pytest.approx(0.5, abs=1e-12)
-    soft = softmax_code(4, 24, seed=0, restarts=4, executor="serial")
+    soft = softmax_code(4, 24, seed=0, restarts=2, executor="serial")
     assert soft.rho_one_vs_rest >= 0.5 - 1e-12
 
 
@@ -148,3 +148,28 @@ def test_pool_workers_exit_when_the_parent_is_killed(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_progress_callback_returning_true_stops_the_search():
+    seen = []
+
+    def stop_after_two(elapsed, best, n_done):
+        seen.append(n_done)
+        return n_done >= 2
+
+    code = tammes_code(3, 13, seed=0, restarts=500, method="numeric", executor="serial", progress=stop_after_two)
+    assert code.status == "callback" and "callback" in code.message
+    assert 2 <= code.restarts < 500 and max(seen) == code.restarts
+    assert code.max_inner_product <= float(np.nanmin(code.values)) + 1e-12  # the polish kept the best
+
+
+def test_antipodal_restarts_try_several_symmetric_descents_where_restarts_hop():
+    from spherecodes.solvers.settings import SearchSettings
+
+    s = SearchSettings.for_size(5, 40)
+    assert s.hops == 30 and s.antipodal_tries == 1 + 30 // 4
+    assert SearchSettings.for_size(5, 40, hops=0).antipodal_tries == 1
+    assert SearchSettings.for_size(10, 100).antipodal_tries == 1
+    assert SearchSettings.for_size(3, 40).hops == 30 and SearchSettings.for_size(3, 40).antipodal_tries == 1
+    with pytest.raises(ValueError, match="antipodal_tries"):
+        SearchSettings.for_size(5, 40, antipodal_tries=0)

@@ -279,3 +279,30 @@ def test_stale_temporary_files_of_killed_writers_are_swept(tmp_path):
     os.utime(stale, (old, old))
     write_text_atomic(tmp_path / "t.txt", "done")
     assert not stale.exists() and fresh.exists() and (tmp_path / "t.txt").read_text() == "done"
+
+
+def test_bench_solvers_until_hit_stops_the_search_at_the_first_hit(tmp_path):
+    env_ref = _reference_dir(tmp_path, [(8, (2 * math.sqrt(2) - 1) / 7)])  # square antiprism (Schuette-vdW)
+    out = tmp_path / "bench"
+    env = dict(os.environ, SPHERECODES_REFERENCE=str(env_ref))
+    p = subprocess.run([sys.executable, str(BENCH / "bench_solvers.py"), "--cells", "3:8", "--time-limit", "60",
+                        "--restarts", "400", "--until-hit", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (row,) = read_csv(out / "bench_solvers.csv")
+    assert row["hit"] == "hit" and row["until_hit"] == "yes" and "callback" in row["message"]
+    assert int(row["restarts"]) < 400 and float(row["wall"]) < 60
+    assert float(row["value"]) == pytest.approx((2 * math.sqrt(2) - 1) / 7, abs=1e-9)
+
+
+def test_figure3_rows_exact_and_searched_within_theorem39(tmp_path):
+    out = tmp_path / "fig3"
+    script("figure3.py", "--K", "8", "--d", "3,4", "--time-limit", "5", "--out", out)
+    rows = {int(r["d"]): r for r in read_csv(out / "figure3.csv")}
+    assert rows[4]["status"] == "closed_form" and float(rows[4]["rho"]) == pytest.approx(1.0, abs=1e-12)  # K <= 2d
+    lo, up = thm39(3, 8)
+    r = rows[3]
+    assert r["source"] == "search, 5 s limit"
+    assert lo <= float(r["certified_lower"]) <= float(r["rho"]) <= up
+    assert float(r["bound_lower"]) == pytest.approx(lo, rel=1e-12) and float(r["bound_upper"]) == pytest.approx(up)
+    assert "time-limited" in (out / "figure3.md").read_text() and (out / "figure3.png").stat().st_size > 1000

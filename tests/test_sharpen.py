@@ -109,3 +109,29 @@ def test_large_problems_sharpen_before_the_polish():
     assert sharpens(5, SHARPEN_MIN_VARIABLES // 4) and not sharpens(5, SHARPEN_MIN_VARIABLES // 4 - 1)
     assert SearchSettings.for_size(10, 100).sharpen and not SearchSettings.for_size(6, 40).sharpen
     assert SearchSettings.for_size(6, 40, sharpen=True).sharpen
+
+
+def test_separating_directions_attain_the_one_vs_rest_distance():
+    """LP duality: dist(w_k, conv others) = max over unit h of min_j <h, w_k - w_j>, attained
+    at the normalized residual; any other unit h gives at most the distance (weak duality)."""
+    from spherecodes.solvers.sharpen import separating_directions
+
+    rng = np.random.default_rng(4)
+    W = _unit(rng.standard_normal((4, 9)))
+    res = one_vs_rest_distances(W)
+    H = separating_directions(W, res.nearest)
+    np.testing.assert_allclose(np.linalg.norm(H, axis=0), 1.0, atol=1e-14)
+    for k in range(9):
+        others = np.delete(W, k, axis=1)
+        assert np.min(H[:, k] @ (W[:, [k]] - others)) == pytest.approx(res.distance[k], abs=1e-12)
+        for h in _unit(rng.standard_normal((4, 50))).T:
+            assert np.min(h @ (W[:, [k]] - others)) <= res.distance[k] + 1e-12
+
+
+def test_softmax_restarts_report_one_minus_rho_and_the_polish_keeps_the_best():
+    """Large-problem Softmax restarts (forced on a small case) sharpen the Softmax objective and
+    report 1 - rho; the result is at least the best restart."""
+    code = softmax_code(3, 12, restarts=4, seed=2, executor="serial", sharpen=True, hops=0)
+    assert np.all((code.values > 0) & (code.values < 1))
+    assert code.rho_one_vs_rest >= 1.0 - float(np.min(code.values)) - 1e-9
+    assert code.rho_one_vs_rest == pytest.approx(1 - T_ICOSAHEDRON, abs=1e-9)

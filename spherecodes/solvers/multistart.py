@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .descent import lse_descent, max_inner_product
+from .descent import _expired, lse_descent, max_inner_product
 from .settings import SearchSettings
 
 __all__ = ["restart_once", "run_restarts", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
@@ -88,9 +88,11 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     """One restart: a random point (or ``init``), the log-sum-exp descent, LP polish and basin hopping.
 
     Restart ``index`` runs an antipodal descent when ``settings.antipodal`` and
-    ``index`` is odd (d >= 3).  The value is the max inner product of the result
-    (to minimize) for both problems; the Softmax objective is polished later, on the
-    best candidates only.
+    ``index`` is odd (d >= 3).  The value (to minimize) is the max inner product of
+    the result, or for the Softmax problem where the polish sharpens (``s.sharpen``)
+    ``1 - rho_one_vs_rest`` after a Softmax sharpening stage; for every value,
+    ``rho_one_vs_rest >= 1 - value``.  Small Softmax problems are LP-polished on their
+    own objective later, on the best candidates only.
 
     Parameters
     ----------
@@ -109,7 +111,7 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     Returns
     -------
     dict
-        ``W`` (d, K), ``value`` (max inner product), ``antipodal``, ``hops``, ``timings``.
+        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops``, ``timings``.
 
     Notes
     -----
@@ -127,34 +129,84 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed_seq)
     antipodal = init is None and s.antipodal and d >= 3 and index % 2 == 1
-    beta0 = s.beta0(d, K, index)
-    run = dict(beta_max=s.beta_max, steps_per_beta=s.steps(index), lr=s.lr, decay=s.decay, deadline=deadline,
+    softmax_stage = problem == "softmax" and s.polish and s.sharpen
+    # the Softmax stage restarts the continuation at softmax_beta: a descent far beyond it is
+    # wasted (d = 10, K = 100: same final rho from a descent stopped at 1e3, in a fifth of the time)
+    beta_max = min(s.beta_max, 20.0 * s.softmax_beta) if softmax_stage else s.beta_max
+    run = dict(beta_max=beta_max, steps_per_beta=s.steps(index), lr=s.lr, decay=s.decay, deadline=deadline,
                stop=stop)
     if init is not None:
         W = np.array(init, dtype=np.float64)
-    elif antipodal:
-        W = _random_columns(rng, d, (K + 1) // 2)
-    else:
+    elif not antipodal:
         W = _random_columns(rng, d, K)
-    if not s.descent:
-        W = np.concatenate([W, -W], axis=1)[:, :K] if antipodal else W
-        value = max_inner_product(W)
-    elif antipodal:
-        W, value = lse_descent(W, beta0=beta0, antipodal=True, **run)
-        if W.shape[1] > K:  # odd K: drop a codeword of the closest pair, relax the rest
-            G = W.T @ W
-            np.fill_diagonal(G, -np.inf)
-            W = np.delete(W, int(np.unravel_index(np.argmax(G), G.shape)[0]), axis=1)
-            W, value = lse_descent(W, beta0=8.0 * beta0, **run)
+    if antipodal:
+        W, value = _antipodal_tries(rng, d, K, s, index, run)
+    elif s.descent:
+        W, value = lse_descent(W, beta0=s.beta0(d, K, index), **run)
     else:
-        W, value = lse_descent(W, beta0=beta0, **run)
+        value = max_inner_product(W)
     timings = {"descent": time.perf_counter() - t0}
     n_hops = 0
     if s.polish and s.hops > 0 and not antipodal:  # hops would break the symmetry anyway
         W, value, n_hops = _hop(W, value, rng, s, run)
         timings["hops"] = time.perf_counter() - t0 - timings["descent"]
+    if softmax_stage and not _expired(deadline, stop):
+        t1 = time.perf_counter()
+        W, value = _softmax_stage(W, s, deadline)
+        timings["softmax"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings}
+
+
+def _softmax_stage(W, s: SearchSettings, deadline):
+    """Sharpen the Softmax objective from the descent's point: ``(W, 1 - rho_one_vs_rest)``.
+
+    The epigraph form (:func:`.sharpen.sharpen_softmax`) starts at the exact separating
+    directions and at a moderate sharpness ``s.softmax_beta``, low enough to leave the
+    Tammes basin for a better Softmax one (measured at d = 10, K = 100: rho 0.6605 ->
+    0.6659 from a start of 50, 0.6649 from 15 or 150, +1e-5 from 1e6).  The value
+    ``1 - rho`` keeps the meaning of restart values: ``rho >= 1 - value``.
+    """
+    from .polish import softmax_value
+    from .sharpen import separating_directions, sharpen_softmax
+
+    rho, res = softmax_value(W)
+    W2 = sharpen_softmax(W, separating_directions(W, res.nearest), beta_start=s.softmax_beta,
+                         beta_max=s.beta_max, max_iterations=s.softmax_iterations, tol=1e-7,
+                         deadline=deadline)
+    rho2 = softmax_value(W2)[0]
+    return (W2, 1.0 - rho2) if rho2 > rho else (W, 1.0 - rho)
+
+
+def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
+    """The best of ``s.antipodal_tries`` antipodal descents (odd K: one codeword dropped, the rest relaxed).
+
+    A symmetric descent costs a small fraction of a free restart that basin-hops, and
+    each finds a symmetric optimum only from a narrow band of starting sharpness (the
+    D5 roots at d = 5, K = 40: 1 or 2 of 10 descents, near beta0 = 30), so one
+    restart tries several, sweeping the sharpness with the sub-index
+    ``index * tries + j``.
+    """
+    best_W, best = None, np.inf
+    tries = s.antipodal_tries
+    for j in range(tries):
+        if j and _expired(run["deadline"], run["stop"]):
+            break
+        beta0 = s.beta0(d, K, index * tries + j)
+        X = _random_columns(rng, d, (K + 1) // 2)
+        if s.descent:
+            W, value = lse_descent(X, beta0=beta0, antipodal=True, **run)
+        else:
+            W = np.concatenate([X, -X], axis=1)
+            value = max_inner_product(W)
+        if W.shape[1] > K:  # odd K: drop a codeword of the closest pair, relax the rest
+            G = W.T @ W
+            np.fill_diagonal(G, -np.inf)
+            W = np.delete(W, int(np.unravel_index(np.argmax(G), G.shape)[0]), axis=1)
+            W, value = lse_descent(W, beta0=8.0 * beta0, **run) if s.descent else (W, max_inner_product(W))
+        if value < best:
+            best_W, best = W, value
+    return best_W, best
 
 
 def _hop(W, value, rng, s: SearchSettings, run):
@@ -168,7 +220,6 @@ def _hop(W, value, rng, s: SearchSettings, run):
     the best known codes that the descent alone misses (measured: K = 50 in 5 s and
     K = 60 in 8 s with hops, neither in 90 s of descents alone).
     """
-    from .descent import _expired
     from .polish import polish_tammes
 
     deadline, stop = run["deadline"], run["stop"]
@@ -207,7 +258,8 @@ class MultistartResult:
         Root entropy.
     status : str
         Why the search ended: ``"adaptive"`` (the best value was reached often enough),
-        ``"restarts"`` (all restarts ran), ``"time_limit"`` or ``"interrupted"`` (Ctrl-C).
+        ``"restarts"`` (all restarts ran), ``"time_limit"``, ``"interrupted"`` (Ctrl-C) or
+        ``"callback"`` (``progress`` returned True).
     wall : float
         Wall-clock seconds of the search.
     time_to_best : float
@@ -308,7 +360,8 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
         ``time.time()`` by which every restart has returned its best point so far.
     progress : callable, optional
         ``progress(elapsed_seconds, best_value, n_done)``, called as restarts finish and
-        about twice a second.
+        about twice a second; returning ``True`` stops the search (running restarts
+        return their best point so far, status ``"callback"``).
     init : array, optional
         Starting point of restart 0 (the others are random).
 
@@ -369,8 +422,14 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
                     values[i] = r["value"]
                     finish[i] = time.perf_counter() - t_start
                     best = r["value"] if best is None else min(best, r["value"])
-                if progress is not None and best is not None:
-                    progress(time.perf_counter() - t_start, best, len(results))
+                if progress is not None and best is not None and stop_at is None:
+                    if progress(time.perf_counter() - t_start, best, len(results)) is True:
+                        status = "callback"
+                        stop_at = restarts  # keep every restart that returns
+                        for fut in pending:
+                            fut.cancel()
+                        stop_mp.set()
+                        stop_local.set()
                 if settings.adaptive and stop_at is None:
                     while prefix in results and stop_at is None:
                         prefix += 1

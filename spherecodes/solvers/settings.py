@@ -93,6 +93,11 @@ class SearchSettings:
     antipodal : bool
         Every other restart searches centrally symmetric codes ``[X, -X]`` (for odd K,
         a symmetric (K + 1)-code with one codeword dropped).
+    antipodal_tries : int
+        Antipodal descents per antipodal restart (the best is kept): one is much
+        cheaper than a free restart that basin-hops, so where restarts hop an antipodal
+        restart makes several (``1 + hops // 4`` for d >= 4), which keeps the time given
+        to the two kinds comparable.
     hops : int
         Basin-hopping moves per free (non-antipodal) restart: the descent's point is
         LP-polished, then perturbed and LP-polished again, kept if better.
@@ -113,8 +118,14 @@ class SearchSettings:
         L-BFGS sharpness continuation before the LP polish (large problems).
     radius, softmax_radius, sharpened_radius : float
         Initial trust radii of the LP polishes.
-    polish_iterations, sharpened_polish_iterations, sharpened_softmax_iterations : int
+    polish_iterations, sharpened_polish_iterations : int
         LP solves allowed in each polish.
+    softmax_beta : float
+        Softmax problems with ``sharpen``: every restart sharpens the Softmax objective
+        (:func:`.sharpen.sharpen_softmax`, from the exact separating directions) starting
+        at this sharpness, low enough to leave the Tammes basin for a better Softmax one.
+    softmax_iterations : int
+        L-BFGS iterations per sharpness value of that stage.
     """
 
     restarts: int = 64
@@ -132,6 +143,7 @@ class SearchSettings:
     lr: float = 0.01
     decay: float = 0.75
     antipodal: bool = True
+    antipodal_tries: int = 1
     hops: int = 0
     hop_patience: int = 5
     hop_stepsize: float = 0.15
@@ -145,17 +157,19 @@ class SearchSettings:
     sharpened_radius: float = 1e-3
     polish_iterations: int = 500
     sharpened_polish_iterations: int = 10
-    sharpened_softmax_iterations: int = 0
+    softmax_beta: float = 50.0
+    softmax_iterations: int = 300
 
     def __post_init__(self):
         from .._validation import check_int
 
-        for name in ("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish", "polish_iterations"):
+        for name in ("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish", "polish_iterations",
+                     "antipodal_tries", "softmax_iterations"):
             check_int(getattr(self, name), name, minimum=1)
-        for name in ("hops", "hop_patience", "sharpened_polish_iterations", "sharpened_softmax_iterations"):
+        for name in ("hops", "hop_patience", "sharpened_polish_iterations"):
             check_int(getattr(self, name), name, minimum=0)
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "radius",
-                     "softmax_radius", "sharpened_radius"):
+                     "softmax_radius", "sharpened_radius", "softmax_beta"):
             _check_positive(getattr(self, name), name)
         _check_positive(self.decay, "decay", strict=False)
         if self.time_limit is not None:
@@ -194,6 +208,8 @@ class SearchSettings:
             "sharpen": sharpens(d, K),
         }
         size.update({k: v for k, v in options.items() if v is not None})
+        # d = 3: few best known codes are centrally symmetric, so no extra symmetric descents
+        size.setdefault("antipodal_tries", 1 + size["hops"] // 4 if d >= 4 else 1)
         return cls(**size)
 
     def beta0(self, d: int, K: int, index: int) -> float:

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-__all__ = ["sharpen_tammes", "sharpen_softmax", "lse_softmax_code"]
+__all__ = ["sharpen_tammes", "sharpen_softmax", "lse_softmax_code", "separating_directions"]
 
 
 def lse_softmax_code(W: np.ndarray, H: np.ndarray, beta: float):
@@ -151,6 +151,36 @@ def _stack_value(d, K):
     return fun, true_value
 
 
+def separating_directions(W: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """Unit normals ``h_k = (w_k - p_k) / ||w_k - p_k||`` of the one-vs-rest separating hyperplanes.
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        The code.
+    nearest : ndarray, shape (d, K)
+        ``p_k``, the nearest point of ``conv{w_j : j != k}`` to ``w_k``
+        (:attr:`spherecodes.hull.OneVsRest.nearest`).
+
+    Returns
+    -------
+    H : ndarray, shape (d, K)
+        With these, ``min_{j != k} <h_k, w_k - w_j> = dist(w_k, conv{w_j : j != k})``
+        (the max over unit ``h_k``), so the epigraph form of :func:`sharpen_softmax`
+        starts at the exact ``rho_one_vs_rest``.  Where ``w_k`` lies in the hull
+        (distance 0), ``h_k = w_k``.
+
+    Notes
+    -----
+    Starting :func:`sharpen_softmax` from ``H = W`` instead leaves it on the symmetric
+    set ``H = W``, where its gradient in ``H`` equals that in ``W``: for a Tammes code
+    it is then a stationary point and the continuation can only move by rounding.
+    """
+    R = np.asarray(W, dtype=float) - np.asarray(nearest, dtype=float)
+    n = np.linalg.norm(R, axis=0)
+    return np.where(n > 0, R / np.where(n > 0, n, 1.0), W)
+
+
 def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: float = 1024.0,
                     beta_max: float = 1e10, factor: float = 4.0, max_iterations: int = 2000,
                     tol: float = 1e-12, deadline: float | None = None) -> np.ndarray:
@@ -165,8 +195,10 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     W : ndarray, shape (d, K)
         Unit columns (typically a polished Tammes code).
     H : ndarray, shape (d, K), optional
-        Starting separating directions; default ``W`` itself (for which
-        ``<h_k, w_k - w_j> = 1 - <w_k, w_j>``, so the start is the Tammes value).
+        Starting separating directions, best :func:`separating_directions` (the start
+        is then the exact rho).  Default ``W`` itself (``<h_k, w_k - w_j> = 1 - <w_k, w_j>``,
+        the Tammes value), from which a Tammes code cannot move (see
+        :func:`separating_directions`).
     beta_start, beta_max, factor, max_iterations, tol, deadline
         As in :func:`sharpen_tammes`.
 

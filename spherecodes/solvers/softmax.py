@@ -53,7 +53,9 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     progress : bool or callable, keyword-only
         ``True``: a tqdm bar of elapsed seconds against the budget, with the best value so
         far.  A callable is called as ``progress(elapsed_seconds, best_max_inner_product,
-        restarts_done)`` as restarts finish and about twice a second.
+        restarts_done)`` as restarts finish and about twice a second; if it returns
+        ``True`` the search stops there (the final polish still runs, ``status="callback"``),
+        e.g. to stop at a target value.
     method : {"auto", "numeric"}, keyword-only
         ``"numeric"`` forces the search even where a closed form exists.
     executor : concurrent.futures.Executor or str, optional, keyword-only
@@ -91,7 +93,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         certificate, ``distances``, ``rattlers``...), the restarts run, how many reached
         the best basin, ``values`` (max inner product of every restart before the
         polish), seed, settings, timings, and ``status``/``message``: why the search
-        stopped (``"adaptive"``, ``"restarts"``, ``"time_limit"``, ``"interrupted"``) and
+        stopped (``"adaptive"``, ``"restarts"``, ``"time_limit"``, ``"interrupted"``, ``"callback"``) and
         how the polish ended.  Ctrl-C (SIGINT) during the search returns the best code
         found so far with ``status="interrupted"``; a second Ctrl-C raises.
 
