@@ -178,18 +178,19 @@ def load_weights(path, *, rows: bool | None = None, normalize: bool = False, key
         rows = layout == "rows"
     stored = _read(path, key)
     A = _as_2d(stored, path)
-    if rows is None:
-        _warn_if_transposed(A, path)
     layout = "rows" if rows else "columns"
     try:
         # the tensor itself when it is one: its dtype (bfloat16 too) sets the unit-norm tolerance
-        return as_code(stored if getattr(stored, "ndim", 0) == 2 and not isinstance(stored, np.ndarray)
-                       else A, normalize=normalize, layout=layout)
+        W = as_code(stored if getattr(stored, "ndim", 0) == 2 and not isinstance(stored, np.ndarray)
+                    else A, normalize=normalize, layout=layout)
     except ValueError as exc:
         msg = str(exc)
-        if "K >= 2" in msg and not rows:
+        if not rows and ("K >= 2" in msg or (rows is None and A.shape[0] > A.shape[1])):
             msg += "; if the classes are rows, pass rows=True (--rows)"
         raise ValueError(f"{Path(path)}: {msg}") from None
+    if rows is None:
+        _warn_if_transposed(A, path)
+    return W
 
 
 # ---------------------------------------------------------------- atomic writes
