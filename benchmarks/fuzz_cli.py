@@ -191,7 +191,7 @@ def file_cases(rng, folder: Path) -> list:
     put("overflow.csv", _csv(Wt).replace(lines[2].split(",")[1], "1e999", 1))
     put("latin1.csv", ("w\xe9ight\n" + _csv(Wt)).encode("latin-1"))
     put("nul.csv", b"\0\0\0" + _csv(Wt).encode())
-    put("long_line.csv", ",".join(["0.1"] * 200000) + "\n")
+    put("long_line.csv", ",".join(["0.1", "-0.1"] * 1000) + "\n")
     put("transposed.csv", _csv(_code(rng, 12, 5).T.T))      # d=12 > K=5: the longer axis read as d
     return sorted(files.items())
 
@@ -278,7 +278,8 @@ NUMERIC_OPTIONS = {
                 ["-d", "-K", "--restarts", "--seed", "--time-limit", "--rtol"]),
     "table": (["--d", "3", "--K", "5", "--restarts", "2", "--seed", "0"],
               ["--d", "--K", "--K-max", "--restarts", "--seed", "--time-limit", "--workers"]),
-    "train": (["ufm", "-d", "3", "-K", "4", "--epochs", "2"], ["-d", "-K", "--epochs", "--lr", "--seed"]),
+    "train": (["ufm", "--d", "3", "--K", "4", "--steps", "20", "--out", "{outdir}"],
+              ["--d", "--K", "--n", "--tau", "--steps", "--lr", "--seed", "--threads"]),
 }
 
 
@@ -297,7 +298,8 @@ def argument_cases(rng, code: Path, folder: Path) -> list:
     for sub, (base, options) in NUMERIC_OPTIONS.items():
         def fill(argv, _n=[0]):
             _n[0] += 1
-            return [a.format(code=code, out=folder / f"fuzz_{_n[0]}.png") for a in argv]
+            return [a.format(code=code, out=folder / f"fuzz_{_n[0]}.png", outdir=folder / f"run_{_n[0]}")
+                    for a in argv]
 
         for option in options:
             for value in rng.choice(BAD_NUMBERS, size=4, replace=False):
@@ -341,12 +343,12 @@ def _env():
     return env
 
 
-def run_case(case: Case, timeout: float) -> str | None:
+def run_case(case: Case, timeout: float, cwd: Path) -> str | None:
     """None if ``case`` behaved, else what went wrong (one line)."""
     cmd = [sys.executable, "-m", "spherecodes", *case.argv]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env=_env(), start_new_session=True, preexec_fn=_limit_memory, text=True,
-                            errors="replace")
+                            errors="replace", cwd=cwd)
     interrupted = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -362,10 +364,13 @@ def run_case(case: Case, timeout: float) -> str | None:
     rc = proc.returncode
     allowed = case.allowed + ((130,) if interrupted else ())
     text = out + err
-    errors = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("spherecodes: note:")
-              and "Warning" not in ln and not ln.startswith("  warnings.warn")]
+    errors = [ln for ln in err.splitlines() if ln.strip()
+              and not ln.startswith(("spherecodes: note:", "spherecodes: warning:"))]
     if "Traceback" in text:
-        return f"rc={rc}, traceback: {text.strip().splitlines()[-1][:200]}"
+        lines = text.strip().splitlines()
+        where = [ln.strip() for ln in lines if ln.lstrip().startswith("File ")][-1:]
+        return (f"rc={rc}{' after SIGINT' if interrupted else ''}, traceback: {lines[-1][:200]}"
+                + (f" ({where[0][:160]})" if where else ""))
     if "internal error" in text:
         return f"rc={rc}: {[ln for ln in err.splitlines() if 'internal error' in ln][0][:200]}"
     if rc not in allowed:
@@ -401,7 +406,8 @@ def run_loads(paths, timeout: float) -> tuple[int, list]:
     while todo:
         proc = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, *todo], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env(),
-                                start_new_session=True, preexec_fn=_limit_memory, text=True)
+                                start_new_session=True, preexec_fn=_limit_memory, text=True,
+                                cwd=Path(todo[0]).parent)
         try:
             out, _ = proc.communicate(timeout=timeout * len(todo))
         except subprocess.TimeoutExpired:
@@ -438,6 +444,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per case before SIGINT (default 30)")
     ap.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
     ap.add_argument("--no-load", action="store_true", help="skip the SphereCode.load cases")
+    ap.add_argument("--skip", action="append", default=[], metavar="SUBCOMMAND",
+                    help="leave out the argument cases of this subcommand (repeatable)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
@@ -446,10 +454,11 @@ def main(argv=None) -> int:
         paths = file_cases(rng, folder) + special_paths(folder) + torch_files(rng, folder)
         code = folder / "valid_code.npz"
         cases = measure_cases(rng, paths) + argument_cases(rng, code, folder)
+        cases = [c for c in cases if not (c.argv and c.argv[0] in args.skip)]
         if args.sample is not None and args.sample < len(cases):
             cases = [cases[i] for i in sorted(rng.choice(len(cases), size=args.sample, replace=False))]
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-            results = list(pool.map(lambda c: run_case(c, args.timeout), cases))
+            results = list(pool.map(lambda c: run_case(c, args.timeout, folder), cases))
         failures = [f"{c.name}: spherecodes {' '.join(c.argv)}\n      -> {r}" for c, r in zip(cases, results) if r]
         n_load = 0
         if not args.no_load:

@@ -68,6 +68,24 @@ def _check_out(path, *, force: bool, suffixes=(".npz",)) -> None:
         raise CLIError(f"--out: folder {str(folder)!r} is not writable")
 
 
+#: A solve holds this many (d, K) float64 arrays at once, at least (the code, its gradient, the
+#: nearest hull points, the working copies of the closed forms and the measures).
+_COPIES = 8
+
+
+def _check_size(d: int, K: int, n: int = 0) -> None:
+    """Refuse a problem whose code (and ``n`` features per class) cannot fit in this machine's memory."""
+    need = _COPIES * 8 * d * K * (n + 1)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    if need > have:
+        what = f"d*K*(n+1) = {d}*{K}*{n + 1}" if n else f"d*K = {d}*{K}"
+        raise CLIError(f"too large: {what} float64 numbers, about {_COPIES} copies of them: "
+                       f"{need / 2**30:.3g} GiB, more than this machine's {have / 2**30:.3g} GiB")
+
+
 def _save_code(code, path) -> str:
     from .io import save_npz_atomic
 
@@ -132,6 +150,10 @@ def _run_solver(kind: str, d: int, K: int, args, executor=None):
     return code, time.perf_counter() - t0
 
 
+#: Most values a --d/--K range may expand to.
+MAX_RANGE = 100_000
+
+
 def parse_range(text: str, name: str) -> list[int]:
     """Parse ``"3"``, ``"3:6"`` (inclusive), ``"3:10:2"``, ``"3,5,8"`` or a mix (``"3:6,10,20"``) into sorted ints."""
     vals: list[int] = []
@@ -146,7 +168,10 @@ def parse_range(text: str, name: str) -> list[int]:
                     parts.append(1)
                 if len(parts) != 3 or parts[2] <= 0:
                     raise ValueError
-                vals += list(range(parts[0], parts[1] + 1, parts[2]))
+                span = range(parts[0], parts[1] + 1, parts[2])
+                if len(vals) + len(span) > MAX_RANGE:
+                    raise CLIError(f"{name}: {text!r} has more than {MAX_RANGE} values")
+                vals += list(span)
             else:
                 vals.append(int(item))
     except ValueError:
@@ -207,6 +232,7 @@ def _cmd_solve(args, kind: str):
     from ._validation import check_dims
 
     d, K = check_dims(args.d, args.K)
+    _check_size(d, K)
     _check_out(args.out, force=args.force)
     if _show_progress(args):
         from .solvers import closed_form, default_time_limit
@@ -254,6 +280,7 @@ def _cmd_hardmax(args):
 
     d, K = check_dims(args.d, args.K)
     n = check_int(args.n, "n", minimum=1)
+    _check_size(d, K, n)
     _check_out(args.out, force=args.force)
     kw = _solver_kwargs(args)
     t0 = time.perf_counter()
@@ -458,6 +485,7 @@ def _cmd_compare(args):
     from ._validation import check_dims
 
     d, K = check_dims(args.d, args.K)
+    _check_size(d, K)
     with _ExecutorScope(args) as ex:
         r = compare_cell(d, K, restarts=args.restarts, seed=cell_seed(args.seed, d, K), time_limit=args.time_limit,
                          method=args.method, save_dir=args.save_dir, rtol=args.rtol, executor=ex)
@@ -476,9 +504,12 @@ def _cmd_table(args):
     ds = parse_range(args.d, "--d")
     cells = []
     for d in ds:
-        Ks = parse_range(args.K, "--K") if args.K else list(range(d + 2, args.K_max + 1))
+        Ks = parse_range(args.K, "--K") if args.K else range(d + 2, args.K_max + 1)
+        if len(cells) + len(Ks) > MAX_RANGE:
+            raise CLIError(f"the sweep has more than {MAX_RANGE} cells (check --d/--K/--K-max)")
         for K in Ks:
             check_dims(d, K)
+            _check_size(d, K)
             cells.append((d, K))
     if not cells:
         raise CLIError("the sweep is empty (check --d/--K/--K-max)")
@@ -647,7 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image file, .png, .svg or .pdf (default: FILE's name with .png, in this folder)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--title", default=None, help="figure title")
-    p.add_argument("--dpi", type=_positive_int, default=150, help="resolution of a PNG (default 150)")
+    p.add_argument("--dpi", type=_positive_int, default=150, help="resolution of a PNG, 10 to 1200 (default 150)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=_cmd_plot)
 
@@ -695,6 +726,19 @@ def _delegate_train(argv):
 def main(argv=None) -> int:
     """Entry point of the ``spherecodes`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line on stderr: ``spherecodes: warning: ...``."""
+    print(f"spherecodes: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
+def _main(argv) -> int:
     try:
         if argv and argv[0] == "train":
             return _delegate_train(argv[1:])
@@ -707,6 +751,10 @@ def main(argv=None) -> int:
         return exc.status
     except ValueError as exc:
         print(f"spherecodes: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("spherecodes: error: not enough memory for a problem this size (MemoryError); "
+              "use smaller -d/-K/-n or a larger machine", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 1

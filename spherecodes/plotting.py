@@ -27,6 +27,8 @@ from ._validation import as_code, check_int
 
 __all__ = ["plot_code", "save_figure", "FIGURE_SUFFIXES"]
 
+#: Largest resolution accepted (a 15-inch figure at 1200 dpi is 18000 pixels wide).
+MAX_DPI = 1200
 #: File types :func:`save_figure` writes.
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -79,6 +81,8 @@ def plot_code(W, *, layout: str = "columns", normalize: bool = False, one_vs_res
     W = as_code(W, normalize=normalize, layout=layout)
     max_gram = check_int(max_gram, "max_gram", minimum=2)
     dpi = check_int(dpi, "dpi", minimum=10)
+    if dpi > MAX_DPI:
+        raise ValueError(f"dpi must be <= {MAX_DPI}, got {dpi}")
     if path is not None:
         _check_suffix(path)
     if one_vs_rest is None:
