@@ -369,7 +369,6 @@ def read_text_matrix(path) -> np.ndarray:
                                    or [f for f in head[1:]] == [str(j) for j in range(len(head) - 1)]):
         index_header = True                         # pandas to_csv: ",w0,w1" or ",0,1,2"
         rows = rows[1:]
-        note(f"{path}: line {line1} read as a header (empty first cell: pandas column names)")
     elif not any(numeric):
         rows = rows[1:]
         note(f"{path}: line {line1} read as a header ({', '.join(head[:4])}{', ...' if len(head) > 4 else ''})")
@@ -385,7 +384,8 @@ def read_text_matrix(path) -> np.ndarray:
             raise ValueError(f"{path}: line {line1} starts with an empty cell (an index column?) but column 1 "
                              "is not 0, 1, ..., n-1; remove the index column")
         rows = [(i, f[1:]) for i, f in rows]
-        note(f"{path}: column 1 (0..{len(rows) - 1}, a pandas index) dropped")
+        note(f"{path}: read as written by pandas to_csv: header line {line1} and index column 1 "
+             f"(0..{len(rows) - 1}, a pandas index) dropped")
     elif len(rows) >= 3 and _is_index_column(rows) and any(not _INT.match(f) for _, fs in rows for f in fs[1:]):
         note(f"{path}: column 1 is 0, 1, ..., {len(rows) - 1} (an index column?); it was read as data")
     width = len(rows[0][1])
