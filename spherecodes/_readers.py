@@ -227,7 +227,7 @@ def choose_key(shapes: dict, key: str | None, where: str) -> str:
             return next(iter(matrices))
         if not matrices:
             raise ValueError(f"{where}: no 2-D tensor in it ({len(shapes)} tensors, none a matrix)")
-        raise ValueError(f"{where}: {len(matrices)} 2-D tensors; choose one with key= (--key): "
+        raise ValueError(f"{where}: {len(matrices)} tensors are 2-D; choose one with key= (--key): "
                          + _shape_list(matrices))
     if key in shapes:
         hits = [key]

@@ -228,7 +228,8 @@ def check_array(A, name: str, *, layout: str = "columns", vectors: str = "m", mi
     else:
         user = A
     if A.shape[0] < 1:
-        raise ValueError(f"{name} must have dimension d >= 1 (shape {shape}), got shape {user.shape}")
+        axis = "row" if layout == "columns" else "column"
+        raise ValueError(f"{name} must have at least one {axis} (d >= 1; shape {shape}), got shape {user.shape}")
     if A.shape[1] < min_vectors:
         where = "columns" if layout == "columns" else "rows"
         raise ValueError(f"{name} must have at least {min_vectors} {where} ({vectors} >= {min_vectors}; "
