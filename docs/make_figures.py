@@ -8,6 +8,8 @@
 * ``softmax_code_sphere.png``: a Softmax Code of K = 8 points on the sphere in
   R^3 (found from random starts by :func:`spherecodes.softmax_code`), with its
   convex hull and, for one class, the nearest point of the hull of the others.
+* ``plot_icosahedron.png``: :func:`spherecodes.plot_code` of the icosahedron
+  (what ``spherecodes plot`` and ``SphereCode.plot`` draw).
 
 Usage::
 
@@ -106,6 +108,12 @@ def sphere_figure(path: Path, seed: int):
     return code
 
 
+def code_plot(path: Path):
+    from spherecodes import icosahedron, plot_code
+
+    plot_code(icosahedron(), path=path, dpi=90, title="spherecodes.plot_code(icosahedron())")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Make the user-guide figures.")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "images"))
@@ -117,6 +125,7 @@ def main(argv=None):
     out = Path(args.out)
     figure1(out / "one_vs_rest_vs_one_vs_one.png")
     code = sphere_figure(out / "softmax_code_sphere.png", args.seed)
+    code_plot(out / "plot_icosahedron.png")
     print(f"wrote {out / 'one_vs_rest_vs_one_vs_one.png'} and {out / 'softmax_code_sphere.png'} "
           f"(K=8 Softmax Code: rho = {code.rho_one_vs_rest:.12f})")
     return 0

@@ -27,6 +27,7 @@ _EXPORTS = {
     "collapse": ["class_means", "gnc1", "gnc2", "gnc3", "gnc_metrics", "GNCMetrics", "optimal_features"],
     "code": ["SphereCode"],
     "solvers": ["softmax_code", "tammes_code", "hardmax", "HardMaxResult"],
+    "plotting": ["plot_code"],
 }
 _LOCATION = {name: module for module, names in _EXPORTS.items() for name in names}
 

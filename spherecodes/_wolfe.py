@@ -34,7 +34,7 @@ Everything here is private; the public API is in :mod:`spherecodes.hull`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import njit
 
 # Status codes returned by the kernel.
 OK = 0

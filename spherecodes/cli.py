@@ -6,6 +6,7 @@ Subcommands (``spherecodes SUBCOMMAND --help`` for the options of each)::
     spherecodes tammes -d 3 -K 8                # a Tammes code (max rho one-vs-one)
     spherecodes hardmax -d 3 -K 8 -n 2          # the HardMax problem (5)
     spherecodes measure W.npy [--rows]          # separation of a code / trained classifier
+    spherecodes plot W.npz --out code.png       # a picture of a code
     spherecodes bounds -d 512 -K 1000000        # Theorem 3.9 (+ numeric optimum when cheap)
     spherecodes compare -d 3 -K 8               # Tammes vs Softmax side by side
     spherecodes table --d 3:4 --K 5:8           # a sweep of compare
@@ -51,13 +52,13 @@ def _solver_info(code) -> dict:
     return info
 
 
-def _check_out(path, *, force: bool) -> None:
+def _check_out(path, *, force: bool, suffixes=(".npz",)) -> None:
     """Check ``--out`` before any work: a .npz name in a writable folder, not overwritten without --force."""
     if path is None:
         return
     path = Path(path)
-    if path.suffix.lower() != ".npz":
-        raise CLIError(f"--out must end in .npz, got {str(path)!r}")
+    if path.suffix.lower() not in suffixes:
+        raise CLIError(f"--out must end in {' or '.join(suffixes)}, got {str(path)!r}")
     if path.exists() and not force:
         raise CLIError(f"--out {str(path)!r} exists; pass --force to overwrite it")
     folder = path.parent if str(path.parent) else Path(".")
@@ -65,6 +66,24 @@ def _check_out(path, *, force: bool) -> None:
         raise CLIError(f"--out: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):
         raise CLIError(f"--out: folder {str(folder)!r} is not writable")
+
+
+#: A solve holds this many (d, K) float64 arrays at once, at least (the code, its gradient, the
+#: nearest hull points, the working copies of the closed forms and the measures).
+_COPIES = 8
+
+
+def _check_size(d: int, K: int, n: int = 0) -> None:
+    """Refuse a problem whose code (and ``n`` features per class) cannot fit in this machine's memory."""
+    need = _COPIES * 8 * d * K * (n + 1)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    if need > have:
+        what = f"d*K*(n+1) = {d}*{K}*{n + 1}" if n else f"d*K = {d}*{K}"
+        raise CLIError(f"too large: {what} float64 numbers, about {_COPIES} copies of them: "
+                       f"{need / 2**30:.3g} GiB, more than this machine's {have / 2**30:.3g} GiB")
 
 
 def _save_code(code, path) -> str:
@@ -131,6 +150,10 @@ def _run_solver(kind: str, d: int, K: int, args, executor=None):
     return code, time.perf_counter() - t0
 
 
+#: Most values a --d/--K range may expand to.
+MAX_RANGE = 100_000
+
+
 def parse_range(text: str, name: str) -> list[int]:
     """Parse ``"3"``, ``"3:6"`` (inclusive), ``"3:10:2"``, ``"3,5,8"`` or a mix (``"3:6,10,20"``) into sorted ints."""
     vals: list[int] = []
@@ -145,7 +168,10 @@ def parse_range(text: str, name: str) -> list[int]:
                     parts.append(1)
                 if len(parts) != 3 or parts[2] <= 0:
                     raise ValueError
-                vals += list(range(parts[0], parts[1] + 1, parts[2]))
+                span = range(parts[0], parts[1] + 1, parts[2])
+                if len(vals) + len(span) > MAX_RANGE:
+                    raise CLIError(f"{name}: {text!r} has more than {MAX_RANGE} values")
+                vals += list(span)
             else:
                 vals.append(int(item))
     except ValueError:
@@ -206,6 +232,7 @@ def _cmd_solve(args, kind: str):
     from ._validation import check_dims
 
     d, K = check_dims(args.d, args.K)
+    _check_size(d, K)
     _check_out(args.out, force=args.force)
     if _show_progress(args):
         from .solvers import closed_form, default_time_limit
@@ -253,6 +280,7 @@ def _cmd_hardmax(args):
 
     d, K = check_dims(args.d, args.K)
     n = check_int(args.n, "n", minimum=1)
+    _check_size(d, K, n)
     _check_out(args.out, force=args.force)
     kw = _solver_kwargs(args)
     t0 = time.perf_counter()
@@ -300,10 +328,33 @@ def _cmd_hardmax(args):
     return 0
 
 
-def _load_code_file(path, args):
-    from .io import load_weights
+def _cli_terms(message: str) -> str:
+    """An API message in command-line words: ``normalize=True`` -> ``--normalize`` and so on."""
+    for api, cli in (("pass normalize=True to rescale", "pass --normalize to rescale"),
+                     ("normalize=True", "--normalize"), ("rows=True (--rows)", "--rows"),
+                     ("rows=False (--columns)", "--columns"), ("key= (--key)", "--key"),
+                     ("pass rows=True", "pass --rows"), ("the float32 array itself", "a float32 file")):
+        message = message.replace(api, cli)
+    return message
 
-    return load_weights(path, rows=args.rows, normalize=args.normalize, key=args.key)
+
+def _load_code_file(path, args):
+    """``load_weights`` for the CLI: notes on stderr, messages in option names."""
+    import warnings
+
+    from .io import InputWarning, load_weights
+
+    rows = True if args.rows else (False if getattr(args, "columns", False) else None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            return load_weights(path, rows=rows, normalize=args.normalize, key=args.key)
+        except ValueError as exc:
+            raise CLIError(_cli_terms(" ".join(str(exc).split()))) from None
+        finally:   # notes first, also before an error they may explain
+            for w in caught:
+                if issubclass(w.category, InputWarning):
+                    print(f"spherecodes: note: {_cli_terms(str(w.message))}", file=sys.stderr)
 
 
 def _cmd_measure(args):
@@ -318,7 +369,10 @@ def _cmd_measure(args):
         if args.reference:
             from .io import load_weights
 
-            Wr = load_weights(args.reference)
+            try:
+                Wr = load_weights(args.reference, rows=False)
+            except ValueError as exc:
+                raise CLIError(f"--reference: {_cli_terms(' '.join(str(exc).split()))}") from None
             if Wr.shape != W.shape:
                 raise CLIError(f"--reference has shape {Wr.shape}, expected {W.shape} (d, K)")
             opt = measure_code(Wr)["rho_one_vs_rest"]
@@ -338,6 +392,20 @@ def _cmd_measure(args):
             f"        gap optimum - rho   : {gap:.3e}  (ratio {m['rho_one_vs_rest'] / opt if opt > 0 else float('nan'):.6f})",
         ]
     _emit(args, obj, lines)
+    return 0
+
+
+def _cmd_plot(args):
+    from .plotting import plot_code
+
+    out = Path(args.out) if args.out else Path(Path(args.file).stem + ".png")
+    _check_out(out, force=args.force, suffixes=(".png", ".svg", ".pdf"))
+    W = _load_code_file(args.file, args)
+    d, K = W.shape
+    plot_code(W, path=out, title=args.title if args.title is not None else
+              f"{Path(args.file).name}: {K} classes in R^{d}", dpi=args.dpi)
+    _emit(args, {"file": str(args.file), "d": d, "K": K, "saved": str(out)},
+          [f"{args.file}: {K} classes in R^{d}", f"  figure saved to           : {out}"])
     return 0
 
 
@@ -417,6 +485,7 @@ def _cmd_compare(args):
     from ._validation import check_dims
 
     d, K = check_dims(args.d, args.K)
+    _check_size(d, K)
     with _ExecutorScope(args) as ex:
         r = compare_cell(d, K, restarts=args.restarts, seed=cell_seed(args.seed, d, K), time_limit=args.time_limit,
                          method=args.method, save_dir=args.save_dir, rtol=args.rtol, executor=ex)
@@ -435,9 +504,12 @@ def _cmd_table(args):
     ds = parse_range(args.d, "--d")
     cells = []
     for d in ds:
-        Ks = parse_range(args.K, "--K") if args.K else list(range(d + 2, args.K_max + 1))
+        Ks = parse_range(args.K, "--K") if args.K else range(d + 2, args.K_max + 1)
+        if len(cells) + len(Ks) > MAX_RANGE:
+            raise CLIError(f"the sweep has more than {MAX_RANGE} cells (check --d/--K/--K-max)")
         for K in Ks:
             check_dims(d, K)
+            _check_size(d, K)
             cells.append((d, K))
     if not cells:
         raise CLIError("the sweep is empty (check --d/--K/--K-max)")
@@ -527,6 +599,19 @@ def _add_output(p, *, full=True):
                    help="relative tolerance for rattlers (default 1e-6)")
 
 
+def _add_input(p):
+    """The input-file options shared by ``measure`` and ``plot``."""
+    p.add_argument("file", help=".npz (saved code, or array W), .npy, .pt/.pth checkpoint, .safetensors, "
+                                ".csv or text matrix")
+    layout = p.add_mutually_exclusive_group()
+    layout.add_argument("--rows", action="store_true", help="classes are rows, shape (K, d) (as nn.Linear.weight)")
+    layout.add_argument("--columns", action="store_true",
+                        help="classes are columns, shape (d, K) (the default; silences the note when d > K)")
+    p.add_argument("--normalize", action="store_true", help="rescale class vectors to unit norm")
+    p.add_argument("--key", default=None,
+                   help="array name in an .npz, tensor name in a checkpoint or .safetensors (e.g. fc.weight)")
+
+
 def _add_solver(p, *, dims=True, out=True):
     if dims:
         p.add_argument("-d", type=_positive_int, required=True, help="feature dimension d >= 1")
@@ -578,10 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_hardmax)
 
     p = sub.add_parser("measure", help="separation of a code or a trained classifier's weights")
-    p.add_argument("file", help=".npz (saved code, or array W), .npy, .csv or text matrix")
-    p.add_argument("--rows", action="store_true", help="classes are rows, shape (K, d) (as nn.Linear.weight)")
-    p.add_argument("--normalize", action="store_true", help="rescale class vectors to unit norm")
-    p.add_argument("--key", default=None, help="array name inside an .npz archive")
+    _add_input(p)
     p.add_argument("--gnc2", action="store_true",
                    help="compare with the optimum (closed form if known, else a numeric Softmax Code)")
     p.add_argument("--reference", default=None, metavar="FILE",
@@ -589,6 +671,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_solver(p, dims=False, out=False)
     _add_output(p)
     p.set_defaults(func=_cmd_measure)
+
+    p = sub.add_parser("plot", help="a picture of a code: sphere (d = 2, 3), Gram matrix, one-vs-rest histogram")
+    _add_input(p)
+    p.add_argument("--out", default=None, metavar="FILE.png",
+                   help="image file, .png, .svg or .pdf (default: FILE's name with .png, in this folder)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--title", default=None, help="figure title")
+    p.add_argument("--dpi", type=_positive_int, default=150, help="resolution of a PNG, 10 to 1200 (default 150)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("bounds", help="Theorem 3.9 bounds (plus the numeric optimum when cheap)")
     p.add_argument("-d", type=_positive_int, required=True, help="feature dimension d >= 2")
@@ -634,6 +726,19 @@ def _delegate_train(argv):
 def main(argv=None) -> int:
     """Entry point of the ``spherecodes`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line on stderr: ``spherecodes: warning: ...``."""
+    print(f"spherecodes: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
+def _main(argv) -> int:
     try:
         if argv and argv[0] == "train":
             return _delegate_train(argv[1:])
@@ -646,6 +751,10 @@ def main(argv=None) -> int:
         return exc.status
     except ValueError as exc:
         print(f"spherecodes: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("spherecodes: error: not enough memory for a problem this size (MemoryError); "
+              "use smaller -d/-K/-n or a larger machine", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 1

@@ -96,19 +96,23 @@ class SphereCode:
     # ------------------------------------------------------------------ build
     @classmethod
     def from_W(cls, W, *, problem: str = "given", normalize: bool = False, rattler_rtol: float = 1e-6,
-               **metadata) -> "SphereCode":
+               layout: str = "columns", **metadata) -> "SphereCode":
         """Wrap a code and compute every measure from it.
 
         Parameters
         ----------
-        W : array_like, shape (d, K)
-            Unit columns (checked to 1e-8 unless ``normalize``).
+        W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+            Unit vectors (checked to 1e-8 in float64, to the input's precision
+            otherwise, unless ``normalize``); numpy or torch.
         problem : str
             ``"softmax"``, ``"tammes"`` or ``"given"``.
         normalize : bool
             Rescale the columns to unit norm first.
         rattler_rtol : float
             Relative tolerance for rattlers.
+        layout : {"columns", "rows"}
+            Codewords as columns (default) or rows (``nn.Linear.weight``).
+            The code's ``W`` is ``(d, K)`` either way.
         **metadata
             ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``,
             ``status``, ``message``.
@@ -121,7 +125,7 @@ class SphereCode:
                                    "status", "message"}
         if unknown:
             raise ValueError(f"unknown SphereCode fields: {sorted(unknown)}")
-        W = np.array(as_code(W, normalize=normalize), dtype=np.float64, copy=True)
+        W = np.array(as_code(W, normalize=normalize, layout=layout), dtype=np.float64, copy=True)
         W.setflags(write=False)
         s = separation(W, rtol=rattler_rtol)
         values = np.asarray(metadata.pop("values", np.zeros(0)), dtype=np.float64)
@@ -249,41 +253,71 @@ class SphereCode:
     def load(cls, path, *, verify: bool = True) -> "SphereCode":
         """Read a file written by :meth:`save`; by default :meth:`verify` the loaded code.
 
+        Nothing in the file is unpickled and no array is allocated before its
+        declared size is checked against the file (see :mod:`spherecodes._readers`).
+
         Raises
         ------
         ValueError
-            Not a SphereCode file, or (with ``verify``) stored measures that do not match ``W``.
+            One line naming the file: missing, a directory or a pipe, empty,
+            truncated or corrupt, not a SphereCode file, malformed metadata, or
+            (with ``verify``) stored measures that do not match ``W``.
         """
+        from ._readers import npz_names, read_npz
+
         path = Path(path)
+        names = npz_names(path)
+        if "W" not in names or "metadata" not in names:
+            raise ValueError(f"{path} is not a SphereCode file (missing W or metadata)")
+        z = read_npz(path, ["W", "distances", "values", "metadata"], kinds="biufcU")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                if "W" not in z.files or "metadata" not in z.files:
-                    raise ValueError(f"{path} is not a SphereCode file (missing W or metadata)")
-                W = np.array(z["W"], dtype=np.float64)
-                distances = np.array(z["distances"], dtype=np.float64) if "distances" in z.files else None
-                values = np.array(z["values"], dtype=np.float64) if "values" in z.files else np.zeros(0)
-                meta = json.loads(str(z["metadata"]))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read SphereCode from {path}: {exc}") from None
+            meta = json.loads(str(z["metadata"]))
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"{path}: malformed metadata ({type(exc).__name__})") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: malformed metadata (not a JSON object)")
         if meta.get("format") != _FORMAT:
             raise ValueError(f"{path}: unknown format {meta.get('format')!r}, expected {_FORMAT!r}")
-        W = as_code(W)
+        fields = _metadata_fields(meta, path)
+        try:
+            W = as_code(z["W"])
+            distances = np.array(z["distances"], dtype=np.float64) if "distances" in z else None
+            values = np.array(z.get("values", np.zeros(0)), dtype=np.float64).reshape(-1)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        W = np.array(W, dtype=np.float64)
         W.setflags(write=False)
         if distances is None or distances.shape != (W.shape[1],):
             raise ValueError(f"{path}: distances missing or of the wrong shape")
         distances.setflags(write=False)
-        code = cls(W=W, problem=meta["problem"], rho_one_vs_rest=float(meta["rho_one_vs_rest"]),
-                   rho_lower=float(meta["rho_lower"]), rho_upper=float(meta["rho_upper"]),
-                   rho_one_vs_one=float(meta["rho_one_vs_one"]),
-                   max_inner_product=float(meta["max_inner_product"]), distances=distances,
-                   rattlers=np.asarray(meta["rattlers"], dtype=np.int64), method=meta["method"],
-                   restarts=int(meta["restarts"]), n_best=int(meta["n_best"]), values=values,
-                   seed=meta["seed"], settings=meta["settings"], timings=meta["timings"],
-                   rattler_rtol=float(meta["rattler_rtol"]), status=str(meta.get("status", "")),
-                   message=str(meta.get("message", "")))
+        code = cls(W=W, distances=distances, values=values, **fields)
         if verify:
-            code.verify()
+            try:
+                code.verify()
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
         return code
+
+    # ------------------------------------------------------------------ plot
+    def plot(self, path=None, **options):
+        """Draw the code: sphere view (d = 2, 3), Gram-matrix heat map, one-vs-rest histogram.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Also save the figure there, atomically (``.png``, ``.svg`` or ``.pdf``).
+        **options
+            Passed to :func:`spherecodes.plotting.plot_code` (``title``, ``hull``, ``max_gram``, ``dpi``).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plotting import plot_code
+
+        options.setdefault("title", f"{self.problem} code, d={self.d}, K={self.K}:  rho one-vs-rest = "
+                                    f"{self.rho_one_vs_rest:.10g}")
+        return plot_code(self.W, path=path, **options)
 
     # ----------------------------------------------------------------- repr
     def __repr__(self) -> str:
@@ -313,3 +347,36 @@ def _short_list(indices, limit: int = 10) -> str:
         return str(items)
     head = ", ".join(map(str, items[: limit - 1]))
     return f"{len(items)} classes: [{head}, ..., {items[-1]}]"
+
+
+def _metadata_fields(meta: dict, path) -> dict:
+    """The constructor fields stored in a saved code's metadata, each checked for its type."""
+    def get(name, kind, default=None, required=True):
+        if name not in meta:
+            if required:
+                raise ValueError(f"{path}: malformed metadata (no {name!r})")
+            return default
+        v = meta[name]
+        ok = {"float": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
+              "int": lambda x: isinstance(x, int) and not isinstance(x, bool) and x >= 0,
+              "str": lambda x: isinstance(x, str),
+              "dict": lambda x: isinstance(x, dict),
+              "seed": lambda x: x is None or (isinstance(x, int) and not isinstance(x, bool)),
+              "ints": lambda x: isinstance(x, list) and all(isinstance(i, int) and not isinstance(i, bool)
+                                                            and i >= 0 for i in x)}[kind](v)
+        if not ok:
+            raise ValueError(f"{path}: malformed metadata ({name!r} is {type(v).__name__}, expected {kind})")
+        return float(v) if kind == "float" else v
+
+    problem = get("problem", "str")
+    if problem not in _PROBLEMS:
+        raise ValueError(f"{path}: malformed metadata (problem {problem!r} is not one of {_PROBLEMS})")
+    return dict(
+        problem=problem, rho_one_vs_rest=get("rho_one_vs_rest", "float"), rho_lower=get("rho_lower", "float"),
+        rho_upper=get("rho_upper", "float"), rho_one_vs_one=get("rho_one_vs_one", "float"),
+        max_inner_product=get("max_inner_product", "float"),
+        rattlers=np.asarray(get("rattlers", "ints"), dtype=np.int64), method=get("method", "str"),
+        restarts=get("restarts", "int"), n_best=get("n_best", "int"), seed=get("seed", "seed"),
+        settings=get("settings", "dict"), timings=get("timings", "dict"),
+        rattler_rtol=get("rattler_rtol", "float"), status=get("status", "str", "", required=False),
+        message=get("message", "str", "", required=False))

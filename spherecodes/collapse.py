@@ -3,6 +3,9 @@
 Conventions: a code ``W`` is ``(d, K)`` with unit columns (the classifier
 weights); features ``H`` are ``(d, N)`` with integer labels ``y`` of length
 ``N`` in ``range(K)``.  Class ``k``'s mean is ``hbar_k = mean of H[:, y == k]``.
+With ``layout="rows"`` every function takes (and returns) PyTorch's layout
+instead: ``W`` as ``(K, d)`` (``nn.Linear.weight``) and ``H`` as ``(N, d)``.
+numpy arrays and torch tensors (any dtype, any device) are accepted.
 
 * ``GNC1 = tr(Sigma_W Sigma_B^+) / K``  (variability collapse, -> 0),
 * ``GNC2 = rho_one_vs_rest(W)``         (-> the Softmax Code optimum),
@@ -14,30 +17,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_code, as_features, check_bool, unit_columns
+from ._validation import as_code, as_features, check_bool, check_layout, to_layout, unit_columns
 
 __all__ = ["class_means", "gnc1", "gnc2", "gnc3", "gnc_metrics", "GNCMetrics", "optimal_features"]
 
 
-def class_means(H, y, K=None) -> np.ndarray:
+def class_means(H, y, K=None, *, layout: str = "columns") -> np.ndarray:
     """Class-mean features.
 
     Parameters
     ----------
-    H : array_like, shape (d, N)
-        Features, one column per sample.
+    H : array_like, shape (d, N), or (N, d) for ``layout="rows"``
+        Features, one column (row) per sample.
     y : array_like of int, shape (N,)
         Labels in ``range(K)``; every class needs at least one sample.
     K : int, optional
         Number of classes (default ``max(y) + 1``).
+    layout : {"columns", "rows"}, keyword-only
+        Samples as columns (default) or rows (PyTorch's ``(N, d)``).
 
     Returns
     -------
-    Hbar : ndarray, shape (d, K)
-        Column ``k`` is the mean of the features of class ``k`` (not normalized).
+    Hbar : ndarray, shape (d, K), or (K, d) for ``layout="rows"``
+        Column (row) ``k`` is the mean of the features of class ``k`` (not normalized).
     """
-    H, y, K = as_features(H, y, K=K)
-    return _means(H, y, K)
+    H, y, K = as_features(H, y, K=K, layout=layout)
+    return to_layout(_means(H, y, K), layout)
 
 
 def _pow2_exponent(A: np.ndarray) -> int:
@@ -56,7 +61,7 @@ def _means(H: np.ndarray, y: np.ndarray, K: int) -> np.ndarray:
     return np.ldexp(sums / counts, e)
 
 
-def gnc1(H, y, *, K=None) -> float:
+def gnc1(H, y, *, K=None, layout: str = "columns") -> float:
     """Within-class variability collapse ``GNC1 = tr(Sigma_W Sigma_B^+) / K``.
 
     As written in Section 2.2 of the paper (following Papyan et al. 2020):
@@ -77,19 +82,21 @@ def gnc1(H, y, *, K=None) -> float:
 
     Parameters
     ----------
-    H : array_like, shape (d, N)
+    H : array_like, shape (d, N), or (N, d) for ``layout="rows"``
         Features.
     y : array_like of int, shape (N,)
         Labels in ``range(K)``; every class needs at least one sample.
     K : int, optional, keyword-only
         Number of classes (default ``max(y) + 1``).
+    layout : {"columns", "rows"}, keyword-only
+        Samples as columns (default) or rows (PyTorch's ``(N, d)``).
 
     Returns
     -------
     float
         ``>= 0``; exactly 0 when every feature equals its class mean.
     """
-    H, y, K = as_features(H, y, K=K)
+    H, y, K = as_features(H, y, K=K, layout=layout)
     N = H.shape[1]
     # GNC1 is scale-free: work at unit scale (a power of two, exact).
     Hs = np.ldexp(H, -_pow2_exponent(H))
@@ -108,13 +115,15 @@ def gnc1(H, y, *, K=None) -> float:
     return float(np.einsum("ij,ij->", Z, Z) / N)
 
 
-def gnc2(W, *, normalize: bool = False) -> float:
+def gnc2(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """``GNC2 = rho_one_vs_rest(W)``: the minimal one-vs-rest distance of the classifier.
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Classifier weights; unit columns (or pass ``normalize=True``).
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Classifier weights; unit vectors (or pass ``normalize=True``).
+    layout : {"columns", "rows"}, keyword-only
+        Classes as columns (default) or rows (``nn.Linear.weight``).
 
     Returns
     -------
@@ -123,17 +132,17 @@ def gnc2(W, *, normalize: bool = False) -> float:
     """
     from .measures import rho_one_vs_rest
 
-    return float(rho_one_vs_rest(W, normalize=normalize))
+    return float(rho_one_vs_rest(W, normalize=normalize, layout=layout))
 
 
-def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> float:
+def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False, layout: str = "columns") -> float:
     """Self-duality ``GNC3 = (1/K) sum_k (1 - <w_k, hbar_k>)``.
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Classifier weights, unit columns (or pass ``normalize=True``).
-    H : array_like, shape (d, N)
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Classifier weights, unit vectors (or pass ``normalize=True``).
+    H : array_like, shape (d, N), or (N, d) for ``layout="rows"``
         Features.
     y : array_like of int, shape (N,)
         Labels in ``range(K)``; every class needs at least one sample.
@@ -145,17 +154,20 @@ def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> f
         raw means are used (for features on the sphere ``||hbar_k|| <= 1``, so
         ``GNC3 = 0`` then also requires within-class collapse).
     normalize : bool, keyword-only
-        Rescale the columns of ``W`` instead of rejecting non-unit columns.
+        Rescale the classifier vectors of ``W`` instead of rejecting non-unit ones.
+    layout : {"columns", "rows"}, keyword-only
+        ``"rows"``: ``W`` is ``(K, d)`` and ``H`` is ``(N, d)`` (PyTorch).
 
     Returns
     -------
     float
     """
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, layout=layout)
     d, K = W.shape
-    H, y, K = as_features(H, y, K=K)
+    H, y, K = as_features(H, y, K=K, layout=layout)
     if H.shape[0] != d:
-        raise ValueError(f"H has dimension {H.shape[0]} but W has d={d} rows (H is (d, N), W is (d, K))")
+        shapes = "H is (d, N), W is (d, K)" if layout == "columns" else "H is (N, d), W is (K, d)"
+        raise ValueError(f"H has dimension {H.shape[0]} but W has d={d} ({shapes})")
     M = _means(H, y, K)
     if check_bool(normalize_means, "normalize_means"):
         zero = np.all(M == 0, axis=0)
@@ -180,31 +192,35 @@ class GNCMetrics:
     gnc3: float
 
 
-def gnc_metrics(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> GNCMetrics:
+def gnc_metrics(W, H, y, *, normalize_means: bool = True, normalize: bool = False,
+                layout: str = "columns") -> GNCMetrics:
     """GNC1, GNC2 and GNC3 at once (see :func:`gnc1`, :func:`gnc2`, :func:`gnc3`).
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Classifier weights with unit columns.
-    H : array_like, shape (d, N)
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Classifier weights with unit vectors.
+    H : array_like, shape (d, N), or (N, d) for ``layout="rows"``
         Features.
     y : array_like of int, shape (N,)
         Labels in ``range(K)``.
+    layout : {"columns", "rows"}, keyword-only
+        ``"rows"``: PyTorch's layout for both ``W`` and ``H``.
 
     Returns
     -------
     GNCMetrics
     """
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, layout=layout)
+    H, y, K = as_features(H, y, K=W.shape[1], layout=layout)
     return GNCMetrics(
-        gnc1=gnc1(H, y, K=W.shape[1]),
+        gnc1=gnc1(H, y, K=K),
         gnc2=gnc2(W),
         gnc3=gnc3(W, H, y, normalize_means=normalize_means),
     )
 
 
-def optimal_features(W, *, normalize: bool = False) -> np.ndarray:
+def optimal_features(W, *, normalize: bool = False, layout: str = "columns") -> np.ndarray:
     """Optimal class features of the HardMax problem for classifier ``W`` (Theorem 3.5, eq. 9).
 
     ``h_k = (w_k - P_k(w_k)) / ||w_k - P_k(w_k)||`` where ``P_k`` is the
@@ -214,13 +230,15 @@ def optimal_features(W, *, normalize: bool = False) -> np.ndarray:
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Code with unit columns (or pass ``normalize=True``).
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (or pass ``normalize=True``).
+    layout : {"columns", "rows"}, keyword-only
+        Classes as columns (default) or rows; the result has the same layout.
 
     Returns
     -------
-    Hstar : ndarray, shape (d, K)
-        Unit columns, one feature per class.
+    Hstar : ndarray, shape (d, K), or (K, d) for ``layout="rows"``
+        Unit vectors, one feature per class.
 
     Raises
     ------
@@ -230,7 +248,8 @@ def optimal_features(W, *, normalize: bool = False) -> np.ndarray:
     """
     from .hull import one_vs_rest_distances
 
-    W = as_code(W, normalize=normalize)
+    layout = check_layout(layout)
+    W = as_code(W, normalize=normalize, layout=layout)
     res = one_vs_rest_distances(W)
     R = W - res.nearest
     norms = np.linalg.norm(R, axis=0)
@@ -241,4 +260,4 @@ def optimal_features(W, *, normalize: bool = False) -> np.ndarray:
             f"class {k} lies in the convex hull of the other codewords (one-vs-rest distance "
             f"{float(res.distance[k]):.3g}); its optimal feature direction is undefined"
         )
-    return np.ascontiguousarray(R / norms)
+    return to_layout(np.ascontiguousarray(R / norms), layout)

@@ -102,6 +102,13 @@ def cell_seed(seed: int | None, d: int, K: int) -> int | None:
     return int(np.random.SeedSequence([int(seed), int(d), int(K)]).generate_state(1)[0] % (2**31 - 2))
 
 
+def _unless_interrupted(code):
+    """``code``, unless its solve was stopped by Ctrl-C: then the whole cell stops (KeyboardInterrupt)."""
+    if getattr(code, "status", "") == "interrupted":
+        raise KeyboardInterrupt
+    return code
+
+
 def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, method="auto",
                  save_dir=None, rtol: float = 1e-6, return_codes: bool = False, executor="serial",
                  polish_from_tammes: bool = True) -> dict:
@@ -160,9 +167,9 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
     if time_limit is not None:
         kw["time_limit"] = time_limit
     t0 = time.perf_counter()
-    sc = softmax_code(d, K, seed=seed, **kw)
+    sc = _unless_interrupted(softmax_code(d, K, seed=seed, **kw))
     t1 = time.perf_counter()
-    tc = tammes_code(d, K, seed=seed, **kw)
+    tc = _unless_interrupted(tammes_code(d, K, seed=seed, **kw))
     t2 = time.perf_counter()
     ms = measure_code(_code_W(sc), rtol=rtol)
     mt = measure_code(_code_W(tc), rtol=rtol)

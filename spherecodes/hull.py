@@ -90,14 +90,17 @@ class OneVsRest:
         Certificate: ``lower <= exact distance <= upper``, rounded outward
         (``lower <= distance <= upper``; ``upper`` exceeds ``distance`` by a
         few units in the last place).
-    nearest : ndarray, shape (d, K)
-        Nearest point of the hull of the other codewords, for each class.
+    nearest : ndarray, shape (d, K), or (K, d) for ``layout="rows"``
+        Nearest point of the hull of the other codewords, for each class,
+        in the layout of the input code.
     weights : scipy.sparse.csr_matrix, shape (K, K)
         Row k holds the barycentric weights of ``nearest[:, k]`` over the
         columns ``j != k`` (zero diagonal; each row sums to 1).
     converged : ndarray of bool, shape (K,)
         Whether each class's certificate is tight relative to its distance,
         ``upper - lower <= tol * upper``.
+    layout : {"columns", "rows"}
+        The layout of the code it was computed for (and of ``nearest``).
     """
 
     distance: np.ndarray
@@ -106,6 +109,7 @@ class OneVsRest:
     nearest: np.ndarray
     converged: np.ndarray
     _support: tuple = field(repr=False, compare=False)   # (rows, cols, values) of ``weights``
+    layout: str = "columns"
 
     @cached_property
     def weights(self) -> sp.csr_matrix:
@@ -150,18 +154,20 @@ def _pow2_scale(x: float) -> float:
     return float(np.ldexp(1.0, int(np.frexp(x)[1]))) if x > 0 else 1.0
 
 
-def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
+def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> HullProjection:
     """Exact distance from a point to the convex hull of a finite point set.
 
     Parameters
     ----------
     v : array_like, shape (d,)
         The point (any vector, not necessarily of unit norm).
-    A : array_like, shape (d, m)
-        The points spanning the hull, as columns.
+    A : array_like, shape (d, m), or (m, d) for ``layout="rows"``
+        The points spanning the hull (numpy or torch, any real dtype).
     tol : float, keyword-only
         Target relative width of the certificate, ``upper - lower <= tol *
         upper``.  Finite and positive.
+    layout : {"columns", "rows"}, keyword-only
+        Whether the points are the columns or the rows of ``A``.
 
     Returns
     -------
@@ -193,10 +199,11 @@ def distance_to_hull(v, A, *, tol: float = 1e-12) -> HullProjection:
     >>> round(distance_to_hull(np.zeros(2), A).distance ** 2, 12)
     0.5
     """
-    A = as_matrix(A, "A")
+    A = as_matrix(A, "A", layout=layout)
     v = as_vector(v, "v")
     if v.shape[0] != A.shape[0]:
-        raise ValueError(f"v must have shape ({A.shape[0]},) to match A of shape {A.shape}, got {v.shape}")
+        shown = A.shape if layout == "columns" else A.T.shape
+        raise ValueError(f"v must have shape ({A.shape[0]},) to match A of shape {shown}, got {v.shape}")
     tol = check_tol(tol)
     kern = _kernel()
     d, m = A.shape
@@ -230,7 +237,7 @@ def _default_block(K: int) -> int:
 
 def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
                           n_neighbors: int | None = None, block_size: int | None = None,
-                          n_jobs: int = 1, gram: bool | None = None) -> OneVsRest:
+                          n_jobs: int = 1, gram: bool | None = None, layout: str = "columns") -> OneVsRest:
     """Exact one-vs-rest distances of every class of a code, with certificates.
 
     For each k, the distance from ``w_k`` to the convex hull of the other
@@ -238,8 +245,10 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        The code; columns are unit vectors (checked to 1e-8), ``K >= 2``.
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        The code: unit vectors (to 1e-8 in float64, to the input's precision
+        otherwise, see :func:`spherecodes._validation.unit_norm_atol`),
+        ``K >= 2``; numpy or torch (any device).
     normalize : bool, keyword-only
         Rescale the columns to unit norm instead of rejecting them.
     tol : float, keyword-only
@@ -258,6 +267,9 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Keep the whole ``K x K`` Gram matrix (every inner product the solver
         needs is then a lookup).  Default: when it takes at most 4 GiB.
         Otherwise shifted points are formed explicitly, block by block.
+    layout : {"columns", "rows"}, keyword-only
+        ``"rows"`` for classes as rows, ``(K, d)`` like ``nn.Linear.weight``;
+        ``nearest`` is then ``(K, d)`` too.
 
     Returns
     -------
@@ -283,7 +295,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     0.5
     """
     normalize = check_bool(normalize, "normalize")
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, layout=layout)
     tol = check_tol(tol)
     d, K = W.shape
     if n_neighbors is None:
@@ -308,8 +320,9 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
             out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs)
     X, dist, lower, upper, rows, cols, vals = out
     converged = upper - lower <= tol * upper
-    return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=W + X.T,
-                     converged=converged, _support=(rows, cols, vals))
+    nearest = W + X.T if layout == "columns" else WT + X
+    return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=nearest,
+                     converged=converged, _support=(rows, cols, vals), layout=layout)
 
 
 def _split(pool, n_jobs, K, fn):

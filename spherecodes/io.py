@@ -1,10 +1,14 @@
 """Reading weight matrices and writing result files.
 
 Trained classifiers store their weights in many layouts.  :func:`load_weights`
-reads a matrix from ``.npy``, ``.npz``, ``.csv`` or whitespace/comma separated
-text and returns it in the toolkit's convention: a float64 array ``W`` of shape
-``(d, K)`` whose K columns are the class vectors.  PyTorch's ``nn.Linear``
-stores its weight as ``(K, d)`` (one row per class): pass ``rows=True`` then.
+reads a matrix from ``.npy``, ``.npz``, a PyTorch checkpoint (``.pt``/``.pth``,
+``weights_only=True``), ``.safetensors``, ``.csv`` or whitespace/comma
+separated text and returns it in the toolkit's convention: a float64 array
+``W`` of shape ``(d, K)`` whose K columns are the class vectors.  PyTorch's
+``nn.Linear`` stores its weight as ``(K, d)`` (one row per class): pass
+``rows=True`` then.  The readers themselves (file checks before any open,
+array headers checked before any allocation, text that is never guessed
+silently) are in :mod:`spherecodes._readers`.
 
 The ``write_*_atomic`` helpers write to a temporary file in the destination
 directory and ``os.replace`` it over the target, so that a reader (or a rerun
@@ -23,11 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_code, as_matrix
+from ._readers import (CHECKPOINT_SUFFIXES, InputWarning, check_input_file, note, npz_names, read_checkpoint,
+                       read_npy, read_npz, read_safetensors, read_text_matrix)
+from ._validation import as_code, check_layout, to_numpy
 
 __all__ = [
     "load_weights",
     "load_matrix",
+    "InputWarning",
+    "check_input_file",
     "atomic_path",
     "write_text_atomic",
     "write_bytes_atomic",
@@ -44,44 +52,33 @@ __all__ = [
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".text")
 
 
-def _read_text_matrix(path: Path) -> np.ndarray:
-    raw = path.read_text()
-    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        raise ValueError(f"{path}: no numeric data found")
-    sample = lines[0]
-    if "," in sample:
-        delim = ","
-    elif "\t" in sample:
-        delim = "\t"
-    elif ";" in sample:
-        delim = ";"
-    else:
-        delim = None  # whitespace
-
-    def parse(rows):
-        out = []
-        for ln in rows:
-            fields = [f.strip() for f in (ln.split(delim) if delim else ln.split())]
-            if delim and fields and fields[-1] == "":
-                fields = fields[:-1]  # trailing delimiter
-            out.append([float(f) for f in fields])
-        return out
-
-    try:
-        rows = parse(lines)
-    except ValueError:
-        # one header line is allowed (e.g. a CSV written by pandas)
-        try:
-            rows = parse(lines[1:])
-        except ValueError as exc:
-            raise ValueError(f"{path}: could not parse numbers ({exc})") from None
-    if not rows:
-        raise ValueError(f"{path}: no numeric data found")
-    widths = {len(r) for r in rows}
-    if len(widths) != 1:
-        raise ValueError(f"{path}: rows have different numbers of fields {sorted(widths)}")
-    return np.asarray(rows, dtype=np.float64)
+def _read(path, key: str | None):
+    """The stored matrix (numpy array, or a torch tensor from a checkpoint), before any checks of its values."""
+    path = check_input_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return read_npy(path)
+    if suffix == ".npz":
+        names = npz_names(path)
+        if key is not None:
+            if key not in names:
+                raise ValueError(f"{path}: no array named {key!r} (arrays: {', '.join(names) or 'none'})")
+            name = key
+        elif "W" in names:
+            name = "W"
+        elif len(names) == 1:
+            name = names[0]
+        else:
+            raise ValueError(f"{path}: several arrays ({', '.join(names) or 'none'}) and none named 'W'; "
+                             "choose one with key= (--key)")
+        return read_npz(path, [name])[name]
+    if suffix in CHECKPOINT_SUFFIXES:
+        return read_checkpoint(path, key)
+    if suffix == ".safetensors":
+        return read_safetensors(path, key)
+    if key is not None:
+        raise ValueError(f"{path}: key= (--key) applies to .npz, .pt/.pth and .safetensors files, not text")
+    return read_text_matrix(path)
 
 
 def load_matrix(path, *, key: str | None = None) -> np.ndarray:
@@ -90,63 +87,55 @@ def load_matrix(path, *, key: str | None = None) -> np.ndarray:
     Parameters
     ----------
     path : str or path-like
-        ``.npy`` (one array), ``.npz`` (the array named ``key``; else ``W``;
-        else the only array in the archive) or delimited text (comma, tab,
-        semicolon or whitespace separated; ``#`` comments and one header line
-        are skipped).
+        ``.npy`` (one array); ``.npz`` (the array named ``key``; else ``W``;
+        else the only array in the archive); a PyTorch checkpoint ``.pt``,
+        ``.pth`` (read with ``torch.load(weights_only=True)``; ``key`` is a
+        state-dict name such as ``fc.weight``, found also under
+        ``state_dict.``/``model.`` prefixes; without it the only 2-D tensor);
+        ``.safetensors`` (needs the ``safetensors`` package); anything else is
+        delimited text (comma, tab, semicolon or whitespace; a UTF-8 BOM,
+        ``#`` comments, a header line without numbers and a pandas index
+        column are skipped, each but the comments with an
+        :class:`InputWarning`).
     key : str, optional
-        Name of the array inside an ``.npz`` archive.
+        Which array or tensor of an archive or checkpoint.
 
     Returns
     -------
-    numpy.ndarray, shape (rows, cols), float64
+    numpy.ndarray, shape (rows, cols)
+        Its floating dtype as stored (float32 stays float32; bfloat16 becomes
+        float32, exactly); integers become float64.
 
     Raises
     ------
     ValueError
-        If the file is missing, unreadable, not 2-D, or the ``.npz`` key is ambiguous.
+        One line naming the file: missing, a directory or a pipe, empty,
+        truncated or corrupt, a header that declares more data than the file
+        holds, pickled objects, a missing or ambiguous ``key`` (listing the
+        candidates), a bad text field (line, column and text), or not 2-D.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"file not found: {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, expected a file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            A = np.load(path, allow_pickle=False)
-        elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                names = list(z.files)
-                if key is not None:
-                    if key not in names:
-                        raise ValueError(f"{path}: no array named {key!r} (arrays: {', '.join(names)})")
-                    A = z[key]
-                elif "W" in names:
-                    A = z["W"]
-                elif len(names) == 1:
-                    A = z[names[0]]
-                else:
-                    raise ValueError(
-                        f"{path}: several arrays ({', '.join(names)}) and none named 'W'; choose one with --key"
-                    )
-        else:
-            A = _read_text_matrix(path)
-    except ValueError:
-        raise
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"could not read {path}: {exc}") from None
-    except Exception as exc:  # e.g. pickled object arrays, corrupt zip
-        raise ValueError(f"could not read {path}: {type(exc).__name__}: {exc}") from None
-    A = np.asarray(A)
-    if A.ndim == 1:
-        raise ValueError(f"{path}: expected a 2-D matrix, got a 1-D array of length {A.shape[0]}")
+    return _as_2d(_read(path, key), path)
+
+
+def _as_2d(A, path):
+    A = to_numpy(A)
     if A.ndim != 2:
-        raise ValueError(f"{path}: expected a 2-D matrix, got shape {A.shape}")
-    return as_matrix(A, "weights")
+        what = f"a 1-D array of length {A.shape[0]}" if A.ndim == 1 else f"shape {A.shape}"
+        raise ValueError(f"{path}: expected a 2-D matrix, got {what}")
+    if A.dtype.kind in "biu":
+        A = A.astype(np.float64)
+    return A
 
 
-def load_weights(path, *, rows: bool = False, normalize: bool = False, key: str | None = None) -> np.ndarray:
+def _warn_if_transposed(A, path) -> None:
+    d, K = A.shape
+    if d > K:
+        note(f"{path}: read as K={K} classes in R^{d} (classes as columns); if the classes are rows, "
+             "pass rows=True (--rows); rows=False (--columns) silences this")
+
+
+def load_weights(path, *, rows: bool | None = None, normalize: bool = False, key: str | None = None,
+                 layout: str | None = None) -> np.ndarray:
     """Read a code or classifier weight matrix as ``W`` of shape ``(d, K)``.
 
     Parameters
@@ -154,14 +143,21 @@ def load_weights(path, *, rows: bool = False, normalize: bool = False, key: str 
     path : str or path-like
         See :func:`load_matrix` for the formats.  A :class:`~spherecodes.SphereCode`
         saved with ``save`` is an ``.npz`` with an array ``W`` and is read too.
-    rows : bool
+    rows : bool, optional
         The classes are the rows of the stored matrix (shape ``(K, d)``, as in
-        PyTorch's ``nn.Linear.weight``); the result is its transpose.
+        PyTorch's ``nn.Linear.weight``); the result is its transpose.  Left
+        unset, the classes are columns and a matrix with more rows than
+        columns (``d > K``, likely rows) is noted with an :class:`InputWarning`;
+        ``rows=False`` says "columns" explicitly.
     normalize : bool
         Rescale every class vector to unit norm.  Without it, a class vector
-        whose norm differs from 1 by more than 1e-8 is an error.
+        whose norm is off by more than the input precision allows (1e-8 in
+        float64, see :func:`spherecodes._validation.unit_norm_atol`) is an error.
     key : str, optional
-        Array name inside an ``.npz`` archive.
+        Array name inside an ``.npz`` archive, tensor name in a checkpoint
+        or ``.safetensors`` file (e.g. ``fc.weight``).
+    layout : {"columns", "rows"}, optional
+        The same as ``rows`` in the words of the rest of the API.
 
     Returns
     -------
@@ -171,21 +167,30 @@ def load_weights(path, *, rows: bool = False, normalize: bool = False, key: str 
     Raises
     ------
     ValueError
-        Unreadable file, wrong shape, NaN/inf, fewer than 2 classes, or
-        non-unit class vectors without ``normalize``.
+        Unreadable file (see :func:`load_matrix`), wrong shape, NaN/inf, fewer
+        than 2 classes, or non-unit class vectors without ``normalize`` -- each
+        naming the file, and the row or column in the file's own layout.
     """
-    A = load_matrix(path, key=key)
-    if rows:
-        A = A.T
+    if layout is not None:
+        layout = check_layout(layout)
+        if rows is not None and bool(rows) != (layout == "rows"):
+            raise ValueError(f"rows={rows!r} contradicts layout={layout!r}")
+        rows = layout == "rows"
+    stored = _read(path, key)
+    A = _as_2d(stored, path)
+    layout = "rows" if rows else "columns"
     try:
-        return as_code(A, normalize=normalize)
+        # the tensor itself when it is one: its dtype (bfloat16 too) sets the unit-norm tolerance
+        W = as_code(stored if getattr(stored, "ndim", 0) == 2 and not isinstance(stored, np.ndarray)
+                    else A, normalize=normalize, layout=layout)
     except ValueError as exc:
         msg = str(exc)
-        if "unit norm" in msg and not normalize:
-            msg += "; on the command line: --normalize"
-        if "K >= 2" in msg and not rows:
+        if not rows and ("K >= 2" in msg or (rows is None and A.shape[0] > A.shape[1])):
             msg += "; if the classes are rows, pass rows=True (--rows)"
         raise ValueError(f"{Path(path)}: {msg}") from None
+    if rows is None:
+        _warn_if_transposed(A, path)
+    return W
 
 
 # ---------------------------------------------------------------- atomic writes

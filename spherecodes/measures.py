@@ -1,4 +1,4 @@
-"""Separation measures of a code ``W`` (shape ``(d, K)``, unit columns).
+"""Separation measures of a code ``W`` (shape ``(d, K)``, unit columns; or ``(K, d)`` rows with ``layout="rows"``).
 
 * ``rho_one_vs_rest``: the minimum over classes of the distance from ``w_k`` to
   the convex hull of the other codewords (Definition 2.1; GNC2);
@@ -37,27 +37,29 @@ def _closest_pair(W: np.ndarray) -> tuple[int, int]:
     return pair
 
 
-def max_inner_product(W, *, normalize: bool = False) -> float:
+def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """Largest inner product ``max_{j != k} <w_j, w_k>`` of a code.
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Code with unit columns.
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (numpy or torch).
     normalize : bool, keyword-only
-        Rescale columns to unit norm instead of rejecting them.
+        Rescale the codewords to unit norm instead of rejecting them.
+    layout : {"columns", "rows"}, keyword-only
+        Codewords as columns (default) or as rows (``nn.Linear.weight``).
 
     Returns
     -------
     float
         The cosine of the smallest angle between two codewords.
     """
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, layout=layout)
     i, j = _closest_pair(W)
     return float(W[:, i] @ W[:, j])
 
 
-def rho_one_vs_one(W, *, normalize: bool = False) -> float:
+def rho_one_vs_one(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """Minimum pairwise Euclidean distance ``min_{j != k} ||w_j - w_k||`` (eq. 11).
 
     The closest pair is found from the Gram matrix and its distance is then
@@ -66,34 +68,39 @@ def rho_one_vs_one(W, *, normalize: bool = False) -> float:
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Code with unit columns.
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (numpy or torch).
     normalize : bool, keyword-only
-        Rescale columns to unit norm instead of rejecting them.
+        Rescale the codewords to unit norm instead of rejecting them.
+    layout : {"columns", "rows"}, keyword-only
+        Codewords as columns (default) or as rows (``nn.Linear.weight``).
     """
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, layout=layout)
     i, j = _closest_pair(W)
     return float(np.linalg.norm(W[:, i] - W[:, j]))
 
 
-def min_angle(W, *, normalize: bool = False) -> float:
+def min_angle(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """Smallest angle between two codewords, in radians.
 
     Computed as ``2 arcsin(rho_one_vs_one / 2)``, accurate for tiny angles
-    where ``arccos`` of the inner product is not.
+    where ``arccos`` of the inner product is not.  Parameters as
+    :func:`rho_one_vs_one` (``layout="rows"`` for classes as rows).
     """
-    return float(2.0 * np.arcsin(min(1.0, rho_one_vs_one(W, normalize=normalize) / 2.0)))
+    return float(2.0 * np.arcsin(min(1.0, rho_one_vs_one(W, normalize=normalize, layout=layout) / 2.0)))
 
 
-def rho_one_vs_rest(W, *, normalize: bool = False) -> float:
+def rho_one_vs_rest(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """Minimum one-vs-rest distance ``min_k dist(w_k, conv{w_j : j != k})`` (eq. 3, GNC2).
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Code with unit columns.
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (numpy or torch).
     normalize : bool, keyword-only
-        Rescale columns to unit norm instead of rejecting them.
+        Rescale the codewords to unit norm instead of rejecting them.
+    layout : {"columns", "rows"}, keyword-only
+        Codewords as columns (default) or as rows (``nn.Linear.weight``).
 
     Returns
     -------
@@ -107,7 +114,7 @@ def rho_one_vs_rest(W, *, normalize: bool = False) -> float:
     >>> round(rho_one_vs_rest(simplex_etf(3, 4)), 12)      # K / (K - 1)
     1.333333333333
     """
-    return one_vs_rest_distances(W, normalize=normalize).rho
+    return one_vs_rest_distances(W, normalize=normalize, layout=layout).rho
 
 
 def _check_result_matches(res, W: np.ndarray) -> None:
@@ -118,10 +125,11 @@ def _check_result_matches(res, W: np.ndarray) -> None:
     """
     if not isinstance(res, OneVsRest):
         raise ArgumentTypeError(f"one_vs_rest must be a OneVsRest result, got {type(res).__name__}")
-    if res.distance.shape != (W.shape[1],) or res.nearest.shape != W.shape:
+    nearest = res.nearest if getattr(res, "layout", "columns") == "columns" else res.nearest.T
+    if res.distance.shape != (W.shape[1],) or nearest.shape != W.shape:
         raise ValueError("one_vs_rest does not match W: it is for a code of shape "
-                         f"{res.nearest.shape}, W has shape {W.shape}")
-    gap = np.linalg.norm(W - res.nearest, axis=0)
+                         f"{res.nearest.shape}, W has shape {W.shape} as (d, K)")
+    gap = np.linalg.norm(W - nearest, axis=0)
     slack = 1e-6 * res.distance + 64 * np.finfo(float).eps * (1.0 + np.abs(W).max(axis=0)) * np.sqrt(W.shape[0])
     bad = np.abs(gap - res.distance) > slack
     if np.any(bad):
@@ -141,17 +149,19 @@ def rattlers_from_distances(distance: np.ndarray, rtol: float) -> np.ndarray:
     return np.flatnonzero(distance > rho + rtol * max(rho, np.finfo(float).tiny))
 
 
-def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False) -> np.ndarray:
+def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False, layout: str = "columns") -> np.ndarray:
     """Classes whose one-vs-rest distance is not at the minimum (Definition 3.4).
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Code with unit columns.
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (numpy or torch).
     rtol : float, keyword-only
         Class k is a rattler when ``dist_k > rho * (1 + rtol)``.
     normalize : bool, keyword-only
-        Rescale columns to unit norm instead of rejecting them.
+        Rescale the codewords to unit norm instead of rejecting them.
+    layout : {"columns", "rows"}, keyword-only
+        Codewords as columns (default) or as rows (``nn.Linear.weight``).
 
     Returns
     -------
@@ -159,7 +169,7 @@ def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False) -> np.ndarray:
         Sorted indices of the rattlers (empty when every class is at the minimum).
     """
     rtol = check_rtol(rtol)
-    return rattlers_from_distances(one_vs_rest_distances(W, normalize=normalize).distance, rtol)
+    return rattlers_from_distances(one_vs_rest_distances(W, normalize=normalize, layout=layout).distance, rtol)
 
 
 @dataclass(frozen=True)
@@ -200,23 +210,25 @@ class Separation:
 
 
 def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
-               one_vs_rest: OneVsRest | None = None) -> Separation:
+               one_vs_rest: OneVsRest | None = None, layout: str = "columns") -> Separation:
     """Summary of every separation measure of a code.
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        Code with unit columns.
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (numpy or torch).
     rtol : float, keyword-only
         Relative tolerance for :func:`rattlers`.
     normalize : bool, keyword-only
-        Rescale columns to unit norm instead of rejecting them.
+        Rescale the codewords to unit norm instead of rejecting them.
+    layout : {"columns", "rows"}, keyword-only
+        Codewords as columns (default) or as rows (``nn.Linear.weight``).
     one_vs_rest : OneVsRest, optional, keyword-only
         A result of :func:`one_vs_rest_distances` for this ``W``, to avoid
         recomputing it.
     """
     rtol = check_rtol(rtol)
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, layout=layout)
     if one_vs_rest is not None:
         _check_result_matches(one_vs_rest, W)
     res = one_vs_rest if one_vs_rest is not None else one_vs_rest_distances(W)

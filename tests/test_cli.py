@@ -157,7 +157,7 @@ def test_bad_arguments_exit_2_without_traceback(args, words):
 def test_bad_files_exit_2(tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("1,2,3\nfoo,bar,baz\nqux,1,2\n")
-    assert_bad(run("measure", f), "parse")
+    assert_bad(run("measure", f), "line 2, column 1", "'foo' is not a number")
     g = tmp_path / "one.npy"
     np.save(g, np.ones(3))
     assert_bad(run("measure", g), "2-D")
