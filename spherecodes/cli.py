@@ -217,9 +217,10 @@ def _measure_lines(m: dict, title: str | None = None) -> list[str]:
     lines = [title] if title else []
     lines += [
         f"  d, K                      : {m['d']}, {m['K']}",
-        f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  (class {m['worst_class']})",
-        f"    certificate             : [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}]",
-        f"  rho one-vs-one            : {m['rho_one_vs_one']:.12f}",
+        f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  (class {m['worst_class']}; min over k of "
+        "dist(w_k, hull of the others))",
+        f"    certificate             : [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}]  (lower, upper)",
+        f"  rho one-vs-one            : {m['rho_one_vs_one']:.12f}  (min distance between two codewords)",
         f"  max inner product t       : {m['max_inner_product']:.12f}  (1 - t = {m['one_minus_max_inner_product']:.12f})",
         f"  min angle                 : {m['min_angle_deg']:.8f} deg ({m['min_angle_rad']:.12f} rad)",
         f"  rattlers                  : {_fmt_list(m['rattlers'])}",
@@ -743,6 +744,9 @@ def _main(argv) -> int:
         if argv and argv[0] == "train":
             return _delegate_train(argv[1:])
         parser = build_parser()
+        if not argv:  # a bare command: the list of subcommands, not an error about a missing one
+            parser.print_help()
+            return 0
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except CLIError as exc:

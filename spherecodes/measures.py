@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 from ._validation import ArgumentTypeError, as_code, check_rtol
@@ -202,6 +204,20 @@ class Separation:
     min_angle: float
     rattlers: np.ndarray
     distances: np.ndarray = field(repr=False)
+
+    def __str__(self) -> str:
+        from .code import _short_list
+
+        K = len(self.distances)
+        return "\n".join([
+            f"Separation of K = {K} codewords",
+            f"  rho one-vs-rest    {self.rho_one_vs_rest:.12g}  (min over classes of dist(w_k, conv of the others); "
+            f"certified in [{self.rho_one_vs_rest_lower:.12g}, {self.rho_one_vs_rest_upper:.12g}] = [lower, upper])",
+            f"  rho one-vs-one     {self.rho_one_vs_one:.12g}  (min pairwise distance)",
+            f"  max inner product  {self.max_inner_product:.12g}",
+            f"  min angle          {self.min_angle:.12g} rad ({math.degrees(self.min_angle):.8g} deg)",
+            f"  rattlers           {_short_list(self.rattlers) if len(self.rattlers) else 'none'}",
+        ])
 
     @property
     def hyperplane_bound(self) -> float:
