@@ -106,21 +106,6 @@ def _cholesky_rebuild(Msmall, s, L):
     return True
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _chol_solve(L, s, rhs, out):
-    """out = (L L^T)^{-1} rhs on the first s entries."""
-    for i in range(s):
-        acc = rhs[i]
-        for t in range(i):
-            acc -= L[i, t] * out[t]
-        out[i] = acc / L[i, i]
-    for i in range(s - 1, -1, -1):
-        acc = out[i]
-        for t in range(i + 1, s):
-            acc -= L[t, i] * out[t]
-        out[i] = acc / L[i, i]
-
-
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _fill_row(P, G, idx, k, a, C, row):
     """``C[row, b] = <q_a, q_b>`` for every candidate b (see :data:`ShiftedPoints`)."""
@@ -222,10 +207,21 @@ def _load_cholesky(P, C, S, s, H, L, rhs):
 def _affine(L, s, rhs, beta, alpha):
     """Affine minimizer of the corral: ``alpha[:s]``, summing to 1, from ``H beta = rhs``.
 
-    Returns ``min(alpha[:s])``.
+    ``beta[:s - 1] = (L L^T)^{-1} rhs`` (forward and back substitution, in
+    place), ``alpha[1:s] = beta``, ``alpha[0] = 1 - sum(beta)``.  Returns
+    ``min(alpha[:s])``.  ``s >= 2``.
     """
     n = s - 1
-    _chol_solve(L, n, rhs, beta)
+    for i in range(n):
+        acc = rhs[i]
+        for t in range(i):
+            acc -= L[i, t] * beta[t]
+        beta[i] = acc / L[i, i]
+    for i in range(n - 1, -1, -1):
+        acc = beta[i]
+        for t in range(i + 1, n):
+            acc -= L[t, i] * beta[t]
+        beta[i] = acc / L[i, i]
     tot = 0.0
     for i in range(n):
         alpha[i + 1] = beta[i]
@@ -667,6 +663,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
         if _cholesky_rebuild(H, n, L):
             r = np.empty(n)
             delta = np.empty(n)
+            shifted = np.empty(n + 1)
             for _ in range(iters):
                 _point_dd(Qh, Ql, lh, ll, s, xh, xl)     # x = sum_i lam_i q_i
                 for i in range(n):      # r_i = <d_i, x>: zero at the affine minimizer
@@ -676,7 +673,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
                         th, tl = _dd_mul(Dh[i, t], Dl[i, t], xh[t], xl[t])
                         ph, pl = _dd_add(ph, pl, th, tl)
                     r[i] = -(ph + pl)
-                _chol_solve(L, n, r, delta)   # H delta = -r; weight 0 takes -sum(delta)
+                _affine(L, s, r, delta, shifted)   # H delta = -r; weight 0 takes -sum(delta)
                 d0 = 0.0
                 ok = True
                 dmax = 0.0
