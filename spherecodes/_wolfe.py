@@ -857,7 +857,7 @@ def _scan_unit(WT, k, xh, norm, g, e):
 
 
 @njit(cache=True, nogil=True)
-def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower, upper, status):
+def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
     """One-vs-rest projections of classes ``k0 <= k < k1`` with the whole Gram matrix.
 
     For each class: solve on its ``m0`` nearest codewords, certify the
@@ -868,9 +868,9 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
     Gram lookups lose absolute accuracy ~1e-16, so a class whose bracket stays
     wide is re-solved from explicit shifted points, and its support polished
     by iterative refinement.  Writes the support (``supp_idx``, ``supp_w``:
-    ``(K, smax)``, index -1 past the support), ``X[k]`` (the nearest point
-    minus ``w_k``), ``dist[k]``, the certificate ``lower[k] <= upper[k]`` and
-    the kernel's ``status[k]``.
+    ``(K, smax)``, index -1 past the support), ``nearest[:, k]`` (the nearest
+    point, ``(d, K)``), ``dist[k]``, the certificate ``lower[k] <= upper[k]``
+    and ``converged[k]`` (``upper - lower <= tol * upper``).
     """
     K, d = WT.shape
     empty = np.empty((0, d))
@@ -953,11 +953,32 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
         for a in range(s, supp_idx.shape[1]):
             supp_idx[k, a] = -1
             supp_w[k, a] = 0.0
-        X[k] = xh
+        for t in range(d):
+            nearest[t, k] = WT[k, t] + xh[t]
         dist[k] = nx
         lower[k] = min(lo, nx)
         upper[k] = up
-        status[k] = st
+        converged[k] = up - lower[k] <= tol * up
+
+
+@njit(cache=True, nogil=True)
+def unit_norm_defect(W):
+    """``max_k | ||w_k|| - 1 |`` over the columns of ``W`` ``(d, K)``; ``inf`` if an entry is not finite.
+
+    A fast screen for valid codes: the caller accepts a code only well inside
+    the tolerance and leaves every other case to the full validation.
+    """
+    d, K = W.shape
+    worst = 0.0
+    for k in range(K):
+        acc = 0.0
+        for t in range(d):
+            x = W[t, k]
+            if not np.isfinite(x):
+                return np.inf
+            acc += x * x
+        worst = max(worst, abs(np.sqrt(acc) - 1.0))
+    return worst
 
 
 @njit(cache=True, nogil=True)
