@@ -72,12 +72,15 @@ Workspace = namedtuple("Workspace", [
     "beta",    # (smax + 1,) beta[i - 1]: weight of d_i in the affine minimizer
 ])
 
-# Performance note.  numba reference-counts every array variable, and prunes
-# the counting only inside a function that calls no other (non-inlined)
-# function, with every array live to the same point.  The functions on the
-# per-iteration path below are such leaves, called from min_norm_point_ws,
-# which unpacks the workspace once per solve: a step that took the Workspace
-# itself and unpacked it would pay two atomic operations per array per call.
+# Performance note.  numba reference-counts every array variable (two atomic
+# operations per array and call) and prunes the counting only where every
+# array of a function stays live to one common point (numba's RefPrune pass
+# gives up at any other release in between).  min_norm_point_ws therefore
+# unpacks the workspace once per solve and calls, per iteration, leaves taking
+# arrays: _major_step, _rounding_floors, _fill_row, _load_row and
+# _cholesky_row count nothing, _affine four arrays.  A step taking the
+# Workspace and unpacking it would count all its arrays on every call (this
+# was measured 30% slower).
 
 
 @njit(cache=True, nogil=True)
@@ -207,9 +210,10 @@ def _load_cholesky(P, C, S, s, H, L, rhs):
 def _affine(L, s, rhs, beta, alpha):
     """Affine minimizer of the corral: ``alpha[:s]``, summing to 1, from ``H beta = rhs``.
 
-    ``beta[:s - 1] = (L L^T)^{-1} rhs`` (forward and back substitution, in
-    place), ``alpha[1:s] = beta``, ``alpha[0] = 1 - sum(beta)``.  Returns
-    ``min(alpha[:s])``.  ``s >= 2``.
+    ``beta[:s - 1] = (L L^T)^{-1} rhs`` (forward then back substitution,
+    both into ``beta``), ``alpha[1:s] = beta``, ``alpha[0] = 1 - sum(beta)``.
+    Returns ``min(alpha[:s])``.  ``s >= 2``.  The one triangular solve of
+    the module: :func:`refine_support` solves its correction with it too.
     """
     n = s - 1
     for i in range(n):
