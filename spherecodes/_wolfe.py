@@ -33,6 +33,8 @@ Everything here is private; the public API is in :mod:`spherecodes.hull`.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from ._jit import njit
 
@@ -47,61 +49,84 @@ EPS = 2.0 ** -53           # unit roundoff
 REFINE_ITERS = 3           # iterative-refinement sweeps of the certificate
 
 
+#: The shifted points ``q_b`` of one problem: explicit rows of ``P`` (``(m, d)``),
+#: or, when ``P`` has no rows (shape ``(0, d)``), lookups in the Gram matrix
+#: ``G`` (``(K, K)``) of the raw points with ``q_b = a_{idx[b]} - a_k``
+#: (``idx``: ``(m,)`` int64; ``k``: int).
+ShiftedPoints = namedtuple("ShiftedPoints", ["P", "G", "idx", "k"])
+
+#: Scratch arrays of :func:`min_norm_point_ws` (from :func:`workspace`), for up to
+#: ``m`` candidates and corrals of up to ``smax = min(m, d + 1)`` points.  The
+#: corral is ``S[:s]``; ``d_i = q_{S_i} - q_{S_0}``.
+Workspace = namedtuple("Workspace", [
+    "S",       # (smax + 1,) int64: the corral, as candidate positions
+    "lam",     # (smax + 1,) weights of the corral points
+    "C",       # (smax + 1, m): C[i, b] = <q_{S_i}, q_b>
+    "H",       # (smax + 1, smax + 1): H[i - 1, j - 1] = <d_i, d_j>
+    "L",       # its Cholesky factor (lower triangle)
+    "alpha",   # (smax + 1,) weights of the corral's affine minimizer
+    "g",       # (m,) g_b = <x, q_b>
+    "in_S",    # (m,) bool: membership of the corral
+    "sq",      # (m,) ||q_b||^2
+    "rhs",     # (smax + 1,) rhs[i - 1] = -<d_i, q_{S_0}>, right-hand side of the affine step
+    "beta",    # (smax + 1,) beta[i - 1]: weight of d_i in the affine minimizer
+])
+
+# Performance note.  numba reference-counts every array variable (two atomic
+# operations per array and call) and prunes the counting only where every
+# array of a function stays live to one common point (numba's RefPrune pass
+# gives up at any other release in between).  min_norm_point_ws therefore
+# unpacks the workspace once per solve and calls, per iteration, leaves taking
+# arrays: _major_step, _rounding_floors, _fill_row, _load_row and
+# _cholesky_row count nothing, _affine four arrays.  A step taking the
+# Workspace and unpacking it would count all its arrays on every call (this
+# was measured 30% slower).
+
+
 @njit(cache=True, nogil=True)
-def _cholesky_rebuild(Msmall, s, L):
-    """Cholesky of the leading s x s block of Msmall into L; returns False if not PD."""
-    for i in range(s):
-        for j in range(i + 1):
-            acc = Msmall[i, j]
-            for t in range(j):
-                acc -= L[i, t] * L[j, t]
-            if i == j:
-                if acc <= 1e-14 * Msmall[i, i]:
-                    return False
-                L[i, i] = np.sqrt(acc)
-            else:
-                L[i, j] = acc / L[j, j]
+def _cholesky_row(M, L, n):
+    """Extend the Cholesky factor ``L`` of ``M[:n, :n]`` by row ``n``; False if not PD to rounding."""
+    for i in range(n):
+        acc = M[n, i]
+        for t in range(i):
+            acc -= L[n, t] * L[i, t]
+        L[n, i] = acc / L[i, i]
+    acc = M[n, n]
+    for t in range(n):
+        acc -= L[n, t] * L[n, t]
+    if not acc > 1e-14 * M[n, n]:
+        return False
+    L[n, n] = np.sqrt(acc)
     return True
 
 
 @njit(cache=True, nogil=True)
-def _chol_solve(L, s, rhs, out):
-    """out = (L L^T)^{-1} rhs on the first s entries."""
-    for i in range(s):
-        acc = rhs[i]
-        for t in range(i):
-            acc -= L[i, t] * out[t]
-        out[i] = acc / L[i, i]
-    for i in range(s - 1, -1, -1):
-        acc = out[i]
-        for t in range(i + 1, s):
-            acc -= L[t, i] * out[t]
-        out[i] = acc / L[i, i]
+def _cholesky_rebuild(Msmall, s, L):
+    """Cholesky of the leading s x s block of Msmall into L; returns False if not PD."""
+    for n in range(s):
+        if not _cholesky_row(Msmall, L, n):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _fill_row(P, G, idx, k, a, out):
-    """out[b] = <q_a, q_b> for every candidate b.
-
-    Two sources of inner products: explicit shifted points ``P`` (rows
-    ``q_b``; used when ``P`` has rows), or a Gram matrix ``G`` of the raw
-    points with ``q_b = a_{idx[b]} - a_k`` (every inner product a lookup).
-    """
+def _fill_row(P, G, idx, k, a, C, row):
+    """``C[row, b] = <q_a, q_b>`` for every candidate b (see :data:`ShiftedPoints`)."""
     m = idx.shape[0]
-    if P.shape[0] > 0:
-        d = P.shape[1]
-        for b in range(m):
+    d = P.shape[1]
+    explicit = P.shape[0] > 0
+    ia = idx[a]
+    gak = 0.0 if explicit else G[k, ia]
+    gkk = 0.0 if explicit else G[k, k]
+    for b in range(m):       # one loop for both sources: a leaf (see the note above)
+        if explicit:
             acc = 0.0
             for t in range(d):   # reassociation lets LLVM vectorize this reduction
                 acc += P[b, t] * P[a, t]
-            out[b] = acc
-    else:
-        ia = idx[a]
-        gak = G[k, ia]
-        gkk = G[k, k]
-        for b in range(m):
+            C[row, b] = acc
+        else:
             ib = idx[b]
-            out[b] = G[ia, ib] - gak - G[k, ib] + gkk
+            C[row, b] = G[ia, ib] - gak - G[k, ib] + gkk
 
 
 @njit(cache=True, nogil=True)
@@ -121,61 +146,78 @@ def _normalize(a, s):
         a[i] /= tot
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _diff_entry(P, explicit, C, S, i, j):
-    """``<q_{S_i} - q_{S_0}, q_{S_j} - q_{S_0}>``: from the explicit points, or from C."""
-    if explicit:
-        r = S[0]
-        a = S[i]
-        b = S[j]
-        acc = 0.0
-        for t in range(P.shape[1]):
-            acc += (P[a, t] - P[r, t]) * (P[b, t] - P[r, t])
-        return acc
-    return C[i, S[j]] - C[i, S[0]] - C[0, S[j]] + C[0, S[0]]
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _ref_entry(P, explicit, C, S, i):
-    """``<q_{S_i} - q_{S_0}, q_{S_0}>``."""
-    if explicit:
-        r = S[0]
-        a = S[i]
-        acc = 0.0
-        for t in range(P.shape[1]):
-            acc += (P[a, t] - P[r, t]) * P[r, t]
-        return acc
+@njit(cache=True, nogil=True)
+def _gram_ref(C, S, i):
+    """``<d_i, q_{S_0}>`` from the corral's inner products, left to right."""
     return C[i, S[0]] - C[0, S[0]]
 
 
 @njit(cache=True, nogil=True)
-def _load_cholesky(P, explicit, S, s, C, H, L, bv):
-    """Rebuild the reduced normal matrix of the corral and its Cholesky factor.
+def _gram_diff(C, S, i, j):
+    """``<d_i, d_j>`` from the corral's inner products, left to right."""
+    return C[i, S[j]] - C[i, S[0]] - C[0, S[j]] + C[0, S[0]]
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _load_row(P, C, S, i, H, rhs):
+    """Row ``i - 1`` of the reduced normal matrix ``H`` and entry ``i - 1`` of ``rhs``.
+
+    ``H[i - 1, j - 1] = <d_i, d_j>`` (``j = 1..i``) and ``rhs[i - 1] =
+    -<d_i, q_{S_0}>``: from the explicit points ``P``, or from the rows of
+    ``C`` (Gram lookups, by the small helpers above, which LLVM inlines
+    without the reassociation allowed here).
+    """
+    explicit = P.shape[0] > 0
+    d = P.shape[1]
+    r = S[0]
+    a = S[i]
+    if explicit:
+        acc = 0.0
+        for t in range(d):
+            acc += (P[a, t] - P[r, t]) * P[r, t]
+        rhs[i - 1] = -acc
+    else:
+        rhs[i - 1] = -_gram_ref(C, S, i)
+    for j in range(1, i + 1):
+        if explicit:
+            b = S[j]
+            acc = 0.0
+            for t in range(d):
+                acc += (P[a, t] - P[r, t]) * (P[b, t] - P[r, t])
+            H[i - 1, j - 1] = acc
+        else:
+            H[i - 1, j - 1] = _gram_diff(C, S, i, j)
+
+
+@njit(cache=True, nogil=True)
+def _load_cholesky(P, C, S, s, H, L, rhs):
+    """Rebuild the reduced normal matrix of the corral ``S[:s]`` and its Cholesky factor.
 
     The affine hull of the corral is written ``q_{S_0} + sum_i beta_i d_i``
     with ``d_i = q_{S_i} - q_{S_0}`` (the subproblem shifted to its reference
-    point): ``H = [<d_i, d_j>]``, ``bv = [<d_i, q_{S_0}>]`` (entries 1..s-1).
+    point): ``H = [<d_i, d_j>]``, ``rhs = [-<d_i, q_{S_0}>]`` (i = 1..s-1).
     Unlike Wolfe's ``Q^T Q + 1 1^T``, nothing here mixes the scale of the
     differences with the scale of the points, so a corral of near-duplicates
     next to far points keeps its geometry.  Returns False if H is not
     positive definite to rounding.
     """
     for i in range(1, s):
-        bv[i] = _ref_entry(P, explicit, C, S, i)
-        for j in range(1, i + 1):
-            H[i - 1, j - 1] = _diff_entry(P, explicit, C, S, i, j)
+        _load_row(P, C, S, i, H, rhs)
     return _cholesky_rebuild(H, s - 1, L)
 
 
 @njit(cache=True, nogil=True)
-def _affine(L, s, bv, beta, alpha):
-    """Affine minimizer of the corral: weights ``alpha`` (first s entries, summing to 1)."""
-    if s == 1:
-        alpha[0] = 1.0
-        return
+def _affine(L, s, rhs, beta, alpha):
+    """Affine minimizer of the corral: ``alpha[:s]``, summing to 1, from ``H beta = rhs``.
+
+    ``beta[:s - 1] = (L L^T)^{-1} rhs`` (forward then back substitution,
+    both into ``beta``), ``alpha[1:s] = beta``, ``alpha[0] = 1 - sum(beta)``.
+    Returns ``min(alpha[:s])``.  ``s >= 2``.  The one triangular solve of
+    the module: :func:`refine_support` solves its correction with it too.
+    """
     n = s - 1
     for i in range(n):
-        acc = -bv[i + 1]
+        acc = rhs[i]
         for t in range(i):
             acc -= L[i, t] * beta[t]
         beta[i] = acc / L[i, i]
@@ -189,75 +231,39 @@ def _affine(L, s, bv, beta, alpha):
         alpha[i + 1] = beta[i]
         tot += beta[i]
     alpha[0] = 1.0 - tot
+    return _min(alpha, s)
 
 
 @njit(cache=True, nogil=True)
 def workspace(m, d):
     """Scratch arrays for :func:`min_norm_point_ws` with up to ``m`` candidates in R^d."""
     smax = min(m, d + 1)
-    return (np.empty(smax + 1, dtype=np.int64),   # corral: candidate positions
-            np.empty(smax + 1),                   # weights of corral points
-            np.empty((smax + 1, m)),              # C[i, b] = <q_{S[i]}, q_b>
-            np.empty((smax + 1, smax + 1)),       # H = [<d_i, d_j>] relative to S[0]
-            np.zeros((smax + 1, smax + 1)),       # its Cholesky factor
-            np.empty(smax + 1),                   # affine minimizer
-            np.empty(m),                          # g_b = <x, q_b>
-            np.zeros(m, dtype=np.bool_),          # membership of the corral
-            np.empty(m),                          # ||q_b||^2
-            np.empty(smax + 1),                   # bv = [<d_i, q_{S_0}>]
-            np.empty(smax + 1))                   # reduced solution beta
+    return Workspace(np.empty(smax + 1, dtype=np.int64), np.empty(smax + 1),
+                     np.empty((smax + 1, m)), np.empty((smax + 1, smax + 1)),
+                     np.zeros((smax + 1, smax + 1)), np.empty(smax + 1), np.empty(m),
+                     np.zeros(m, dtype=np.bool_), np.empty(m), np.empty(smax + 1),
+                     np.empty(smax + 1))
 
 
 @njit(cache=True, nogil=True)
 def min_norm_point(P, G, idx, k, lam0, gap_tol, max_iter):
     """Wolfe's algorithm with freshly allocated scratch space (see :func:`min_norm_point_ws`)."""
     out = np.empty(idx.shape[0])
-    status = min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter,
+    status = min_norm_point_ws(ShiftedPoints(P, G, idx, k), lam0, gap_tol, max_iter,
                                workspace(idx.shape[0], P.shape[1]), out)
     return out, status
 
 
 @njit(cache=True, nogil=True)
-def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
-    """Minimum-norm point of the convex hull of shifted points ``q_b``.
+def _squared_norms(P, G, idx, k, sq):
+    """``sq[b] = ||q_b||^2``; returns the nearest candidate and the rounding level of one inner product.
 
-    Parameters
-    ----------
-    P : (m, d) float64, or (0, d)
-        Explicit shifted points ``q_b = a_b - v`` as rows; when it has no rows
-        the inner products come from ``G`` instead.
-    G : (K, K) float64, or (0, 0)
-        Gram matrix of raw points; then ``q_b = a_{idx[b]} - a_k``.
-    idx : (m,) int64
-        Candidate indices into ``G`` (ignored with explicit ``P``).
-    k : int
-        Index of the point v in ``G`` (ignored with explicit ``P``).
-    lam0 : (m,) float64
-        Warm start: nonnegative weights summing to 1 on an affinely independent
-        set, or all zeros for a cold start.
-    gap_tol : float
-        Stop when ``||x||^2 - min_b <x, q_b> <= gap_tol ||x||^2`` (the relative
-        width of the distance certificate).
-    max_iter : int
-        Cap on major iterations (a safeguard; Wolfe's method terminates finitely).
-    ws : tuple
-        Scratch arrays from :func:`workspace` (for at least m candidates).
-    out : (m,) float64
-        Receives the barycentric weights of the nearest point ``v + sum_b lam_b q_b``.
-
-    Returns
-    -------
-    status : int
-        0 converged, 1 iteration cap, 2 stopped at rounding level (gap below
-        the rounding floor, or a corral affinely dependent to rounding), 3
-        ``||x||^2`` itself at rounding level (v may lie in the hull).  Only the
-        certificate computed afterwards decides what the result is worth.
+    The rounding level of ``<q_a, q_b>`` is relative to ``|q_a| |q_b|`` with
+    explicit points, absolute (the Gram entries' own error) otherwise.
     """
     m = idx.shape[0]
     d = P.shape[1]
     explicit = P.shape[0] > 0
-    smax = min(m, d + 1)
-    S, lam, C, H, L, alpha, g, in_S, sq, bv, beta = ws
     jnear = 0
     gmax = 0.0
     for b in range(m):
@@ -272,17 +278,24 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
         sq[b] = acc
         if acc < sq[jnear]:
             jnear = b
-    # Rounding level of one inner product <q_a, q_b>: relative to |q_a| |q_b|
-    # with explicit points; absolute (the Gram entries' own error) otherwise.
     if explicit:
-        cround = 4.0 * (d + 8) * EPS
-    else:
-        cround = 8.0 * (d + 8) * EPS * max(gmax, G[k, k])
+        return jnear, 4.0 * (d + 8) * EPS
+    return jnear, 8.0 * (d + 8) * EPS * max(gmax, G[k, k])
 
+
+@njit(cache=True, nogil=True)
+def _start_corral(pts, lam0, smax, jnear, ws):
+    """Initial corral: the warm start ``lam0`` if usable, else the nearest candidate ``jnear``.
+
+    A warm start is usable when its support (at most ``smax`` points) is
+    affinely independent and its affine minimizer has positive weights
+    (Wolfe's invariant).  Returns the corral size ``s``.
+    """
+    P, G, idx, k = pts
+    S, lam, C, H, L, alpha, _, in_S, _, rhs, beta = ws
+    m = idx.shape[0]
     for b in range(m):
         in_S[b] = False
-
-    # ---- initial corral: the warm start if it is usable, else the nearest point
     s = 0
     tot = 0.0
     for b in range(m):
@@ -294,121 +307,189 @@ def min_norm_point_ws(P, G, idx, k, lam0, gap_tol, max_iter, ws, out):
                 lam[s] = lam0[b]
                 s += 1
         for i in range(s):
-            _fill_row(P, G, idx, k, S[i], C[i])
-        s_ok = False
-        if _load_cholesky(P, explicit, S, s, C, H, L, bv):
-            _affine(L, s, bv, beta, alpha)
-            if _min(alpha, s) > 0.0:     # Wolfe's invariant: the corral at its affine minimizer
+            _fill_row(P, G, idx, k, S[i], C, i)
+        usable = _load_cholesky(P, C, S, s, H, L, rhs)
+        if usable and s > 1:
+            usable = _affine(L, s, rhs, beta, alpha) > 0.0   # Wolfe's invariant
+            if usable:
                 for i in range(s):
                     lam[i] = alpha[i]
-                s_ok = True
-        if not s_ok:
+        elif usable:
+            lam[0] = 1.0
+        if not usable:
             s = 0                        # an unusable warm start: start cold
     if s == 0:
         S[0] = jnear
         lam[0] = 1.0
         s = 1
-        _fill_row(P, G, idx, k, S[0], C[0])
+        _fill_row(P, G, idx, k, S[0], C, 0)
     for i in range(s):
         in_S[S[i]] = True
+    return s
 
+
+@njit(cache=True, nogil=True)
+def _major_step(C, lam, S, s, g, m):
+    """``g_b = <x, q_b> = sum_i lam_i C[i, b]`` (b < m) for the corral ``S[:s]``.
+
+    Returns ``(||x||^2, argmin_b g_b)``.
+    """
+    for b in range(m):
+        g[b] = 0.0
+    for i in range(s):
+        li = lam[i]
+        for b in range(m):
+            g[b] += li * C[i, b]
+    xx = 0.0
+    for i in range(s):
+        xx += lam[i] * g[S[i]]
+    jmin = 0
+    for b in range(1, m):
+        if g[b] < g[jmin]:
+            jmin = b
+    return xx, jmin
+
+
+@njit(cache=True, nogil=True)
+def _rounding_floors(lam, S, sq, s, jmin, cround, explicit):
+    """Rounding levels of ``||x||^2`` and of the gap ``||x||^2 - g_jmin``.
+
+    With explicit points the error of ``g_b = sum_i lam_i <q_i, q_b>`` is about
+    ``cround sum_i lam_i |q_i| |q_b|``; with Gram lookups it is absolute, ``cround``.
+    """
+    if not explicit:
+        return cround, cround
+    nu = 0.0
+    for i in range(s):
+        nu += lam[i] * np.sqrt(max(sq[S[i]], 0.0))
+    return cround * nu * nu, cround * nu * (nu + np.sqrt(max(sq[jmin], 0.0)))
+
+
+@njit(cache=True, nogil=True)
+def _drop_vanished(S, lam, alpha, C, in_S, s, m):
+    """Move ``lam`` toward the affine minimizer ``alpha`` until a weight vanishes; drop those points.
+
+    Takes the largest step ``theta`` keeping ``lam`` nonnegative, then removes
+    every point whose weight is (to 1e-15) zero, at least the smallest, with
+    its row of ``C`` (m candidates).  Returns the new corral size (the weights
+    renormalized).
+    """
+    theta = 1.0
+    for i in range(s):
+        if alpha[i] <= 1e-15:
+            den = lam[i] - alpha[i]
+            if den > 0.0 and lam[i] / den < theta:
+                theta = lam[i] / den
+    ibest = 0
+    for i in range(s):
+        lam[i] = theta * alpha[i] + (1.0 - theta) * lam[i]
+        if lam[i] < lam[ibest]:
+            ibest = i
+    w = 0
+    for i in range(s):
+        if i == ibest or lam[i] <= 1e-15:
+            in_S[S[i]] = False
+            continue
+        S[w] = S[i]
+        lam[w] = lam[i]
+        for b in range(m):
+            C[w, b] = C[i, b]
+        w += 1
+    _normalize(lam, w)
+    return w
+
+
+@njit(cache=True, nogil=True)
+def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
+    """Minimum-norm point of the convex hull of shifted points ``q_b``.
+
+    Wolfe's method: from a corral (:func:`_start_corral`), alternate a major
+    step (:func:`_major_step`: the candidate ``jmin`` that most violates
+    ``<x, q_b> >= ||x||^2``; stop at the relative gap or at rounding level,
+    :func:`_rounding_floors`), a Cholesky append (``jmin`` joins the corral:
+    :func:`_fill_row`, :func:`_load_row`, :func:`_cholesky_row`) and a minor
+    cycle (move to the corral's affine minimizer, :func:`_affine`, dropping
+    the points whose weight would turn negative, :func:`_drop_vanished`).
+
+    Parameters
+    ----------
+    pts : ShiftedPoints
+        ``(P, G, idx, k)``: the ``m`` candidates, explicit or by Gram lookups.
+    lam0 : (m,) float64
+        Warm start: nonnegative weights summing to 1 on an affinely independent
+        set, or all zeros for a cold start.
+    gap_tol : float
+        Stop when ``||x||^2 - min_b <x, q_b> <= gap_tol ||x||^2`` (the relative
+        width of the distance certificate).
+    max_iter : int
+        Cap on major iterations (a safeguard; Wolfe's method terminates finitely).
+    ws : Workspace
+        Scratch arrays from :func:`workspace` (for at least m candidates).
+    out : (m,) float64
+        Receives the barycentric weights of the nearest point ``v + sum_b lam_b q_b``.
+
+    Returns
+    -------
+    status : int
+        0 converged, 1 iteration cap, 2 stopped at rounding level (gap below
+        the rounding floor, or a corral affinely dependent to rounding), 3
+        ``||x||^2`` itself at rounding level (v may lie in the hull).  Only the
+        certificate computed afterwards decides what the result is worth.
+
+    References
+    ----------
+    P. Wolfe, "Finding the nearest point in a polytope", Math. Programming 11
+    (1976) 128-149.
+    """
+    P, G, idx, k = pts
+    S, lam, C, H, L, alpha, g, in_S, sq, rhs, beta = ws
+    m = idx.shape[0]
+    explicit = P.shape[0] > 0
+    smax = min(m, P.shape[1] + 1)
+    jnear, cround = _squared_norms(P, G, idx, k, sq)
+    s = _start_corral(pts, lam0, smax, jnear, ws)
     status = MAX_ITER
     for _ in range(max_iter):
-        # ---- major step: g_b = <x, q_b> = sum_i lam_i C[i, b]
-        for b in range(m):
-            g[b] = 0.0
-        for i in range(s):
-            li = lam[i]
-            for b in range(m):
-                g[b] += li * C[i, b]
-        xx = 0.0
-        for i in range(s):
-            xx += lam[i] * g[S[i]]
-        jmin = 0
-        for b in range(1, m):
-            if g[b] < g[jmin]:
-                jmin = b
+        # ---- major step
+        xx, jmin = _major_step(C, lam, S, s, g, m)
         gap = xx - g[jmin]
         if gap <= gap_tol * xx:
             status = OK
             break
-        if explicit:
-            # rounding error of g_b = sum_i lam_i <q_i, q_b>: ~ sum_i lam_i |q_i| |q_b|
-            nu = 0.0
-            for i in range(s):
-                nu += lam[i] * np.sqrt(max(sq[S[i]], 0.0))
-            floor_x = cround * nu * nu
-            floor_g = cround * nu * (nu + np.sqrt(max(sq[jmin], 0.0)))
-        else:
-            floor_x = cround
-            floor_g = cround
+        floor_x, floor_g = _rounding_floors(lam, S, sq, s, jmin, cround, explicit)
         if xx <= floor_x:
             status = INSIDE
             break
         if gap <= floor_g or in_S[jmin] or s >= smax:
             status = ROUNDING
             break
-        # ---- add jmin: extend the Cholesky factor of H by one row
+        # ---- Cholesky append: jmin joins the corral with weight 0
         S[s] = jmin
         lam[s] = 0.0
-        _fill_row(P, G, idx, k, jmin, C[s])
-        n = s - 1                      # current size of H; the new row is row n
-        bv[s] = _ref_entry(P, explicit, C, S, s)
-        for j in range(1, s + 1):
-            H[n, j - 1] = _diff_entry(P, explicit, C, S, s, j)
-        for i in range(n):
-            acc = H[n, i]
-            for t in range(i):
-                acc -= L[n, t] * L[i, t]
-            L[n, i] = acc / L[i, i]
-        acc = H[n, n]
-        for t in range(n):
-            acc -= L[n, t] * L[n, t]
-        if not acc > 1e-14 * H[n, n]:
-            status = ROUNDING  # affinely dependent to rounding: no progress possible
+        _fill_row(P, G, idx, k, jmin, C, s)
+        _load_row(P, C, S, s, H, rhs)
+        if not _cholesky_row(H, L, s - 1):
+            status = ROUNDING          # affinely dependent to rounding: no progress possible
             break
-        L[n, n] = np.sqrt(acc)
         in_S[jmin] = True
         s += 1
-        # ---- minor cycle: move toward the affine minimizer, dropping points
-        while True:
-            _affine(L, s, bv, beta, alpha)
-            if _min(alpha, s) > 1e-15:
-                for i in range(s):
-                    lam[i] = alpha[i]
-                break
-            theta = 1.0
-            for i in range(s):
-                if alpha[i] <= 1e-15:
-                    den = lam[i] - alpha[i]
-                    if den > 0.0 and lam[i] / den < theta:
-                        theta = lam[i] / den
-            ibest = 0
-            for i in range(s):
-                lam[i] = theta * alpha[i] + (1.0 - theta) * lam[i]
-                if lam[i] < lam[ibest]:
-                    ibest = i
-            w = 0
-            for i in range(s):   # drop every vanished weight (at least the smallest)
-                if i == ibest or lam[i] <= 1e-15:
-                    in_S[S[i]] = False
-                    continue
-                S[w] = S[i]
-                lam[w] = lam[i]
-                for b in range(m):
-                    C[w, b] = C[i, b]
-                w += 1
-            s = w
-            _normalize(lam, s)
+        # ---- minor cycle: to the affine minimizer, dropping vanished weights
+        factored = True
+        while not _affine(L, s, rhs, beta, alpha) > 1e-15:
+            s = _drop_vanished(S, lam, alpha, C, in_S, s, m)
             if s == 1:
-                lam[0] = 1.0
                 break
-            if not _load_cholesky(P, explicit, S, s, C, H, L, bv):
-                status = ROUNDING
+            factored = _load_cholesky(P, C, S, s, H, L, rhs)
+            if not factored:
                 break
-        if status == ROUNDING:
+        if not factored:
+            status = ROUNDING          # a reduced corral not positive definite to rounding
             break
-
+        if s == 1:
+            lam[0] = 1.0
+        else:
+            for i in range(s):
+                lam[i] = alpha[i]
     for b in range(m):
         out[b] = 0.0
     for i in range(s):
@@ -586,6 +667,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
         if _cholesky_rebuild(H, n, L):
             r = np.empty(n)
             delta = np.empty(n)
+            shifted = np.empty(n + 1)
             for _ in range(iters):
                 _point_dd(Qh, Ql, lh, ll, s, xh, xl)     # x = sum_i lam_i q_i
                 for i in range(n):      # r_i = <d_i, x>: zero at the affine minimizer
@@ -595,7 +677,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
                         th, tl = _dd_mul(Dh[i, t], Dl[i, t], xh[t], xl[t])
                         ph, pl = _dd_add(ph, pl, th, tl)
                     r[i] = -(ph + pl)
-                _chol_solve(L, n, r, delta)   # H delta = -r; weight 0 takes -sum(delta)
+                _affine(L, s, r, delta, shifted)   # H delta = -r; weight 0 takes -sum(delta)
                 d0 = 0.0
                 ok = True
                 dmax = 0.0
@@ -779,7 +861,7 @@ def _scan_unit(WT, k, xh, norm, g, e):
 
 
 @njit(cache=True, nogil=True)
-def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower, upper, status):
+def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
     """One-vs-rest projections of classes ``k0 <= k < k1`` with the whole Gram matrix.
 
     For each class: solve on its ``m0`` nearest codewords, certify the
@@ -790,9 +872,9 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
     Gram lookups lose absolute accuracy ~1e-16, so a class whose bracket stays
     wide is re-solved from explicit shifted points, and its support polished
     by iterative refinement.  Writes the support (``supp_idx``, ``supp_w``:
-    ``(K, smax)``, index -1 past the support), ``X[k]`` (the nearest point
-    minus ``w_k``), ``dist[k]``, the certificate ``lower[k] <= upper[k]`` and
-    the kernel's ``status[k]``.
+    ``(K, smax)``, index -1 past the support), ``nearest[:, k]`` (the nearest
+    point, ``(d, K)``), ``dist[k]``, the certificate ``lower[k] <= upper[k]``
+    and ``converged[k]`` (``upper - lower <= tol * upper``).
     """
     K, d = WT.shape
     empty = np.empty((0, d))
@@ -826,11 +908,10 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
                 for a in range(m):
                     for t in range(d):
                         P[a, t] = WT[cand[a], t] - WT[k, t]
-                st = min_norm_point_ws(P, G, cand[:m], k, lam0[:m], tol,
-                                       50 * (min(m, d + 1) + 10), ws, lam)
             else:
-                st = min_norm_point_ws(empty, G, cand[:m], k, lam0[:m], tol,
-                                       50 * (min(m, d + 1) + 10), ws, lam)
+                P = empty
+            st = min_norm_point_ws(ShiftedPoints(P, G, cand[:m], k), lam0[:m], tol,
+                                   50 * (min(m, d + 1) + 10), ws, lam)
             s = _support(cand, lam, m, sidx, sw)
             nx, up, nup = refine_support(WT, WT[k], sidx, sw, s, iters, tol, xh, xl)
             tlo = _scan_unit(WT, k, xh, nx, g, e)
@@ -876,11 +957,32 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower,
         for a in range(s, supp_idx.shape[1]):
             supp_idx[k, a] = -1
             supp_w[k, a] = 0.0
-        X[k] = xh
+        for t in range(d):
+            nearest[t, k] = WT[k, t] + xh[t]
         dist[k] = nx
         lower[k] = min(lo, nx)
         upper[k] = up
-        status[k] = st
+        converged[k] = up - lower[k] <= tol * up
+
+
+@njit(cache=True, nogil=True)
+def unit_norm_defect(W):
+    """``max_k | ||w_k|| - 1 |`` over the columns of ``W`` ``(d, K)``; ``inf`` if an entry is not finite.
+
+    A fast screen for valid codes: the caller accepts a code only well inside
+    the tolerance and leaves every other case to the full validation.
+    """
+    d, K = W.shape
+    worst = 0.0
+    for k in range(K):
+        acc = 0.0
+        for t in range(d):
+            x = W[t, k]
+            if not np.isfinite(x):
+                return np.inf
+            acc += x * x
+        worst = max(worst, abs(np.sqrt(acc) - 1.0))
+    return worst
 
 
 @njit(cache=True, nogil=True)

@@ -39,7 +39,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_code, as_matrix, as_vector, check_bool, check_int, check_tol
+from ._validation import UNIT_NORM_ATOL, as_code, as_matrix, as_vector, check_bool, check_int, check_tol
 
 _EPS = 2.0 ** -53
 # Above this the K x K Gram matrix is not kept whole (23170 classes at most).
@@ -108,13 +108,20 @@ class OneVsRest:
     upper: np.ndarray
     nearest: np.ndarray
     converged: np.ndarray
-    _support: tuple = field(repr=False, compare=False)   # (rows, cols, values) of ``weights``
+    # ``weights`` as (rows, cols, values), or as (indices, values) of shape (K, smax)
+    # with index -1 past each class's support
+    _support: tuple = field(repr=False, compare=False)
     layout: str = "columns"
 
     @cached_property
     def weights(self) -> sp.csr_matrix:
         """Barycentric weights, ``(K, K)`` sparse; built on first access."""
-        rows, cols, vals = self._support
+        if len(self._support) == 2:
+            idx, w = self._support
+            nz = idx >= 0
+            rows, cols, vals = np.nonzero(nz)[0], idx[nz], w[nz]
+        else:
+            rows, cols, vals = self._support
         K = self.distance.shape[0]
         return sp.csr_matrix((vals, (rows, cols)), shape=(K, K))
 
@@ -143,6 +150,21 @@ def _kernel():
     # Imported lazily: numba compiles (or loads its cache) on first use only.
     from . import _wolfe
     return _wolfe
+
+
+def _as_unit_code(W, normalize: bool, layout: str = "columns") -> np.ndarray:
+    """``as_code(W, normalize=normalize, layout=layout)``, with a fast path for the common case.
+
+    A C-contiguous float64 ``(d, K)`` array whose column norms are within half
+    the tolerance of 1 (one compiled pass) is returned as it is, as
+    ``as_code`` would; everything else, the borderline included, goes through
+    ``as_code``, which decides and words any error.
+    """
+    if (not normalize and layout == "columns" and type(W) is np.ndarray and W.dtype == np.float64 and W.ndim == 2
+            and W.shape[0] >= 1 and W.shape[1] >= 2 and W.flags.c_contiguous
+            and _kernel().unit_norm_defect(W) <= 0.5 * UNIT_NORM_ATOL):
+        return W
+    return as_code(W, normalize=normalize, layout=layout)
 
 
 def _max_iter(m: int, d: int) -> int:
@@ -295,7 +317,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     0.5
     """
     normalize = check_bool(normalize, "normalize")
-    W = as_code(W, normalize=normalize, layout=layout)
+    W = _as_unit_code(W, normalize, layout)
     tol = check_tol(tol)
     d, K = W.shape
     if n_neighbors is None:
@@ -318,11 +340,10 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         else:
             B = _default_block(K) if block_size is None else block_size
             out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs)
-    X, dist, lower, upper, rows, cols, vals = out
-    converged = upper - lower <= tol * upper
-    nearest = W + X.T if layout == "columns" else WT + X
-    return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=nearest,
-                     converged=converged, _support=(rows, cols, vals), layout=layout)
+    dist, lower, upper, nearest, converged, support = out
+    return OneVsRest(distance=dist, lower=lower, upper=upper,
+                     nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
+                     converged=converged, _support=support, layout=layout)
 
 
 def _split(pool, n_jobs, K, fn):
@@ -335,8 +356,8 @@ def _split(pool, n_jobs, K, fn):
 
 
 def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
-    from ._wolfe import solve_classes_gram
-
+    """The Gram path: ``(dist, lower, upper, nearest, converged, support)``, support padded."""
+    solve_classes_gram = _kernel().solve_classes_gram
     K, d = WT.shape
     # A plain GEMM: numpy routes ``W.T @ W`` to OpenBLAS syrk, which was seen to
     # segfault at K = 20000 (OpenBLAS 0.3.31).
@@ -344,15 +365,17 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     smax = min(K - 1, d + 1)
     supp_idx = np.empty((K, smax), dtype=np.int64)
     supp_w = np.empty((K, smax))
-    X = np.empty((K, d))
+    nearest = np.empty((d, K))
     dist = np.empty(K)
     lower = np.empty(K)
     upper = np.empty(K)
-    status = np.empty(K, dtype=np.int64)
-    _split(pool, n_jobs, K, lambda k0, k1: solve_classes_gram(
-        WT, G, k0, k1, m0, tol, supp_idx, supp_w, X, dist, lower, upper, status))
-    nz = supp_idx >= 0
-    return X, dist, lower, upper, np.nonzero(nz)[0], supp_idx[nz], supp_w[nz]
+    converged = np.empty(K, dtype=np.bool_)
+    if pool is None:
+        solve_classes_gram(WT, G, 0, K, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged)
+    else:
+        _split(pool, n_jobs, K, lambda k0, k1: solve_classes_gram(
+            WT, G, k0, k1, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged))
+    return dist, lower, upper, nearest, converged, (supp_idx, supp_w)
 
 
 def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
@@ -430,5 +453,5 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
         rows.append(np.repeat(ks, nz.sum(axis=1)))
         cols.append(cand[nz])
         vals.append(lam[nz])
-    return (X_all, dist_all, lower_all, upper_all,
-            np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+    return (dist_all, lower_all, upper_all, W + X_all.T, upper_all - lower_all <= tol * upper_all,
+            (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)))

@@ -32,6 +32,14 @@ def read_csv(path):
         return list(csv.DictReader(fh))
 
 
+# Tammes problem, d = 3, K = 7: the smallest possible maximum inner product, proven optimal
+# (Schuette & van der Waerden 1951; Sloane's tables of spherical packings; ../shared/reference/
+# best_known_tammes_d3.csv: 0.210138312731, angle 77.8695421554 deg).  For every code rho >= 1 - t,
+# so 1 - t* bounds the Softmax Code optimum at (3, 7) from below; the solvers reach it in < 1 s
+# (docs/tables/tammes_vs_softmax.csv) and no larger value is known.
+TAMMES_T7 = 0.2101383127306031
+
+
 def thm39(d, K):
     lo = 0.5 * math.exp(2 / (d - 1) * (math.log(math.sqrt(math.pi) / K) + math.lgamma((d + 1) / 2)
                                        - math.lgamma(d / 2 + 1)))
@@ -118,7 +126,7 @@ def test_bounds_table_closed_form_cells(tmp_path):
     assert "0 already done, running 1" in p.stdout
     rows = {(int(r["d"]), int(r["K"])): r for r in read_csv(tmp_path / "bounds_table.csv")}
     assert len(rows) == 4 and rows[(3, 7)]["source"].startswith("numeric")
-    assert float(rows[(3, 7)]["optimum"]) >= thm39(3, 7)[0]
+    assert float(rows[(3, 7)]["optimum"]) == pytest.approx(1 - TAMMES_T7, abs=1e-6)
     md = (tmp_path / "bounds_table.md").read_text()
     assert "--max-numeric-dK 1 --no-figure" in md and "--max-numeric-dK 21" in md
 
@@ -131,6 +139,7 @@ def test_bounds_table_numeric_cell(tmp_path):
     assert float(r["optimum_lower"]) <= opt + 1e-12 <= float(r["optimum_upper"]) + 2e-12
     lo, up = thm39(3, 7)
     assert lo <= opt <= up
+    assert opt == pytest.approx(1 - TAMMES_T7, abs=1e-6)   # the best known value, reached from random starts
     assert r["source"].startswith("numeric")
 
 
@@ -168,15 +177,24 @@ def test_tammes_vs_softmax_rejects_big_grid(tmp_path):
 
 
 def test_paper_optima_numeric_cell(tmp_path):
-    p = script("paper_optima.py", "--out", tmp_path, "--cells", "10x100", "--restarts", "1", "--no-polish",
+    p = script("paper_optima.py", "--out", tmp_path, "--cells", "10x100,3x12", "--restarts", "1", "--no-polish",
                "--workers", "1", "--time-limit", "5")
-    assert "paper   0.614" in p.stdout  # the official constant is printed next to ours
-    r = read_csv(tmp_path / "paper_optima.csv")[0]
+    # 0.614: the "Optimal" constant of the paper's official plotting notebooks (Figure 2), printed next to ours
+    assert "paper   0.614" in p.stdout
+    rows = {(int(r["d"]), int(r["K"])): r for r in read_csv(tmp_path / "paper_optima.csv")}
+    r = rows[10, 100]
     ours = float(r["ours"])
     assert float(r["lower"]) <= ours + 1e-12 <= float(r["upper"]) + 2e-12
     lo, up = thm39(10, 100)
-    assert 0 < ours <= up
+    # a random (10, 100) code has rho 0.22-0.28 (seeds 0-4); five seconds of one restart pass 0.6
+    # (0.664 measured on a loaded 2-core machine); the best known is 0.6687 (issue 10)
+    assert 0.55 < ours <= up
     assert r["exceeds_paper"] == str(float(r["lower"]) > 0.614)
+    # the same numeric path at (3, 12) must find the icosahedron: <w_i, w_j> in {+-1/sqrt(5), -1},
+    # rho = 1 - 1/sqrt(5) (universal: every class at that distance)
+    ico = rows[3, 12]
+    assert float(ico["ours"]) == pytest.approx(1 - 1 / math.sqrt(5), abs=1e-9)
+    assert float(ico["lower"]) <= float(ico["ours"]) + 1e-12 <= float(ico["upper"]) + 2e-12
 
 
 def test_tammes_vs_softmax_flags_cells_below_a_larger_K():

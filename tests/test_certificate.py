@@ -215,6 +215,22 @@ def test_loose_tolerance_brackets_contain_the_reference(kw):
     assert wide > 0       # some brackets really are wide: the test can tell lower from upper
 
 
+@pytest.mark.parametrize("gram", [True, False])
+def test_unreachable_tolerance_reports_no_class_converged(gram):
+    """tol = 1e-20 is below double precision: no bracket can be that tight, and no class may say so.
+
+    Every bound is rounded outward (upper > distance > lower by a few ulps), so
+    ``converged`` must be False everywhere; the brackets still hold, against
+    the default-tolerance solve.
+    """
+    W = random_code(np.random.default_rng(7), 4, 12)
+    res = one_vs_rest_distances(W, tol=1e-20, gram=gram)
+    assert np.array_equal(res.converged, res.upper - res.lower <= 1e-20 * res.upper)
+    assert not res.converged.any()
+    ref = one_vs_rest_distances(W)
+    assert np.all(res.lower <= ref.upper) and np.all(ref.lower <= res.upper)
+
+
 def test_loose_tolerance_distance_to_hull():
     """distance_to_hull at tol = 0.05 against cvxpy and mpmath; lower recomputed from the point."""
     rng = np.random.default_rng(4)

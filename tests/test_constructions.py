@@ -14,7 +14,12 @@ from reference import cvxpy_one_vs_rest
 
 S5 = math.sqrt(5.0)
 
-# name -> (d, K, exact max inner product, exact set of inner products between distinct points)
+# name -> (d, K, exact max inner product, exact set of inner products between distinct points).
+# Sources: Cohn & Kumar, "Universally optimal distribution of points on spheres", J. AMS 20 (2007),
+# Table 1 (every code below but the 24-cell, with its inner products); the 24-cell is the D4 root
+# system normalized (Conway & Sloane, SPLAG, ch. 4: roots +-e_i +- e_j, inner products 0, +-1/2, -1).
+# The 600-cell's values are cos of multiples of 36 deg: cos 36 = (1 + sqrt5)/4, cos 72 = (sqrt5 - 1)/4.
+# ../shared/reference/named_codes.csv lists the same maxima for d = 4..8.
 EXCEPTIONAL = {
     "icosahedron": (3, 12, 1 / S5, {1 / S5, -1 / S5, -1.0}),
     "cell24": (4, 24, 0.5, {0.5, 0.0, -0.5, -1.0}),

@@ -144,6 +144,38 @@ def test_bad_codes_raise(bad, match):
         one_vs_rest_distances(bad)
 
 
+@pytest.mark.parametrize("excess, accepted", [(0.4e-8, True), (0.9e-8, True), (1.1e-8, False), (np.nan, False)])
+def test_unit_norm_check_at_the_tolerance(rng, excess, accepted):
+    """The compiled screen of one_vs_rest_distances accepts exactly what ``as_code`` accepts.
+
+    Column 2 has norm ``1 + excess`` (tolerance 1e-8): inside half the tolerance the
+    screen accepts it, between half and the whole ``as_code`` decides, beyond it the
+    error names the column; a NaN fails as "NaN or inf".
+    """
+    W = random_code(rng, 4, 9)
+    W[:, 2] *= 1.0 + excess
+    if accepted:
+        assert abs(np.linalg.norm(W[:, 2]) - 1.0) <= 1e-8
+        res = one_vs_rest_distances(W)
+        assert res.nearest.shape == W.shape
+    else:
+        with pytest.raises(ValueError, match="column 2 has norm" if excess == excess else "NaN or inf"):
+            one_vs_rest_distances(W)
+
+
+def test_weights_same_on_both_paths(rng):
+    """The Gram path keeps its support padded and builds ``weights`` lazily: same matrix as the blocked path."""
+    W = random_code(rng, 5, 30)
+    a = one_vs_rest_distances(W, gram=True)
+    b = one_vs_rest_distances(W, gram=False)
+    wa, wb = a.weights, b.weights
+    assert wa.shape == wb.shape == (30, 30) and wa.diagonal().max() == 0.0
+    np.testing.assert_allclose(np.asarray(wa.sum(axis=1)).ravel(), 1.0, atol=1e-12)
+    np.testing.assert_allclose(wa.toarray(), wb.toarray(), atol=1e-9)
+    # the weights reproduce the nearest points: W @ weights[k] = nearest[:, k]
+    np.testing.assert_allclose(W @ wa.toarray().T, a.nearest, atol=1e-12)
+
+
 def test_normalize_opt_in(rng):
     W = random_code(rng, 3, 8)
     res = one_vs_rest_distances(2.5 * W, normalize=True)

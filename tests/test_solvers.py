@@ -11,11 +11,21 @@ from spherecodes import hardmax, softmax_code, tammes_code
 
 SERIAL = dict(executor="serial")
 
-# Proven optima of the Tammes problem in d = 3 (max inner product)
+# Proven optima of the Tammes problem in d = 3 (the smallest possible max inner product t* of K
+# points on S^2).  Values as in Sloane's tables of spherical packings, recomputed from the published
+# coordinates in ../shared/reference/best_known_tammes_d3.csv (status proven_optimal, 12 digits there):
 TAMMES_D3 = {
-    5: 0.0, 6: 0.0, 7: 0.2101383127306031, 8: (2 * math.sqrt(2) - 1) / 7, 9: 1 / 3,
-    10: 0.40439432521625076, 11: 1 / math.sqrt(5), 12: 1 / math.sqrt(5), 13: 0.5426364868,
-    14: 0.5639503003605052, 24: 0.7230784683335085,
+    5: 0.0,                          # K = 5, 6: within the octahedron, t* = 0 (Rankin's bound, attained)
+    6: 0.0,                          # the octahedron = cross-polytope, closed form (Theorem 3.3)
+    7: 0.2101383127306031,           # Schuette & van der Waerden (1951); file: 0.210138312731
+    8: (2 * math.sqrt(2) - 1) / 7,   # square antiprism, closed form (Schuette & van der Waerden 1951)
+    9: 1 / 3,                        # closed form, angle arccos(1/3) (Schuette & van der Waerden 1951)
+    10: 0.40439432521625076,         # Danzer (1963); file: 0.404394325216
+    11: 1 / math.sqrt(5),            # icosahedron less a vertex (Danzer 1963): t* of K = 12
+    12: 1 / math.sqrt(5),            # icosahedron, vertices (0, +-1, +-phi) cyclic (Fejes Toth 1943)
+    13: 0.5426364868,                # Musin & Tarasov (2012); file: 0.542636486830
+    14: 0.5639503003605052,          # Musin & Tarasov (2015); file: 0.563950300361
+    24: 0.7230784683335085,          # snub cube (Robinson 1961); file: 0.723078468334
 }
 FAST_K = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 24]
 SLOW_K = [13, 14, 24]  # softmax only (the Tammes ones run by default)

@@ -11,6 +11,8 @@ import pytest
 import torch  # pinned in the test extra: a broken install must fail, not skip
 
 from spherecodes.train import experiments as ex  # noqa: E402
+from spherecodes.train.data import load_dataset  # noqa: E402
+from reference import check_saved_run  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -43,6 +45,10 @@ def test_a_temperature_ufm_and_network(tmp_path):
     assert len(nrows) == 2 and {"test_acc", "gnc1", "gnc2", "gnc3"} <= set(nrows[0])
     assert (tmp_path / "temperature_network.png").exists()
     assert json.loads((tmp_path / "temperature_network.json").read_text())["rows"][0]["tau"] == 0.5
+    # every network row recomputed from its run folder (W.npy, checkpoint features)
+    data = load_dataset("synthetic", seed=0, image=False, K=8)   # the experiment's data: seed 0
+    for r in nrows:
+        check_saved_run(tmp_path / "runs" / f"tau_{float(r['tau']):g}", data, 2, r)
 
 
 def test_b_assignment(tmp_path):
@@ -79,10 +85,16 @@ def test_d_feature_dim(tmp_path):
         assert float(r["bound_lower"]) == pytest.approx(lo, rel=1e-10)
         assert float(r["bound_upper"]) == pytest.approx(up, rel=1e-10)
         assert r["bound_applicable"] == str(12 >= math.sqrt(2 * math.pi * math.sqrt(math.e * int(r["d"]))))
-    rho2 = float(rows[0]["rho_softmax_code"])
-    if not np.isnan(rho2):
-        assert rho2 == pytest.approx(1 - math.cos(2 * math.pi / 12), abs=1e-8)  # the 12-gon
+    # d = 2: the regular 12-gon, rho = 1 - cos(2 pi / 12) (Theorem 3.3); never skipped as NaN
+    assert float(rows[0]["rho_softmax_code"]) == pytest.approx(1 - math.cos(2 * math.pi / 12), abs=1e-12)
+    # d = 3: the icosahedron, <w_i, w_j> in {+-1/sqrt(5), -1}, rho = 1 - 1/sqrt(5) (one class suffices:
+    # the code is universal, see benchmarks/universal_codes.py); one restart of 1 s reaches it
+    assert float(rows[1]["rho_softmax_code"]) == pytest.approx(1 - 1 / math.sqrt(5), abs=1e-6)
     assert (tmp_path / "feature_dim.png").exists()
+    # every row recomputed from its run folder (W.npy, checkpoint features)
+    data = load_dataset("synthetic", seed=0, image=False, K=12)
+    for r in rows:
+        check_saved_run(tmp_path / "runs" / f"d{r['d']}", data, int(r["d"]), r)
 
 
 @pytest.mark.slow

@@ -104,6 +104,21 @@ def test_sweep_pentagon_lemma31():
         assert loss == pytest.approx(np_ce(run.W, run.H, run.labels, run.tau), rel=1e-9)
 
 
+def test_sweep_rows_recomputed_from_each_run():
+    """Each row's GNC1/GNC2/GNC3 from that row's run (its W and H), by the formulas above and cvxpy."""
+    K, n = 5, 3
+    sw = temperature_sweep(2, K, n, [0.5, 0.1], restarts=2, steps=150, seed=4, device="cpu", compare=False)
+    assert len(sw.runs) == len(sw.rows) == 2
+    for run, row in zip(sw.runs, sw.rows):
+        y = np.asarray(run.labels)
+        np.testing.assert_array_equal(np.bincount(y, minlength=K), np.full(K, n))
+        assert row["gnc1"] == pytest.approx(np_gnc1(run.H, y, K), rel=1e-9, abs=1e-14)
+        assert row["gnc3"] == pytest.approx(np_gnc3(run.W, run.H, y, K), rel=1e-9, abs=1e-14)
+        assert row["rho_one_vs_rest"] == pytest.approx(cvx_rho(run.W), abs=1e-7)
+    # d = 2, tau = 0.1: the regular pentagon, rho = 1 - cos(2 pi / 5) (Theorem 3.3, Lemma 3.1)
+    assert sw.rows[-1]["rho_one_vs_rest"] == pytest.approx(1 - math.cos(2 * math.pi / K), abs=1e-3)
+
+
 def test_sweep_compares_with_solvers():
     sw = temperature_sweep(2, 4, 2, [0.1], restarts=1, steps=100, polish=50, seed=0, device="cpu", compare=True)
     # 4 points in the plane: the square, rho = 1 - cos(pi/2) = 1
