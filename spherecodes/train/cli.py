@@ -233,6 +233,7 @@ def _run_ufm(args):
                   seed=args.seed, device=args.device, progress=args.progress)
     softmax_rho, hardmax_rho, _ = reference_optima(args.d, args.K, args.n, seed=0)
     row = {"d": args.d, "K": args.K, "n": args.n, "tau": args.tau, "loss": r.final_loss,
+           "log_loss": r.final_log_loss,
            "rho_one_vs_rest": r.rho_one_vs_rest, "gnc1": r.gnc1, "gnc3": r.gnc3,
            "softmax_code_rho": softmax_rho, "hardmax_rho": hardmax_rho, "seconds": r.seconds}
     table = os.path.join(args.out, "ufm.json")

@@ -192,8 +192,15 @@ def plot_ufm_run(result, path, *, optimum=None, title=""):
     plt = _plt()
     h = result.history
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
-    _logplot(axes[0], np.arange(len(result.loss)), result.loss)
-    axes[0].set_title("CE loss")
+    log_loss = getattr(result, "log_loss", None)
+    if log_loss is None:
+        log_loss = np.log(np.maximum(result.loss, np.finfo(float).tiny))
+    # tau * log(loss) stays O(1) at every temperature (about -rho at small tau); the loss
+    # itself underflows to 0.0 once it is below ~1e-308
+    taus = getattr(result, "taus", None)
+    scale = np.asarray(taus, float) if taus is not None else result.tau
+    axes[0].plot(np.arange(len(log_loss)), scale * np.asarray(log_loss))
+    axes[0].set_title(r"$\tau \cdot \log$(CE loss)")
     _logplot(axes[1], h["step"], h["gnc1"], marker="o", ms=3)
     axes[1].set_title("GNC1")
     axes[2].plot(h["step"], h["gnc2"], marker="o", ms=3)
