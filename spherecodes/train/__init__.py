@@ -10,6 +10,8 @@ not import torch; the names below load their module on first use.
   :func:`load_image_folder`, :func:`synthetic_classes`, :func:`load_dataset` - offline data.
 * :func:`temperature_experiment`, :func:`assignment_experiment`, :func:`cmf_experiment`,
   :func:`feature_dim_experiment` - experiments (a)-(d); also ``python -m spherecodes.train``.
+* :func:`temperature_study`, :func:`finetune_study` - multi-seed Figure 2 and Section 5 analogs
+  (``python -m spherecodes.train temperature-study`` / ``finetune``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ _EXPORTS = {
     "metrics": ["gnc_metrics", "GNCMetrics"],
     "experiments": ["temperature_experiment", "assignment_experiment", "cmf_experiment", "feature_dim_experiment",
                     "ExperimentResult"],
+    "studies": ["temperature_study", "finetune_study"],
     "cli": ["main"],
 }
 _LOCATION = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -24,6 +24,7 @@ from ._common import (as_rng, atomic_save_npy, atomic_torch_save, atomic_write_c
                       require_torch, resolve_device, torch_seed)
 from .config import FitConfig
 from .data import ArrayDataset
+from .ufm import continuation_schedule
 from .metrics import gnc1 as _gnc1, gnc3 as _gnc3, rho_one_vs_rest as _rho
 
 
@@ -209,7 +210,13 @@ def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, d
         opt = torch.optim.AdamW(groups, lr=lr) if cfg.weight_decay else torch.optim.Adam(groups, lr=lr)
     else:
         opt = torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    taus = continuation_schedule(tau, epochs, anneal_from=cfg.anneal_from, anneal_fraction=cfg.anneal_fraction)
+
+    def lr_factor(e):  # cosine decay over the epochs, times (tau_e / tau_0)^p during a continuation
+        e = min(e, epochs - 1)
+        return 0.5 * (1.0 + math.cos(math.pi * e / epochs)) * (taus[e] / taus[0]) ** cfg.anneal_lr_power
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
 
     gen = torch.Generator().manual_seed(torch_seed(rng))
     x_train = torch.as_tensor(data.x_train, device=dev)
@@ -244,6 +251,7 @@ def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, d
         bar = tqdm(total=epochs, initial=start - 1,
                    desc=f"{data.name} {cfg.classifier} d={cfg.feature_dim} tau={tau:g}")
     for epoch in range(start, epochs + 1):
+        model.classifier.tau = float(taus[epoch - 1])
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(N, generator=gen).to(dev)
@@ -278,7 +286,7 @@ def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, d
         else:
             train_acc = running_acc
         _, test_acc, test_loss = evaluate(model, data.x_test, data.y_test, device=dev, amp=amp)
-        row = {"epoch": epoch, "loss": loss_sum / max(1, seen), "train_acc": train_acc,
+        row = {"epoch": epoch, "tau": model.classifier.tau, "loss": loss_sum / max(1, seen), "train_acc": train_acc,
                "train_acc_running": running_acc, "test_acc": test_acc, "test_loss": test_loss,
                "gnc1": float("nan"), "gnc2": float("nan"), "gnc3": float("nan"), "lr": opt.param_groups[0]["lr"],
                "seconds": dt}

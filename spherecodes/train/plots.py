@@ -215,3 +215,78 @@ def plot_ufm_run(result, path, *, optimum=None, title=""):
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
+
+
+def plot_temperature_study(summary, path, *, optimum=None, title=""):
+    """Figure-2 style over a grid: GNC1, GNC2 (with the Softmax Code optimum), GNC3, train and test
+    accuracy against tau, one colour per d, solid for the continuation protocol, dashed for fixed tau.
+
+    ``summary``: rows of :func:`spherecodes.train.studies.summarize` keyed by ``protocol``, ``d``,
+    ``tau`` with ``<metric>_mean``/``<metric>_std`` columns (and ``ufm_rho`` when available);
+    error bars are one standard deviation over seeds.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 5, figsize=(21, 4.0))
+    dims = sorted({r["d"] for r in summary})
+    styles = {"fixed": dict(ls="--", marker="s", mfc="none"), "continuation": dict(ls="-", marker="o")}
+    for i, d in enumerate(dims):
+        color = f"C{i}"
+        for proto, st in styles.items():
+            rs = sorted((r for r in summary if r["d"] == d and r["protocol"] == proto), key=lambda r: r["tau"])
+            if not rs:
+                continue
+            tau = np.array([r["tau"] for r in rs])
+            for ax, m, scale in ((axes[0], "gnc1", 1), (axes[1], "gnc2", 1), (axes[2], "gnc3", 1),
+                                 (axes[3], "train_acc", 100), (axes[4], "test_acc", 100)):
+                mean = scale * np.array([r[f"{m}_mean"] for r in rs])
+                std = scale * np.array([r[f"{m}_std"] for r in rs])
+                if m in ("gnc1", "gnc3"):
+                    mean = np.maximum(np.abs(mean), 1e-8)
+                ax.errorbar(tau, mean, yerr=std, color=color, capsize=2, ms=4, label=f"d={d}, {proto}", **st)
+        if optimum and d in optimum and np.isfinite(optimum[d]):
+            axes[1].axhline(optimum[d], color=color, ls=":", lw=1.2)
+        ufm = sorted(((r["tau"], r.get("ufm_rho", np.nan)) for r in summary
+                      if r["d"] == d and r["protocol"] == summary[0]["protocol"]))
+        if ufm and np.isfinite([u for _, u in ufm]).any():
+            axes[1].plot([t for t, _ in ufm], [u for _, u in ufm], color=color, lw=0.8, marker="x", ms=4,
+                         alpha=0.6, label=f"d={d}, UFM (2)")
+    axes[0].set_yscale("log")
+    axes[2].set_yscale("log")
+    axes[0].set_title("GNC1")
+    axes[1].set_title(r"GNC2: $\rho_{one-vs-rest}(W)$ (dotted: Softmax Code)")
+    axes[2].set_title("GNC3")
+    axes[3].set_title("train accuracy (%)")
+    axes[4].set_title("test accuracy (%)")
+    axes[1].legend(fontsize=6, ncol=1)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel(r"temperature $\tau$")
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=100)
+    plt.close(fig)
+
+
+def plot_finetune(rows, path, *, metrics, title=""):
+    """Grouped bars (mean, error bar = std, dots = seeds) of accuracies per fine-tuning method."""
+    plt = _plt()
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    fig, ax = plt.subplots(figsize=(1.9 * len(metrics) * len(methods) / 2 + 2, 3.8))
+    width = 0.8 / len(methods)
+    for i, m in enumerate(methods):
+        for j, metric in enumerate(metrics):
+            v = 100 * np.array([r[metric] for r in rows if r["method"] == m], float)
+            x = j + (i - (len(methods) - 1) / 2) * width
+            ax.bar(x, v.mean(), width * 0.9, yerr=v.std(), color=f"C{i}", capsize=3,
+                   label=m if j == 0 else None)
+            ax.plot(np.full(v.size, x), v, "k.", ms=3)
+    ax.set_xticks(range(len(metrics)))
+    ax.set_xticklabels([m.replace("_acc", "").replace("_", " ") for m in metrics])
+    ax.set_ylabel("accuracy (%)")
+    lo = min(100 * r[m] for r in rows for m in metrics)
+    ax.set_ylim(max(0, lo - 10), 100)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
