@@ -182,6 +182,12 @@ def build_parser():
     p.add_argument("--image-size", type=int, default=32, help="--dataset folder: images resized to this")
     p.add_argument("--test-fraction", type=float, default=None,
                    help="--dataset folder without train/ and test/: held-out fraction per class")
+    p.add_argument("--classifier-lr-scale", type=float, default=1.0)
+    p.add_argument("--gnc-every", type=int, default=1)
+    p.add_argument("--anneal-from", type=float, default=None,
+                   help="temperature continuation: run tau down from this value over the first half of the epochs")
+    p.add_argument("--anneal-lr-power", type=float, default=0.5,
+                   help="during the continuation the learning rate is scaled by (tau_e / tau_0)^power")
     p.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -323,7 +329,12 @@ def _run_fit(args):
             assignment=args.assignment, cmf_momentum=args.momentum, epochs=args.epochs, batch_size=args.batch_size,
             optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, augment=args.augment,
             seed=args.seed, device=args.device, amp=args.amp, out_dir=args.out,
-            checkpoint_every=args.checkpoint_every, resume=args.resume, progress=args.progress)
+            checkpoint_every=args.checkpoint_every, resume=args.resume, progress=args.progress,
+            classifier_lr_scale=args.classifier_lr_scale, gnc_every=args.gnc_every, anneal_from=args.anneal_from,
+            anneal_lr_power=args.anneal_lr_power)
+    last = r.history[-1]
+    print(f"final: train {100 * r.train_acc:.2f}% test {100 * r.test_acc:.2f}% GNC1 {last['gnc1']:.3g} "
+          f"GNC2 {last['gnc2']:.4f} GNC3 {last['gnc3']:.3g}")
     print(f"throughput {r.samples_per_second:.0f} samples/s on {r.config['device']}")
     return ExperimentResult("fit", r.history, os.path.join(args.out, "history.csv"),
                             os.path.join(args.out, "curves.png"), r.seconds)

@@ -214,7 +214,8 @@ def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, d
 
     def lr_factor(e):  # cosine decay over the epochs, times (tau_e / tau_0)^p during a continuation
         e = min(e, epochs - 1)
-        return 0.5 * (1.0 + math.cos(math.pi * e / epochs)) * (taus[e] / taus[0]) ** cfg.anneal_lr_power
+        # a Python float: a numpy scalar would end up in the optimizer state of every checkpoint
+        return float(0.5 * (1.0 + math.cos(math.pi * e / epochs)) * (taus[e] / taus[0]) ** cfg.anneal_lr_power)
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
 
@@ -232,8 +233,7 @@ def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, d
             raise ValueError("resume=True needs an out_dir holding checkpoint_last.pt")
         ck_path = os.path.join(os.fspath(out_dir), "checkpoint_last.pt")
         if os.path.exists(ck_path):
-            # weights_only: a checkpoint is data (tensors, numbers, strings), never code
-            ck = torch.load(ck_path, map_location=dev, weights_only=True)
+            ck = load_checkpoint(ck_path, map_location=dev)
             # keys an older checkpoint did not record are not compared
             diff = {k: (ck["config"].get(k), v) for k, v in config.items()
                     if k not in RESUME_MAY_DIFFER and k in ck["config"] and ck["config"].get(k) != v}
@@ -330,6 +330,23 @@ def _write_logs(out_dir, config, history):
     out_dir = os.fspath(out_dir)
     atomic_write_csv(os.path.join(out_dir, "history.csv"), history)
     atomic_write_json(os.path.join(out_dir, "history.json"), {"config": config, "history": history})
+
+
+def load_checkpoint(path, *, map_location=None):
+    """``torch.load(path, weights_only=True)``: a checkpoint is data (tensors, numbers, strings), never code.
+
+    Besides torch's defaults only numpy's scalar and float64 dtype are allowed (data, no code:
+    checkpoints written by an earlier version of :func:`fit` held numpy floats).
+
+    Raises
+    ------
+    pickle.UnpicklingError
+        The file names anything else (e.g. a function): nothing in it is run.
+    """
+    torch = require_torch()
+    scalar = getattr(getattr(np, "_core", np.core), "multiarray").scalar
+    with torch.serialization.safe_globals([scalar, np.dtype, type(np.dtype(np.float64))]):
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def _checkpoint(out_dir, model, opt, sched, gen, epoch, config, history, keep=False):

@@ -222,8 +222,8 @@ def plot_temperature_study(summary, path, *, optimum=None, title=""):
     accuracy against tau, one colour per d, solid for the continuation protocol, dashed for fixed tau.
 
     ``summary``: rows of :func:`spherecodes.train.studies.summarize` keyed by ``protocol``, ``d``,
-    ``tau`` with ``<metric>_mean``/``<metric>_std`` columns (and ``ufm_rho`` when available);
-    error bars are one standard deviation over seeds.
+    ``tau`` with ``<metric>_mean``/``_min``/``_max`` columns (and ``ufm_rho`` when available);
+    markers are means, bars the range (min to max) over seeds.
     """
     plt = _plt()
     fig, axes = plt.subplots(1, 5, figsize=(21, 4.0))
@@ -239,10 +239,13 @@ def plot_temperature_study(summary, path, *, optimum=None, title=""):
             for ax, m, scale in ((axes[0], "gnc1", 1), (axes[1], "gnc2", 1), (axes[2], "gnc3", 1),
                                  (axes[3], "train_acc", 100), (axes[4], "test_acc", 100)):
                 mean = scale * np.array([r[f"{m}_mean"] for r in rs])
-                std = scale * np.array([r[f"{m}_std"] for r in rs])
-                if m in ("gnc1", "gnc3"):
-                    mean = np.maximum(np.abs(mean), 1e-8)
-                ax.errorbar(tau, mean, yerr=std, color=color, capsize=2, ms=4, label=f"d={d}, {proto}", **st)
+                lo = scale * np.array([r[f"{m}_min"] for r in rs])
+                hi = scale * np.array([r[f"{m}_max"] for r in rs])
+                if m in ("gnc1", "gnc3"):  # log axes: |.|, floored (GNC3 can be -1e-16)
+                    mean, lo, hi = (np.maximum(np.abs(v), 1e-8) for v in (mean, lo, hi))
+                    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+                yerr = np.vstack([np.maximum(mean - lo, 0), np.maximum(hi - mean, 0)])
+                ax.errorbar(tau, mean, yerr=yerr, color=color, capsize=2, ms=4, label=f"d={d}, {proto}", **st)
         if optimum and d in optimum and np.isfinite(optimum[d]):
             axes[1].axhline(optimum[d], color=color, ls=":", lw=1.2)
         ufm = sorted(((r["tau"], r.get("ufm_rho", np.nan)) for r in summary

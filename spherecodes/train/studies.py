@@ -194,10 +194,18 @@ def temperature_study(out_dir, *, dataset="digits", data_root=None, data=None, d
             log(f"Softmax Code optimum for (d, K) = ({d}, {K}): rho = {optimum[d][0]:.6f} ({optimum[d][1]})")
     ufm = {}
     if ufm_reference:
+        cache_path = os.path.join(out_dir, "ufm_reference.json")
+        cache = {}
+        if os.path.exists(cache_path):
+            with open(cache_path) as fh:
+                cache = json.load(fh)
         for d in dims:
             for tau in taus:
-                r = train_ufm(int(d), K, 10, float(tau), seed=0, device=device)
-                ufm[(d, tau)] = r.rho_one_vs_rest
+                key = f"d={int(d)},K={K},n=10,tau={float(tau)!r},seed=0"
+                if key not in cache:
+                    cache[key] = train_ufm(int(d), K, 10, float(tau), seed=0, device=device).rho_one_vs_rest
+                ufm[(d, tau)] = cache[key]
+        atomic_write_json(cache_path, cache)
     jobs = [(p, d, tau, s) for p in protocols for d in dims for tau in taus for s in seeds
             if not (p == "continuation" and tau >= anneal_from and "fixed" in protocols)]
     bar = _Progress(len(jobs), log)
@@ -221,6 +229,8 @@ def temperature_study(out_dir, *, dataset="digits", data_root=None, data=None, d
     # runs shared between the protocols (tau >= anneal_from) are listed under both
     if "continuation" in protocols and "fixed" in protocols:
         rows += [dict(r, protocol="continuation") for r in rows if r["protocol"] == "fixed" and r["tau"] >= anneal_from]
+    order = {p: i for i, p in enumerate(protocols)}
+    rows.sort(key=lambda r: (order[r["protocol"]], r["d"], -r["tau"], r["seed"]))
     metrics = ("train_acc", "test_acc", "gnc1", "gnc2", "gnc3", "rho_gap", "first_epoch_100")
     summary = summarize(rows, ("protocol", "d", "tau"), metrics)
     for srow in summary:
@@ -232,8 +242,8 @@ def temperature_study(out_dir, *, dataset="digits", data_root=None, data=None, d
     atomic_write_json(os.path.join(out_dir, "histories.json"), histories)
     fig = os.path.join(out_dir, "temperature_study.png")
     plot_temperature_study(summary, fig, optimum={d: v for d, (v, _) in optimum.items()},
-                           title=f"{dataset}, {base.encoder}, K={K}, {base.epochs} epochs, "
-                                 f"mean ± std over {len(seeds)} seeds")
+                           title=f"{dataset}, {base.encoder}, K={K}, {base.epochs} epochs; "
+                                 f"mean and range over {len(seeds)} seeds")
     meta = {"dataset": dataset, "K": K, "dims": list(dims), "taus": list(taus), "seeds": list(seeds),
             "protocols": list(protocols), "anneal_from": anneal_from, "config": base.asdict(),
             "softmax_code": {str(d): {"rho": v, "how": how} for d, (v, how) in optimum.items()}}
