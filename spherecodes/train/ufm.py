@@ -25,13 +25,13 @@ random start at ``tau = 1e-4`` the objective is a soft-min with sharpness
 ``1/tau = 1e4``: Adam's steps (of size ``lr``, whatever the gradient scale) jump
 across its kinks and the run ends far from the optimum (measured, (d, K, n) =
 (3, 12, 4), 1000 Adam steps + 300 L-BFGS iterations, seeds 0-2: rho 0.40, 0.24,
-0.33 in float64 and 0.10, 0.31, 0.17 in float32, against the icosahedron's
-0.5528).  The Adam phase therefore runs the temperature down geometrically from
+0.33 in float64 and 0.48, 0.15, 0.52 in float32, against the icosahedron's
+0.5528; at ``tau = 1e-3`` seed 1 ends at 0.50 in float64).  The Adam phase therefore runs the temperature down geometrically from
 ``max(tau, anneal_from)`` to ``tau`` over the first ``anneal_fraction`` of the
 steps and scales the learning rate with it (``lr * tau_t / tau_start`` times the
 cosine decay): the natural step of a soft-min of sharpness ``1/tau_t`` is
-``O(tau_t)``.  With it the same runs reach the icosahedron to 1e-12 (float64)
-and 1e-6 (float32) at ``tau = 1e-4``.  For ``tau >= anneal_from`` nothing
+``O(tau_t)``.  With it the same runs reach the icosahedron to 1.1e-12 (float64)
+and 3.7e-7 (float32) at ``tau = 1e-4`` (table in ``docs/experiments.md``).  For ``tau >= anneal_from`` nothing
 changes.  ``anneal_from=None`` gives the plain fixed-temperature dynamics.
 Adam finds the basin but creeps through its flat bottom (at ``tau = 0.05`` the
 loss changes by ~1e-6 while rho still moves by 1e-2).  A *polish* phase then
@@ -294,7 +294,7 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
     def lr_factor(t):
         t = min(t, steps - 1)
         cosine = final_lr_ratio + (1 - final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t / steps))
-        return cosine * float(schedule[t]) / tau0
+        return cosine * (float(schedule[t]) / tau0)  # ratio first: exactly the cosine without a continuation
 
     opt = torch.optim.Adam([V, U], lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor) if steps else None
