@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest
 
 import torch  # pinned in the test extra: a broken install must fail, not skip
 
+from reference import cvxpy_one_vs_rest
 from spherecodes.train.cli import main
 from spherecodes.train.studies import rotate_images, summarize
 
@@ -18,18 +18,7 @@ torch.set_num_threads(1)
 
 def cvx_rho(W):
     """min_k dist(w_k, conv{w_j: j != k}) by cvxpy/Clarabel (independent of the package)."""
-    import cvxpy as cp
-
-    out = []
-    for k in range(W.shape[1]):
-        A = np.delete(W, k, axis=1)
-        lam = cp.Variable(A.shape[1], nonneg=True)
-        prob = cp.Problem(cp.Minimize(cp.norm(A @ lam - W[:, k])), [cp.sum(lam) == 1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prob.solve(solver="CLARABEL")
-        out.append(prob.value)
-    return float(min(out))
+    return min(cvxpy_one_vs_rest(W, k) for k in range(W.shape[1]))
 
 
 def test_digits_temperature_study_gnc_every_epoch_and_summary(tmp_path, capsys):

@@ -48,13 +48,9 @@ def _ints(text):
 def _threads(text):
     if text == "auto":
         return text
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
-    return n
+    from ..cli import _positive_int
+
+    return _positive_int(text)
 
 
 def _items(text):

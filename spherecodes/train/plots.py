@@ -28,6 +28,17 @@ def _logplot(ax, x, y, **kw):
     ax.set_yscale("log")
 
 
+def _save_against_tau(plt, fig, axes, path, title, *, dpi):
+    """Log temperature axes, the title, an atomic save and close: the end of every figure against tau."""
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel(r"temperature $\tau$")
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=dpi)
+    plt.close(fig)
+
+
 def plot_training_curves(history, path, *, title=""):
     """Per-epoch GNC1, GNC2 (rho), GNC3 and train/test accuracy of one run (Figure 2 columns over epochs)."""
     plt = _plt()
@@ -90,13 +101,7 @@ def plot_temperature(rows, path, *, optimum=None, hardmax=None, title="", accura
             axes[3].plot(taus, 100 * tr, marker="s", label="train")
         axes[3].set_title("accuracy (%)")
         axes[3].legend(fontsize=8)
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel(r"temperature $\tau$")
-    fig.suptitle(title)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    plt.close(fig)
+    _save_against_tau(plt, fig, axes, path, title, dpi=110)
 
 
 def plot_learning_curves(runs, path, *, title=""):
@@ -261,13 +266,7 @@ def plot_temperature_study(summary, path, *, optimum=None, title=""):
     axes[3].set_title("train accuracy (%)")
     axes[4].set_title("test accuracy (%)")
     axes[1].legend(fontsize=6, ncol=1)
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel(r"temperature $\tau$")
-    fig.suptitle(title)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=100)
-    plt.close(fig)
+    _save_against_tau(plt, fig, axes, path, title, dpi=100)
 
 
 def plot_finetune(rows, path, *, metrics, title=""):
