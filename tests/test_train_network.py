@@ -240,3 +240,20 @@ def test_resume_never_runs_code_from_a_checkpoint(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         fit(data, feature_dim=3, epochs=2, seed=3, device="cpu", out_dir=tmp_path, resume=True, plot=False)
     assert not marker.exists()
+
+
+def test_resume_after_a_temperature_continuation(tmp_path):
+    """The continuation's learning-rate schedule leaves only Python numbers in the checkpoint
+    (it loads with torch's plain weights_only=True) and a resumed run continues exactly."""
+    data = synthetic_classes(6, input_dim=8, n_train=6, n_test=2, seed=1)
+    opts = dict(feature_dim=3, tau=0.01, anneal_from=1.0, epochs=4, seed=0, device="cpu", plot=False)
+    full = fit(data, checkpoint_every=2, out_dir=tmp_path / "full", **opts)
+    ck = torch.load(tmp_path / "full" / "checkpoint_epoch2.pt", weights_only=True)
+    assert ck["config"]["anneal_from"] == 1.0
+    assert [r["tau"] for r in full.history] == pytest.approx([1.0, 0.1, 0.01, 0.01])  # 1 -> 0.01 over 2 epochs
+    (tmp_path / "resumed").mkdir()
+    import shutil
+
+    shutil.copy(tmp_path / "full" / "checkpoint_epoch2.pt", tmp_path / "resumed" / "checkpoint_last.pt")
+    res = fit(data, resume=True, out_dir=tmp_path / "resumed", **opts)
+    np.testing.assert_allclose(res.W, full.W, atol=1e-6)

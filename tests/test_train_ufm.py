@@ -153,3 +153,48 @@ def test_icosahedron_default_settings_many_seeds(seed):
     r = train_ufm(3, 12, 4, 0.05, seed=100 + seed, device="cpu")
     assert abs(cvx_rho(r.W) - ICOSAHEDRON_RHO) < 5e-3
     assert np_gnc1(r.H, r.labels, 12) < 1e-2 and np_gnc3(r.W, r.H, r.labels, 12) < 1e-2
+
+
+def icosahedron_log_loss(tau):
+    """log CE of the collapsed icosahedron (H = W) with mpmath: each vertex has 5 neighbours at
+    <.,.> = 1/sqrt5, 5 at -1/sqrt5 and its antipode, so CE = log(1 + S) with
+    S = 5 e^{-(1 - c)/tau} + 5 e^{-(1 + c)/tau} + e^{-2/tau}, c = 1/sqrt5."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    c = 1 / mpmath.sqrt(5)
+    S = 5 * mpmath.exp(-(1 - c) / tau) + 5 * mpmath.exp(-(1 + c) / tau) + mpmath.exp(-2 / tau)
+    return float(mpmath.log(mpmath.log1p(S)))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tiny_tau_reaches_icosahedron_in_log_space(dtype):
+    """tau = 1e-4: the optimum of (3, 12) is the icosahedron, rho = 1 - 1/sqrt5 (the closed form,
+    and rho of `constructions.icosahedron()` by cvxpy); the loss ~ exp(-5526) is reported in log space."""
+    from spherecodes.constructions import icosahedron
+
+    assert cvx_rho(icosahedron()) == pytest.approx(ICOSAHEDRON_RHO, abs=1e-7)
+    tau = 1e-4
+    r = train_ufm(3, 12, 4, tau, steps=600, polish=150, seed=0, device="cpu", dtype=dtype, record_every=600)
+    assert abs(cvx_rho(r.W) - ICOSAHEDRON_RHO) < 1e-3
+    assert abs(r.rho_one_vs_rest - ICOSAHEDRON_RHO) < 1e-3
+    assert np_gnc1(r.H, r.labels, 12) < 1e-6 and np_gnc3(r.W, r.H, r.labels, 12) < 1e-6
+    # the loss underflows; its log does not, and matches the collapsed icosahedron's
+    assert r.final_loss == 0.0
+    assert r.final_log_loss == pytest.approx(icosahedron_log_loss(tau), rel=1e-6)
+    assert np.isfinite(r.log_loss).all() and r.log_loss[-1] == pytest.approx(r.final_log_loss, rel=1e-6)
+    # the continuation: temperatures run down from 0.1 to tau, then stay at tau
+    assert r.taus[0] == pytest.approx(0.1) and r.taus[-1] == tau and np.all(np.diff(r.taus) <= 0)
+
+
+def test_log_loss_matches_numpy_ce_where_representable():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3, 5))
+    W /= np.linalg.norm(W, axis=0)
+    H = rng.standard_normal((3, 20))
+    H /= np.linalg.norm(H, axis=0)
+    y = rng.integers(0, 5, 20)
+    from spherecodes.train.ufm import ufm_log_loss
+
+    for tau in (1.0, 0.1, 0.01):
+        assert ufm_log_loss(W, H, y, tau) == pytest.approx(math.log(np_ce(W, H, y, tau)), rel=1e-10)

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from .._validation import as_code
 
-CLASSIFIERS = ("learned", "fixed", "cmf")
+from .config import CLASSIFIERS  # defined once in the torch-free config module
 
 
 def _check_tau(tau):

@@ -21,8 +21,10 @@ import numpy as np
 
 from .._validation import check_int
 from ._common import (as_rng, atomic_save_npy, atomic_torch_save, atomic_write_csv, atomic_write_json,
-                      check_positive, require_torch, resolve_device, torch_seed)
+                      require_torch, resolve_device, torch_seed)
+from .config import FitConfig
 from .data import ArrayDataset
+from .ufm import continuation_schedule
 from .metrics import gnc1 as _gnc1, gnc3 as _gnc3, rho_one_vs_rest as _rho
 
 
@@ -47,9 +49,14 @@ class FitResult:
         Final GNC metrics.
     model : torch.nn.Module
     config : dict
+        The record saved in ``history.json`` and the checkpoints: ``settings.asdict()`` plus
+        the dataset, the resolved ``lr``, ``seed`` and ``device``.
     out_dir : str or None
     seconds : float
         Training wall time (metrics excluded).
+    samples_per_second : float
+    settings : FitConfig
+        The options the run used.
     """
 
     history: list
@@ -66,6 +73,7 @@ class FitResult:
     out_dir: str | None = None
     seconds: float = 0.0
     samples_per_second: float = 0.0
+    settings: FitConfig | None = None
 
 
 def build_model(data_or_shape, num_classes=None, *, encoder="mlp", feature_dim=3, classifier="learned", tau=0.1,
@@ -120,106 +128,96 @@ def evaluate(model, x, y, *, batch_size=1024, device=None, amp=False):
     return H, correct / max(1, len(y)), loss_sum / max(1, len(y))
 
 
-def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned", tau=0.1, code=None,
-        assignment=None, cmf_momentum=0.9, epochs=30, batch_size=128, optimizer="adam", lr=None, momentum=0.9,
-        weight_decay=5e-4, augment=False, seed=0, device="auto", amp=False, out_dir=None, checkpoint_every=0,
-        gnc_every=1, rho_max_classes=1000, progress=False, encoder_kwargs=None, model=None, plot=True,
-        classifier_lr_scale=1.0, resume=False) -> FitResult:
+def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, device="auto", code=None,
+        model=None, out_dir=None, progress=False, plot=True, resume=False, **options) -> FitResult:
     """Train a normalized network with CE loss (1) at temperature ``tau``.
 
     Parameters
     ----------
     data : ArrayDataset
-    encoder : {"mlp", "cnn", "resnet18"}
-    feature_dim : int
-        d, the dimension of the (unit) features and classifier columns.
-    classifier : {"learned", "fixed", "cmf"}
-    tau : float
-        Temperature: logits are ``W^T h / tau``.
-    code, assignment :
-        For ``classifier="fixed"``: a code ``(d, K)`` with unit columns and a
-        permutation (class ``k`` uses column ``assignment[k]``).
-    cmf_momentum : float
-        EMA momentum of the CMF classifier.
-    epochs, batch_size : int
-    optimizer : {"adam", "sgd"}
-        Adam(W) or SGD with momentum; cosine decay over the epochs.
-    lr : float or None
-        Default: Adam 1e-2 for ``mlp``/``cnn``, 1e-3 for ``resnet18``; SGD 0.05.
-    weight_decay : float
-        Applied to the encoder parameters only (the classifier is scale-free).
-    classifier_lr_scale : float
-        The learned classifier's learning rate is ``lr * classifier_lr_scale``.
-    augment : bool
-        Random flips and crops for image inputs (CIFAR-style).
+    config : FitConfig, dict or None
+        The training options (defaults: ``FitConfig()``); see :class:`~spherecodes.train.config.FitConfig`
+        for every option and its default.
+    **options
+        Any :class:`~spherecodes.train.config.FitConfig` field (``encoder``, ``feature_dim``,
+        ``classifier``, ``tau``, ``epochs``, ``lr``, ...), overriding ``config``:
+        ``fit(data, tau=0.01, epochs=200)`` and ``fit(data, FitConfig(tau=0.01, epochs=200))``
+        are the same run.
     seed : int or numpy.random.Generator
+        Model initialization and data order.
     device : "auto", "cpu", "cuda", ...
-    amp : bool
-        bfloat16 autocast for the encoder (CUDA); the classifier stays float32.
+    code : array_like (d, K) or None
+        For ``classifier="fixed"``: the code, unit columns (class ``k`` uses column
+        ``assignment[k]``).
+    model : NormalizedNet or None
+        Train this model instead of building one (e.g. a pretrained encoder with a new head).
     out_dir : path or None
-        Where to write logs, checkpoints and the curves figure.
-    checkpoint_every : int
-        Also checkpoint every this many epochs (0: only at the end), to ``checkpoint_last.pt``
-        and ``checkpoint_epochN.pt``.
+        Where to write ``history.csv``/``history.json`` (config + history), checkpoints,
+        ``W.npy`` and ``curves.png``.
+    progress : bool
+        tqdm bar over epochs.
+    plot : bool
+        Write ``curves.png`` (with ``out_dir``).
     resume : bool
         Continue from ``out_dir/checkpoint_last.pt`` when it exists (model, optimizer,
         schedule, data-order RNG and history are restored, so the run continues exactly).
-        The checkpoint's configuration must match this call's.
-    gnc_every : int
-        Compute GNC metrics and the eval-mode train accuracy every this many epochs (and at
-        the last one); on other epochs ``train_acc`` is the running accuracy of the training
-        batches (``train_acc_running``, always recorded).
-    rho_max_classes : int
-        Skip GNC2 (NaN) when K exceeds this (the hull computation is O(K) QPs of size K).
-    progress : bool
-        tqdm bars over epochs.
-    model : NormalizedNet or None
-        Train this model instead of building one.
+        The checkpoint's configuration must match this call's (``seed``, ``device`` and
+        ``checkpoint_every`` may differ).
 
     Returns
     -------
     FitResult
+        ``config`` is the record saved with the run (``FitConfig.asdict()`` plus the dataset,
+        the resolved learning rate, seed and device); ``settings`` the :class:`FitConfig`.
+
+    Raises
+    ------
+    TypeError
+        An unknown option (the message names the closest known one), or a value of the wrong type.
+    ValueError
+        A value out of range, ``data`` that is not an ArrayDataset, a fixed classifier without
+        ``code``, ``resume`` without ``out_dir`` or with a checkpoint of another configuration.
+
+    References
+    ----------
+    Loss (1) of the paper, features and classifier on the unit sphere; GNC1-3 of Section 2.2.
     """
     torch = require_torch()
+    cfg = FitConfig.from_options(config, **options)
     if not isinstance(data, ArrayDataset):
         raise ValueError(f"data must be an ArrayDataset (see spherecodes.train.data), got {type(data).__name__}")
-    epochs = check_int(epochs, "epochs", minimum=1)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    gnc_every = check_int(gnc_every, "gnc_every", minimum=1)
-    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0)
-    tau = check_positive(tau, "tau")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
-    if lr is None:
-        lr = 0.05 if optimizer == "sgd" else (1e-3 if encoder == "resnet18" else 1e-2)
-    lr = check_positive(lr, "lr")
     dev = resolve_device(device)
     rng = as_rng(seed)
+    lr = cfg.learning_rate
     if model is None:
-        model = build_model(data, encoder=encoder, feature_dim=feature_dim, classifier=classifier, tau=tau, code=code,
-                            assignment=assignment, cmf_momentum=cmf_momentum, encoder_kwargs=encoder_kwargs,
-                            seed=rng)
+        model = build_model(data, encoder=cfg.encoder, feature_dim=cfg.feature_dim, classifier=cfg.classifier,
+                            tau=cfg.tau, code=code, assignment=cfg.assignment, cmf_momentum=cfg.cmf_momentum,
+                            encoder_kwargs=cfg.encoder_kwargs, seed=rng)
     model = model.to(dev)
     K = data.num_classes
     config = {"dataset": data.name, "K": K, "N_train": len(data.y_train), "N_test": len(data.y_test),
-              "encoder": encoder, "feature_dim": feature_dim, "classifier": classifier, "tau": tau,
-              "cmf_momentum": cmf_momentum, "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer,
-              "lr": lr, "classifier_lr_scale": classifier_lr_scale, "momentum": momentum,
-              "weight_decay": weight_decay, "augment": augment,
-              "seed": seed if isinstance(seed, (int, type(None))) else "generator", "device": str(dev), "amp": amp,
-              "assignment": None if assignment is None else [int(a) for a in assignment]}
+              **cfg.asdict(), "lr": lr,
+              "seed": seed if isinstance(seed, (int, type(None))) else "generator", "device": str(dev)}
+    epochs, batch_size, tau = cfg.epochs, cfg.batch_size, cfg.tau
+    amp, augment, gnc_every = cfg.amp, cfg.augment, cfg.gnc_every
 
     enc_params = list(model.encoder.parameters())
     clf_params = [p for p in model.classifier.parameters() if p.requires_grad]
-    groups = [{"params": enc_params, "weight_decay": weight_decay}]
+    groups = [{"params": enc_params, "weight_decay": cfg.weight_decay}]
     if clf_params:
-        groups.append({"params": clf_params, "weight_decay": 0.0,
-                       "lr": lr * check_positive(classifier_lr_scale, "classifier_lr_scale")})
-    if optimizer == "adam":
-        opt = torch.optim.AdamW(groups, lr=lr) if weight_decay else torch.optim.Adam(groups, lr=lr)
+        groups.append({"params": clf_params, "weight_decay": 0.0, "lr": lr * cfg.classifier_lr_scale})
+    if cfg.optimizer == "adam":
+        opt = torch.optim.AdamW(groups, lr=lr) if cfg.weight_decay else torch.optim.Adam(groups, lr=lr)
     else:
-        opt = torch.optim.SGD(groups, lr=lr, momentum=momentum)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        opt = torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)
+    taus = continuation_schedule(tau, epochs, anneal_from=cfg.anneal_from, anneal_fraction=cfg.anneal_fraction)
+
+    def lr_factor(e):  # cosine decay over the epochs, times (tau_e / tau_0)^p during a continuation
+        e = min(e, epochs - 1)
+        # a Python float: a numpy scalar would end up in the optimizer state of every checkpoint
+        return float(0.5 * (1.0 + math.cos(math.pi * e / epochs)) * (taus[e] / taus[0]) ** cfg.anneal_lr_power)
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
 
     gen = torch.Generator().manual_seed(torch_seed(rng))
     x_train = torch.as_tensor(data.x_train, device=dev)
@@ -235,10 +233,10 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
             raise ValueError("resume=True needs an out_dir holding checkpoint_last.pt")
         ck_path = os.path.join(os.fspath(out_dir), "checkpoint_last.pt")
         if os.path.exists(ck_path):
-            # weights_only: a checkpoint is data (tensors, numbers, strings), never code
-            ck = torch.load(ck_path, map_location=dev, weights_only=True)
+            ck = load_checkpoint(ck_path, map_location=dev)
+            # keys an older checkpoint did not record are not compared
             diff = {k: (ck["config"].get(k), v) for k, v in config.items()
-                    if k not in ("seed", "device") and ck["config"].get(k) != v}
+                    if k not in RESUME_MAY_DIFFER and k in ck["config"] and ck["config"].get(k) != v}
             if diff:
                 raise ValueError(f"cannot resume from {ck_path}: configuration differs (checkpoint, now): {diff}")
             model.load_state_dict(ck["model"])
@@ -250,8 +248,10 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=epochs, initial=start - 1, desc=f"{data.name} {classifier} d={feature_dim} tau={tau:g}")
+        bar = tqdm(total=epochs, initial=start - 1,
+                   desc=f"{data.name} {cfg.classifier} d={cfg.feature_dim} tau={tau:g}")
     for epoch in range(start, epochs + 1):
+        model.classifier.tau = float(taus[epoch - 1])
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(N, generator=gen).to(dev)
@@ -286,7 +286,7 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
         else:
             train_acc = running_acc
         _, test_acc, test_loss = evaluate(model, data.x_test, data.y_test, device=dev, amp=amp)
-        row = {"epoch": epoch, "loss": loss_sum / max(1, seen), "train_acc": train_acc,
+        row = {"epoch": epoch, "tau": model.classifier.tau, "loss": loss_sum / max(1, seen), "train_acc": train_acc,
                "train_acc_running": running_acc, "test_acc": test_acc, "test_loss": test_loss,
                "gnc1": float("nan"), "gnc2": float("nan"), "gnc3": float("nan"), "lr": opt.param_groups[0]["lr"],
                "seconds": dt}
@@ -294,14 +294,14 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
             W = model.classifier.code()
             row["gnc1"] = _gnc1(H, data.y_train, K=K)
             row["gnc3"] = _gnc3(W, H, data.y_train)
-            row["gnc2"] = _rho(W) if K <= rho_max_classes else float("nan")
+            row["gnc2"] = _rho(W) if K <= cfg.rho_max_classes else float("nan")
         history.append(row)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss']:.3g}", train=f"{train_acc:.3f}", test=f"{test_acc:.3f}")
         if out_dir is not None:
             _write_logs(out_dir, config, history)
-            if checkpoint_every and epoch % checkpoint_every == 0:
+            if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
                 _checkpoint(out_dir, model, opt, sched, gen, epoch, config, history, keep=True)
     if bar is not None:
         bar.close()
@@ -315,17 +315,38 @@ def fit(data: ArrayDataset, *, encoder="mlp", feature_dim=3, classifier="learned
         if plot:
             from .plots import plot_training_curves
             plot_training_curves(history, os.path.join(os.fspath(out_dir), "curves.png"),
-                                 title=f"{data.name}: {classifier} classifier, d={feature_dim}, tau={tau:g}")
+                                 title=f"{data.name}: {cfg.classifier} classifier, d={cfg.feature_dim}, tau={tau:g}")
     return FitResult(history=history, W=W, H=H, labels=np.asarray(data.y_train), train_acc=last["train_acc"],
                      test_acc=last["test_acc"], gnc1=last["gnc1"], gnc2=last["gnc2"], gnc3=last["gnc3"], model=model,
                      config=config, out_dir=None if out_dir is None else os.fspath(out_dir), seconds=train_seconds,
-                     samples_per_second=samples / train_seconds if train_seconds > 0 else math.nan)
+                     samples_per_second=samples / train_seconds if train_seconds > 0 else math.nan, settings=cfg)
+
+
+#: Keys of the saved configuration that may change when a run is resumed.
+RESUME_MAY_DIFFER = ("seed", "device", "checkpoint_every")
 
 
 def _write_logs(out_dir, config, history):
     out_dir = os.fspath(out_dir)
     atomic_write_csv(os.path.join(out_dir, "history.csv"), history)
     atomic_write_json(os.path.join(out_dir, "history.json"), {"config": config, "history": history})
+
+
+def load_checkpoint(path, *, map_location=None):
+    """``torch.load(path, weights_only=True)``: a checkpoint is data (tensors, numbers, strings), never code.
+
+    Besides torch's defaults only numpy's scalar and float64 dtype are allowed (data, no code:
+    checkpoints written by an earlier version of :func:`fit` held numpy floats).
+
+    Raises
+    ------
+    pickle.UnpicklingError
+        The file names anything else (e.g. a function): nothing in it is run.
+    """
+    torch = require_torch()
+    scalar = getattr(getattr(np, "_core", np.core), "multiarray").scalar
+    with torch.serialization.safe_globals([scalar, np.dtype, type(np.dtype(np.float64))]):
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def _checkpoint(out_dir, model, opt, sched, gen, epoch, config, history, keep=False):

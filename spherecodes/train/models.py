@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ENCODERS = ("mlp", "cnn", "resnet18")
+from .config import ENCODERS  # defined once in the torch-free config module
 
 
 class MLP(nn.Module):

@@ -28,6 +28,17 @@ def _logplot(ax, x, y, **kw):
     ax.set_yscale("log")
 
 
+def _save_against_tau(plt, fig, axes, path, title, *, dpi):
+    """Log temperature axes, the title, an atomic save and close: the end of every figure against tau."""
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel(r"temperature $\tau$")
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=dpi)
+    plt.close(fig)
+
+
 def plot_training_curves(history, path, *, title=""):
     """Per-epoch GNC1, GNC2 (rho), GNC3 and train/test accuracy of one run (Figure 2 columns over epochs)."""
     plt = _plt()
@@ -90,13 +101,7 @@ def plot_temperature(rows, path, *, optimum=None, hardmax=None, title="", accura
             axes[3].plot(taus, 100 * tr, marker="s", label="train")
         axes[3].set_title("accuracy (%)")
         axes[3].legend(fontsize=8)
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel(r"temperature $\tau$")
-    fig.suptitle(title)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    plt.close(fig)
+    _save_against_tau(plt, fig, axes, path, title, dpi=110)
 
 
 def plot_learning_curves(runs, path, *, title=""):
@@ -192,8 +197,15 @@ def plot_ufm_run(result, path, *, optimum=None, title=""):
     plt = _plt()
     h = result.history
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
-    _logplot(axes[0], np.arange(len(result.loss)), result.loss)
-    axes[0].set_title("CE loss")
+    log_loss = getattr(result, "log_loss", None)
+    if log_loss is None:
+        log_loss = np.log(np.maximum(result.loss, np.finfo(float).tiny))
+    # tau * log(loss) stays O(1) at every temperature (about -rho at small tau); the loss
+    # itself underflows to 0.0 once it is below ~1e-308
+    taus = getattr(result, "taus", None)
+    scale = np.asarray(taus, float) if taus is not None else result.tau
+    axes[0].plot(np.arange(len(log_loss)), scale * np.asarray(log_loss))
+    axes[0].set_title(r"$\tau \cdot \log$(CE loss)")
     _logplot(axes[1], h["step"], h["gnc1"], marker="o", ms=3)
     axes[1].set_title("GNC1")
     axes[2].plot(h["step"], h["gnc2"], marker="o", ms=3)
@@ -205,6 +217,78 @@ def plot_ufm_run(result, path, *, optimum=None, title=""):
     for ax in axes:
         ax.set_xlabel("step")
     fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
+
+
+def plot_temperature_study(summary, path, *, optimum=None, title=""):
+    """Figure-2 style over a grid: GNC1, GNC2 (with the Softmax Code optimum), GNC3, train and test
+    accuracy against tau, one colour per d, solid for the continuation protocol, dashed for fixed tau.
+
+    ``summary``: rows of :func:`spherecodes.train.studies.summarize` keyed by ``protocol``, ``d``,
+    ``tau`` with ``<metric>_mean``/``_min``/``_max`` columns (and ``ufm_rho`` when available);
+    markers are means, bars the range (min to max) over seeds.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 5, figsize=(21, 4.0))
+    dims = sorted({r["d"] for r in summary})
+    styles = {"fixed": dict(ls="--", marker="s", mfc="none"), "continuation": dict(ls="-", marker="o")}
+    for i, d in enumerate(dims):
+        color = f"C{i}"
+        for proto, st in styles.items():
+            rs = sorted((r for r in summary if r["d"] == d and r["protocol"] == proto), key=lambda r: r["tau"])
+            if not rs:
+                continue
+            tau = np.array([r["tau"] for r in rs])
+            for ax, m, scale in ((axes[0], "gnc1", 1), (axes[1], "gnc2", 1), (axes[2], "gnc3", 1),
+                                 (axes[3], "train_acc", 100), (axes[4], "test_acc", 100)):
+                mean = scale * np.array([r[f"{m}_mean"] for r in rs])
+                lo = scale * np.array([r[f"{m}_min"] for r in rs])
+                hi = scale * np.array([r[f"{m}_max"] for r in rs])
+                if m in ("gnc1", "gnc3"):  # log axes: |.|, floored (GNC3 can be -1e-16)
+                    mean, lo, hi = (np.maximum(np.abs(v), 1e-8) for v in (mean, lo, hi))
+                    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+                yerr = np.vstack([np.maximum(mean - lo, 0), np.maximum(hi - mean, 0)])
+                ax.errorbar(tau, mean, yerr=yerr, color=color, capsize=2, ms=4, label=f"d={d}, {proto}", **st)
+        if optimum and d in optimum and np.isfinite(optimum[d]):
+            axes[1].axhline(optimum[d], color=color, ls=":", lw=1.2)
+        ufm = sorted(((r["tau"], r.get("ufm_rho", np.nan)) for r in summary
+                      if r["d"] == d and r["protocol"] == summary[0]["protocol"]))
+        if ufm and np.isfinite([u for _, u in ufm]).any():
+            axes[1].plot([t for t, _ in ufm], [u for _, u in ufm], color=color, lw=0.8, marker="x", ms=4,
+                         alpha=0.6, label=f"d={d}, UFM (2)")
+    axes[0].set_yscale("log")
+    axes[2].set_yscale("log")
+    axes[0].set_title("GNC1")
+    axes[1].set_title(r"GNC2: $\rho_{one-vs-rest}(W)$ (dotted: Softmax Code)")
+    axes[2].set_title("GNC3")
+    axes[3].set_title("train accuracy (%)")
+    axes[4].set_title("test accuracy (%)")
+    axes[1].legend(fontsize=6, ncol=1)
+    _save_against_tau(plt, fig, axes, path, title, dpi=100)
+
+
+def plot_finetune(rows, path, *, metrics, title=""):
+    """Grouped bars (mean, error bar = std, dots = seeds) of accuracies per fine-tuning method."""
+    plt = _plt()
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    fig, ax = plt.subplots(figsize=(1.9 * len(metrics) * len(methods) / 2 + 2, 3.8))
+    width = 0.8 / len(methods)
+    for i, m in enumerate(methods):
+        for j, metric in enumerate(metrics):
+            v = 100 * np.array([r[metric] for r in rows if r["method"] == m], float)
+            x = j + (i - (len(methods) - 1) / 2) * width
+            ax.bar(x, v.mean(), width * 0.9, yerr=v.std(), color=f"C{i}", capsize=3,
+                   label=m if j == 0 else None)
+            ax.plot(np.full(v.size, x), v, "k.", ms=3)
+    ax.set_xticks(range(len(metrics)))
+    ax.set_xticklabels([m.replace("_acc", "").replace("_", " ") for m in metrics])
+    ax.set_ylabel("accuracy (%)")
+    lo = min(100 * r[m] for r in rows for m in metrics)
+    ax.set_ylim(max(0, lo - 10), 100)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
