@@ -22,10 +22,12 @@ with at most 2 cores (measured on 2 shared cores: ``--threads 1`` trained the di
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
 
+from ..cli import CLIError, _nonneg_int, _Parser, _positive_float, _positive_int
 from ._common import choose_threads
 
 EXPERIMENTS = {"a": "temperature", "b": "assignment", "c": "cmf", "d": "feature-dim"}
@@ -48,8 +50,6 @@ def _ints(text):
 def _threads(text):
     if text == "auto":
         return text
-    from ..cli import _positive_int
-
     return _positive_int(text)
 
 
@@ -74,55 +74,65 @@ def _common(p, *, out):
 def _data_args(p, *, dataset="digits", encoder=None, epochs=30, lr=None, batch_size=128):
     p.add_argument("--dataset", default=dataset, choices=["digits", "synthetic", "cifar10", "cifar100", "folder"])
     p.add_argument("--data-root", default=None, help="local folder for cifar10/cifar100/folder (never downloaded)")
-    p.add_argument("--synthetic-K", type=int, default=100, help="classes of the synthetic dataset")
+    p.add_argument("--synthetic-K", type=_positive_int, default=100, help="classes of the synthetic dataset")
     p.add_argument("--encoder", default=encoder, choices=[None, "mlp", "cnn", "resnet18"])
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--epochs", type=_positive_int, default=epochs)
+    p.add_argument("--batch-size", type=_positive_int, default=batch_size)
+    p.add_argument("--lr", type=_positive_float, default=lr)
+
+
+def _nonneg_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return v
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m spherecodes.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="experiment")
+    parser = _Parser(prog="spherecodes train", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="experiment", parser_class=_Parser)
 
     p = sub.add_parser("temperature", aliases=["a"], help="(a) GNC against temperature")
     _common(p, out="runs/temperature")
     _data_args(p, encoder="mlp")
     p.add_argument("--source", default="both", choices=["ufm", "network", "both"])
     p.add_argument("--taus", type=_floats, default=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01))
-    p.add_argument("--ufm-d", type=int, default=3)
-    p.add_argument("--ufm-K", type=int, default=8)
-    p.add_argument("--ufm-n", type=int, default=5)
-    p.add_argument("--ufm-restarts", type=int, default=2)
-    p.add_argument("--ufm-steps", type=int, default=1000)
-    p.add_argument("--feature-dim", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ufm-d", type=_positive_int, default=3)
+    p.add_argument("--ufm-K", type=_positive_int, default=8)
+    p.add_argument("--ufm-n", type=_positive_int, default=5)
+    p.add_argument("--ufm-restarts", type=_positive_int, default=2)
+    p.add_argument("--ufm-steps", type=_positive_int, default=1000)
+    p.add_argument("--feature-dim", type=_positive_int, default=3)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
 
     p = sub.add_parser("assignment", aliases=["b"], help="(b) class assignment, d = 2, four classes")
     _common(p, out="runs/assignment")
     _data_args(p, batch_size=64)
     p.add_argument("--classes", type=_items, default=None, help="four classes (labels or names), comma-separated")
     p.add_argument("--seeds", type=_ints, default=(0, 1, 2))
-    p.add_argument("--tau", type=float, default=0.1)
+    p.add_argument("--tau", type=_positive_float, default=0.1)
 
     p = sub.add_parser("cmf", aliases=["c"], help="(c) CMF vs learned classifier")
     _common(p, out="runs/cmf")
     _data_args(p)
-    p.add_argument("--feature-dim", type=int, default=3)
-    p.add_argument("--tau", type=float, default=0.1)
-    p.add_argument("--momentum", type=float, default=0.9, help="CMF EMA momentum")
+    p.add_argument("--feature-dim", type=_positive_int, default=3)
+    p.add_argument("--tau", type=_positive_float, default=0.1)
+    p.add_argument("--momentum", type=_nonneg_float, default=0.9, help="CMF EMA momentum")
     p.add_argument("--seeds", type=_ints, default=(0, 1))
 
     p = sub.add_parser("feature-dim", aliases=["d"], help="(d) feature-dimension sweep with Theorem 3.9 bounds")
     _common(p, out="runs/feature_dim")
     _data_args(p, dataset="synthetic", epochs=20, batch_size=256)
     p.add_argument("--dims", type=_ints, default=(2, 3, 4, 6, 8, 12, 16))
-    p.add_argument("--tau", type=float, default=0.1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--softmax-restarts", type=int, default=4,
+    p.add_argument("--tau", type=_positive_float, default=0.1)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
+    p.add_argument("--softmax-restarts", type=_positive_int, default=4,
                    help="restarts of softmax_code for the optimum column (0: skip it; slow for K ~ 100, d >= 6)")
-    p.add_argument("--softmax-time-limit", type=float, default=60.0)
+    p.add_argument("--softmax-time-limit", type=_positive_float, default=60.0)
 
     p = sub.add_parser("temperature-study", help="Figure 2 analog over d, tau and seeds")
     _common(p, out="runs/temperature_study")
@@ -132,59 +142,59 @@ def build_parser():
     p.add_argument("--seeds", type=_ints, default=(0, 1, 2))
     p.add_argument("--protocols", default="fixed,continuation",
                    help="comma-separated: fixed (tau throughout) and/or continuation (tau run down from --anneal-from)")
-    p.add_argument("--anneal-from", type=float, default=1.0)
+    p.add_argument("--anneal-from", type=_positive_float, default=1.0)
     p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--weight-decay", type=_nonneg_float, default=5e-4)
     p.add_argument("--augment", action="store_true")
-    p.add_argument("--gnc-every", type=int, default=5)
-    p.add_argument("--softmax-time-limit", type=float, default=60.0)
+    p.add_argument("--gnc-every", type=_positive_int, default=5)
+    p.add_argument("--softmax-time-limit", type=_positive_float, default=60.0)
     p.add_argument("--no-ufm-reference", action="store_true", help="skip the UFM (2) solve at each (d, tau)")
 
     p = sub.add_parser("finetune", help="Section 5 analog: learned head vs CMF when fine-tuning, ID and OOD")
     _common(p, out="runs/finetune")
     p.add_argument("--seeds", type=_ints, default=(0, 1, 2, 3, 4))
-    p.add_argument("--feature-dim", type=int, default=8)
-    p.add_argument("--tau", type=float, default=0.1)
-    p.add_argument("--pretrain-epochs", type=int, default=40)
-    p.add_argument("--finetune-epochs", type=int, default=20)
-    p.add_argument("--finetune-lr", type=float, default=1e-3)
-    p.add_argument("--momentum", type=float, default=0.9, help="CMF EMA momentum")
+    p.add_argument("--feature-dim", type=_positive_int, default=8)
+    p.add_argument("--tau", type=_positive_float, default=0.1)
+    p.add_argument("--pretrain-epochs", type=_positive_int, default=40)
+    p.add_argument("--finetune-epochs", type=_positive_int, default=20)
+    p.add_argument("--finetune-lr", type=_positive_float, default=1e-3)
+    p.add_argument("--momentum", type=_nonneg_float, default=0.9, help="CMF EMA momentum")
 
     p = sub.add_parser("ufm", help="one UFM solve of problem (2)")
     _common(p, out="runs/ufm")
-    p.add_argument("--d", type=int, default=3)
-    p.add_argument("--K", type=int, default=12)
-    p.add_argument("--n", type=int, default=4)
-    p.add_argument("--tau", type=float, default=0.05)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--polish", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--d", type=_positive_int, default=3)
+    p.add_argument("--K", type=_positive_int, default=12)
+    p.add_argument("--n", type=_positive_int, default=4)
+    p.add_argument("--tau", type=_positive_float, default=0.05)
+    p.add_argument("--steps", type=_positive_int, default=1000)
+    p.add_argument("--lr", type=_positive_float, default=0.1)
+    p.add_argument("--polish", type=_nonneg_int, default=300)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
 
     p = sub.add_parser("fit", help="one network training run")
     _common(p, out="runs/fit")
     _data_args(p, encoder="mlp")
-    p.add_argument("--feature-dim", type=int, default=3)
+    p.add_argument("--feature-dim", type=_positive_int, default=3)
     p.add_argument("--classifier", default="learned", choices=["learned", "fixed", "cmf"])
     p.add_argument("--code", default=None, help="for --classifier fixed: a .npy (d, K) or a SphereCode file")
     p.add_argument("--assignment", type=_ints, default=None, help="class k -> codeword assignment[k]")
-    p.add_argument("--tau", type=float, default=0.1)
-    p.add_argument("--momentum", type=float, default=0.9, help="CMF EMA momentum")
+    p.add_argument("--tau", type=_positive_float, default=0.1)
+    p.add_argument("--momentum", type=_nonneg_float, default=0.9, help="CMF EMA momentum")
     p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--weight-decay", type=_nonneg_float, default=5e-4)
     p.add_argument("--augment", action="store_true")
-    p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=_nonneg_int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint_last.pt")
-    p.add_argument("--image-size", type=int, default=32, help="--dataset folder: images resized to this")
-    p.add_argument("--test-fraction", type=float, default=None,
+    p.add_argument("--image-size", type=_positive_int, default=32, help="--dataset folder: images resized to this")
+    p.add_argument("--test-fraction", type=_positive_float, default=None,
                    help="--dataset folder without train/ and test/: held-out fraction per class")
-    p.add_argument("--classifier-lr-scale", type=float, default=1.0)
-    p.add_argument("--gnc-every", type=int, default=1)
-    p.add_argument("--anneal-from", type=float, default=None,
+    p.add_argument("--classifier-lr-scale", type=_positive_float, default=1.0)
+    p.add_argument("--gnc-every", type=_positive_int, default=1)
+    p.add_argument("--anneal-from", type=_positive_float, default=None,
                    help="temperature continuation: run tau down from this value over the first half of the epochs")
-    p.add_argument("--anneal-lr-power", type=float, default=0.5,
+    p.add_argument("--anneal-lr-power", type=_positive_float, default=0.5,
                    help="during the continuation the learning rate is scaled by (tau_e / tau_0)^power")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
     return parser
 
 
@@ -201,7 +211,11 @@ def _load_code(path):
 def main(argv=None) -> int:
     """Entry point; returns the exit status (0 on success, 2 on bad input or missing data)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CLIError as exc:  # one line, exit 2 (the rest of the CLI's convention)
+        print(str(exc), file=sys.stderr)
+        return exc.status
     cmd = EXPERIMENTS.get(args.command, args.command)
     from ._common import require_torch
 
@@ -214,7 +228,7 @@ def main(argv=None) -> int:
     try:
         results = _run(cmd, args)
     except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"spherecodes train: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - t0
     for res in results:
