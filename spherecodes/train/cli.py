@@ -91,10 +91,39 @@ def _nonneg_float(text):
     return v
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions as written, and every option's default in its help line."""
+
+
+class _TrainParser(_Parser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        # every option lists its default, also those whose name says all there is to say
+        if args and str(args[0]).startswith("-") and kwargs.get("help") is None:
+            kwargs["help"] = _OPTION_HELP.get(args[0], "")
+        return super().add_argument(*args, **kwargs)
+
+
+_OPTION_HELP = {
+    "--d": "feature dimension", "--K": "number of classes", "--n": "features per class",
+    "--tau": "temperature of the cross-entropy loss (1)", "--steps": "Adam steps",
+    "--lr": "learning rate", "--polish": "L-BFGS polish iterations at the final tau",
+    "--seed": "random seed", "--epochs": "training epochs", "--batch-size": "minibatch size",
+    "--feature-dim": "feature dimension d of the encoder output", "--taus": "comma-separated temperatures",
+    "--ufm-d": "UFM feature dimension", "--ufm-K": "UFM classes", "--ufm-n": "UFM features per class",
+    "--ufm-restarts": "UFM random restarts", "--ufm-steps": "UFM Adam steps",
+    "--weight-decay": "weight decay", "--gnc-every": "epochs between two GNC evaluations",
+    "--softmax-restarts": "restarts of the Softmax Code reference", "--synthetic-K": "classes of the synthetic dataset",
+    "--softmax-time-limit": "seconds for the Softmax Code reference",
+}
+
+
 def build_parser():
-    parser = _Parser(prog="spherecodes train", description=__doc__,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="experiment", parser_class=_Parser)
+    parser = _TrainParser(prog="spherecodes train", description=__doc__.replace("``", ""))  # no RST on a terminal
+    sub = parser.add_subparsers(dest="command", required=True, metavar="experiment", parser_class=_TrainParser)
 
     p = sub.add_parser("temperature", aliases=["a"], help="(a) GNC against temperature")
     _common(p, out="runs/temperature")
