@@ -95,6 +95,17 @@ def gnc1(H, y, *, K=None) -> float:
     Hs = np.ldexp(H, -_pow2_exponent(H))
     M = _means(Hs, y, K)
     R = Hs - M[:, y]  # (d, N) within-class residuals
+    return _gnc1_from_factor(M, R, N)
+
+
+def _gnc1_from_factor(M: np.ndarray, R: np.ndarray, N: int) -> float:
+    """``tr(Sigma_W Sigma_B^+) / K`` from the class means and a factor of the within-class scatter.
+
+    ``M`` is ``(d, K)`` (the vectors spanning ``Sigma_B = M M^T / K``, centred
+    or not), ``R`` is ``(d, r)`` with ``R R^T = N Sigma_W`` (the residuals
+    themselves, or a square root of the accumulated scatter, as in
+    :mod:`spherecodes.streaming`).  Both at unit scale.
+    """
     # Sigma_B = M M^T / K has rank <= K: work in the span of the class means,
     # from the thin SVD M = U diag(s) V^T, where Sigma_B^+ = U diag(K / s^2) U^T.
     # Then tr(Sigma_W Sigma_B^+) / K = (1/N) sum_i ||diag(1/s) U^T r_i||^2, a sum
@@ -157,7 +168,12 @@ def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False) -> f
     if H.shape[0] != d:
         raise ValueError(f"H has dimension {H.shape[0]} but W has d={d} rows (H is (d, N), W is (d, K))")
     M = _means(H, y, K)
-    if check_bool(normalize_means, "normalize_means"):
+    return _gnc3_from_means(W, M, check_bool(normalize_means, "normalize_means"))
+
+
+def _gnc3_from_means(W: np.ndarray, M: np.ndarray, normalize_means: bool) -> float:
+    """``(1/K) sum_k (1 - <w_k, m_k>)`` for a validated code ``W`` and class means ``M``, both ``(d, K)``."""
+    if normalize_means:
         zero = np.all(M == 0, axis=0)
         if np.any(zero):
             k = int(np.argmax(zero))
