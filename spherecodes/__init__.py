@@ -27,6 +27,10 @@ _EXPORTS = {
     "collapse": ["class_means", "gnc1", "gnc2", "gnc3", "gnc_metrics", "GNCMetrics", "optimal_features"],
     "code": ["SphereCode"],
     "solvers": ["softmax_code", "tammes_code", "hardmax", "HardMaxResult"],
+    "streaming": ["StreamingCollapse", "ClassStatistics", "CollapseMetrics", "NCCAgreement", "LayerHooks",
+                  "register_hooks"],
+    "pairwise": ["cdnv", "uniformity", "riesz_energy"],
+    "margins": ["distance_between_hulls", "HullDistance", "feature_margins", "FeatureMargins"],
 }
 _LOCATION = {name: module for module, names in _EXPORTS.items() for name in names}
 
