@@ -108,9 +108,16 @@ class _NumpyOps:
         return np.bincount(inv, minlength=n).astype(np.float64)
 
     def segment_sum(self, inv, X, n):
-        out = np.zeros((n,) + X.shape[1:])
-        np.add.at(out, inv, X)
-        return out
+        import scipy.sparse as sp   # noqa: PLC0415
+
+        ind = sp.csr_matrix((np.ones(inv.shape[0]), (inv, np.arange(inv.shape[0]))), shape=(n, inv.shape[0]))
+        return np.asarray(ind @ X)
+
+    def vstack(self, a, b):
+        return np.vstack([a, b])
+
+    def sqrt(self, a):
+        return np.sqrt(a)
 
     def all_finite(self, X):
         return bool(np.all(np.isfinite(X)))
@@ -177,6 +184,12 @@ class _TorchOps:
 
     def segment_sum(self, inv, X, n):
         return self.zeros((n,) + tuple(X.shape[1:])).index_add_(0, inv, X)
+
+    def vstack(self, a, b):
+        return self.torch.cat([a, b], dim=0)
+
+    def sqrt(self, a):
+        return self.torch.sqrt(a)
 
     def all_finite(self, X):
         return bool(self.torch.isfinite(X).all().item())
@@ -343,19 +356,25 @@ class StreamingCollapse:
         mb = ops.segment_sum(inv, X, u) / nb[:, None]            # batch class means
         R = X - mb[inv]                                            # residuals from them
         ssq = ops.segment_sum(inv, (R * R).sum(1), u)
-        self._merge(classes, nb, mb, R.T @ R, ssq)
+        self._merge(classes, nb, mb, R, ssq)
         self._n += B
         if not ops.all_finite(self._scatter):
             raise ValueError("the within-class scatter overflowed (features above ~1e150); rescale them")
 
-    def _merge(self, classes, nb, mb, scatter_b, ssq_b):
-        """Chan-Golub-LeVeque pairwise update with a batch's per-class statistics."""
+    def _merge(self, classes, nb, mb, R, ssq_b, scatter_b=None):
+        """Chan-Golub-LeVeque pairwise update with a batch's per-class statistics.
+
+        The batch's scatter is ``R^T R`` (its residuals ``R``), or ``scatter_b``
+        when given; the update adds ``sum_k n_a n_b / n (mu_b - mu_a)(mu_b - mu_a)^T``,
+        formed as one symmetric product with the residuals.
+        """
         na = self._counts[classes]
         n = na + nb
         delta = mb - self._means[classes]
         w = na * nb / n                                   # 0 for classes new in this batch
         self._means[classes] = self._means[classes] + delta * (nb / n)[:, None]
-        self._scatter += scatter_b + (delta * w[:, None]).T @ delta
+        Z = self._ops.vstack(R, delta * self._ops.sqrt(w)[:, None])
+        self._scatter += Z.T @ Z if scatter_b is None else scatter_b + Z.T @ Z
         self._sqdev[classes] = self._sqdev[classes] + ssq_b + w * (delta * delta).sum(1)
         self._counts[classes] = n
 
@@ -385,8 +404,8 @@ class StreamingCollapse:
         ops = self._ops
         present = np.flatnonzero(st.counts > 0)
         self._merge(ops.from_numpy(present), ops.from_numpy(st.counts[present].astype(np.float64)),
-                    ops.from_numpy(st.means[present]), ops.from_numpy(st.scatter),
-                    ops.from_numpy(st.sq_dev[present]))
+                    ops.from_numpy(st.means[present]), ops.zeros((0, self._dim)),
+                    ops.from_numpy(st.sq_dev[present]), scatter_b=ops.from_numpy(st.scatter))
         self._n += other._n
 
     def statistics(self, *, allow_empty: bool = False) -> "ClassStatistics":
