@@ -369,10 +369,17 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     return X, dist, lower, upper, np.nonzero(nz)[0], supp_idx[nz], supp_w[nz]
 
 
+def _dask_client(executor):
+    """The ``distributed.Client`` behind ``executor`` (``Client.get_executor()`` or
+    :class:`spherecodes.executor.DaskExecutor`), else None."""
+    client = getattr(executor, "client", None) or getattr(executor, "_client", None)
+    return client if callable(getattr(client, "scatter", None)) else None
+
+
 def _executor_workers(executor) -> int:
     """How many jobs ``executor`` runs at once, where it says so (else the local CPU count)."""
     n = getattr(executor, "_max_workers", None)
-    client = getattr(executor, "client", None) or getattr(executor, "_client", None)
+    client = _dask_client(executor)
     if not n and client is not None and callable(getattr(client, "nthreads", None)):
         try:
             n = sum(client.nthreads().values())
@@ -395,7 +402,9 @@ def _ovr_on_executor(executor, W, m0, tol, B, n_jobs):
     n_tasks = min(len(starts), 4 * _executor_workers(executor))
     groups = [g for g in np.array_split(np.asarray(starts), n_tasks) if g.size]
     edges = [(int(g[0]), min(K, int(g[-1]) + B)) for g in groups]
-    futures = [executor.submit(_ovr_job, W, k0, k1, m0, tol, B, n_jobs) for k0, k1 in edges]
+    client = _dask_client(executor)
+    data = client.scatter(W, broadcast=True) if client is not None else W   # sent to each worker once
+    futures = [executor.submit(_ovr_job, data, k0, k1, m0, tol, B, n_jobs) for k0, k1 in edges]
     parts = [f.result() for f in futures]
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(7))
 

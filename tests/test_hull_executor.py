@@ -28,7 +28,10 @@ def test_local_dask_cluster_equals_serial(code):
     with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         res = one_vs_rest_distances(code, block_size=23, executor=client.get_executor())
+        with get_executor(cluster.scheduler_address) as ex:          # the project's Dask wrapper
+            res2 = one_vs_rest_distances(code, block_size=23, executor=ex)
     assert_identical(res, serial)
+    assert_identical(res2, serial)
     for k in (0, 299):    # and the values are right, not only equal
         assert res.distance[k] == pytest.approx(cvxpy_one_vs_rest(code, k), abs=1e-8)
 
