@@ -322,9 +322,17 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     if executor is not None:
         B = _default_block(K) if block_size is None else block_size
         out = _ovr_on_executor(executor, W, m0, tol, B, n_jobs)
-        X, dist, lower, upper, rows, cols, vals = out
-        return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=W + X.T,
-                         converged=upper - lower <= tol * upper, _support=(rows, cols, vals))
+    else:
+        out = _ovr_here(W, m0, tol, gram, block_size, n_jobs)
+    X, dist, lower, upper, rows, cols, vals = out
+    converged = upper - lower <= tol * upper
+    return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=W + X.T,
+                     converged=converged, _support=(rows, cols, vals))
+
+
+def _ovr_here(W, m0, tol, gram, block_size, n_jobs):
+    """All classes in this process, with ``n_jobs`` threads: Gram lookups or explicit blocks."""
+    K = W.shape[1]
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
         if gram:
@@ -333,10 +341,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         else:
             B = _default_block(K) if block_size is None else block_size
             out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs)
-    X, dist, lower, upper, rows, cols, vals = out
-    converged = upper - lower <= tol * upper
-    return OneVsRest(distance=dist, lower=lower, upper=upper, nearest=W + X.T,
-                     converged=converged, _support=(rows, cols, vals))
+    return out
 
 
 def _split(pool, n_jobs, K, fn):
