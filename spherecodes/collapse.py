@@ -111,7 +111,12 @@ def _gnc1_from_factor(M: np.ndarray, R: np.ndarray, N: int) -> float:
     # Then tr(Sigma_W Sigma_B^+) / K = (1/N) sum_i ||diag(1/s) U^T r_i||^2, a sum
     # of squares (never negative); directions with s at rounding level of the
     # largest are outside the numerical span and are not counted.
-    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    if M.shape[1] > M.shape[0]:
+        # K > d: M^T = Q R, and M = R^T Q^T has the left singular vectors and values of R^T
+        # (d x d); 3x faster at (768, 29233) than an SVD that also forms the K x d right ones.
+        U, sv, _ = np.linalg.svd(np.linalg.qr(M.T, mode="r").T, full_matrices=False)
+    else:
+        U, sv, _ = np.linalg.svd(M, full_matrices=False)
     if sv.size == 0 or sv[0] == 0:
         return 0.0 if not np.any(R) else float("inf")
     keep = sv > sv[0] * max(M.shape) * np.finfo(float).eps
