@@ -229,7 +229,7 @@ def main(argv=None):
     p.add_argument("--d", type=int, default=768, help="feature dimension (default 768)")
     p.add_argument("--N", type=int, default=300000, help="number of features (default 300000)")
     p.add_argument("--batch", type=int, default=4096, help="rows per batch (default 4096)")
-    p.add_argument("--noise", type=float, default=0.5, help="within-class spread of the features (default 0.5)")
+    p.add_argument("--noise", type=float, default=2.0, help="within-class spread of the features (default 2)")
     p.add_argument("--nc4-samples", type=int, default=None, help="features used for NC4 (default all N)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
     p.add_argument("--tol", type=float, default=1e-12, help="relative width of the GNC2 certificates (default 1e-12)")
