@@ -84,6 +84,11 @@ MUTANTS = [
     ("class_means label check removed", "spherecodes/_validation.py",
      "        if K > N:   # checked before any array of size K is allocated", "        if False:",
      ["tests/test_validation.py", "tests/test_collapse.py"]),
+    ("streaming: pairwise update without the between-batch term", "spherecodes/streaming.py",
+     "        self._scatter += scatter_b + (delta * w[:, None]).T @ delta", "        self._scatter += scatter_b",
+     ["tests/test_streaming.py"]),
+    ("NC4: float32 near-ties not re-scored in float64", "spherecodes/streaming.py",
+     "            if amb.size:", "            if False:", ["tests/test_streaming.py"]),
 ]
 
 

@@ -28,6 +28,10 @@ _EXPORTS = {
     "code": ["SphereCode"],
     "solvers": ["softmax_code", "tammes_code", "hardmax", "HardMaxResult"],
     "plotting": ["plot_code"],
+    "streaming": ["StreamingCollapse", "ClassStatistics", "CollapseMetrics", "NCCAgreement", "LayerHooks",
+                  "register_hooks"],
+    "pairwise": ["cdnv", "uniformity", "riesz_energy"],
+    "margins": ["distance_between_hulls", "HullDistance", "feature_margins", "FeatureMargins"],
 }
 _LOCATION = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -102,12 +102,28 @@ def gnc1(H, y, *, K=None, layout: str = "columns") -> float:
     Hs = np.ldexp(H, -_pow2_exponent(H))
     M = _means(Hs, y, K)
     R = Hs - M[:, y]  # (d, N) within-class residuals
+    return _gnc1_from_factor(M, R, N)
+
+
+def _gnc1_from_factor(M: np.ndarray, R: np.ndarray, N: int) -> float:
+    """``tr(Sigma_W Sigma_B^+) / K`` from the class means and a factor of the within-class scatter.
+
+    ``M`` is ``(d, K)`` (the vectors spanning ``Sigma_B = M M^T / K``, centred
+    or not), ``R`` is ``(d, r)`` with ``R R^T = N Sigma_W`` (the residuals
+    themselves, or a square root of the accumulated scatter, as in
+    :mod:`spherecodes.streaming`).  Both at unit scale.
+    """
     # Sigma_B = M M^T / K has rank <= K: work in the span of the class means,
     # from the thin SVD M = U diag(s) V^T, where Sigma_B^+ = U diag(K / s^2) U^T.
     # Then tr(Sigma_W Sigma_B^+) / K = (1/N) sum_i ||diag(1/s) U^T r_i||^2, a sum
     # of squares (never negative); directions with s at rounding level of the
     # largest are outside the numerical span and are not counted.
-    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    if M.shape[1] > M.shape[0]:
+        # K > d: M^T = Q R, and M = R^T Q^T has the left singular vectors and values of R^T
+        # (d x d); 3x faster at (768, 29233) than an SVD that also forms the K x d right ones.
+        U, sv, _ = np.linalg.svd(np.linalg.qr(M.T, mode="r").T, full_matrices=False)
+    else:
+        U, sv, _ = np.linalg.svd(M, full_matrices=False)
     if sv.size == 0 or sv[0] == 0:
         return 0.0 if not np.any(R) else float("inf")
     keep = sv > sv[0] * max(M.shape) * np.finfo(float).eps
@@ -169,7 +185,12 @@ def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False, layo
         shapes = "H is (d, N), W is (d, K)" if layout == "columns" else "H is (N, d), W is (K, d)"
         raise ValueError(f"H has dimension {H.shape[0]} but W has d={d} ({shapes})")
     M = _means(H, y, K)
-    if check_bool(normalize_means, "normalize_means"):
+    return _gnc3_from_means(W, M, check_bool(normalize_means, "normalize_means"))
+
+
+def _gnc3_from_means(W: np.ndarray, M: np.ndarray, normalize_means: bool) -> float:
+    """``(1/K) sum_k (1 - <w_k, m_k>)`` for a validated code ``W`` and class means ``M``, both ``(d, K)``."""
+    if normalize_means:
         zero = np.all(M == 0, axis=0)
         if np.any(zero):
             k = int(np.argmax(zero))

@@ -31,6 +31,7 @@ memory to two ``block_size x K`` matrices.
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import UNIT_NORM_ATOL, as_code, as_matrix, as_vector, check_bool, check_int, check_tol
+from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
+                          check_tol)
 
 _EPS = 2.0 ** -53
 # Above this the K x K Gram matrix is not kept whole (23170 classes at most).
@@ -259,7 +261,8 @@ def _default_block(K: int) -> int:
 
 def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
                           n_neighbors: int | None = None, block_size: int | None = None,
-                          n_jobs: int = 1, gram: bool | None = None, layout: str = "columns") -> OneVsRest:
+                          n_jobs: int = 1, gram: bool | None = None, executor=None,
+                          layout: str = "columns") -> OneVsRest:
     """Exact one-vs-rest distances of every class of a code, with certificates.
 
     For each k, the distance from ``w_k`` to the convex hull of the other
@@ -278,7 +281,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         upper``.  Finite and positive.
     n_neighbors : int, optional, keyword-only
         Size of the initial candidate set per class (its nearest codewords);
-        default ``d + 8``.  Only speed depends on it: the result
+        default ``min(d, 128) + 8``.  Only speed depends on it: the result
         is checked against all codewords.
     block_size : int, optional, keyword-only
         Classes processed per matrix product; bounds memory to about
@@ -289,6 +292,15 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Keep the whole ``K x K`` Gram matrix (every inner product the solver
         needs is then a lookup).  Default: when it takes at most 4 GiB.
         Otherwise shifted points are formed explicitly, block by block.
+    executor : concurrent.futures.Executor, optional, keyword-only
+        Spread the blocks of classes over this executor (a process or thread
+        pool, :func:`spherecodes.executor.get_executor`, or a Dask
+        ``distributed.Client(...).get_executor()``).  Each job receives ``W``
+        and solves whole blocks with the explicit (blocked) path, so the
+        result is bit-identical to ``one_vs_rest_distances(W, gram=False,
+        block_size=block_size)`` in this process (same blocks, same
+        operations).  ``gram=True`` cannot be combined with it (the ``K x K``
+        Gram matrix is not shipped).  ``n_jobs`` threads run inside each job.
     layout : {"columns", "rows"}, keyword-only
         ``"rows"`` for classes as rows, ``(K, d)`` like ``nn.Linear.weight``;
         ``nearest`` is then ``(K, d)`` too.
@@ -307,7 +319,8 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         be finite and positive).
     TypeError
         If ``W`` is complex or not numeric, or an option has the wrong type
-        (also a ``ValueError``, see :class:`spherecodes._validation.ArgumentTypeError`).
+        (also a ``ValueError``, see :class:`spherecodes._validation.ArgumentTypeError`),
+        or ``executor`` has no ``submit`` method.
 
     Examples
     --------
@@ -321,17 +334,41 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     tol = check_tol(tol)
     d, K = W.shape
     if n_neighbors is None:
-        m0 = d + 8        # measured best at (64, 2048) and (128, 8192) among d/2 .. 2d + 8
+        # measured best at (64, 2048) and (128, 8192) among d/2 .. 2d + 8; capped at 136 for
+        # larger d (supports stay near 70 there): 2x faster at (256, 4000) and (768, 2000)
+        m0 = min(d, 128) + 8
     else:
         m0 = check_int(n_neighbors, "n_neighbors", minimum=1)
     m0 = min(K - 1, m0)
     if block_size is not None:
         block_size = check_int(block_size, "block_size", minimum=1)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
+    if executor is not None:
+        if not callable(getattr(executor, "submit", None)):
+            raise ArgumentTypeError("executor must be a concurrent.futures.Executor (with a submit method), "
+                                    f"got {type(executor).__name__}")
+        if gram is not None and check_bool(gram, "gram"):
+            raise ValueError("gram=True cannot be combined with executor: each job solves its blocks "
+                             "from W (pass gram=False or leave it unset)")
+        gram = False
     if gram is None:
         gram = 8 * K * K <= _FULL_GRAM_BYTES
     else:
         gram = check_bool(gram, "gram")
+    if executor is not None:
+        B = _default_block(K) if block_size is None else block_size
+        out = _ovr_on_executor(executor, W, m0, tol, B, n_jobs)
+    else:
+        out = _ovr_here(W, m0, tol, gram, block_size, n_jobs)
+    dist, lower, upper, nearest, converged, support = out
+    return OneVsRest(distance=dist, lower=lower, upper=upper,
+                     nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
+                     converged=converged, _support=support, layout=layout)
+
+
+def _ovr_here(W, m0, tol, gram, block_size, n_jobs):
+    """All classes in this process, with ``n_jobs`` threads: Gram lookups or explicit blocks."""
+    K = W.shape[1]
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
         if gram:
@@ -340,10 +377,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         else:
             B = _default_block(K) if block_size is None else block_size
             out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs)
-    dist, lower, upper, nearest, converged, support = out
-    return OneVsRest(distance=dist, lower=lower, upper=upper,
-                     nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
-                     converged=converged, _support=support, layout=layout)
+    return out
 
 
 def _split(pool, n_jobs, K, fn):
@@ -378,18 +412,68 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     return dist, lower, upper, nearest, converged, (supp_idx, supp_w)
 
 
-def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
-    """Blocks of classes: explicit shifted points, one matrix product per screening round."""
+def _dask_client(executor):
+    """The ``distributed.Client`` behind ``executor`` (``Client.get_executor()`` or
+    :class:`spherecodes.executor.DaskExecutor`), else None."""
+    client = getattr(executor, "client", None) or getattr(executor, "_client", None)
+    return client if callable(getattr(client, "scatter", None)) else None
+
+
+def _executor_workers(executor) -> int:
+    """How many jobs ``executor`` runs at once, where it says so (else the local CPU count)."""
+    n = getattr(executor, "_max_workers", None)
+    client = _dask_client(executor)
+    if not n and client is not None and callable(getattr(client, "nthreads", None)):
+        try:
+            n = sum(client.nthreads().values())
+        except Exception:  # noqa: BLE001 - only a hint for the number of jobs
+            n = None
+    return max(1, int(n or os.cpu_count() or 1))
+
+
+def _ovr_job(W, k0, k1, m0, tol, B, n_jobs):
+    """One job of :func:`_ovr_on_executor`: classes ``k0 <= k < k1`` (whole blocks) of ``W``."""
+    WT = np.ascontiguousarray(W.T)
+    with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
+        return _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, k0, k1)
+
+
+def _ovr_on_executor(executor, W, m0, tol, B, n_jobs):
+    """The blocked path with groups of whole blocks as jobs on ``executor``; results in class order."""
+    K = W.shape[1]
+    starts = list(range(0, K, B))
+    n_tasks = min(len(starts), 4 * _executor_workers(executor))
+    groups = [g for g in np.array_split(np.asarray(starts), n_tasks) if g.size]
+    edges = [(int(g[0]), min(K, int(g[-1]) + B)) for g in groups]
+    client = _dask_client(executor)
+    data = client.scatter(W, broadcast=True) if client is not None else W   # sent to each worker once
+    futures = [executor.submit(_ovr_job, data, k0, k1, m0, tol, B, n_jobs) for k0, k1 in edges]
+    parts = [f.result() for f in futures]
+    # (dist, lower, upper, nearest (d, k), converged, (rows, cols, vals)) of each group, in class order
+    support = tuple(np.concatenate([p[5][i] for p in parts]) for i in range(3))
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts], axis=1),
+            np.concatenate([p[4] for p in parts]), support)
+
+
+def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, k_start=0, k_stop=None):
+    """Blocks of classes: explicit shifted points, one matrix product per screening round.
+
+    Solves classes ``k_start <= k < k_stop`` (default all) in blocks of ``B``
+    starting at ``k_start``; per-class arrays are returned for that range only.
+    """
     from ._wolfe import REFINE_ITERS, lower_rows, select_neighbors, solve_rows
 
     K, d = WT.shape
-    X_all = np.empty((K, d))
-    dist_all = np.empty(K)
-    lower_all = np.empty(K)
-    upper_all = np.empty(K)
+    k_stop = K if k_stop is None else k_stop
+    n_out = k_stop - k_start
+    X_all = np.empty((n_out, d))
+    dist_all = np.empty(n_out)
+    lower_all = np.empty(n_out)
+    upper_all = np.empty(n_out)
     rows, cols, vals = [], [], []
-    for start in range(0, K, B):
-        ks = np.arange(start, min(K, start + B))
+    for start in range(k_start, k_stop, B):
+        ks = np.arange(start, min(k_stop, start + B))
         b = ks.size
         cand = np.empty((b, m0), dtype=np.int64)
         select_neighbors(WT[ks] @ W, ks, m0, cand)   # (b, K) inner products, nearest first
@@ -445,13 +529,13 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs):
                     cand[i, m:m + add.size] = add
                     ncand[i] = m + add.size
             pending = np.asarray(still, dtype=np.int64)
-        X_all[ks] = X
-        dist_all[ks] = dist
-        lower_all[ks] = lower
-        upper_all[ks] = upper
+        X_all[ks - k_start] = X
+        dist_all[ks - k_start] = dist
+        lower_all[ks - k_start] = lower
+        upper_all[ks - k_start] = upper
         nz = lam > 0                   # padding past ncand[i] holds zero weight
         rows.append(np.repeat(ks, nz.sum(axis=1)))
         cols.append(cand[nz])
         vals.append(lam[nz])
-    return (dist_all, lower_all, upper_all, W + X_all.T, upper_all - lower_all <= tol * upper_all,
+    return (dist_all, lower_all, upper_all, W[:, k_start:k_stop] + X_all.T, upper_all - lower_all <= tol * upper_all,
             (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)))

@@ -1,0 +1,252 @@
+"""Streaming class statistics and the metrics computed from them.
+
+References are written out here with plain numpy on all the features at once
+(class means, residuals, pseudo-inverses, full K x K distance matrices), or
+are the in-memory functions of spherecodes.collapse on the same features.
+"""
+import numpy as np
+import pytest
+
+from spherecodes import (ClassStatistics, NCCAgreement, StreamingCollapse, cdnv, gnc1, gnc3,
+                         one_vs_rest_distances, riesz_energy, uniformity)
+
+torch = pytest.importorskip("torch")
+
+
+def make_features(rng, K=6, D=5, N=90, spread=3.0, noise=1.0):
+    y = rng.integers(0, K, N)
+    y[:K] = np.arange(K)                      # every class present
+    M = spread * rng.standard_normal((K, D))
+    return M[y] + noise * rng.standard_normal((N, D)), y
+
+
+def direct_stats(H, y, K):
+    """Counts, means (K, D), scatter (D, D), per-class squared deviations: numpy on all features."""
+    counts = np.bincount(y, minlength=K)
+    means = np.stack([H[y == k].mean(axis=0) for k in range(K)])
+    R = H - means[y]
+    return counts, means, R.T @ R, np.array([np.sum(R[y == k] ** 2) for k in range(K)])
+
+
+def stream(H, y, batch, *, n_classes=None, as_torch=False, dtype=np.float64):
+    acc = StreamingCollapse(n_classes)
+    for i in range(0, len(y), batch):
+        h, t = H[i:i + batch].astype(dtype), y[i:i + batch]
+        if as_torch:
+            h, t = torch.from_numpy(h), torch.from_numpy(t)
+        acc.update(h, t)
+    return acc
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_streaming_equals_in_memory(rng, dtype, as_torch):
+    H, y = make_features(rng, N=60)
+    order = np.argsort(y, kind="stable")       # sorted labels: most batches miss most classes
+    for perm in (np.arange(60), order):
+        Hp, yp = H[perm], y[perm]
+        Href = Hp.astype(dtype).astype(np.float64)    # what the accumulator sees, exactly
+        counts, means, scatter, sq = direct_stats(Href, yp, 6)
+        for batch in (1, 7, 60):
+            st = stream(Hp, yp, batch, as_torch=as_torch, dtype=dtype).statistics()
+            assert np.array_equal(st.counts, counts)
+            np.testing.assert_allclose(st.means, means, rtol=1e-12, atol=1e-13)
+            np.testing.assert_allclose(st.scatter, scatter, rtol=1e-11, atol=1e-11)
+            np.testing.assert_allclose(st.sq_dev, sq, rtol=1e-11)
+            assert st.gnc1() == pytest.approx(gnc1(Href.T, yp), rel=1e-10)
+            W = means / np.linalg.norm(means, axis=1, keepdims=True)
+            assert st.gnc3(W) == pytest.approx(gnc3(W.T, Href.T, yp), rel=1e-11, abs=1e-14)
+
+
+def test_streaming_gnc2_is_the_certified_one_vs_rest_of_the_means(rng):
+    H, y = make_features(rng, K=9, D=4, N=120)
+    st = stream(H, y, 16).statistics()
+    _, means, _, _ = direct_stats(H, y, 9)
+    ref = one_vs_rest_distances((means / np.linalg.norm(means, axis=1, keepdims=True)).T)
+    res = st.gnc2()
+    np.testing.assert_allclose(res.distance, ref.distance, rtol=1e-10)
+    assert res.rho_lower <= ref.rho + 1e-12 and ref.rho <= res.rho_upper + 1e-12
+    W = rng.standard_normal((9, 4))
+    res_w = st.gnc2(torch.from_numpy(W), normalize=True)          # rows, a torch tensor
+    ref_w = one_vs_rest_distances(W.T, normalize=True)
+    assert np.array_equal(res_w.distance, ref_w.distance)
+
+
+def test_large_offset_is_stable(rng):
+    """Features with a common offset of 1e6: the pairwise update keeps the scatter (a sum of
+    squares minus n mean^2 would lose every digit)."""
+    H, y = make_features(rng, N=80, noise=1e-3)
+    counts, means, scatter, sq = direct_stats(H, y, 6)       # offset-free reference
+    st = stream(H + 1e6, y, 9).statistics()
+    np.testing.assert_allclose(st.scatter, scatter, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(st.sq_dev, sq, rtol=1e-6)
+
+
+def test_missing_classes_and_growth(rng):
+    H, y = make_features(rng, K=5, N=40)
+    acc = stream(H, y, 8)                                     # K grows with the labels
+    assert acc.statistics().n_classes == 5
+    acc = stream(H, y, 8, n_classes=7)                        # classes 5 and 6 never seen
+    with pytest.raises(ValueError, match="class 5 has no samples"):
+        acc.statistics()
+    st = acc.statistics(allow_empty=True)
+    assert st.counts[5] == 0 and st.counts[6] == 0
+    with pytest.raises(ValueError, match="class 5 has no samples"):
+        st.gnc1()
+
+
+def test_merge_equals_one_pass(rng):
+    H, y = make_features(rng, N=70)
+    a, b = stream(H[:30], y[:30], 7), stream(H[30:], y[30:], 11)
+    a.merge(b)
+    one = stream(H, y, 70).statistics()
+    st = a.statistics()
+    assert a.n_samples == 70
+    np.testing.assert_allclose(st.means, one.means, rtol=1e-12)
+    np.testing.assert_allclose(st.scatter, one.scatter, rtol=1e-11)
+
+
+def test_centering_options_match_written_out_formulas(rng):
+    H, y = make_features(rng, K=4, D=6, N=200)
+    y[:150] = 0                                               # unbalanced: "global" != "means"
+    K, N = 4, 200
+    counts, means, scatter, _ = direct_stats(H, y, K)
+    st = stream(H, y, 32).statistics()
+    Sw = scatter / N
+    for center, origin in [("none", np.zeros(6)), ("global", H.mean(axis=0)), ("means", means.mean(axis=0))]:
+        Mc = means - origin
+        Sb = Mc.T @ Mc / K
+        assert st.gnc1(center=center) == pytest.approx(np.trace(Sw @ np.linalg.pinv(Sb)) / K, rel=1e-8)
+
+
+def test_cdnv_uniformity_riesz_against_numpy(rng, monkeypatch):
+    import spherecodes.pairwise as pw
+
+    H, y = make_features(rng, K=23, D=7, N=300)
+    counts, means, _, sq = direct_stats(H, y, 23)
+    var = sq / counts
+    D2 = ((means[:, None, :] - means[None, :, :]) ** 2).sum(-1)
+    iu = np.triu_indices(23, 1)
+    U = means / np.linalg.norm(means, axis=1, keepdims=True)
+    E2 = ((U[:, None, :] - U[None, :, :]) ** 2).sum(-1)[iu]
+    ref = dict(cdnv=np.mean((var[:, None] + var[None, :])[iu] / (2 * D2[iu])),
+               unif=np.log(np.mean(np.exp(-2.0 * E2))), unif5=np.log(np.mean(np.exp(-0.5 * E2))),
+               riesz=np.mean(E2 ** -1.5), logen=np.mean(-0.5 * np.log(E2)))
+    st = stream(H, y, 25).statistics()
+    for block in (None, 8 * 23 * 5):                          # one block, and blocks of 5 rows
+        if block:
+            monkeypatch.setattr(pw, "_BLOCK_BYTES", block)
+        assert st.cdnv() == pytest.approx(ref["cdnv"], rel=1e-12)
+        assert cdnv(means.T, var) == pytest.approx(ref["cdnv"], rel=1e-12)
+        assert st.uniformity() == pytest.approx(ref["unif"], rel=1e-12)
+        assert uniformity(means.T, t=0.5) == pytest.approx(ref["unif5"], rel=1e-12)
+        assert riesz_energy(torch.from_numpy(means), s=3, layout="rows") == pytest.approx(ref["riesz"], rel=1e-12)
+        assert riesz_energy(means.T, s=3, log=True) == pytest.approx(np.log(ref["riesz"]), rel=1e-12)
+        assert riesz_energy(means.T, s=0) == pytest.approx(ref["logen"], rel=1e-12)
+
+
+def test_cdnv_of_nearly_coincident_means():
+    """Two means 1e-7 apart at norm 1e3: the inner-product form would cancel; the difference does not."""
+    means = np.array([[1e3, 0.0, 5.0], [1e3 + 1e-7, 0.0, 5.0], [0.0, 1e3, 0.0]]).T
+    var = np.array([1e-16, 2e-16, 1.0])
+    d2 = lambda i, j: np.sum((means[:, i] - means[:, j]) ** 2)      # noqa: E731
+    ref = np.mean([(var[i] + var[j]) / (2 * d2(i, j)) for i, j in [(0, 1), (0, 2), (1, 2)]])
+    assert cdnv(means, var) == pytest.approx(ref, rel=1e-9)
+    assert riesz_energy(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]).T, s=1) == np.inf
+
+
+def _nc4_reference(H, means, W, b):
+    ncc = np.argmin(((H[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    return ncc, np.argmax(H @ W.T + b, axis=1)
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_nc4_against_numpy(rng, as_torch):
+    H, y = make_features(rng, K=8, D=6, N=400, spread=1.0, noise=1.0)
+    st = stream(H, y, 50).statistics()
+    W = st.means + 0.7 * rng.standard_normal((8, 6))         # a classifier near the means
+    b = 0.3 * rng.standard_normal(8)
+    ncc, lin = _nc4_reference(H, st.means, W, b)
+    agree = ncc == lin
+    assert 0.05 < agree.mean() < 0.95                          # a test that can fail both ways
+    wrap = torch.from_numpy if as_torch else np.asarray
+    nc4 = st.agreement(wrap(W), bias=b)
+    for i in range(0, 400, 64):
+        nc4.update(wrap(H[i:i + 64]), labels=y[i:i + 64])
+    assert nc4.n_samples == 400 and nc4.matches == agree.sum()
+    per = np.array([agree[y == k].mean() for k in range(8)])
+    np.testing.assert_allclose(nc4.per_class, per, rtol=1e-15)
+    logits = H @ W.T + b
+    nc4 = NCCAgreement(st.means.T, layout="columns")
+    nc4.update(wrap(H), logits=wrap(logits))
+    assert nc4.value == agree.mean()
+
+
+def test_nc4_near_ties_are_rescored_in_float64(rng):
+    """Two classifiers 1e-9 apart: float32 cannot tell them apart, float64 can."""
+    D, N = 16, 300
+    w0 = rng.standard_normal(D)
+    e = rng.standard_normal(D)
+    W = np.stack([w0, w0 + 1e-9 * e, -w0])
+    H = rng.standard_normal((N, D))
+    H[:, :] += np.sign(H @ w0)[:, None] * w0 / np.linalg.norm(w0)   # away from the -w0 class
+    means = np.stack([np.zeros(D) + 0.01, w0, -w0 * 3.0])
+    ncc, lin = _nc4_reference(H, means, W, np.zeros(3))
+    assert {0, 1} <= set(lin.tolist())                          # both near-tied classes win somewhere
+    nc4 = NCCAgreement(means, W=W)
+    nc4.update(H.astype(np.float64))
+    assert nc4.matches == np.sum(ncc == lin)
+
+
+def test_register_hooks_accumulates_layer_outputs(rng):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    X = torch.from_numpy(rng.standard_normal((64, 5)))
+    y = torch.from_numpy(np.arange(64) % 3)
+    model = model.double()
+    from spherecodes import register_hooks
+    with register_hooks(model, ["1", "2"], n_classes=3) as hooks:
+        for i in range(0, 64, 10):
+            hooks.labels = y[i:i + 10]
+            model(X[i:i + 10])
+    with register_hooks(model, ["2"], inputs=True) as into_fc:
+        into_fc.labels = y
+        model(X)
+    assert not model._forward_hooks and not model[1]._forward_hooks        # removed on exit
+    with torch.no_grad():
+        relu = model[1](model[0](X)).numpy()
+        out = model(X).numpy()
+    stats = hooks.statistics()
+    for name, feats in (("1", relu), ("2", out)):
+        _, means, scatter, _ = direct_stats(feats, y.numpy(), 3)
+        np.testing.assert_allclose(stats[name].means, means, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(stats[name].scatter, scatter, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(into_fc["2"].statistics().means, stats["1"].means, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="not submodules"):
+        register_hooks(model, ["nope"])
+
+
+def test_bad_input_names_the_problem(rng):
+    acc = StreamingCollapse()
+    with pytest.raises(ValueError, match=r"2-D, shape \(B, D\)"):
+        acc.update(np.zeros((4, 2, 2)), np.zeros(4, dtype=int))
+    acc.update(np.zeros((4, 3)), np.arange(4))
+    with pytest.raises(ValueError, match="D=2 columns but earlier batches had D=3"):
+        acc.update(np.zeros((4, 2)), np.arange(4))
+    with pytest.raises(TypeError, match="labels must be"):
+        acc.update(np.zeros((4, 3)), np.arange(4.0))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        acc.update(np.full((1, 3), np.nan), np.array([0]))
+    with pytest.raises(ValueError, match="label 5 out of range"):
+        StreamingCollapse(3).update(np.zeros((1, 3)), np.array([5]))
+    with pytest.raises(ValueError, match="no features accumulated"):
+        StreamingCollapse().statistics()
+    with pytest.raises(ValueError, match="center must be one of"):
+        ClassStatistics.from_features(np.eye(3), np.arange(3)).gnc1(center="global mean")
+    st = ClassStatistics.from_features(rng.standard_normal((6, 4)), np.arange(6) % 2)
+    with pytest.raises(ValueError, match="layout='columns'"):
+        st.gnc3(np.ones((4, 2)))                                # (D, K) given as rows
+    with pytest.raises(ValueError, match="row 0 has norm"):
+        st.gnc3(np.ones((2, 4)))                                # rows, not unit, no normalize
+    with pytest.raises(ValueError, match="logits=..."):
+        st.agreement().update(np.zeros((2, 4)))
