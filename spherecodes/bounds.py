@@ -30,7 +30,12 @@ __all__ = ["theorem39_bounds", "Theorem39Bounds", "SphereCodesWarning", "exact_o
 
 
 class SphereCodesWarning(UserWarning):
-    """Warning category for results that hold outside the hypotheses of a theorem."""
+    """Warning category for results that hold outside the hypotheses of a theorem.
+
+    See Also
+    --------
+    theorem39_bounds : warns with it when Theorem 3.9's hypothesis fails.
+    """
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,45 @@ def theorem39_bounds(d, K, *, warn: bool = True) -> Theorem39Bounds:
     -------
     Theorem39Bounds
         ``lower``, ``upper`` (capped at 2), ``upper_raw``, ``applicable``,
-        ``condition`` and ``min_K``.
+        ``condition`` and ``min_K``.  The bounds are Euclidean distances
+        on the unit sphere (dimensionless, in ``[0, 2]``).
+
+    Raises
+    ------
+    ValueError
+        If ``d < 2``; if ``K`` is not a real number (a bool, a string, None),
+        not finite, or ``K < 2``.
+    TypeError
+        If ``d`` is not an integer (a non-integral float, a string)
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    Warns
+    -----
+    SphereCodesWarning
+        When ``warn`` is true and ``K < sqrt(2 pi sqrt(e d))``.
+
+    See Also
+    --------
+    exact_optimum : the optimum itself where Theorem 3.3 gives it.
+    dimension_bounds : the feature dimension needed for a target ``rho``.
+    spherecodes.rho_one_vs_rest : the quantity bounded.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.9, eq. (13).
 
     Notes
     -----
     With ``g = gammaln``,
     ``log lower = log(1/2) + 2/(d-1) * (log(sqrt(pi)/K) + g((d+1)/2) - g(d/2+1))``
     and ``log upper = log 2 + 1/(d-1) * (log(2 sqrt(pi)/K) + g((d+1)/2) - g(d/2))``.
+
+    Examples
+    --------
+    >>> from spherecodes.bounds import theorem39_bounds
+    >>> b = theorem39_bounds(3, 100)
+    >>> b.applicable, b.lower < b.upper
+    (True, True)
     """
     d = check_int(d, "d", minimum=2)
     Kf = _check_K(K)
@@ -145,7 +182,34 @@ def exact_optimum(d, K) -> float | None:
         ``K <= d + 1`` (simplex ETF), ``1`` for ``d + 1 < K <= 2d``
         (cross-polytope); ``None`` otherwise.  For ``d = 1`` only ``K = 2`` is
         covered (value 2); for ``d = 1, K >= 3`` two points coincide and the
-        value is 0.
+        value is 0.  A Euclidean distance on the unit sphere (dimensionless).
+
+    Raises
+    ------
+    ValueError
+        If ``d < 1`` or ``K < 2``.
+    TypeError
+        If ``d`` or ``K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    theorem39_bounds : bounds on the optimum where no closed form is known.
+    dimension_bounds : the feature dimension needed for a target ``rho``.
+    spherecodes.simplex_etf, spherecodes.polygon, spherecodes.cross_polytope :
+        codes attaining these values.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.3 (simplex ETF for
+    ``K <= d + 1``, regular polygon for ``d = 2``, cross-polytope for
+    ``d + 1 < K <= 2d``).
+
+    Examples
+    --------
+    >>> from spherecodes.bounds import exact_optimum
+    >>> exact_optimum(3, 4), exact_optimum(3, 6), exact_optimum(3, 7) is None
+    (1.3333333333333333, 1.0, True)
     """
     d = check_int(d, "d", minimum=1)
     K = check_int(K, "K", minimum=2)
@@ -218,6 +282,32 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     -------
     DimensionBounds
         ``necessary <= (minimal dimension) <= sufficient``.
+
+    Raises
+    ------
+    ValueError
+        If ``K`` is not a real number, not finite or ``K < 2``; if ``rho`` is
+        not a real number in ``(0, 2]``; if ``max_d < 2``.
+    TypeError
+        If ``max_d`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    exact_optimum : the closed forms used (Theorem 3.3).
+    theorem39_bounds : the bounds used elsewhere (Theorem 3.9).
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.3 and Theorem 3.9, eq. (13)
+    (the paper's use of eq. (13) for choosing ``d``, Section 3.2 and Figure 3).
+
+    Examples
+    --------
+    >>> from spherecodes.bounds import dimension_bounds
+    >>> b = dimension_bounds(20, 1.0)          # cross-polytope: d = 10 suffices
+    >>> b.sufficient
+    10
     """
     Kf = _check_K(K)
     if isinstance(rho, bool) or not isinstance(rho, numbers.Real) or not (0 < float(rho) <= 2):

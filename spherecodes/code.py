@@ -71,6 +71,16 @@ class SphereCode:
         ``""`` for a given code.
     message : str
         The same in words, with the outcome of the final polish.
+
+    See Also
+    --------
+    spherecodes.softmax_code, spherecodes.tammes_code : solvers that return one.
+    spherecodes.separation : the measures stored here, for any array.
+
+    References
+    ----------
+    Generalized Neural Collapse paper: ``rho_one_vs_rest`` is eq. (3)
+    (Definition 2.1), ``rho_one_vs_one`` eq. (11), rattlers Definition 3.4.
     """
 
     W: np.ndarray
@@ -116,6 +126,38 @@ class SphereCode:
         **metadata
             ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``,
             ``status``, ``message``.
+
+        Returns
+        -------
+        SphereCode
+            A read-only copy of ``W`` as ``(d, K)`` with every measure
+            computed (the one-vs-rest distance with its certificate).
+
+        Raises
+        ------
+        ValueError
+            If ``problem`` is not one of ``"softmax"``, ``"tammes"``,
+            ``"given"``; if ``metadata`` has a key not listed above; if ``W``
+            is not a finite 2-D code of ``K >= 2`` unit vectors (see
+            :func:`spherecodes.rho_one_vs_rest`); if ``layout`` is not
+            ``"columns"``/``"rows"``; or if ``rattler_rtol`` is negative or
+            not finite.
+        TypeError
+            If ``W`` is complex or not numeric, ``normalize`` is not a bool,
+            ``layout`` not a string or ``rattler_rtol`` not a real number
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+        See Also
+        --------
+        spherecodes.separation : the measures computed.
+        spherecodes.load_weights : read ``W`` from a file first.
+
+        Examples
+        --------
+        >>> from spherecodes import SphereCode, simplex_etf
+        >>> code = SphereCode.from_W(simplex_etf(3, 4))
+        >>> round(code.rho_one_vs_rest, 12), code.rattlers.tolist()
+        (1.333333333333, [])
         """
         from .measures import separation
 
@@ -154,12 +196,20 @@ class SphereCode:
 
         As :func:`spherecodes.measures.min_angle`: ``arccos`` of the inner product
         returns 0 for angles below about 1e-8 rad.
+
+        See Also
+        --------
+        spherecodes.min_angle : the same from an array.
         """
         return float(2.0 * math.asin(min(1.0, self.rho_one_vs_one / 2.0)))
 
     @property
     def value(self) -> float:
-        """The optimized objective: ``rho_one_vs_rest`` (softmax/given) or ``max_inner_product`` (tammes)."""
+        """The optimized objective: ``rho_one_vs_rest`` (softmax/given) or ``max_inner_product`` (tammes).
+
+        The first is maximized (eq. (3)), the second minimized (eq. (11) as a
+        cosine) by the respective solvers.
+        """
         return self.max_inner_product if self.problem == "tammes" else self.rho_one_vs_rest
 
     # --------------------------------------------------------------- checks
@@ -170,6 +220,12 @@ class SphereCode:
         distances, ``rho_one_vs_one``, ``max_inner_product`` (directly from the Gram
         matrix), the rattlers, and the inequality ``rho >= 1 - max_inner_product``.
 
+        Parameters
+        ----------
+        atol : float, keyword-only
+            Absolute tolerance of every comparison (distances are
+            dimensionless, on the unit sphere).
+
         Returns
         -------
         bool
@@ -179,6 +235,15 @@ class SphereCode:
         ------
         ValueError
             Listing every measure that does not match.
+
+        See Also
+        --------
+        spherecodes.one_vs_rest_distances : the recomputation of the distances.
+        spherecodes.measures.rattlers_from_distances : the rattler rule.
+
+        References
+        ----------
+        Generalized Neural Collapse paper, eq. (3), eq. (11), Definition 3.4.
         """
         from .hull import one_vs_rest_distances
         from .measures import rattlers_from_distances
@@ -239,7 +304,28 @@ class SphereCode:
     def save(self, path) -> Path:
         """Write ``W``, the distances, the per-restart values and JSON metadata to ``path`` (.npz), atomically.
 
-        Returns the path written (``.npz`` appended when missing).
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; ``.npz`` is appended when missing.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        TypeError
+            If ``settings`` or ``timings`` hold a value JSON cannot represent
+            (nothing is written).
+        OSError
+            If the file cannot be written (a file already at ``path`` is left as it was).
+
+        See Also
+        --------
+        load : read it back.
+        spherecodes.io.save_npz_atomic : the atomic write.
         """
         path = Path(path)
         if path.suffix != ".npz":
@@ -256,12 +342,29 @@ class SphereCode:
         Nothing in the file is unpickled and no array is allocated before its
         declared size is checked against the file (see :mod:`spherecodes._readers`).
 
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save`.
+        verify : bool, keyword-only
+            Recompute the measures and compare (default True).
+
+        Returns
+        -------
+        SphereCode
+
         Raises
         ------
         ValueError
             One line naming the file: missing, a directory or a pipe, empty,
             truncated or corrupt, not a SphereCode file, malformed metadata, or
             (with ``verify``) stored measures that do not match ``W``.
+
+        See Also
+        --------
+        save : the writer.
+        verify : the check run on load.
+        spherecodes.load_weights : only the matrix ``W``, from any format.
         """
         from ._readers import npz_names, read_npz
 
@@ -312,6 +415,20 @@ class SphereCode:
         Returns
         -------
         matplotlib.figure.Figure
+
+        Raises
+        ------
+        ValueError
+            A ``path`` without a ``.png``/``.svg``/``.pdf`` suffix, or an
+            option out of range (``max_gram < 2``, ``dpi`` outside ``[10, 1200]``).
+        TypeError
+            An unknown option, or an option of the wrong type.
+        ImportError
+            If matplotlib is not installed.
+
+        See Also
+        --------
+        spherecodes.plotting.plot_code : the drawing.
         """
         from .plotting import plot_code
 

@@ -24,8 +24,42 @@ AGREE_TOL = 1e-9
 def known_optimum(d: int, K: int):
     """Closed-form maximum of rho one-vs-rest over OB(d, K) where Theorem 3.3 gives it.
 
-    Returns ``(value, reason)`` or ``(None, None)``; the value is
-    :func:`spherecodes.bounds.exact_optimum`, the reason names the case.
+    Parameters
+    ----------
+    d : int
+        Dimension, ``d >= 1``.
+    K : int
+        Number of classes, ``K >= 2``.
+
+    Returns
+    -------
+    value : float or None
+        :func:`spherecodes.bounds.exact_optimum` (a distance on the unit
+        sphere), or None where no closed form is known.
+    reason : str or None
+        The case in words (which part of Theorem 3.3), or None.
+
+    Raises
+    ------
+    ValueError
+        If ``d < 1`` or ``K < 2``.
+    TypeError
+        If ``d`` or ``K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.bounds.exact_optimum : the value alone.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.3.
+
+    Examples
+    --------
+    >>> from spherecodes.compare import known_optimum
+    >>> known_optimum(3, 6)
+    (1.0, 'Theorem 3.3: d+1 < K <= 2d, cross-polytope subset')
     """
     from .bounds import exact_optimum
 
@@ -54,9 +88,39 @@ def _finite(x):
 def measure_code(W, *, rtol: float = 1e-6) -> dict:
     """Separation report of a code ``W`` of shape ``(d, K)`` (unit columns) as a JSON-ready dict.
 
-    Keys: ``d, K, rho_one_vs_rest, rho_lower, rho_upper, worst_class,
-    rho_one_vs_one, max_inner_product, one_minus_max_inner_product,
-    min_angle_rad, min_angle_deg, rattlers, distances``.
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        The code, unit columns (columns layout only).
+    rtol : float, keyword-only
+        Relative tolerance for rattlers (see :func:`spherecodes.rattlers`).
+
+    Returns
+    -------
+    dict
+        Keys ``d, K, rho_one_vs_rest, rho_lower, rho_upper, worst_class,
+        rho_one_vs_one, max_inner_product, one_minus_max_inner_product,
+        min_angle_rad, min_angle_deg, rattlers, distances`` (plain Python
+        numbers and lists; distances dimensionless, angles in radians and
+        degrees as named).
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not a finite 2-D ``(d, K)`` array of ``K >= 2`` unit
+        columns, or holds strings; if ``rtol`` is negative or not finite.
+    TypeError
+        If ``rtol`` is not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.separation : the same measures as a dataclass.
+    compare_cell : two such reports, for a Softmax and a Tammes code.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (3), eq. (11), Definition 3.4.
     """
     from .hull import one_vs_rest_distances
     from .measures import separation
@@ -96,6 +160,28 @@ def cell_seed(seed: int | None, d: int, K: int) -> int | None:
 
     Independent of the order and place in which cells run, so that resuming a table,
     ``spherecodes compare`` and ``spherecodes table`` give the same row for the same seed.
+
+    Parameters
+    ----------
+    seed : int or None
+        Root seed of the sweep, ``>= 0``.
+    d, K : int
+        The cell, ``>= 0`` each.
+
+    Returns
+    -------
+    int or None
+        A seed in ``[0, 2**31 - 2)`` drawn from ``SeedSequence([seed, d, K])``.
+
+    Raises
+    ------
+    ValueError
+        If ``seed``, ``d`` or ``K`` is negative, or a string that is not an
+        integer.  (Floats are truncated by ``int``.)
+
+    See Also
+    --------
+    compare_cell : solves one cell with this seed.
     """
     if seed is None:
         return None
@@ -155,7 +241,30 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
         code found), ``one_minus_t`` (``1 - t*``, t* the max inner product of the
         Tammes code), ``agree`` (``|rho_softmax - rho_tammes| <= 1e-9``),
         ``tammes_tight`` (``|rho_tammes - (1 - t*)| <= 1e-9``), certificates,
-        rattlers of each and wall times.
+        rattlers of each and wall times (seconds).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad arguments, as :func:`spherecodes.softmax_code` (the same checks).
+    KeyboardInterrupt
+        When either solve was stopped by Ctrl-C (``status == "interrupted"``):
+        the whole cell stops, nothing is saved.
+    OSError
+        If ``save_dir`` cannot be written.
+
+    See Also
+    --------
+    measure_code : the report of each code.
+    markdown_compare_table : render rows.
+    cell_seed : the seed of a cell in a sweep.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.7 and eq. (12) (GNC3 holds
+    iff the two problems share their optima), Theorem 3.8 (they do for
+    ``d = 2`` or ``K <= d + 1``) and footnote 5 (checked numerically on
+    Table 1 of Cohn & Kumar, 2007).
     """
     from .solvers import softmax_code, tammes_code
 
@@ -246,7 +355,34 @@ COMPARE_FIELDS = [
 
 
 def markdown_compare_table(rows) -> str:
-    """Render :func:`compare_cell` rows as a Markdown table."""
+    """Render :func:`compare_cell` rows as a Markdown table.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of :func:`compare_cell`, or the same read back from CSV (string
+        values; ``agree`` as ``"True"``/``"False"``).  Optional keys
+        ``published`` (a published max inner product ``t*``) and
+        ``vs_published`` add two columns when any row has them.
+
+    Returns
+    -------
+    str
+        The table, one line per row, ending in a newline.
+
+    Raises
+    ------
+    KeyError
+        If a row lacks ``d``, ``K``, ``rho_softmax``, ``rho_tammes``,
+        ``one_minus_t``, ``agree``, ``rattlers_softmax``, ``rattlers_tammes``
+        or ``time``.
+    ValueError
+        If one of them is a string that is not a number.
+
+    See Also
+    --------
+    compare_cell : the rows.
+    """
     published = any(r.get("published") not in (None, "") for r in rows)
     head = ("| d | K | rho Softmax | rho Tammes (one-vs-rest) | 1 - t* | agree (1e-9) "
             + ("| 1 - t* published | vs published " if published else "")

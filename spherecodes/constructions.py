@@ -150,6 +150,32 @@ def polygon(K) -> np.ndarray:
         ``rho = 1 - cos(2 pi / K)`` (the nearest point of the hull of the others
         is the midpoint of the chord between the two neighbours).  This is the
         Softmax Code for ``d = 2`` (Theorem 3.3).
+
+    Raises
+    ------
+    ValueError
+        If ``K < 2``.
+    TypeError
+        If ``K`` is not an integer (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    cross_polytope, simplex_etf : the other closed forms of Theorem 3.3.
+    spherecodes.bounds.exact_optimum : the optimal value.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.3 (``d = 2``) and Theorem 3.6
+    (no rattlers for ``d = 2``).
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+
+    Examples
+    --------
+    >>> from spherecodes import polygon, rho_one_vs_rest
+    >>> round(rho_one_vs_rest(polygon(6)), 12)     # 1 - cos(2 pi / 6)
+    0.5
     """
     K = check_int(K, "K", minimum=2)
     t = 2.0 * np.pi * np.arange(K) / K
@@ -185,7 +211,26 @@ def simplex_etf(d, K, *, seed=None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``K > d + 1`` (no simplex fits) or the sizes are not integers.
+        If ``d < 1``, ``K < 2`` or ``K > d + 1`` (no simplex fits); a negative
+        integer ``seed``.
+    TypeError
+        If ``d`` or ``K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``);
+        a ``seed`` that is neither None, an integer, a sequence of integers,
+        a ``SeedSequence`` nor a ``Generator``.
+
+    See Also
+    --------
+    polygon, cross_polytope : the other closed forms of Theorem 3.3.
+    spherecodes.bounds.exact_optimum : the optimal value ``K/(K-1)``.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.3 (``K <= d + 1``) and
+    Theorem 3.6 (no rattlers).
+    V. Papyan, X. Y. Han and D. L. Donoho, "Prevalence of neural collapse
+    during the terminal phase of deep learning training", PNAS 117 (2020)
+    24652-24663 (the simplex ETF of neural collapse).
     """
     d, K = check_dims(d, K)
     if K > d + 1:
@@ -222,6 +267,26 @@ def cross_polytope(d, K=None) -> np.ndarray:
           origin; the hyperplane ``x_i = 0`` separates).  For ``d + 1 < K <= 2d``
           this is the optimum of Theorem 3.3;
         * ``d = 1, K = 2``: the antipodal pair, max inner product -1, ``rho = 2``.
+
+    Raises
+    ------
+    ValueError
+        If ``d < 1``, ``K < 2`` or ``K > 2d``.
+    TypeError
+        If ``d`` or ``K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    simplex_etf, polygon : the other closed forms of Theorem 3.3.
+    spherecodes.bounds.exact_optimum : the optimal value.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.3 (``d + 1 < K <= 2d``).
+    R. A. Rankin, "The closest packing of spherical caps in n dimensions",
+    Proc. Glasgow Math. Assoc. 2 (1955) 139-144 (max inner product >= 0 for
+    ``K > d + 1``).
     """
     d = check_int(d, "d", minimum=1)
     if K is None:
@@ -246,6 +311,18 @@ def icosahedron() -> np.ndarray:
         Unit columns.  Max inner product ``1/sqrt(5)``; one-vs-rest value
         ``rho = 1 - 1/sqrt(5)`` (the five neighbours of a vertex form a regular
         pentagon centred on its axis at height ``1/sqrt(5)``).
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    cell600 : its four-dimensional analogue.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    Generalized Neural Collapse paper, footnote 5 (Softmax Codes and Tammes
+    codes checked equal on Table 1 of Cohn & Kumar).
     """
     pts = []
     for s1 in (1.0, -1.0):
@@ -264,6 +341,16 @@ def cell24() -> np.ndarray:
     W : ndarray, shape (4, 24)
         Unit columns.  Max inner product ``1/2``; one-vs-rest value ``rho = 1/2``
         (the 8 nearest neighbours form a cube centred on the axis at height 1/2).
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    cell600, e8_roots : the other root-system codes.
+
+    References
+    ----------
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999). (the D4 root system)
     """
     pts = []
     for i, j in itertools.combinations(range(4), 2):
@@ -294,6 +381,18 @@ def cell600() -> np.ndarray:
         Unit columns.  Max inner product ``cos(36 deg) = (1 + sqrt 5)/4``;
         one-vs-rest value ``rho = 1 - (1 + sqrt 5)/4`` (the 12 nearest neighbours
         form an icosahedron centred on the axis).
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    icosahedron : the vertex figure.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999).
     """
     pts = []
     for i in range(4):
@@ -323,6 +422,18 @@ def e8_roots() -> np.ndarray:
     W : ndarray, shape (8, 240)
         Unit columns.  Max inner product ``1/2``; one-vs-rest value ``rho = 1/2``
         (the 56 nearest neighbours have their centroid on the axis at height 1/2).
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    gosset56 : its kissing configuration (E7*).
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999). (the E8 root system)
     """
     pts = []
     for i, j in itertools.combinations(range(8), 2):
@@ -364,6 +475,18 @@ def gosset56() -> np.ndarray:
     W : ndarray, shape (7, 56)
         Unit columns with inner products in ``{1/3, -1/3, -1}``.  Max inner
         product ``1/3``; one-vs-rest value ``rho = 2/3``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    schlafli27 : derived from it.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999).
     """
     return _gosset56().copy()
 
@@ -379,6 +502,19 @@ def schlafli27() -> np.ndarray:
     W : ndarray, shape (6, 27)
         Unit columns with inner products in ``{1/4, -1/2}`` (16 and 10 per point).
         Max inner product ``1/4``; one-vs-rest value ``rho = 3/4``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    gosset56 : its parent.
+    isotropic_code : ``q = 2`` gives the same code.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999).
     """
     return _neighbour_code(_gosset56(), 0, 1.0 / 3.0, 6)
 
@@ -393,6 +529,15 @@ def clebsch16() -> np.ndarray:
     W : ndarray, shape (5, 16)
         Unit columns with inner products in ``{1/5, -3/5}``.  Max inner product
         ``1/5``; one-vs-rest value ``rho = 4/5``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
     """
     pts = [s for s in itertools.product((1.0, -1.0), repeat=5) if sum(1 for x in s if x < 0) % 2 == 0]
     return _unit_columns(np.array(pts).T)
@@ -459,6 +604,18 @@ def leech_min_vectors() -> np.ndarray:
     W : ndarray, shape (24, 196560)
         Unit columns (about 38 MB).  Inner products in ``{+-1, +-1/2, +-1/4, 0}``;
         max inner product ``1/2``; one-vs-rest value ``rho = 1/2``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    leech_kissing4600 : its kissing configuration.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999). (the Leech lattice and the Golay code)
     """
     return np.ascontiguousarray(_leech_min_int().T.astype(np.float64) / np.sqrt(32.0))
 
@@ -486,6 +643,19 @@ def leech_kissing4600() -> np.ndarray:
     W : ndarray, shape (23, 4600)
         Unit columns with inner products in ``{1/3, 0, -1/3, -1}``.
         Max inner product ``1/3``; one-vs-rest value ``rho = 2/3``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    leech_min_vectors : its parent.
+    isotropic891 : derived from it.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999).
     """
     return _kissing4600().copy()
 
@@ -501,6 +671,16 @@ def isotropic891() -> np.ndarray:
     W : ndarray, shape (22, 891)
         Unit columns with inner products in ``{1/4, -1/8, -1/2}``.  Max inner
         product ``1/4``; one-vs-rest value ``rho = 3/4``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    leech_kissing4600 : its parent.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
     """
     return _neighbour_code(_kissing4600(), 0, 1.0 / 3.0, 22)
 
@@ -530,6 +710,19 @@ def equiangular552() -> np.ndarray:
     W : ndarray, shape (23, 552)
         Unit columns with inner products in ``{1/5, -1/5, -1}``.  Max inner
         product ``1/5``; one-vs-rest value ``rho = 4/5``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    leech_min_vectors : its parent.
+    mclaughlin275 : derived from it.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999).
     """
     return _equiangular552().copy()
 
@@ -552,6 +745,17 @@ def mclaughlin275() -> np.ndarray:
     W : ndarray, shape (22, 275)
         Unit columns with inner products in ``{1/6, -1/4}`` (162 and 112 per point).
         Max inner product ``1/6``; one-vs-rest value ``rho = 5/6``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    equiangular552 : its parent.
+    srg162, isotropic112 : derived from it.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
     """
     return _mclaughlin275().copy()
 
@@ -567,6 +771,16 @@ def srg162() -> np.ndarray:
     W : ndarray, shape (21, 162)
         Unit columns with inner products in ``{1/7, -2/7}``.  Max inner product
         ``1/7``; one-vs-rest value ``rho = 6/7``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    mclaughlin275 : its parent.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
     """
     return _neighbour_code(_mclaughlin275(), 0, 1.0 / 6.0, 21)
 
@@ -582,6 +796,17 @@ def isotropic112() -> np.ndarray:
     W : ndarray, shape (21, 112)
         Unit columns with inner products in ``{1/9, -1/3}``.  Max inner product
         ``1/9``; one-vs-rest value ``rho = 8/9``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    mclaughlin275 : its parent.
+    isotropic_code : ``q = 3`` gives a code with the same inner products.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
     """
     return _neighbour_code(_mclaughlin275(), 0, -0.25, 21)
 
@@ -602,6 +827,17 @@ def higman_sims100() -> np.ndarray:
         Unit columns with inner products ``-4/11`` (adjacent vertices) and
         ``1/11`` (non-adjacent).  Max inner product ``1/11``; one-vs-rest value
         ``rho = 10/11``.
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    J. H. Conway and N. J. A. Sloane, *Sphere Packings, Lattices and
+    Groups*, 3rd ed., Springer (1999). (the Steiner system S(5, 8, 24) from the Golay code)
     """
     C = _golay_codewords()
     octads = C[C.sum(axis=1) == 8].astype(bool)
@@ -696,6 +932,26 @@ def isotropic_code(q) -> np.ndarray:
         Unit columns with inner products ``-1/q`` (collinear points) and ``1/q^2``
         (non-collinear).  Max inner product ``1/q^2``; one-vs-rest value
         ``rho = 1 - 1/q^2``.
+
+    Raises
+    ------
+    ValueError
+        If ``q`` is not one of 2, 3, 4, 5, 7.
+    TypeError
+        If ``q`` is not an integer (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    named_codes : every code of this module with its exact max inner product.
+    schlafli27, isotropic112 : the cases ``q = 2`` and ``q = 3``.
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    S. E. Payne and J. A. Thas, *Finite Generalized Quadrangles*, Pitman
+    (1984) (GQ(q, q^2) as the elliptic quadric Q^-(5, q)).
     """
     q = check_int(q, "q", minimum=2)
     if q not in (2, 3, 4, 5, 7):
@@ -721,6 +977,10 @@ class NamedCode(NamedTuple):
 
     ``build()`` returns the code ``W`` of shape ``(d, K)``; for every entry the
     exact one-vs-rest value is ``1 - max_inner_product``.
+
+    See Also
+    --------
+    named_codes : the registry of these entries.
     """
 
     build: Callable[[], np.ndarray]
@@ -745,6 +1005,26 @@ def named_codes(*, max_K: int = 1000) -> dict[str, NamedCode]:
         ``build, description, max_ip = codes[name]``.  ``build()`` takes no
         arguments and returns ``W`` of shape ``(d, K)`` with unit columns.  For
         every entry ``rho_one_vs_rest(build()) == 1 - max_ip`` exactly.
+
+    Raises
+    ------
+    ValueError
+        If ``max_K < 2``.
+    TypeError
+        If ``max_K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.rho_one_vs_rest : to check ``1 - max_ip`` on a built code.
+    spherecodes.compare.compare_cell : Softmax versus Tammes codes for one (d, K).
+
+    References
+    ----------
+    H. Cohn and A. Kumar, "Universally optimal distribution of points on
+    spheres", J. Amer. Math. Soc. 20 (2007) 99-148, Table 1.
+    Generalized Neural Collapse paper, footnote 5 (Softmax Codes and Tammes
+    codes checked equal on Table 1 of Cohn & Kumar).
     """
     max_K = check_int(max_K, "max_K", minimum=2)
     s5 = np.sqrt(5.0)

@@ -112,7 +112,13 @@ def load_matrix(path, *, key: str | None = None) -> np.ndarray:
         One line naming the file: missing, a directory or a pipe, empty,
         truncated or corrupt, a header that declares more data than the file
         holds, pickled objects, a missing or ambiguous ``key`` (listing the
-        candidates), a bad text field (line, column and text), or not 2-D.
+        candidates), a bad text field (line, column and text), not 2-D, or
+        a checkpoint or ``.safetensors`` file when ``torch`` or
+        ``safetensors`` is not installed.
+
+    See Also
+    --------
+    load_weights : the same read, checked as a code and returned as ``(d, K)``.
     """
     return _as_2d(_read(path, key), path)
 
@@ -169,7 +175,25 @@ def load_weights(path, *, rows: bool | None = None, normalize: bool = False, key
     ValueError
         Unreadable file (see :func:`load_matrix`), wrong shape, NaN/inf, fewer
         than 2 classes, or non-unit class vectors without ``normalize`` -- each
-        naming the file, and the row or column in the file's own layout.
+        naming the file, and the row or column in the file's own layout;
+        ``rows`` that contradicts ``layout``; a ``normalize`` that is not a
+        bool.
+    TypeError
+        If ``layout`` is not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    Warns
+    -----
+    InputWarning
+        When ``rows`` and ``layout`` are unset and the matrix has more rows
+        than columns, and for text input whose header, BOM or index column
+        was skipped.
+
+    See Also
+    --------
+    load_matrix : the matrix as stored, without the code checks.
+    spherecodes.SphereCode.load : a saved code with its measures.
+    spherecodes.SphereCode.from_W : measure the loaded code.
     """
     if layout is not None:
         layout = check_layout(layout)
@@ -203,6 +227,30 @@ def atomic_path(path, *, suffix: str = ".tmp"):
     one ``os.replace``; on error the temporary file is removed and ``path``
     is left as it was.  ``suffix`` lets writers that infer a format from the
     extension see the right one.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination file.
+    suffix : str, keyword-only
+        Suffix of the temporary file (default ``".tmp"``).
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write, in ``path``'s folder.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be created, the temporary file cannot be made,
+        or the final ``os.replace`` fails.  Any exception raised in the block
+        is re-raised after the temporary file is removed.
+
+    See Also
+    --------
+    write_bytes_atomic, write_text_atomic, write_json_atomic, write_csv_atomic,
+    save_npz_atomic : the writers built on it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +298,20 @@ def locked(path):
 
     POSIX ``flock``: two processes writing the same table serialize their
     read-merge-write instead of losing each other's rows.  Elsewhere a no-op.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The lock file (its folder is created if needed).
+
+    Raises
+    ------
+    OSError
+        If the lock file cannot be created or opened.
+
+    See Also
+    --------
+    merge_csv_atomic : a read-merge-write under this lock.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,6 +334,34 @@ def merge_csv_atomic(path, rows, fieldnames, key) -> list[dict]:
     Rows already in the file whose ``key(row)`` is not among ``rows`` are kept (another
     run's cells); the merged rows are returned, sorted by key.  ``key`` must accept the
     string-valued rows read back from the file as well as ``rows``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file (created if missing; its lock is ``.<name>.lock`` beside it).
+    rows : iterable of dict
+        The new rows; they replace file rows with the same key.
+    fieldnames : sequence of str
+        The header, and the columns written (other keys are dropped).
+    key : callable
+        ``key(row)`` -> a sortable, hashable value identifying a row.
+
+    Returns
+    -------
+    list of dict
+        The merged rows as written, sorted by key.
+
+    Raises
+    ------
+    OSError
+        If the file or its lock cannot be read or written.
+    Exception
+        Whatever ``key`` raises; the file is then left as it was.
+
+    See Also
+    --------
+    write_csv_atomic : the atomic write used.
+    locked : the lock held.
     """
     path = Path(path)
     with locked(path.with_name(f".{path.name}.lock")):
@@ -286,7 +376,30 @@ def merge_csv_atomic(path, rows, fieldnames, key) -> list[dict]:
 
 
 def write_bytes_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same directory, then ``os.replace``)."""
+    """Write ``data`` to ``path`` atomically (temporary file in the same directory, then ``os.replace``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder is created if needed.
+    data : bytes
+        The whole content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written or replaced; ``path`` is then unchanged.
+
+    See Also
+    --------
+    atomic_path : the mechanism.
+    write_text_atomic, write_json_atomic, write_csv_atomic, save_npz_atomic
+    """
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -301,17 +414,71 @@ def _umask() -> int:
 
 
 def write_text_atomic(path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written; ``path`` is then unchanged.
+
+    See Also
+    --------
+    write_bytes_atomic : the write used.
+    """
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path, obj) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    """Write ``obj`` as indented JSON to ``path`` atomically.
+
+    numpy scalars and arrays and paths are converted (see :func:`json_default`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` holds a value JSON cannot represent; nothing is written.
+    ValueError
+        If ``obj`` contains a circular reference; nothing is written.
+    OSError
+        If the file cannot be written; ``path`` is then unchanged.
+
+    See Also
+    --------
+    write_text_atomic : the write used.
+    """
     return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
 def write_csv_atomic(path, rows, fieldnames) -> Path:
-    """Write a list of dicts as CSV (header ``fieldnames``) to ``path`` atomically."""
+    """Write a list of dicts as CSV (header ``fieldnames``) to ``path`` atomically.
+
+    Keys not in ``fieldnames`` are dropped; missing ones are written empty.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written; ``path`` is then unchanged.
+
+    See Also
+    --------
+    merge_csv_atomic : the same, merged with the rows already in the file.
+    write_text_atomic : the write used.
+    """
     buf = _io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(fieldnames), extrasaction="ignore", lineterminator="\n")
     w.writeheader()
@@ -321,14 +488,40 @@ def write_csv_atomic(path, rows, fieldnames) -> Path:
 
 
 def save_npz_atomic(path, **arrays) -> Path:
-    """``numpy.savez`` to ``path`` atomically (the ``.npz`` suffix is kept as given)."""
+    """``numpy.savez`` to ``path`` atomically (the ``.npz`` suffix is kept as given).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, unchanged (no suffix is appended, unlike ``numpy.savez``).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written; ``path`` is then unchanged.
+
+    See Also
+    --------
+    spherecodes.SphereCode.save : a code saved with it.
+    write_bytes_atomic : the write used.
+    """
     buf = _io.BytesIO()
     np.savez(buf, **arrays)
     return write_bytes_atomic(path, buf.getvalue())
 
 
 def json_default(o):
-    """``json.dumps`` fallback for numpy scalars and arrays and paths."""
+    """``json.dumps`` fallback for numpy scalars and arrays and paths.
+
+    Raises
+    ------
+    TypeError
+        For any other object (as ``json.dumps`` expects of a ``default``).
+
+    See Also
+    --------
+    write_json_atomic : uses it.
+    """
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -355,6 +548,13 @@ def recorded_commands(path, prefix: str) -> tuple[list[str], float | None]:
         Empty when the file does not exist or lists none.
     wall : float or None
         Seconds of the last invocation, if recorded.
+
+    Raises
+    ------
+    OSError
+        If the file exists but cannot be read.
+    UnicodeDecodeError
+        If it is not text in the locale's encoding (a ``ValueError``).
     """
     path = Path(path)
     if not path.exists():

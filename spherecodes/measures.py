@@ -54,7 +54,31 @@ def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") ->
     Returns
     -------
     float
-        The cosine of the smallest angle between two codewords.
+        The cosine of the smallest angle between two codewords
+        (dimensionless, in ``[-1, 1]``).
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or
+        ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    min_angle : the same pair's angle, in radians.
+    rho_one_vs_one : the same pair's Euclidean distance, ``sqrt(2 - 2 max_inner_product)``.
+    separation : every measure at once.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (11) (the Tammes objective, as a
+    cosine); ``1 - max_inner_product`` is a lower bound on eq. (3).
     """
     W = as_code(W, normalize=normalize, layout=layout)
     i, j = _closest_pair(W)
@@ -76,6 +100,42 @@ def rho_one_vs_one(W, *, normalize: bool = False, layout: str = "columns") -> fl
         Rescale the codewords to unit norm instead of rejecting them.
     layout : {"columns", "rows"}, keyword-only
         Codewords as columns (default) or as rows (``nn.Linear.weight``).
+
+    Returns
+    -------
+    float
+        The smallest distance between two codewords (chord length on the
+        unit sphere, in ``[0, 2]``).
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or
+        ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    min_angle : the same pair's angle, ``2 arcsin(rho / 2)``.
+    max_inner_product : the same pair's cosine.
+    rho_one_vs_rest : the one-vs-rest distance of eq. (3).
+    spherecodes.tammes_code : codes that maximize this quantity.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (11): ``rho_one_vs_one(W)``, the
+    objective of the Tammes problem.
+
+    Examples
+    --------
+    >>> from spherecodes import rho_one_vs_one, polygon
+    >>> round(rho_one_vs_one(polygon(4)), 12)      # sqrt(2)
+    1.414213562373
     """
     W = as_code(W, normalize=normalize, layout=layout)
     i, j = _closest_pair(W)
@@ -86,8 +146,44 @@ def min_angle(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """Smallest angle between two codewords, in radians.
 
     Computed as ``2 arcsin(rho_one_vs_one / 2)``, accurate for tiny angles
-    where ``arccos`` of the inner product is not.  Parameters as
-    :func:`rho_one_vs_one` (``layout="rows"`` for classes as rows).
+    where ``arccos`` of the inner product is not.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        Code with unit vectors (numpy or torch).
+    normalize : bool, keyword-only
+        Rescale the codewords to unit norm instead of rejecting them.
+    layout : {"columns", "rows"}, keyword-only
+        Codewords as columns (default) or as rows (``nn.Linear.weight``).
+
+    Returns
+    -------
+    float
+        The smallest angle between two codewords, in radians (``[0, pi]``).
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or
+        ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    rho_one_vs_one : the chord length this angle is computed from.
+    max_inner_product : its cosine.
+    separation : every measure at once.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (11) (the Tammes objective as an
+    angle).
     """
     return float(2.0 * np.arcsin(min(1.0, rho_one_vs_one(W, normalize=normalize, layout=layout) / 2.0)))
 
@@ -109,6 +205,30 @@ def rho_one_vs_rest(W, *, normalize: bool = False, layout: str = "columns") -> f
     float
         The value attained by the returned hull points; see
         :func:`spherecodes.one_vs_rest_distances` for the certificate.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or
+        ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.one_vs_rest_distances : every class's distance, with certified bounds.
+    rho_one_vs_one : the one-vs-one (Tammes) distance of eq. (11).
+    rattlers : classes above this minimum.
+    spherecodes.softmax_code : codes that maximize this quantity.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Definition 2.1, eq. (3) (the
+    objective of a Softmax Code, GNC2).
 
     Examples
     --------
@@ -145,6 +265,32 @@ def rattlers_from_distances(distance: np.ndarray, rtol: float) -> np.ndarray:
     """Rattlers (Definition 3.4) from the one-vs-rest distances: ``dist_k > rho (1 + rtol)``.
 
     The one rule behind :func:`rattlers`, :func:`separation` and :meth:`SphereCode.verify`.
+
+    Parameters
+    ----------
+    distance : array_like, shape (K,)
+        One-vs-rest distance of every class (as ``OneVsRest.distance``).
+    rtol : float
+        Class k is a rattler when ``dist_k > rho + rtol * rho`` with
+        ``rho = min(distance)``.  Not validated here (see :func:`rattlers`).
+
+    Returns
+    -------
+    ndarray of int
+        Sorted indices of the rattlers.
+
+    Raises
+    ------
+    ValueError
+        If ``distance`` is empty (its minimum is undefined).
+
+    See Also
+    --------
+    rattlers : the same from a code.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Definition 3.4, eq. (8).
     """
     distance = np.asarray(distance, dtype=np.float64)
     rho = distance.min()
@@ -169,6 +315,36 @@ def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False, layout: str = "c
     -------
     ndarray of int
         Sorted indices of the rattlers (empty when every class is at the minimum).
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or
+        ``rtol`` is negative or not finite, or
+        ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``rtol`` is not a real number, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    rattlers_from_distances : the rule, from precomputed distances.
+    rho_one_vs_rest : the minimum these classes are above.
+    separation : every measure at once.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Definition 3.4, eq. (8); Theorem 3.6
+    (no rattlers when ``d = 2`` or ``K <= d + 1``).
+
+    Examples
+    --------
+    >>> from spherecodes import rattlers, simplex_etf
+    >>> rattlers(simplex_etf(3, 4)).tolist()
+    []
     """
     rtol = check_rtol(rtol)
     return rattlers_from_distances(one_vs_rest_distances(W, normalize=normalize, layout=layout).distance, rtol)
@@ -242,6 +418,39 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
     one_vs_rest : OneVsRest, optional, keyword-only
         A result of :func:`one_vs_rest_distances` for this ``W``, to avoid
         recomputing it.
+
+    Returns
+    -------
+    Separation
+        One-vs-rest distance with its certificate, one-vs-one distance,
+        largest inner product, smallest angle (radians), rattlers and the
+        per-class distances (shape ``(K,)``).
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or
+        ``rtol`` is negative or not finite,
+        ``one_vs_rest`` does not match ``W`` (other shape, or its nearest
+        points are not at its distances from ``W``), or ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``rtol`` is not a real number,
+        ``one_vs_rest`` is not a :class:`OneVsRest`, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    rho_one_vs_rest, rho_one_vs_one, max_inner_product, min_angle, rattlers :
+        each measure alone.
+    spherecodes.one_vs_rest_distances : the one-vs-rest computation.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (3) (Definition 2.1), eq. (11)
+    and Definition 3.4.
     """
     rtol = check_rtol(rtol)
     W = as_code(W, normalize=normalize, layout=layout)

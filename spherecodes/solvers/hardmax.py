@@ -30,6 +30,14 @@ class HardMaxResult:
         ``L_HardMax(W, H) = max_k max_i max_{k' != k} <w_k' - w_k, h_{k,i}>`` (= -rho_one_vs_rest).
     code : SphereCode
         The Softmax Code behind ``W`` with all its measures.
+
+    See Also
+    --------
+    hardmax : the function that returns it.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (5), Theorems 3.2 and 3.5.
     """
 
     W: np.ndarray
@@ -40,7 +48,12 @@ class HardMaxResult:
 
     @property
     def rattlers(self) -> np.ndarray:
-        """Rattler classes of ``W`` (their features are not unique)."""
+        """Rattler classes of ``W`` (their features are not unique).
+
+        See Also
+        --------
+        spherecodes.rattlers : the rule (Definition 3.4).
+        """
         return self.code.rattlers
 
     def __repr__(self) -> str:
@@ -50,7 +63,40 @@ class HardMaxResult:
 
 
 def hardmax_value(W: np.ndarray, H: np.ndarray, labels: np.ndarray) -> float:
-    """``L_HardMax(W, H)`` of problem (5) for features ``H`` (d, N) with labels (N,)."""
+    """``L_HardMax(W, H)`` of problem (5) for features ``H`` (d, N) with labels (N,).
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        Classifier (unit columns).  Not validated.
+    H : ndarray, shape (d, N)
+        Features (unit columns).  Not validated.
+    labels : ndarray of int, shape (N,)
+        Class of every column of ``H``, in ``[0, K)``.
+
+    Returns
+    -------
+    float
+        ``max_i max_{k' != y_i} <w_k' - w_{y_i}, h_i>`` (dimensionless, in ``[-2, 2]``).
+
+    Raises
+    ------
+    IndexError
+        If a label is out of bounds for ``K`` classes (``>= K`` or ``< -K``;
+        negative labels in ``[-K, 0)`` index from the end, unchecked), or
+        ``labels`` has a length other than ``N`` and 1 (length 1 broadcasts,
+        unchecked).
+    ValueError
+        If the shapes of ``W`` and ``H`` do not match (``d``), or ``N = 0``.
+
+    See Also
+    --------
+    hardmax : the optimum of this value.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (5).
+    """
     S = W.T @ H  # (K, N): <w_k', h_i>
     own = S[labels, np.arange(H.shape[1])]
     S[labels, np.arange(H.shape[1])] = -np.inf
@@ -79,11 +125,38 @@ def hardmax(d, K, n=1, **kwargs) -> HardMaxResult:
     Returns
     -------
     HardMaxResult
+        ``W`` (d, K), ``H`` (d, n K), ``labels`` (n K,), the optimal value
+        (``-rho_one_vs_rest(W)``) and the underlying ``code``.
 
     Raises
     ------
     ValueError
-        Bad sizes (``n < 1`` included) or options.
+        ``n < 1``; bad sizes or options (as :func:`spherecodes.softmax_code`);
+        a code with ``rho_one_vs_rest = 0`` (a codeword in the hull of the
+        others, e.g. ``d = 1, K >= 3``), where the features are undefined.
+    TypeError
+        ``n`` not an integer (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``), or an unknown option or option of the wrong
+        type (as :func:`spherecodes.softmax_code`).
+
+    See Also
+    --------
+    softmax_code : the classifier ``W`` (Theorem 3.2).
+    hardmax_value : the objective of problem (5).
+    spherecodes.one_vs_rest_distances : the projections ``P(w_k)``.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (5) (the HardMax problem, the
+    ``tau -> 0`` limit of the CE loss, Lemma 3.1, eq. (6)), Theorem 3.2 (``W`` is a
+    Softmax Code) and Theorem 3.5, eq. (9) (the features).
+
+    Examples
+    --------
+    >>> from spherecodes.solvers.hardmax import hardmax
+    >>> res = hardmax(2, 4, n=2)               # square: rho = 1
+    >>> round(res.value, 12), res.H.shape
+    (-1.0, (2, 8))
     """
     n = check_int(n, "n", minimum=1)
     code = softmax_code(d, K, **kwargs)

@@ -100,27 +100,47 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     Raises
     ------
     ValueError
-        ``d < 1``, ``K < 2``, ``restarts < 1``, non-integer sizes, an unknown
-        method, a bad seed or time limit, an ``init`` of the wrong shape, an option
-        out of range.
+        ``d < 1``, ``K < 2``, ``restarts < 1`` or ``hops < 0``; a ``method``
+        other than ``"auto"``/``"numeric"``; a ``time_limit`` that is not
+        positive; an ``init`` that is not a finite ``(d, K)`` array without zero
+        columns; an ``executor`` that is neither an Executor, a string nor None;
+        a ``device`` string other than ``"auto"``, ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``; a negative or non-finite ``rattler_rtol``.  On the search
+        path only (not where a closed form is returned): a negative or
+        non-integer ``seed``, or an option out of range.
     TypeError
-        An unknown option, or an option of the wrong type.
+        ``d``, ``K``, ``restarts`` or ``hops`` not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``);
+        a ``time_limit`` that is not a number; a ``device`` that is not a
+        string.  On the search path only: an unknown option (not a field of
+        :class:`spherecodes.solvers.SearchSettings`), or an option of the
+        wrong type.
 
     Warns
     -----
     UserWarning
         ``restarts``, ``time_limit``, ``hops`` or ``executor`` given where a closed form
-        is returned (they are ignored).
+        is returned, and ``restarts``, ``hops``, ``executor``, ``init`` or an
+        option given on the large-K path (they are ignored).
 
     See Also
     --------
     tammes_code : the same search on the Tammes objective.
-    spherecodes.hull.one_vs_rest_distances : the certified distances behind ``rho``.
+    hardmax : the HardMax problem (5) solved through this code.
+    spherecodes.one_vs_rest_distances : the certified distances behind ``rho``.
+    spherecodes.bounds.exact_optimum : the closed-form optima.
+    spherecodes.bounds.theorem39_bounds : bounds on the optimum elsewhere.
 
     References
     ----------
     Jiang et al., *Generalized Neural Collapse for a Large Number of Classes*:
-    Definition 2.1 (Softmax Code), Theorem 3.3 (closed forms).
+    Definition 2.1, eq. (3) (Softmax Code), Theorem 3.2 (it is the optimal
+    classifier of the HardMax problem (5)), Theorem 3.3 (closed forms).
+    D. P. Kingma and J. Ba, "Adam: A method for stochastic optimization",
+    ICLR 2015 (the projected-Adam descent).
+    D. J. Wales and J. P. K. Doye, "Global optimization by basin-hopping and
+    the lowest energy structures of Lennard-Jones clusters", J. Phys. Chem. A
+    101 (1997) 5111-5116 (the ``hops``).
 
     Examples
     --------

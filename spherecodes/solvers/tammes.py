@@ -34,15 +34,32 @@ def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fal
     Raises
     ------
     ValueError, TypeError
-        Bad arguments (see :func:`spherecodes.softmax_code`).
+        Bad arguments, exactly as :func:`spherecodes.softmax_code` (the same
+        checks run).
+
+    Warns
+    -----
+    UserWarning
+        Arguments ignored where a closed form is returned or on the large-K
+        path, as :func:`spherecodes.softmax_code`.
 
     See Also
     --------
     softmax_code : the same search, then polished on the one-vs-rest objective.
+    spherecodes.rho_one_vs_one : the objective, for any code.
+    spherecodes.max_inner_product : the same objective as a cosine.
 
     References
     ----------
-    Tammes (1930); Jiang et al., Eq. (11) and Theorem 3.3.
+    P. M. L. Tammes, "On the origin of number and arrangement of the places
+    of exit on the surface of pollen-grains", Recueil des travaux
+    botaniques neerlandais 27 (1930) 1-84.
+    R. A. Rankin, "The closest packing of spherical caps in n dimensions",
+    Proc. Glasgow Math. Assoc. 2 (1955) 139-144 (optimality of the closed
+    forms for ``K <= 2d``).
+    Jiang et al., *Generalized Neural Collapse for a Large Number of
+    Classes*, eq. (11) (the Tammes problem), Theorem 3.8 (it is equivalent
+    to the Softmax Code for ``d = 2`` or ``K <= d + 1``).
 
     Examples
     --------
