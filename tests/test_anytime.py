@@ -173,3 +173,13 @@ def test_antipodal_restarts_try_several_symmetric_descents_where_restarts_hop():
     assert SearchSettings.for_size(3, 40).hops == 30 and SearchSettings.for_size(3, 40).antipodal_tries == 1
     with pytest.raises(ValueError, match="antipodal_tries"):
         SearchSettings.for_size(5, 40, antipodal_tries=0)
+
+
+def test_closed_forms_reject_what_every_path_rejects():
+    # (3, 6): the octahedron, a closed form (Theorem 3.3), so no search runs
+    with pytest.raises(TypeError, match="unknown solver option"):
+        softmax_code(3, 6, foo=1)
+    with pytest.raises(ValueError, match="seed"):
+        softmax_code(3, 6, seed=-1)
+    with pytest.warns(UserWarning, match="beta_base ignored"):
+        assert softmax_code(3, 6, beta_base=2.0).status == "closed_form"

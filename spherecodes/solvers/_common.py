@@ -117,10 +117,14 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    # every path rejects what no path accepts: an unknown option or a bad seed
+    SearchSettings.for_size(d, K, **{k: v for k, v in options.items() if k != "adaptive"})
+    from .multistart import root_seed
+    root_seed(seed)
     cf = closed_form(d, K) if (method == "auto" and init is None) or d == 1 else None
     if cf is not None:
         ignored = [n for n, v in (("restarts", restarts), ("time_limit", time_limit), ("hops", hops),
-                                  ("executor", executor)) if v is not None]
+                                  ("executor", executor)) if v is not None] + sorted(options)
         if ignored:
             warnings.warn(f"(d, K) = ({d}, {K}) has a closed-form optimum (Theorem 3.3): {', '.join(ignored)} "
                           "ignored (method='numeric' forces a search)", stacklevel=3)
