@@ -92,7 +92,7 @@ def test_lp_time_limit_after_earlier_lp_time_in_the_thread():
     assert -r.value < max_inner_product(W0) - 0.1  # measured: -0.93 -> about -0.40
 
 
-def test_same_seed_same_code_through_api_executor_cli_and_benchmark(tmp_path):
+def test_same_seed_same_code_through_api_executor_cli_and_benchmark(tmp_path, monkeypatch):
     kw = dict(seed=3, restarts=4, method="numeric")
     a = tammes_code(3, 9, executor="serial", **kw)
     with ProcessPoolExecutor(2) as ex:
@@ -108,7 +108,15 @@ def test_same_seed_same_code_through_api_executor_cli_and_benchmark(tmp_path):
         from bench_solvers import run_cell
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
+    # a reference folder of its own, so the cell is a Tammes cell wherever the checkout lies; the value
+    # is the d = 3, K = 7 optimum (Schuette & van der Waerden 1951) and only decides hit/miss
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    (ref / "best_known_tammes_d3.csv").write_text("d,K,max_inner_product,min_angle_deg,status\n"
+                                                  "3,7,0.2101383127306059,77.8695,proven\n")
+    monkeypatch.setenv("SPHERECODES_REFERENCE", str(ref))
     row = run_cell(3, 7, 5, 120.0, restarts=6)
+    assert row["problem"] == "tammes"
     api = tammes_code(3, 7, seed=5, time_limit=120.0, restarts=6, method="numeric", executor="serial")
     assert row["value"] == api.max_inner_product and row["restarts"] == api.restarts == 6
 
