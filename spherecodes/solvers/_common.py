@@ -284,7 +284,7 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
     from threadpoolctl import threadpool_limits
 
     from .polish import polish_softmax, polish_tammes, softmax_value
-    from .sharpen import separating_directions, sharpen_softmax, sharpen_tammes
+    from .sharpen import sharpen_softmax_exact, sharpen_tammes
 
     end = None if seconds is None else time.time() + seconds
 
@@ -293,10 +293,8 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
 
     with threadpool_limits(limits=1, user_api="blas"):
         if problem == "softmax" and s.sharpen:  # the restarts sharpened the Softmax objective: finish it
-            value, res = softmax_value(W)
-            W2 = sharpen_softmax(W, separating_directions(W, res.nearest), beta_start=s.beta_max, deadline=end)
-            v2 = softmax_value(W2)[0]
-            return (W2, v2, "sharpened") if v2 > value else (W, value, "sharpened (no gain)")
+            W, value, gained = sharpen_softmax_exact(W, beta_start=s.beta_max, deadline=end)
+            return W, value, "sharpened" if gained else "sharpened (no gain)"
         if s.sharpen:
             W = sharpen_tammes(W, beta_start=s.beta_max, deadline=end)
             lps = s.sharpened_polish_iterations if W.shape[1] * (W.shape[0] - 1) <= LP_MAX_VARIABLES else 0

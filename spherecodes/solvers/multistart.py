@@ -167,15 +167,11 @@ def _softmax_stage(W, s: SearchSettings, deadline):
     0.6659 from a start of 50, 0.6649 from 15 or 150, +1e-5 from 1e6).  The value
     ``1 - rho`` keeps the meaning of restart values: ``rho >= 1 - value``.
     """
-    from .polish import softmax_value
-    from .sharpen import separating_directions, sharpen_softmax
+    from .sharpen import sharpen_softmax_exact
 
-    rho, res = softmax_value(W)
-    W2 = sharpen_softmax(W, separating_directions(W, res.nearest), beta_start=s.softmax_beta,
-                         beta_max=s.beta_max, max_iterations=s.softmax_iterations, tol=1e-7,
-                         deadline=deadline)
-    rho2 = softmax_value(W2)[0]
-    return (W2, 1.0 - rho2) if rho2 > rho else (W, 1.0 - rho)
+    W, rho, _ = sharpen_softmax_exact(W, beta_start=s.softmax_beta, beta_max=s.beta_max,
+                                      max_iterations=s.softmax_iterations, tol=1e-7, deadline=deadline)
+    return W, 1.0 - rho
 
 
 def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-__all__ = ["sharpen_tammes", "sharpen_softmax", "lse_softmax_code", "separating_directions"]
+__all__ = ["sharpen_tammes", "sharpen_softmax", "lse_softmax_code", "separating_directions", "sharpen_softmax_exact"]
 
 
 def lse_softmax_code(W: np.ndarray, H: np.ndarray, beta: float):
@@ -214,3 +214,31 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     X = _continuation(np.concatenate([W, H], axis=1), fun, true_value, beta_start=beta_start,
                       beta_max=beta_max, factor=factor, max_iterations=max_iterations, tol=tol, deadline=deadline)
     return np.ascontiguousarray(X[:, :K])
+
+
+def sharpen_softmax_exact(W: np.ndarray, **schedule):
+    """:func:`sharpen_softmax` from the exact separating directions, kept only if the exact rho rises.
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        Unit columns.
+    **schedule
+        ``beta_start``, ``beta_max``, ``max_iterations``, ``tol``, ``deadline`` of
+        :func:`sharpen_softmax`.
+
+    Returns
+    -------
+    W : ndarray, shape (d, K)
+        The better of input and output by the exact ``rho_one_vs_rest``.
+    rho : float
+        Its exact ``rho_one_vs_rest`` (hull kernel).
+    gained : bool
+        Whether the sharpened point was kept.
+    """
+    from .polish import softmax_value
+
+    rho, res = softmax_value(W)
+    W2 = sharpen_softmax(W, separating_directions(W, res.nearest), **schedule)
+    rho2 = softmax_value(W2)[0]
+    return (W2, rho2, True) if rho2 > rho else (W, rho, False)
