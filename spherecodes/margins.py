@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._tensors import as_columns, to_numpy
-from ._validation import as_features, as_matrix, check_int, check_tol
+from ._validation import as_features, as_matrix, check_int, check_tol, to_numpy
 
 __all__ = ["distance_between_hulls", "HullDistance", "feature_margins", "FeatureMargins"]
 
@@ -140,7 +139,7 @@ def _bracket(AT, BT, rA, rB, wA, wB):
 
 
 def _as_points(A, name: str, layout: str) -> np.ndarray:
-    return as_matrix(as_columns(A, layout, name), name)
+    return as_matrix(A, name, layout=layout)
 
 
 def distance_between_hulls(A, B, *, tol: float = 1e-12, layout: str = "columns",
@@ -374,7 +373,7 @@ def feature_margins(H, y, *, K: int | None = None, layout: str = "columns", tol:
     ``O(K N d)`` per round in all; fine for ``N`` up to about 10^5, slow for
     a full ImageNet feature set (pass ``classes`` to sample).
     """
-    H, y, K = as_features(as_columns(H, layout, "H"), to_numpy(y), K=K)
+    H, y, K = as_features(H, y, K=K, layout=layout)
     tol = check_tol(tol)
     todo = np.arange(K) if classes is None else np.unique(np.asarray(to_numpy(classes), dtype=np.int64))
     if todo.size and (todo.min() < 0 or todo.max() >= K):

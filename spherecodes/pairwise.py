@@ -37,7 +37,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._tensors import as_columns
 from ._validation import as_matrix, as_vector, check_bool, check_real, unit_columns
 
 __all__ = ["cdnv", "uniformity", "riesz_energy"]
@@ -48,7 +47,7 @@ _CANCEL = 2.0 ** -10
 
 def _class_rows(M, layout: str, name: str = "means") -> np.ndarray:
     """Validated ``(K, d)`` float64 rows of class vectors, ``K >= 2``."""
-    M = as_matrix(as_columns(M, layout, name), name)
+    M = as_matrix(M, name, layout=layout)
     if M.shape[1] < 2:
         raise ValueError(f"{name} must hold K >= 2 classes, got shape "
                          f"{M.shape if layout == 'columns' else M.T.shape} (layout={layout!r})")

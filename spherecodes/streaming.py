@@ -69,8 +69,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._tensors import check_layout, is_tensor, to_numpy
-from ._validation import ArgumentTypeError, as_real_array, check_bool, check_int, unit_columns
+from ._validation import (ArgumentTypeError, as_real_array, check_bool, check_int, check_layout, is_tensor,
+                          to_numpy, unit_columns)
 
 __all__ = ["StreamingCollapse", "ClassStatistics", "CollapseMetrics", "NCCAgreement", "LayerHooks",
            "register_hooks"]
@@ -88,8 +88,6 @@ class _NumpyOps:
     device = None
 
     def float64(self, x, name):
-        if is_tensor(x):
-            x = to_numpy(x)
         return as_real_array(x, name)
 
     def labels(self, y):
