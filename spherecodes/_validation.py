@@ -411,3 +411,23 @@ def as_features(H, y, *, K: int | None = None, layout: str = "columns") -> tuple
 def to_layout(M: np.ndarray, layout: str) -> np.ndarray:
     """An internal ``(d, m)`` column matrix in the caller's layout (``(m, d)`` for rows, C-contiguous)."""
     return M if layout == "columns" else np.ascontiguousarray(M.T)
+
+
+def as_labelled_features(W, H, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A classifier ``W`` ``(d, K)``, features ``H`` ``(d, N)`` and their ``labels`` in ``range(K)``.
+
+    For the losses of problems (2) and (5), where every class need not have a
+    sample.  Returns float64 ``W`` and ``H`` (finite, ``K >= 2``, ``N >= 1``,
+    the same ``d``; norms not checked) and int64 ``labels`` of shape ``(N,)``.
+    """
+    W = as_matrix(W, "W", min_cols=2)
+    H = as_matrix(H, "H")
+    if H.shape[0] != W.shape[0]:
+        raise ValueError(f"H has dimension d={H.shape[0]} but W has d={W.shape[0]} "
+                         f"(W is (d, K) = {W.shape}, H is (d, N) = {H.shape})")
+    K = W.shape[1]
+    labels = as_labels(labels, H.shape[1], name="labels")
+    if labels.max() >= K:
+        raise ValueError(f"labels must be in range(K) = range({K}) for W of shape {W.shape}, "
+                         f"got label {int(labels.max())}")
+    return W, H, labels

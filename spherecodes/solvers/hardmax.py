@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_labels, as_matrix, check_int
+from .._validation import as_labelled_features, check_int
 from .softmax import softmax_code
 
 __all__ = ["hardmax", "HardMaxResult"]
@@ -111,16 +111,8 @@ def hardmax_value(W, H, labels) -> float:
     >>> hardmax_value(W, W, [0, 1])                  # features on their classifiers
     -2.0
     """
-    W = as_matrix(W, "W", min_cols=2)
-    H = as_matrix(H, "H")
-    if H.shape[0] != W.shape[0]:
-        raise ValueError(f"H has dimension d={H.shape[0]} but W has d={W.shape[0]} "
-                         f"(W is (d, K) = {W.shape}, H is (d, N) = {H.shape})")
-    K, N = W.shape[1], H.shape[1]
-    labels = as_labels(labels, N, name="labels")
-    if labels.max() >= K:
-        raise ValueError(f"labels must be in range(K) = range({K}) for W of shape {W.shape}, "
-                         f"got label {int(labels.max())}")
+    W, H, labels = as_labelled_features(W, H, labels)
+    N = H.shape[1]
     S = W.T @ H  # (K, N): <w_k', h_i>
     cols = np.arange(N)
     own = S[labels, cols]
