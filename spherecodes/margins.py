@@ -405,8 +405,8 @@ def feature_margins(H, y, *, K: int | None = None, layout: str = "columns", tol:
 
     References
     ----------
-    Generalized Neural Collapse paper, eq. (4); P. Wolfe, "Finding the nearest point in a polytope", Math. Programming 11
-    (1976) 128-149.
+    Generalized Neural Collapse paper, eq. (4); P. Wolfe, "Finding the nearest
+    point in a polytope", Math. Programming 11 (1976) 128-149.
 
     Notes
     -----

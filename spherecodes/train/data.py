@@ -280,7 +280,8 @@ def load_cifar10(root) -> ArrayDataset:
 
     References
     ----------
-    A. Krizhevsky, "Learning multiple layers of features from tiny images", technical report, University of Toronto (2009).
+    A. Krizhevsky, "Learning multiple layers of features from tiny images",
+    technical report, University of Toronto (2009).
     """
     root = _find_root(root, "batches.meta", "cifar-10-batches-py", CIFAR10_LAYOUT)
     xs, ys = [], []
@@ -329,7 +330,8 @@ def load_cifar100(root, *, label="fine") -> ArrayDataset:
 
     References
     ----------
-    A. Krizhevsky, "Learning multiple layers of features from tiny images", technical report, University of Toronto (2009).
+    A. Krizhevsky, "Learning multiple layers of features from tiny images",
+    technical report, University of Toronto (2009).
     """
     if label not in ("fine", "coarse"):
         raise ValueError(f"label must be 'fine' or 'coarse', got {label!r}")

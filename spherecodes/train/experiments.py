@@ -268,7 +268,7 @@ def cmf_experiment(out_dir, *, dataset="digits", data_root=None, encoder=None, f
     Raises
     ------
     ValueError
-        as :func:`~spherecodes.train.data.load_dataset` and
+        As :func:`~spherecodes.train.data.load_dataset` and
         :func:`~spherecodes.train.fit` (a ``DataNotFoundError`` for a missing data folder).
     TypeError
         As :func:`~spherecodes.train.fit` (an option of the wrong type).
@@ -327,8 +327,9 @@ def feature_dim_experiment(out_dir, *, dims=(2, 3, 4, 6, 8, 12, 16), dataset="sy
     Raises
     ------
     ValueError
-        a dimension below 2 (Theorem 3.9 needs ``d >= 2``); as :func:`~spherecodes.train.data.load_dataset` and
-        :func:`~spherecodes.train.fit` (a ``DataNotFoundError`` for a missing data folder).
+        A dimension below 1 (for ``d = 1`` the bounds are NaN); as
+        :func:`~spherecodes.train.data.load_dataset` and :func:`~spherecodes.train.fit`
+        (a ``DataNotFoundError`` for a missing data folder).
     TypeError
         As :func:`~spherecodes.train.fit` (an option of the wrong type).
 
