@@ -342,8 +342,8 @@ class StreamingCollapse:
             negative label or one ``>= n_classes``, or a scatter that
             overflows (features above about 1e150).
         TypeError
-            Complex, boolean or non-numeric features; labels that are not
-            integers (floats included)
+            Complex or non-numeric features (boolean tensors too); labels
+            that are not integers (floats included)
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
         See Also
@@ -1152,7 +1152,7 @@ class NCCAgreement:
             ``logits`` nor ``W``, or ``labels`` that are not integers in
             ``range(K)``.
         TypeError
-            Complex, boolean or non-numeric features
+            Complex or non-numeric features (boolean tensors too)
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
         """
         if self._ops is None:
