@@ -94,6 +94,16 @@ def check_bool(value, name: str) -> bool:
 
 
 
+def check_device(device, name: str = "device") -> str:
+    """A compute device for the solvers: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    if not isinstance(device, str):
+        raise ArgumentTypeError(f"{name} must be a string such as 'auto', 'cpu' or 'cuda', got {device!r} "
+                                f"({type(device).__name__})")
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise ValueError(f"{name} must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return device
+
+
 def check_layout(layout, name: str = "layout") -> str:
     """``"columns"`` or ``"rows"`` (see the module docstring)."""
     if not isinstance(layout, str):
@@ -109,6 +119,11 @@ def _torch_tensor(A):
     if torch is not None and isinstance(A, torch.Tensor):
         return A
     return None
+
+
+def is_tensor(A) -> bool:
+    """Whether ``A`` is a ``torch.Tensor`` (checked without importing torch)."""
+    return _torch_tensor(A) is not None
 
 
 def unit_roundoff(A) -> float:
@@ -336,27 +351,30 @@ def as_code(W, *, normalize: bool = False, atol: float | None = None, name: str 
     return W
 
 
-def as_labels(y, N: int, *, layout: str = "columns") -> np.ndarray:
-    """Integer labels ``y`` of length ``N`` (numpy, sequence or torch tensor) as int64."""
+def as_labels(y, N: int, *, layout: str = "columns", name: str = "labels y") -> np.ndarray:
+    """Integer labels ``y`` of length ``N`` (numpy, sequence or torch tensor) as int64.
+
+    ``name`` is the parameter in messages (``"labels y"``, ``"labels"``).
+    """
     y = to_numpy(y)
     if y.dtype.kind in "cUSVOMmb":
         if y.dtype.kind == "O" and y.size and all(isinstance(t, numbers.Integral) for t in y.flat):
             y = y.astype(np.int64)
         else:
-            raise ArgumentTypeError(f"labels y must be an integer array, got dtype {y.dtype}")
+            raise ArgumentTypeError(f"{name} must be an integer array, got dtype {y.dtype}")
     if y.ndim != 1:
-        raise ValueError(f"labels y must be 1-D, got ndim={y.ndim}")
+        raise ValueError(f"{name} must be 1-D, got ndim={y.ndim}")
     if y.shape[0] != N:
         where = "columns (H is (d, N))" if layout == "columns" else "rows (H is (N, d))"
-        raise ValueError(f"labels y has length {y.shape[0]} but H has N={N} {where}")
+        raise ValueError(f"{name} has length {y.shape[0]} but H has N={N} {where}")
     if y.size and not np.issubdtype(y.dtype, np.integer):
         if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
         else:
-            raise ValueError(f"labels y must be integers, got dtype {y.dtype}")
+            raise ValueError(f"{name} must be integers, got dtype {y.dtype}")
     y = y.astype(np.int64, copy=False)
     if y.size and y.min() < 0:
-        raise ValueError(f"labels y must be >= 0, got {int(y.min())}")
+        raise ValueError(f"{name} must be >= 0, got {int(y.min())}")
     return y
 
 
@@ -393,3 +411,23 @@ def as_features(H, y, *, K: int | None = None, layout: str = "columns") -> tuple
 def to_layout(M: np.ndarray, layout: str) -> np.ndarray:
     """An internal ``(d, m)`` column matrix in the caller's layout (``(m, d)`` for rows, C-contiguous)."""
     return M if layout == "columns" else np.ascontiguousarray(M.T)
+
+
+def as_labelled_features(W, H, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A classifier ``W`` ``(d, K)``, features ``H`` ``(d, N)`` and their ``labels`` in ``range(K)``.
+
+    For the losses of problems (2) and (5), where every class need not have a
+    sample.  Returns float64 ``W`` and ``H`` (finite, ``K >= 2``, ``N >= 1``,
+    the same ``d``; norms not checked) and int64 ``labels`` of shape ``(N,)``.
+    """
+    W = as_matrix(W, "W", min_cols=2)
+    H = as_matrix(H, "H")
+    if H.shape[0] != W.shape[0]:
+        raise ValueError(f"H has dimension d={H.shape[0]} but W has d={W.shape[0]} "
+                         f"(W is (d, K) = {W.shape}, H is (d, N) = {H.shape})")
+    K = W.shape[1]
+    labels = as_labels(labels, H.shape[1], name="labels")
+    if labels.max() >= K:
+        raise ValueError(f"labels must be in range(K) = range({K}) for W of shape {W.shape}, "
+                         f"got label {int(labels.max())}")
+    return W, H, labels

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-from ._validation import check_int
+from ._validation import check_int, check_real
 
 __all__ = ["theorem39_bounds", "Theorem39Bounds", "SphereCodesWarning", "exact_optimum",
            "dimension_bounds", "DimensionBounds"]
@@ -73,14 +73,12 @@ class Theorem39Bounds:
 
 
 def _check_K(K) -> float:
-    if isinstance(K, bool) or not isinstance(K, numbers.Real):
-        raise ValueError(f"K must be a real number of classes, got {K!r}")
-    Kf = float(K)
-    if not math.isfinite(Kf):
-        raise ValueError(f"K must be finite, got {K!r}")
-    if Kf < 2:
-        raise ValueError(f"K must be >= 2, got {K!r}")
-    return Kf
+    """``K`` as a float, after :func:`spherecodes._validation.check_int` (an integer ``>= 2``).
+
+    Integer-valued floats such as ``1e12`` are accepted (and kept as floats),
+    as ``check_int`` does.
+    """
+    return float(check_int(K, "K", minimum=2))
 
 
 def theorem39_bounds(d, K, *, warn: bool = True) -> Theorem39Bounds:
@@ -91,8 +89,8 @@ def theorem39_bounds(d, K, *, warn: bool = True) -> Theorem39Bounds:
     d : int
         Feature dimension, ``d >= 2`` (the exponents contain ``1/(d-1)``).
     K : int or float
-        Number of classes, ``K >= 2``; a float is accepted so that e.g. ``1e12``
-        can be passed directly.
+        Number of classes, an integer ``K >= 2``; an integer-valued float is
+        accepted so that e.g. ``1e12`` can be passed directly.
     warn : bool, keyword-only
         Emit a :class:`SphereCodesWarning` when the hypothesis
         ``K >= sqrt(2 pi sqrt(e d))`` fails (default True).  The numbers are
@@ -108,10 +106,10 @@ def theorem39_bounds(d, K, *, warn: bool = True) -> Theorem39Bounds:
     Raises
     ------
     ValueError
-        If ``d < 2``; if ``K`` is not a real number (a bool, a string, None),
-        not finite, or ``K < 2``.
+        If ``d < 2`` or ``K < 2``.
     TypeError
-        If ``d`` is not an integer (a non-integral float, a string)
+        If ``d`` or ``K`` is not an integer (a bool, a string, None, a
+        non-integral or non-finite float)
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     Warns
@@ -259,9 +257,8 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     For each ``d`` in ``[1, max_d]`` the optimal separation
     ``rho*(d, K) = max_{W in OB(d, K)} rho_one_vs_rest(W)`` is bracketed by
 
-    * its exact value where Theorem 3.3 gives one (``d = 2``, ``K <= 2d``;
-      integer ``K`` only), see :func:`exact_optimum`; for integer ``K`` also
-      ``rho* <= K/(K-1)`` for every ``d``;
+    * its exact value where Theorem 3.3 gives one (``d = 2``, ``K <= 2d``),
+      see :func:`exact_optimum`; also ``rho* <= K/(K-1)`` for every ``d``;
     * otherwise the bounds of Theorem 3.9 where it applies
       (``K >= sqrt(2 pi sqrt(e d))``), and ``[0, 2]`` elsewhere.
 
@@ -272,7 +269,8 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     Parameters
     ----------
     K : int or float
-        Number of classes, ``K >= 2`` (floats such as ``1e9`` are fine).
+        Number of classes, an integer ``K >= 2`` (integer-valued floats such
+        as ``1e9`` are fine).
     rho : float
         Target separation, ``0 < rho <= 2``.
     max_d : int, keyword-only
@@ -286,10 +284,10 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     Raises
     ------
     ValueError
-        If ``K`` is not a real number, not finite or ``K < 2``; if ``rho`` is
-        not a real number in ``(0, 2]``; if ``max_d < 2``.
+        If ``K < 2``; if ``rho`` is not in ``(0, 2]`` (NaN included); if
+        ``max_d < 2``.
     TypeError
-        If ``max_d`` is not an integer
+        If ``K`` or ``max_d`` is not an integer, or ``rho`` not a real number
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     See Also
@@ -310,18 +308,17 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     10
     """
     Kf = _check_K(K)
-    if isinstance(rho, bool) or not isinstance(rho, numbers.Real) or not (0 < float(rho) <= 2):
+    rho = check_real(rho, "rho")
+    if not 0 < rho <= 2:
         raise ValueError(f"rho must be a number in (0, 2], got {rho!r}")
-    rho = float(rho)
     max_d = check_int(max_d, "max_d", minimum=2)
     d = np.arange(1, max_d + 1, dtype=np.float64)
     known = np.full(d.shape, np.nan)
-    integer_K = Kf.is_integer()
-    if integer_K:  # Theorem 3.3 (see exact_optimum)
-        known[2 * d >= Kf] = 1.0
-        known[d + 1 >= Kf] = Kf / (Kf - 1.0)
-        if max_d >= 2 and Kf > 3:
-            known[1] = 1.0 - math.cos(2.0 * math.pi / Kf)
+    # Theorem 3.3 (see exact_optimum)
+    known[2 * d >= Kf] = 1.0
+    known[d + 1 >= Kf] = Kf / (Kf - 1.0)
+    if max_d >= 2 and Kf > 3:
+        known[1] = 1.0 - math.cos(2.0 * math.pi / Kf)
     known[0] = 2.0 if Kf == 2 else 0.0  # d = 1: at most two distinct points
     with np.errstate(divide="ignore", invalid="ignore"):
         dm1 = np.maximum(d - 1.0, 1.0)
@@ -333,8 +330,7 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     has_known = ~np.isnan(known)
     possible = np.where(has_known, known >= rho, ~applicable | (np.exp(log_hi) >= rho))
     guaranteed = np.where(has_known, known >= rho, applicable & (np.exp(log_lo) >= rho))
-    if integer_K:  # rho*(d, K) <= rho*(K - 1, K) = K/(K-1) for every d
-        possible &= Kf / (Kf - 1.0) >= rho
+    possible &= Kf / (Kf - 1.0) >= rho        # rho*(d, K) <= rho*(K - 1, K) = K/(K-1) for every d
     nec = int(d[np.argmax(possible)]) if possible.any() else None
     suf = int(d[np.argmax(guaranteed)]) if guaranteed.any() else None
     return DimensionBounds(K=K if isinstance(K, numbers.Integral) else Kf, rho=rho,

@@ -39,7 +39,37 @@ def class_means(H, y, K=None, *, layout: str = "columns") -> np.ndarray:
     Returns
     -------
     Hbar : ndarray, shape (d, K), or (K, d) for ``layout="rows"``
-        Column (row) ``k`` is the mean of the features of class ``k`` (not normalized).
+        Column (row) ``k`` is the mean of the features of class ``k`` (not
+        normalized; in the units of ``H``).
+
+    Raises
+    ------
+    ValueError
+        If ``H`` is not 2-D, has no row or column, or contains NaN or inf;
+        if ``y`` is not 1-D, does not have length ``N``, has a negative or
+        non-integral label or a label ``>= K``; if ``K < 2``, ``K > N``, or a
+        class in ``range(K)`` has no sample; if ``layout`` is not
+        ``"columns"``/``"rows"``.
+    TypeError
+        If ``H`` is complex or not numeric, ``y`` is not an integer array
+        (booleans, strings), or ``K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    gnc1, gnc3 : the metrics built on the class means.
+    spherecodes.StreamingCollapse : the same means accumulated batch by batch.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.1 (``hbar_k``, the class-mean
+    feature).
+
+    Examples
+    --------
+    >>> from spherecodes import class_means
+    >>> class_means([[0.0, 2.0, 5.0]], [0, 0, 1]).tolist()    # d = 1, three samples
+    [[1.0, 5.0]]
     """
     H, y, K = as_features(H, y, K=K, layout=layout)
     return to_layout(_means(H, y, K), layout)
@@ -94,7 +124,41 @@ def gnc1(H, y, *, K=None, layout: str = "columns") -> float:
     Returns
     -------
     float
-        ``>= 0``; exactly 0 when every feature equals its class mean.
+        ``>= 0`` (dimensionless, independent of the scale of ``H``); exactly
+        0 when every feature equals its class mean.
+
+    Raises
+    ------
+    ValueError
+        If ``H`` is not 2-D, has no row or column, or contains NaN or inf;
+        if ``y`` is not 1-D, does not have length ``N``, has a negative or
+        non-integral label or a label ``>= K``; if ``K < 2``, ``K > N``, or a
+        class in ``range(K)`` has no sample; if ``layout`` is not
+        ``"columns"``/``"rows"``.
+    TypeError
+        If ``H`` is complex or not numeric, ``y`` is not an integer array
+        (booleans, strings), or ``K`` is not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.ClassStatistics.gnc1 : the same value from streamed
+        statistics, with the centring of Papyan et al. as an option.
+    gnc_metrics : GNC1, GNC2 and GNC3 at once.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2 (GNC1).  V. Papyan,
+    X. Y. Han, D. L. Donoho, "Prevalence of neural collapse during the
+    terminal phase of deep learning training", PNAS 117 (2020) 24652-24663
+    (NC1, with ``Sigma_B`` centred at the global mean).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import gnc1
+    >>> gnc1(np.array([[1.0, 1.0, -1.0, -1.0]]), [0, 0, 1, 1])   # collapsed
+    0.0
     """
     H, y, K = as_features(H, y, K=K, layout=layout)
     N = H.shape[1]
@@ -138,13 +202,44 @@ def gnc2(W, *, normalize: bool = False, layout: str = "columns") -> float:
     ----------
     W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
         Classifier weights; unit vectors (or pass ``normalize=True``).
+    normalize : bool, keyword-only
+        Rescale the classifier vectors to unit norm instead of rejecting them.
     layout : {"columns", "rows"}, keyword-only
         Classes as columns (default) or rows (``nn.Linear.weight``).
 
     Returns
     -------
     float
-        ``min_k dist(w_k, conv{w_j : j != k})`` (see :func:`spherecodes.measures.rho_one_vs_rest`).
+        ``min_k dist(w_k, conv{w_j : j != k})`` (see :func:`spherecodes.measures.rho_one_vs_rest`),
+        a Euclidean distance on the unit sphere, in ``[0, 2]``.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not 2-D, has fewer than 2 codewords, contains NaN or inf,
+        has a codeword whose norm differs from 1 by more than the unit-norm
+        tolerance (without ``normalize``) or a zero codeword (with it), or ``layout`` is not ``"columns"``/``"rows"``.
+    TypeError
+        If ``W`` is complex or not numeric, ``normalize`` is not a bool or
+        ``layout`` not a string (:class:`spherecodes._validation.ArgumentTypeError`,
+        also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.rho_one_vs_rest : the same value.
+    spherecodes.one_vs_rest_distances : every class's distance, with certificates.
+    spherecodes.softmax_code : codes that maximize it (the limit of GNC2).
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2 (GNC2) and Definition 2.1,
+    eq. (3).
+
+    Examples
+    --------
+    >>> from spherecodes import gnc2, polygon
+    >>> round(gnc2(polygon(4)), 12)              # the square: rho = 1
+    1.0
     """
     from .measures import rho_one_vs_rest
 
@@ -177,6 +272,35 @@ def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False, layo
     Returns
     -------
     float
+        Dimensionless; in ``[0, 2]`` with ``normalize_means``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gnc2` for ``W`` and :func:`class_means` for ``H`` and ``y``
+        (with ``K`` taken from ``W``: a label ``>= K`` or a class without
+        samples is an error); if ``H`` and ``W`` have different dimensions
+        ``d``; if a class mean is zero with ``normalize_means``.
+    TypeError
+        As :func:`gnc2` and :func:`class_means`; ``normalize_means`` not a bool.
+
+    See Also
+    --------
+    spherecodes.ClassStatistics.gnc3 : the same value from streamed statistics.
+    gnc_metrics : GNC1, GNC2 and GNC3 at once.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2 (GNC3, self-duality);
+    Papyan, Han & Donoho, PNAS 117 (2020) (NC3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import gnc3
+    >>> W = np.array([[1.0, -1.0], [0.0, 0.0]])
+    >>> gnc3(W, W, [0, 1])                       # features on their classifiers
+    0.0
     """
     W = as_code(W, normalize=normalize, layout=layout)
     d, K = W.shape
@@ -206,7 +330,26 @@ def _gnc3_from_means(W: np.ndarray, M: np.ndarray, normalize_means: bool) -> flo
 
 @dataclass(frozen=True)
 class GNCMetrics:
-    """All three GNC metrics of a classifier ``W`` (d, K) and features ``H`` (d, N)."""
+    """All three GNC metrics of a classifier ``W`` (d, K) and features ``H`` (d, N).
+
+    Attributes
+    ----------
+    gnc1 : float
+        Within-class variability collapse, :func:`gnc1`.
+    gnc2 : float
+        ``rho_one_vs_rest(W)``, :func:`gnc2`.
+    gnc3 : float
+        Self-duality, :func:`gnc3`.
+
+    See Also
+    --------
+    gnc_metrics : the function that returns it.
+    spherecodes.CollapseMetrics : the streamed counterpart, with certificates and CDNV.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2.
+    """
 
     gnc1: float
     gnc2: float
@@ -224,13 +367,33 @@ def gnc_metrics(W, H, y, *, normalize_means: bool = True, normalize: bool = Fals
     H : array_like, shape (d, N), or (N, d) for ``layout="rows"``
         Features.
     y : array_like of int, shape (N,)
-        Labels in ``range(K)``.
+        Labels in ``range(K)``; every class needs at least one sample.
+    normalize_means : bool, keyword-only
+        As in :func:`gnc3`.
+    normalize : bool, keyword-only
+        Rescale the classifier vectors of ``W`` instead of rejecting non-unit ones.
     layout : {"columns", "rows"}, keyword-only
         ``"rows"``: PyTorch's layout for both ``W`` and ``H``.
 
     Returns
     -------
     GNCMetrics
+        ``gnc1``, ``gnc2``, ``gnc3``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gnc1`, :func:`gnc2` and :func:`gnc3`.
+    TypeError
+        As :func:`gnc1`, :func:`gnc2` and :func:`gnc3`.
+
+    See Also
+    --------
+    spherecodes.ClassStatistics.metrics : the same from batches, plus CDNV and uniformity.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2 (GNC1-GNC3).
     """
     W = as_code(W, normalize=normalize, layout=layout)
     H, y, K = as_features(H, y, K=W.shape[1], layout=layout)
@@ -253,6 +416,8 @@ def optimal_features(W, *, normalize: bool = False, layout: str = "columns") -> 
     ----------
     W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
         Code with unit vectors (or pass ``normalize=True``).
+    normalize : bool, keyword-only
+        Rescale the codewords to unit norm instead of rejecting them.
     layout : {"columns", "rows"}, keyword-only
         Classes as columns (default) or rows; the result has the same layout.
 
@@ -265,7 +430,26 @@ def optimal_features(W, *, normalize: bool = False, layout: str = "columns") -> 
     ------
     ValueError
         If some ``w_k`` lies in the convex hull of the others (distance 0:
-        the direction is undefined).
+        the direction is undefined); as :func:`gnc2` for ``W``.
+    TypeError
+        As :func:`gnc2`.
+
+    See Also
+    --------
+    spherecodes.one_vs_rest_distances : the projections ``P_k(w_k)`` (``nearest``).
+    spherecodes.hardmax : the HardMax optimum, whose features these are.
+    spherecodes.rattlers : the classes for which Theorem 3.5 does not apply.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.5, eq. (9).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import optimal_features, polygon
+    >>> np.allclose(optimal_features(polygon(4)), polygon(4))   # self-dual
+    True
     """
     from .hull import one_vs_rest_distances
 

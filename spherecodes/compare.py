@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import check_int
+
 __all__ = ["measure_code", "compare_cell", "known_optimum", "cell_seed", "markdown_compare_table",
            "COMPARE_FIELDS", "AGREE_TOL"]
 
@@ -164,9 +166,10 @@ def cell_seed(seed: int | None, d: int, K: int) -> int | None:
     Parameters
     ----------
     seed : int or None
-        Root seed of the sweep, ``>= 0``.
+        Root seed of the sweep, an integer ``>= 0`` (numpy integers and
+        integer-valued floats accepted; ``1.5`` is an error, never truncated).
     d, K : int
-        The cell, ``>= 0`` each.
+        The cell, integers ``>= 0`` each.
 
     Returns
     -------
@@ -176,8 +179,11 @@ def cell_seed(seed: int | None, d: int, K: int) -> int | None:
     Raises
     ------
     ValueError
-        If ``seed``, ``d`` or ``K`` is negative, or a string that is not an
-        integer.  (Floats are truncated by ``int``.)
+        If ``seed``, ``d`` or ``K`` is negative.
+    TypeError
+        If ``seed``, ``d`` or ``K`` is not an integer (a bool, a string, a
+        non-integral float), as :func:`spherecodes._validation.check_int`
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     See Also
     --------
@@ -185,7 +191,10 @@ def cell_seed(seed: int | None, d: int, K: int) -> int | None:
     """
     if seed is None:
         return None
-    return int(np.random.SeedSequence([int(seed), int(d), int(K)]).generate_state(1)[0] % (2**31 - 2))
+    seed = check_int(seed, "seed", minimum=0)
+    d = check_int(d, "d", minimum=0)
+    K = check_int(K, "K", minimum=0)
+    return int(np.random.SeedSequence([seed, d, K]).generate_state(1)[0] % (2**31 - 2))
 
 
 def _unless_interrupted(code):

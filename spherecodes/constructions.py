@@ -197,10 +197,12 @@ def simplex_etf(d, K, *, seed=None) -> np.ndarray:
         Dimension, ``d >= 1``.
     K : int
         Number of points, ``2 <= K <= d + 1``.
-    seed : None, int or numpy.random.Generator, keyword-only
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator, keyword-only
         ``None`` (default): ``Q = I`` (the code lives in the first ``K-1``
         coordinates, deterministic).  Otherwise ``Q`` is a Haar-random rotation
-        drawn from ``numpy.random.default_rng(seed)``.
+        drawn from ``numpy.random.default_rng(seed)``.  The seeds the solvers
+        accept (checked by the same function,
+        :func:`spherecodes.solvers.multistart.root_seed`).
 
     Returns
     -------
@@ -211,13 +213,12 @@ def simplex_etf(d, K, *, seed=None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``d < 1``, ``K < 2`` or ``K > d + 1`` (no simplex fits); a negative
-        integer ``seed``.
+        If ``d < 1``, ``K < 2`` or ``K > d + 1`` (no simplex fits); a
+        ``seed`` that is negative or neither None, an integer, a
+        ``SeedSequence`` nor a ``Generator`` (the solvers' message).
     TypeError
         If ``d`` or ``K`` is not an integer
-        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``);
-        a ``seed`` that is neither None, an integer, a sequence of integers,
-        a ``SeedSequence`` nor a ``Generator``.
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     See Also
     --------
@@ -240,6 +241,10 @@ def simplex_etf(d, K, *, seed=None) -> np.ndarray:
     W = np.zeros((d, K))
     W[: K - 1] = C
     if seed is not None:
+        if not isinstance(seed, np.random.Generator):
+            from .solvers.multistart import root_seed   # the solvers' seed check (no draw for these seeds)
+
+            root_seed(seed)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         W = _haar_orthogonal(d, rng) @ W
     return _unit_columns(W)

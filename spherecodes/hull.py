@@ -66,6 +66,16 @@ class HullProjection:
     converged : bool
         Whether the certificate is tight relative to the distance,
         ``upper - lower <= tol * upper``.
+
+    See Also
+    --------
+    distance_to_hull : the function that returns it.
+    spherecodes.HullDistance : the same for two hulls.
+
+    References
+    ----------
+    P. Wolfe, "Finding the nearest point in a polytope", Math. Programming 11
+    (1976) 128-149 (the minimum-norm-point algorithm behind ``point``).
     """
 
     distance: float
@@ -103,6 +113,17 @@ class OneVsRest:
         ``upper - lower <= tol * upper``.
     layout : {"columns", "rows"}
         The layout of the code it was computed for (and of ``nearest``).
+
+    See Also
+    --------
+    one_vs_rest_distances : the function that returns it.
+    spherecodes.rattlers : the classes whose distance exceeds ``rho`` (Definition 3.4).
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Definition 2.1, eq. (3): ``rho`` is
+    ``rho_one_vs_rest(W)``; ``W - nearest`` gives the optimal features of
+    Theorem 3.5, eq. (9).
     """
 
     distance: np.ndarray
@@ -202,10 +223,24 @@ def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> Hu
     Raises
     ------
     ValueError
-        If ``A`` or ``v`` are not finite, their shapes disagree, or ``tol``
-        is not finite and positive.
+        If ``A`` is not 2-D or has no point, ``v`` is not 1-D, either
+        contains NaN or inf, their dimensions disagree, ``tol`` is not finite
+        and positive, or ``layout`` is not ``"columns"``/``"rows"``.
     TypeError
-        If ``A``, ``v`` or ``tol`` are not real numbers.
+        If ``A`` or ``v`` is complex or not numeric, or ``tol`` is not a real
+        number (:class:`spherecodes._validation.ArgumentTypeError`, also a
+        ``ValueError``).
+
+    See Also
+    --------
+    one_vs_rest_distances : every codeword against the hull of the others.
+    spherecodes.distance_between_hulls : the distance between two hulls.
+
+    References
+    ----------
+    P. Wolfe, "Finding the nearest point in a polytope", Math. Programming 11
+    (1976) 128-149 (the algorithm); Generalized Neural Collapse paper,
+    Definition 2.1 (``dist(v, W)``, the distance to a convex hull).
 
     Notes
     -----
@@ -315,12 +350,27 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     ------
     ValueError
         If ``W`` is not a finite ``(d, K)`` code with unit columns (without
-        ``normalize``), ``K < 2``, or an option is out of range (``tol`` must
-        be finite and positive).
+        ``normalize``; a zero column with it), ``K < 2``, an option is out of
+        range (``tol`` must be finite and positive, ``n_neighbors``,
+        ``block_size`` and ``n_jobs`` at least 1), ``layout`` is not
+        ``"columns"``/``"rows"``, or ``gram=True`` is combined with ``executor``.
     TypeError
         If ``W`` is complex or not numeric, or an option has the wrong type
         (also a ``ValueError``, see :class:`spherecodes._validation.ArgumentTypeError`),
         or ``executor`` has no ``submit`` method.
+
+    See Also
+    --------
+    distance_to_hull : one point against one hull.
+    spherecodes.rho_one_vs_rest : the minimum alone, ``OneVsRest.rho``.
+    spherecodes.optimal_features : the features of Theorem 3.5 from ``nearest``.
+    spherecodes.executor.get_executor : executors for ``executor``.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Definition 2.1, eq. (3) (the
+    one-vs-rest distance); P. Wolfe, "Finding the nearest point in a
+    polytope", Math. Programming 11 (1976) 128-149 (the algorithm).
 
     Examples
     --------

@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._tensors import as_columns, to_numpy
-from ._validation import as_features, as_matrix, check_int, check_tol
+from ._validation import as_features, as_matrix, check_int, check_tol, to_numpy
 
 __all__ = ["distance_between_hulls", "HullDistance", "feature_margins", "FeatureMargins"]
 
@@ -81,6 +80,16 @@ class HullDistance:
         Whether ``upper - lower <= tol * upper``.
     rounds : int
         Column-generation rounds used (hull solves).
+
+    See Also
+    --------
+    distance_between_hulls : the function that returns it.
+    spherecodes.HullProjection : one point against one hull.
+
+    References
+    ----------
+    P. Wolfe, "Finding the nearest point in a polytope", Math. Programming 11
+    (1976) 128-149 (each hull solve).
     """
 
     distance: float
@@ -140,7 +149,7 @@ def _bracket(AT, BT, rA, rB, wA, wB):
 
 
 def _as_points(A, name: str, layout: str) -> np.ndarray:
-    return as_matrix(as_columns(A, layout, name), name)
+    return as_matrix(A, name, layout=layout)
 
 
 def distance_between_hulls(A, B, *, tol: float = 1e-12, layout: str = "columns",
@@ -172,15 +181,24 @@ def distance_between_hulls(A, B, *, tol: float = 1e-12, layout: str = "columns",
     Raises
     ------
     ValueError
-        Non-finite or empty input, dimensions that disagree, or an option out
-        of range.
+        ``A`` or ``B`` not 2-D, without points, or with NaN or inf;
+        dimensions ``d`` that disagree; ``tol`` not finite and positive;
+        ``max_rounds < 1``; ``layout`` not ``"columns"``/``"rows"``.
     TypeError
-        Non-numeric input or options of the wrong type.
+        Complex or non-numeric ``A`` or ``B``, ``tol`` not a real number or
+        ``max_rounds`` not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     See Also
     --------
     spherecodes.distance_to_hull : one point to a hull (``B`` a single point).
     feature_margins : the one-vs-rest distance of every class of features.
+
+    References
+    ----------
+    P. Wolfe, "Finding the nearest point in a polytope", Math. Programming 11
+    (1976) 128-149 (the hull solves); Generalized Neural Collapse paper,
+    eq. (4) (the distance between the convex hulls of two classes).
 
     Notes
     -----
@@ -301,6 +319,18 @@ class FeatureMargins:
     lower, upper : ndarray, shape (K,)
         Certificate per class, rounded outward.
     converged : ndarray of bool, shape (K,)
+        Whether each class's certificate is tight, ``upper - lower <= tol * upper``.
+
+    Classes left out through ``classes`` hold NaN (``converged`` False).
+
+    See Also
+    --------
+    feature_margins : the function that returns it.
+    spherecodes.OneVsRest : the classifier's one-vs-rest distances, to compare with.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (4).
     """
 
     distance: np.ndarray
@@ -348,24 +378,35 @@ def feature_margins(H, y, *, K: int | None = None, layout: str = "columns", tol:
     K : int, optional, keyword-only
         Number of classes (default ``max(y) + 1``).
     layout : {"columns", "rows"}, keyword-only
+        Samples as columns (default) or rows.
     tol : float, keyword-only
-        Target relative width of each certificate.
+        Target relative width of each certificate, finite and positive.
     classes : array_like of int, optional, keyword-only
         Only these classes (the others get NaN); default all.
 
     Returns
     -------
     FeatureMargins
+        ``distance``, ``lower``, ``upper`` and ``converged``, each ``(K,)``;
+        distances in the units of ``H``.
 
     Raises
     ------
     ValueError
-        As :func:`spherecodes.class_means` for ``H`` and ``y``; a class index
-        out of range.
+        As :func:`spherecodes.class_means` for ``H``, ``y`` and ``K``; ``tol``
+        not finite and positive; a class index out of range.
+    TypeError
+        As :func:`spherecodes.class_means`; ``tol`` not a real number.
 
     See Also
     --------
-    distance_between_hulls, spherecodes.one_vs_rest_distances
+    distance_between_hulls : the distance between two hulls.
+    spherecodes.one_vs_rest_distances : the classifier's side of eq. (4).
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (4); P. Wolfe, "Finding the nearest
+    point in a polytope", Math. Programming 11 (1976) 128-149.
 
     Notes
     -----
@@ -373,8 +414,16 @@ def feature_margins(H, y, *, K: int | None = None, layout: str = "columns", tol:
     ``N`` features plus one hull solve of at most a few hundred points, so
     ``O(K N d)`` per round in all; fine for ``N`` up to about 10^5, slow for
     a full ImageNet feature set (pass ``classes`` to sample).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import feature_margins
+    >>> H = np.array([[0.0, 0.0, 3.0, 3.0], [0.0, 1.0, 0.0, 1.0]])   # two vertical segments
+    >>> feature_margins(H, [0, 0, 1, 1]).distance.round(12).tolist()
+    [3.0, 3.0]
     """
-    H, y, K = as_features(as_columns(H, layout, "H"), to_numpy(y), K=K)
+    H, y, K = as_features(H, y, K=K, layout=layout)
     tol = check_tol(tol)
     todo = np.arange(K) if classes is None else np.unique(np.asarray(to_numpy(classes), dtype=np.int64))
     if todo.size and (todo.min() < 0 or todo.max() >= K):

@@ -37,7 +37,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._tensors import as_columns
 from ._validation import as_matrix, as_vector, check_bool, check_real, unit_columns
 
 __all__ = ["cdnv", "uniformity", "riesz_energy"]
@@ -48,7 +47,7 @@ _CANCEL = 2.0 ** -10
 
 def _class_rows(M, layout: str, name: str = "means") -> np.ndarray:
     """Validated ``(K, d)`` float64 rows of class vectors, ``K >= 2``."""
-    M = as_matrix(as_columns(M, layout, name), name)
+    M = as_matrix(M, name, layout=layout)
     if M.shape[1] < 2:
         raise ValueError(f"{name} must hold K >= 2 classes, got shape "
                          f"{M.shape if layout == 'columns' else M.T.shape} (layout={layout!r})")
@@ -67,9 +66,25 @@ def _directions(M, layout: str) -> np.ndarray:
 def pair_blocks(X: np.ndarray, block_rows: int | None = None) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
     """Squared distances of all pairs ``i < j`` of rows of ``X`` ``(K, d)``, block by block.
 
-    Yields ``(rows, D2, upper)``: ``rows`` a slice ``i0:i1``, ``D2`` of shape
-    ``(i1 - i0, K - i0)`` with ``D2[a, b] = ||x_{i0+a} - x_{i0+b}||^2``, and
-    the boolean mask ``upper`` of the entries with ``j > i`` (each pair once).
+    Parameters
+    ----------
+    X : ndarray, shape (K, d), float64
+        The vectors as rows (validated by the caller).
+    block_rows : int, optional
+        Rows per block (default: a ``block x K`` matrix of about 64 MiB).
+
+    Yields
+    ------
+    rows : slice
+        ``i0:i1``, the rows of this block.
+    D2 : ndarray, shape (i1 - i0, K - i0)
+        ``D2[a, b] = ||x_{i0+a} - x_{i0+b}||^2`` (units of ``X`` squared).
+    upper : ndarray of bool, same shape
+        The entries with ``j > i`` (each pair once).
+
+    See Also
+    --------
+    cdnv, uniformity, riesz_energy : the averages built on it.
     """
     K, d = X.shape
     X = X - X.mean(axis=0)                  # distances are translation invariant; norms shrink
@@ -103,28 +118,48 @@ def cdnv(means, variances, *, layout: str = "columns") -> float:
 
     Parameters
     ----------
-    means : array_like or torch.Tensor, shape (d, K)
-        Class means as columns (``layout="rows"``: shape ``(K, d)``).
+    means : array_like or torch.Tensor, shape (d, K), or (K, d) for ``layout="rows"``
+        Class means as columns (any units).
     variances : array_like, shape (K,)
-        ``Var_k``, nonnegative (e.g. :attr:`ClassStatistics.class_variances
+        ``Var_k``, nonnegative, in the units of ``means`` squared (e.g.
+        :attr:`ClassStatistics.class_variances
         <spherecodes.streaming.ClassStatistics.class_variances>`).
     layout : {"columns", "rows"}, keyword-only
+        Classes as columns (default) or as rows, ``(K, d)``.
 
     Returns
     -------
     float
-        ``inf`` when two class means coincide (and a variance is positive).
+        Dimensionless, ``>= 0``; ``inf`` when two class means coincide (and a
+        variance is positive).
 
     Raises
     ------
     ValueError
-        Non-finite input, fewer than 2 classes, a negative variance, or
-        ``variances`` of the wrong length.
+        ``means`` not 2-D, with fewer than 2 classes, or with NaN or inf;
+        ``variances`` not 1-D, non-finite, negative or of a length other than
+        ``K``; ``layout`` not ``"columns"``/``"rows"``.
+    TypeError
+        Complex or non-numeric ``means`` or ``variances``
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.ClassStatistics.cdnv : the same from streamed statistics.
+    spherecodes.gnc1 : the paper's variability collapse (a ratio of covariances).
 
     References
     ----------
-    Galanti, Gyorgy, Hutter, ICLR 2022, Definition 1 (``rhubarbwu/neural-collapse``
+    T. Galanti, A. Gyorgy, M. Hutter, "On the role of neural collapse in
+    transfer learning", ICLR 2022, Definition 1 (``rhubarbwu/neural-collapse``
     ``variability_cdnv`` with ``dist_exp=1`` computes the same average).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import cdnv
+    >>> cdnv(np.array([[0.0, 2.0]]), [1.0, 1.0])     # (1 + 1) / (2 * 2^2)
+    0.25
     """
     X = _class_rows(means, layout)
     V = as_vector(variances, "variances")
@@ -179,16 +214,41 @@ def uniformity(means, *, t: float = 2.0, layout: str = "columns") -> float:
     means : array_like or torch.Tensor, shape (d, K)
         Class vectors (means or classifier weights); normalized here.
     t : float, keyword-only
-        Temperature, finite and ``> 0``.
+        Temperature, finite and ``> 0`` (per squared unit distance).
     layout : {"columns", "rows"}, keyword-only
+        Classes as columns (default) or as rows, ``(K, d)``.
 
     Returns
     -------
     float
+        Dimensionless, in ``[-4 t, 0]``.
+
+    Raises
+    ------
+    ValueError
+        ``means`` not 2-D, with fewer than 2 classes, or with NaN or inf, or a zero
+        column (no direction); ``t`` not finite and ``> 0``; ``layout`` not
+        ``"columns"``/``"rows"``.
+    TypeError
+        Complex or non-numeric ``means``, or ``t`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    riesz_energy : the Riesz energy of the same directions.
+    spherecodes.ClassStatistics.uniformity : the same from streamed class means.
 
     References
     ----------
-    Wang & Isola, ICML 2020, eq. (5) (``L_uniform`` with ``t = 2``).
+    T. Wang, P. Isola, "Understanding contrastive representation learning
+    through alignment and uniformity on the hypersphere", ICML 2020, eq. (5)
+    (``L_uniform`` with ``t = 2``).
+
+    Examples
+    --------
+    >>> from spherecodes import uniformity, polygon
+    >>> round(uniformity(polygon(2), t=1.0), 12)    # one antipodal pair: -t * 4
+    -4.0
     """
     t = check_real(t, "t")
     if not (math.isfinite(t) and t > 0):
@@ -214,16 +274,42 @@ def riesz_energy(means, *, s: float = 1.0, log: bool = False, layout: str = "col
         Return the natural logarithm of the energy (``s > 0``), which stays
         finite where the energy itself overflows (large ``s``).
     layout : {"columns", "rows"}, keyword-only
+        Classes as columns (default) or as rows, ``(K, d)``.
 
     Returns
     -------
     float
-        ``inf`` if two directions coincide.
+        Dimensionless (directions are unit vectors); ``inf`` if two
+        directions coincide.
+
+    Raises
+    ------
+    ValueError
+        ``means`` not 2-D, with fewer than 2 classes, or with NaN or inf, or a zero
+        column (no direction); ``s`` not finite and ``>= 0``; ``log=True``
+        with ``s = 0``; ``layout`` not ``"columns"``/``"rows"``.
+    TypeError
+        Complex or non-numeric ``means``, ``s`` not a real number or ``log``
+        not a bool (:class:`spherecodes._validation.ArgumentTypeError`, also a
+        ``ValueError``).
+
+    See Also
+    --------
+    uniformity : the Gaussian potential of the same directions.
+    spherecodes.ClassStatistics.riesz_energy : the same from streamed class means.
 
     References
     ----------
-    Liu et al., NeurIPS 2018, eq. (1); the average is over pairs, as in
-    ``rhubarbwu/neural-collapse`` ``kernel_stats`` with ``riesz_kernel``.
+    W. Liu, R. Lin, Z. Liu, L. Liu, Z. Yu, B. Dai, L. Song, "Learning towards
+    minimum hyperspherical energy", NeurIPS 2018, eq. (1); the average is over
+    pairs, as in ``rhubarbwu/neural-collapse`` ``kernel_stats`` with
+    ``riesz_kernel``.
+
+    Examples
+    --------
+    >>> from spherecodes import riesz_energy, polygon
+    >>> riesz_energy(polygon(2), s=1.0)              # one antipodal pair: 1 / 2
+    0.5
     """
     s = check_real(s, "s")
     if not (math.isfinite(s) and s >= 0):

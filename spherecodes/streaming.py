@@ -69,8 +69,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._tensors import check_layout, is_tensor, to_numpy
-from ._validation import ArgumentTypeError, as_real_array, check_bool, check_int, unit_columns
+from ._validation import (ArgumentTypeError, as_real_array, check_bool, check_int, check_layout, is_tensor,
+                          to_numpy, unit_columns)
 
 __all__ = ["StreamingCollapse", "ClassStatistics", "CollapseMetrics", "NCCAgreement", "LayerHooks",
            "register_hooks"]
@@ -88,8 +88,6 @@ class _NumpyOps:
     device = None
 
     def float64(self, x, name):
-        if is_tensor(x):
-            x = to_numpy(x)
         return as_real_array(x, name)
 
     def labels(self, y):
@@ -235,8 +233,11 @@ def _ops_for(x):
 
 
 def _check_center(center) -> str:
-    if not isinstance(center, str) or center not in CENTERS:
-        raise ValueError(f"center must be one of {', '.join(map(repr, CENTERS))}, got {center!r}")
+    choices = ", ".join(map(repr, CENTERS))
+    if not isinstance(center, str):
+        raise ArgumentTypeError(f"center must be one of {choices}, got {center!r} ({type(center).__name__})")
+    if center not in CENTERS:
+        raise ValueError(f"center must be one of {choices}, got {center!r}")
     return center
 
 
@@ -247,8 +248,23 @@ class StreamingCollapse:
     Parameters
     ----------
     n_classes : int, optional
-        Number of classes K.  Labels must then lie in ``range(K)``.  Default:
-        grow with the largest label seen (``K = max label + 1``).
+        Number of classes K, ``>= 2``.  Labels must then lie in ``range(K)``.
+        Default: grow with the largest label seen (``K = max label + 1``).
+
+    Attributes
+    ----------
+    n_classes : int or None
+        As given.
+    n_samples : int
+        Samples accumulated so far.
+
+    Raises
+    ------
+    ValueError
+        ``n_classes < 2``.
+    TypeError
+        ``n_classes`` not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     Examples
     --------
@@ -269,6 +285,13 @@ class StreamingCollapse:
     --------
     ClassStatistics : the metrics computed from the result.
     register_hooks : one accumulator per layer of a torch model.
+    spherecodes.gnc1, spherecodes.class_means : the same quantities from features in memory.
+
+    References
+    ----------
+    T. F. Chan, G. H. Golub, R. J. LeVeque, "Algorithms for computing the
+    sample variance: analysis and recommendations", The American
+    Statistician 37 (1983) 242-247 (the pairwise update of the scatter).
     """
 
     def __init__(self, n_classes: int | None = None):
@@ -314,10 +337,19 @@ class StreamingCollapse:
         Raises
         ------
         ValueError
-            Wrong shapes, a dimension D different from earlier batches, NaN or
-            inf in the features, or a label out of range.
+            Features not 2-D or labels not of shape ``(B,)``, a dimension D
+            different from earlier batches, NaN or inf in the features, a
+            negative label or one ``>= n_classes``, or a scatter that
+            overflows (features above about 1e150).
         TypeError
-            Non-numeric features or non-integer labels.
+            Complex or non-numeric features (boolean tensors too); labels
+            that are not integers (floats included)
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+        See Also
+        --------
+        merge : add another accumulator's statistics.
+        statistics : the result.
         """
         if self._ops is None:
             shape = getattr(features, "shape", None)
@@ -381,10 +413,22 @@ class StreamingCollapse:
     def merge(self, other: "StreamingCollapse") -> None:
         """Add the statistics of another accumulator (e.g. from another process or data shard).
 
+        The result equals one accumulator fed both streams, up to rounding
+        (the same pairwise update as :meth:`update`).
+
+        Parameters
+        ----------
+        other : StreamingCollapse
+            Left unchanged.
+
         Raises
         ------
         ValueError
-            If the feature dimensions differ.
+            If the feature dimensions differ, or ``other`` has more classes
+            than this accumulator's ``n_classes``.
+        TypeError
+            If ``other`` is not a :class:`StreamingCollapse`
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
         """
         if not isinstance(other, StreamingCollapse):
             raise ArgumentTypeError(f"other must be a StreamingCollapse, got {type(other).__name__}")
@@ -417,10 +461,20 @@ class StreamingCollapse:
             Accept classes without samples (their mean is 0).  By default a
             class in ``range(K)`` without a sample is an error.
 
+        Returns
+        -------
+        ClassStatistics
+            ``counts`` ``(K,)``, ``means`` ``(K, D)``, ``scatter`` ``(D, D)``
+            and ``sq_dev`` ``(K,)``, in the units of the features (squared
+            for the last two).
+
         Raises
         ------
         ValueError
             Nothing accumulated yet, or (without ``allow_empty``) a class with no samples.
+        TypeError
+            ``allow_empty`` not a bool
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
         """
         if self._ops is None:
             raise ValueError("no features accumulated yet (call update(features, labels) first)")
@@ -473,6 +527,17 @@ class ClassStatistics:
         Pooled within-class scatter ``sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T`` (``N Sigma_W``).
     sq_dev : ndarray, shape (K,)
         ``sum_{y_i = k} ||h_i - mu_k||^2`` for each class.
+
+    See Also
+    --------
+    StreamingCollapse.statistics : how it is made from batches.
+    from_features : from features held in memory.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2 (GNC1-GNC3); V. Papyan, X. Y. Han,
+    D. L. Donoho, "Prevalence of neural collapse during the terminal phase of
+    deep learning training", PNAS 117 (2020) 24652-24663 (NC1-NC4).
     """
 
     counts: np.ndarray
@@ -482,7 +547,35 @@ class ClassStatistics:
 
     @classmethod
     def from_features(cls, features, labels, *, n_classes: int | None = None) -> "ClassStatistics":
-        """Statistics of features held in memory, ``(N, D)`` rows (one :meth:`StreamingCollapse.update`)."""
+        """Statistics of features held in memory, ``(N, D)`` rows (one :meth:`StreamingCollapse.update`).
+
+        Parameters
+        ----------
+        features : array_like or torch.Tensor, shape (N, D)
+            One row per sample.
+        labels : array_like or torch.Tensor of int, shape (N,)
+            Class of each row.
+        n_classes : int, optional, keyword-only
+            Number of classes (default ``max(labels) + 1``).
+
+        Returns
+        -------
+        ClassStatistics
+
+        Raises
+        ------
+        ValueError
+            As :meth:`StreamingCollapse.update`; a class in ``range(K)`` with no sample.
+        TypeError
+            As :meth:`StreamingCollapse.update`.
+
+        Examples
+        --------
+        >>> from spherecodes import ClassStatistics
+        >>> st = ClassStatistics.from_features([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]], [0, 0, 1])
+        >>> st.means.tolist(), st.sq_dev.tolist()
+        ([[2.0, 0.0], [0.0, 2.0]], [2.0, 0.0])
+        """
         acc = StreamingCollapse(n_classes)
         acc.update(features, labels)
         return acc.statistics()
@@ -518,7 +611,27 @@ class ClassStatistics:
         return (self.counts / self.n_samples) @ self.means
 
     def centered_means(self, center: str = "none") -> np.ndarray:
-        """Class means ``(K, D)`` about the origin chosen by ``center`` (see the module docstring)."""
+        """Class means ``(K, D)`` about the origin chosen by ``center`` (see the module docstring).
+
+        Parameters
+        ----------
+        center : {"none", "global", "means"}
+            ``"none"``: the origin (the paper); ``"global"``: the mean of all
+            samples (Papyan et al. 2020); ``"means"``: the unweighted mean of
+            the class means.
+
+        Returns
+        -------
+        ndarray, shape (K, D)
+
+        Raises
+        ------
+        ValueError
+            ``center`` not one of the three.
+        TypeError
+            ``center`` not a string
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+        """
         center = _check_center(center)
         if center == "none":
             return self.means
@@ -546,6 +659,23 @@ class ClassStatistics:
         Returns
         -------
         float
+            ``>= 0``, dimensionless.
+
+        Raises
+        ------
+        ValueError
+            A class without samples; a bad ``center`` (as :meth:`centered_means`).
+        TypeError
+            ``center`` not a string.
+
+        See Also
+        --------
+        spherecodes.gnc1 : the same value from features in memory.
+
+        References
+        ----------
+        Generalized Neural Collapse paper, Section 2.2 (GNC1); Papyan, Han & Donoho, PNAS
+        117 (2020) (NC1, ``center="global"``).
         """
         from .collapse import _gnc1_from_factor, _pow2_exponent
 
@@ -580,6 +710,27 @@ class ClassStatistics:
         -------
         OneVsRest
             ``.rho`` is GNC2, ``.rho_lower`` / ``.rho_upper`` its certificate.
+
+        Raises
+        ------
+        ValueError
+            ``W`` not of shape ``(K, D)`` (``(D, K)`` for ``layout="columns"``),
+            with NaN or inf, or with a row that is not unit (without
+            ``normalize``) or zero (with it); a class without samples or a
+            zero class mean when ``W`` is None; a bad ``layout``, ``center``
+            or option of :func:`spherecodes.one_vs_rest_distances`.
+        TypeError
+            ``normalize`` not a bool, ``layout`` or ``center`` not a string,
+            or an option of the wrong type
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+        See Also
+        --------
+        spherecodes.gnc2, spherecodes.one_vs_rest_distances
+
+        References
+        ----------
+        Generalized Neural Collapse paper, Section 2.2 (GNC2) and Definition 2.1, eq. (3).
         """
         from .hull import one_vs_rest_distances
 
@@ -609,6 +760,24 @@ class ClassStatistics:
         Returns
         -------
         float
+            Dimensionless; in ``[0, 2]`` with ``normalize_means``.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`gnc2` for ``W``; a class without samples; a zero class
+            mean with ``normalize_means``.
+        TypeError
+            As :meth:`gnc2`; ``normalize_means`` not a bool.
+
+        See Also
+        --------
+        spherecodes.gnc3 : the same value from features in memory.
+
+        References
+        ----------
+        Generalized Neural Collapse paper, Section 2.2 (GNC3); Papyan, Han & Donoho, PNAS
+        117 (2020) (NC3).
         """
         from .collapse import _gnc3_from_means
 
@@ -622,21 +791,76 @@ class ClassStatistics:
         return _gnc3_from_means(Wc, np.ascontiguousarray(M), nm)
 
     def cdnv(self) -> float:
-        """Class-distance normalized variance, averaged over pairs (:func:`spherecodes.cdnv`)."""
+        """Class-distance normalized variance, averaged over pairs (:func:`spherecodes.cdnv`).
+
+        Raises
+        ------
+        ValueError
+            A class without samples.
+
+        References
+        ----------
+        T. Galanti, A. Gyorgy, M. Hutter, "On the role of neural collapse in
+        transfer learning", ICLR 2022, Definition 1.
+        """
         from .pairwise import cdnv
 
         self._require_all()
         return cdnv(self.means, self.class_variances, layout="rows")
 
     def uniformity(self, *, t: float = 2.0, center: str = "none") -> float:
-        """Uniformity of the class directions (:func:`spherecodes.uniformity`, Wang & Isola 2020)."""
+        """Uniformity of the class directions (:func:`spherecodes.uniformity`, Wang & Isola 2020).
+
+        Parameters
+        ----------
+        t : float, keyword-only
+            Temperature, finite and ``> 0``.
+        center : {"none", "global", "means"}, keyword-only
+            Origin of the class means.
+
+        Raises
+        ------
+        ValueError
+            A class without samples, a zero (centred) class mean, a bad ``t``
+            or ``center``.
+        TypeError
+            ``t`` not a real number, ``center`` not a string.
+
+        References
+        ----------
+        T. Wang, P. Isola, "Understanding contrastive representation learning
+        through alignment and uniformity on the hypersphere", ICML 2020, eq. (5).
+        """
         from .pairwise import uniformity
 
         self._require_all()
         return uniformity(self.centered_means(center), t=t, layout="rows")
 
     def riesz_energy(self, *, s: float = 1.0, log: bool = False, center: str = "none") -> float:
-        """Riesz s-energy of the class directions (:func:`spherecodes.riesz_energy`)."""
+        """Riesz s-energy of the class directions (:func:`spherecodes.riesz_energy`).
+
+        Parameters
+        ----------
+        s : float, keyword-only
+            Exponent, finite and ``>= 0``.
+        log : bool, keyword-only
+            Return the logarithm of the energy (``s > 0``).
+        center : {"none", "global", "means"}, keyword-only
+            Origin of the class means.
+
+        Raises
+        ------
+        ValueError
+            A class without samples, a zero (centred) class mean, a bad ``s``
+            or ``center``, ``log=True`` with ``s = 0``.
+        TypeError
+            ``s`` not a real number, ``log`` not a bool, ``center`` not a string.
+
+        References
+        ----------
+        W. Liu et al., "Learning towards minimum hyperspherical energy",
+        NeurIPS 2018, eq. (1).
+        """
         from .pairwise import riesz_energy
 
         self._require_all()
@@ -647,6 +871,20 @@ class ClassStatistics:
 
         Feed it a second pass over the data (``update(features, logits=...)``,
         or ``W`` here to compute the linear predictions).
+
+        Parameters
+        ----------
+        W, bias, layout, normalize
+            As in :class:`NCCAgreement`.
+
+        Returns
+        -------
+        NCCAgreement
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :class:`NCCAgreement`.
         """
         return NCCAgreement(self.means, W=W, bias=bias, layout=layout, normalize=normalize)
 
@@ -670,6 +908,24 @@ class ClassStatistics:
         Returns
         -------
         CollapseMetrics
+
+        Raises
+        ------
+        ValueError
+            As :meth:`gnc1`, :meth:`gnc2`, :meth:`gnc3`, :meth:`cdnv` and
+            :meth:`uniformity`.
+        TypeError
+            As those; ``gnc2`` not a bool.
+
+        See Also
+        --------
+        spherecodes.gnc_metrics : GNC1-GNC3 from features in memory.
+
+        References
+        ----------
+        Generalized Neural Collapse paper, Section 2.2; Papyan, Han & Donoho, PNAS 117
+        (2020); Galanti et al., ICLR 2022 (CDNV); Wang & Isola, ICML 2020
+        (uniformity).
         """
         center = _check_center(center)
         ovr = self.gnc2(W, layout=layout, normalize=normalize, center=center, tol=tol, executor=executor,
@@ -711,6 +967,15 @@ class CollapseMetrics:
         ``log mean exp(-t ||u_i - u_j||^2)`` of the class directions.
     one_vs_rest : OneVsRest or None
         Every class's certified distance.
+
+    See Also
+    --------
+    ClassStatistics.metrics : the function that returns it.
+    spherecodes.GNCMetrics : GNC1-GNC3 of features in memory.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2 (GNC1-GNC3).
     """
 
     n_samples: int
@@ -759,11 +1024,51 @@ class NCCAgreement:
     (TF32 or ``set_float32_matmul_precision`` other than ``"highest"``).
     Ties go to the smallest class index, as ``argmax`` does.  Given
     ``logits`` are used as they are (``argmax`` in their own dtype).
+
+    Attributes
+    ----------
+    value : float
+        Fraction of the samples seen on which both predictions agree.
+    per_class : ndarray, shape (K,)
+        The same per true class.
+    n_samples, matches : int
+        Samples seen and samples on which the predictions agree.
+
+    Raises
+    ------
+    ValueError
+        ``means`` not 2-D, with fewer than 2 classes, or with NaN or inf;
+        ``W`` of the wrong shape or not finite (or, with ``normalize``, a
+        zero row); ``bias`` of a shape other than ``(K,)``, not finite, or
+        given without ``W``; ``layout`` not ``"rows"``/``"columns"``.
+    TypeError
+        Complex or non-numeric ``means``, ``W`` or ``bias``; ``layout`` not a
+        string or ``normalize`` not a bool
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    ClassStatistics.agreement : made from accumulated class means.
+
+    References
+    ----------
+    V. Papyan, X. Y. Han, D. L. Donoho, "Prevalence of neural collapse during
+    the terminal phase of deep learning training", PNAS 117 (2020)
+    24652-24663 (NC4: simplification to the nearest class centre).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes import NCCAgreement
+    >>> acc = NCCAgreement(np.eye(2), W=np.eye(2))      # the classifier is the class means
+    >>> acc.update(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> acc.value
+    1.0
     """
 
     def __init__(self, means, *, W=None, bias=None, layout: str = "rows", normalize: bool = False):
         layout = check_layout(layout)
-        M = np.asarray(to_numpy(means), dtype=np.float64)
+        M = as_real_array(means, "means")
         if M.ndim != 2:
             raise ValueError(f"means must be 2-D, got shape {M.shape}")
         if layout == "columns":
@@ -782,7 +1087,7 @@ class NCCAgreement:
             else:
                 self._W = self._linear(W, layout)
             if bias is not None:
-                b = np.asarray(to_numpy(bias), dtype=np.float64)
+                b = as_real_array(bias, "bias")
                 if b.shape != (self.K,):
                     raise ValueError(f"bias must have shape ({self.K},), got {b.shape}")
                 if not np.all(np.isfinite(b)):
@@ -798,7 +1103,7 @@ class NCCAgreement:
         self._class_hits = np.zeros(self.K, dtype=np.int64)
 
     def _linear(self, W, layout):
-        A = np.asarray(to_numpy(W), dtype=np.float64)
+        A = as_real_array(W, "W")
         shape = (self.K, self.dim) if layout == "rows" else (self.dim, self.K)
         if A.shape != shape:
             raise ValueError(f"W must have shape {shape} with layout={layout!r}, got {A.shape}")
@@ -843,7 +1148,12 @@ class NCCAgreement:
         Raises
         ------
         ValueError
-            Shapes that do not match, NaN or inf, or neither ``logits`` nor ``W``.
+            Shapes that do not match, NaN or inf in the features, neither
+            ``logits`` nor ``W``, or ``labels`` that are not integers in
+            ``range(K)``.
+        TypeError
+            Complex or non-numeric features (boolean tensors too)
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
         """
         if self._ops is None:
             self._ops = _ops_for(features)
@@ -934,6 +1244,17 @@ class LayerHooks:
 
     Set :attr:`labels` to the batch's labels before each forward pass.  Use
     as a context manager (or call :meth:`remove`) to detach the hooks.
+
+    Attributes
+    ----------
+    accumulators : dict of str to StreamingCollapse
+        One accumulator per hooked layer (also ``hooks[name]``).
+    labels : array_like or torch.Tensor of int, shape (B,)
+        The labels of the batch about to go through the model.
+
+    See Also
+    --------
+    register_hooks : the function that returns it.
     """
 
     def __init__(self):
@@ -983,12 +1304,25 @@ def register_hooks(model, layers, *, n_classes: int | None = None, inputs: bool 
     -------
     LayerHooks
         ``hooks[name]`` is the accumulator of that layer.  Outputs are
-        flattened to ``(B, -1)`` and detached.
+        flattened to ``(B, -1)`` and detached.  A forward pass raises
+        ``RuntimeError`` while ``hooks.labels`` is unset.
 
     Raises
     ------
     ValueError
-        A name that is not a submodule of ``model``.
+        A name that is not a submodule of ``model``; ``n_classes < 2``.
+    TypeError
+        ``inputs`` not a bool or ``n_classes`` not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    StreamingCollapse : the accumulator behind each layer.
+
+    References
+    ----------
+    V. Papyan, X. Y. Han, D. L. Donoho, PNAS 117 (2020) (collapse measured
+    layer by layer); Generalized Neural Collapse paper, Section 2.2.
 
     Examples
     --------

@@ -55,7 +55,7 @@ def test_warning():
 
 @pytest.mark.parametrize("d", [2, 3, 8, 64, 512, 10**4])
 def test_monotone_in_K(d):
-    Ks = np.unique(np.geomspace(2, 1e12, 200))
+    Ks = np.unique(np.round(np.geomspace(2, 1e12, 200)))      # K is a number of classes: integers
     lo = np.array([quiet(d, K).lower for K in Ks])
     hi = np.array([quiet(d, K).upper_raw for K in Ks])
     assert np.all(np.diff(lo) < 0) and np.all(np.diff(hi) < 0)
@@ -87,6 +87,32 @@ def test_cap_reported():
 def test_bad_input(d, K):
     with pytest.raises(ValueError):
         theorem39_bounds(d, K)
+
+
+@pytest.mark.parametrize("K", ["10", 10.5, True, None, np.float64(2.5), float("nan")])
+@pytest.mark.parametrize("fn", [lambda K: theorem39_bounds(3, K), lambda K: dimension_bounds(K, 0.5)])
+def test_K_of_the_wrong_type_is_a_type_error_naming_K(fn, K):
+    """K="10", 10.5 and True were ValueErrors, and 10.5 was even accepted as a number of classes."""
+    with pytest.raises(TypeError, match="K must be an integer"):
+        fn(K)
+
+
+@pytest.mark.parametrize("fn", [lambda K: theorem39_bounds(3, K), lambda K: dimension_bounds(K, 0.5)])
+def test_K_out_of_range_is_a_value_error_naming_K(fn):
+    for K in (1, 0, -5):
+        with pytest.raises(ValueError, match="K must be >= 2") as info:
+            fn(K)
+        assert not isinstance(info.value, TypeError)
+    # integer-valued floats and numpy integers are numbers of classes
+    assert theorem39_bounds(3, 1e12).K == 1e12
+    assert dimension_bounds(np.int64(20), 1.0).sufficient == dimension_bounds(20, 1.0).sufficient == 10
+
+
+def test_rho_of_the_wrong_type_is_a_type_error_naming_rho():
+    with pytest.raises(TypeError, match="rho"):
+        dimension_bounds(10, "0.5")
+    with pytest.raises(ValueError, match="rho"):
+        dimension_bounds(10, float("nan"))
 
 
 def test_known_codes_within_bounds():

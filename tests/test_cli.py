@@ -363,6 +363,22 @@ def test_bounds_target_rho_agrees_with_dimension_bounds(K, rho, capsys):
         assert b.necessary is None and b.sufficient is None
 
 
+def test_cell_seed_rejects_what_is_not_an_integer():
+    """cell_seed(1.5, ...) was silently cell_seed(1, ...); now a TypeError naming seed."""
+    from spherecodes.compare import cell_seed
+
+    expected = int(np.random.SeedSequence([3, 2, 5]).generate_state(1)[0] % (2**31 - 2))
+    assert cell_seed(3, 2, 5) == cell_seed(np.int64(3), np.int32(2), 5) == cell_seed(3.0, 2, 5) == expected
+    assert cell_seed(None, 2, 5) is None
+    for bad in (1.5, True, np.bool_(False), "3", np.float64(2.5)):
+        with pytest.raises(TypeError, match="seed must be an integer"):
+            cell_seed(bad, 2, 5)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        cell_seed(-1, 2, 5)
+    with pytest.raises(TypeError, match="K must be an integer"):
+        cell_seed(0, 2, 5.5)
+
+
 def test_compare_table_and_benchmark_give_the_same_cell_for_the_same_seed(capsys):
     """One seed, one row: `compare`, `table` and benchmarks/tammes_vs_softmax.py (issue: (3, 13) differed)."""
     from pathlib import Path

@@ -126,6 +126,26 @@ def test_simplex_etf_seed():
     assert np.all(np.abs(a).sum(axis=1) > 0)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True, [1, 2]])
+def test_simplex_etf_bad_seed_as_the_solvers(seed):
+    """A bad seed gets the solvers' own error (it was numpy's, a TypeError for 1.5 and "3")."""
+    from spherecodes.solvers.multistart import root_seed
+
+    with pytest.raises(ValueError) as solver_error:
+        root_seed(seed)
+    with pytest.raises(ValueError) as etf_error:
+        C.simplex_etf(6, 4, seed=seed)
+    assert type(etf_error.value) is type(solver_error.value)
+    assert str(etf_error.value) == str(solver_error.value) and "seed" in str(etf_error.value)
+
+
+def test_simplex_etf_seed_kinds():
+    # a SeedSequence and a Generator still work, and give the rotation numpy's default_rng would
+    ss = np.random.SeedSequence(7)
+    np.testing.assert_array_equal(C.simplex_etf(6, 4, seed=ss), C.simplex_etf(6, 4, seed=7))
+    np.testing.assert_array_equal(C.simplex_etf(6, 4, seed=np.random.default_rng(7)), C.simplex_etf(6, 4, seed=7))
+
+
 @pytest.mark.parametrize("d,K", [(3, 5), (1, 3), (0, 2), (3, 1), (2.5, 3)])
 def test_simplex_etf_bad(d, K):
     with pytest.raises(ValueError):

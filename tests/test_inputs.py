@@ -150,6 +150,34 @@ def test_nothing_outside_train_imports_torch():
     subprocess.run([PY, "-c", code], check=True, env=env(), timeout=120)
 
 
+def test_one_layout_check_for_every_module():
+    """pairwise, margins and streaming used a copy of the layout handling (_tensors.py): a layout
+    of the wrong type was a ValueError there and a NaN in PyTorch's layout was named by its index in
+    the transposed array.  Now they speak as check_array does everywhere else."""
+    from spherecodes.streaming import NCCAgreement
+
+    calls = [lambda lay: sc.cdnv(np.eye(3), np.ones(3), layout=lay),
+             lambda lay: sc.distance_between_hulls(np.eye(2), np.eye(2), layout=lay),
+             lambda lay: sc.feature_margins(np.eye(3), [0, 1, 1], layout=lay),
+             lambda lay: NCCAgreement(np.eye(3), layout=lay),
+             lambda lay: sc.rho_one_vs_rest(np.eye(3), layout=lay)]
+    for call in calls:
+        with pytest.raises(TypeError, match="layout must be 'columns' or 'rows', got 3 \\(int\\)"):
+            call(3)
+        with pytest.raises(ValueError, match="layout must be 'columns' or 'rows', got 'row'"):
+            call("row")
+    A = np.zeros((5, 2))                       # 5 points in R^2 as rows
+    A[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"A\[3, 1\] = nan"):
+        sc.distance_between_hulls(A, np.ones((1, 2)), layout="rows")
+    M = np.eye(3)
+    M[2, 0] = np.inf
+    with pytest.raises(ValueError, match=r"means\[2, 0\] = inf"):
+        sc.uniformity(M, layout="rows")
+    with pytest.raises(ValueError, match=r"labels y has length 2 but H has N=3 rows \(H is \(N, d\)\)"):
+        sc.feature_margins(np.eye(3), [0, 1], layout="rows")
+
+
 # --------------------------------------------------------------------------------------------
 # 2. real files: checkpoints and safetensors
 

@@ -355,6 +355,73 @@ def test_unknown_solver_option_is_an_error(fn):
         fn(3, 9, betas=[1.0, 2.0])
 
 
+@pytest.mark.parametrize("fn", [softmax_code, tammes_code])
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"time_limit": "10"}, TypeError, "time_limit must be a real number"),
+    ({"time_limit": True}, TypeError, "time_limit must be a real number"),
+    ({"time_limit": -1.0}, ValueError, "time_limit must be a positive number of seconds"),
+    ({"time_limit": float("nan")}, ValueError, "time_limit must be a positive number of seconds"),
+    ({"device": 0}, TypeError, "device must be a string"),
+    ({"device": None}, TypeError, "device must be a string"),
+    ({"device": "gpu"}, ValueError, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    ({"device": "cuda:x"}, ValueError, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+])
+def test_time_limit_and_device_errors(fn, kwargs, error, match):
+    """TypeError for a wrong type, ValueError for a bad value, each naming the keyword."""
+    with pytest.raises(error, match=match) as info:
+        fn(3, 9, **kwargs)
+    if error is ValueError:
+        assert not isinstance(info.value, TypeError)
+
+
+def test_hardmax_value_against_a_loop():
+    """eq. (5) written out as loops over samples and classes, on random unit columns."""
+    from spherecodes.solvers.hardmax import hardmax_value
+
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((4, 6))
+    W /= np.linalg.norm(W, axis=0)
+    H = rng.standard_normal((4, 15))
+    H /= np.linalg.norm(H, axis=0)
+    y = rng.integers(0, 6, size=15)
+    loop = max(float(W[:, j] @ H[:, i] - W[:, y[i]] @ H[:, i]) for i in range(15) for j in range(6) if j != y[i])
+    assert hardmax_value(W, H, y) == pytest.approx(loop, abs=1e-15)
+    assert hardmax_value(W, H, y.astype(np.int32).tolist()) == hardmax_value(W, H, y)
+
+
+@pytest.mark.parametrize("labels, error, match", [
+    (np.array([0, 1, 6]), ValueError, r"labels must be in range\(K\) = range\(6\)"),
+    (np.array([0, 1, -1]), ValueError, "labels must be >= 0"),
+    (np.array([0, 1]), ValueError, "labels has length 2 but H has N=3"),
+    (np.array([[0, 1, 2]]), ValueError, "labels must be 1-D"),
+    (np.array([0.5, 1, 2]), ValueError, "labels must be integers"),
+    (np.array([True, False, True]), TypeError, "labels must be an integer array"),
+    (np.array(["0", "1", "2"]), TypeError, "labels must be an integer array"),
+])
+def test_hardmax_value_checks_labels(labels, error, match):
+    """Out-of-range labels raised IndexError, or silently indexed from the end (-1)."""
+    from spherecodes.solvers.hardmax import hardmax_value
+
+    W = np.eye(6)[:4]
+    H = np.eye(4)[:, :3]
+    with pytest.raises(error, match=match):
+        hardmax_value(W, H, labels)
+
+
+def test_hardmax_value_checks_shapes():
+    from spherecodes.solvers.hardmax import hardmax_value
+
+    W = np.eye(4)
+    with pytest.raises(ValueError, match="H has dimension d=3 but W has d=4"):
+        hardmax_value(W, np.eye(3), [0, 1, 2])
+    with pytest.raises(ValueError, match="W must have at least 2 columns"):
+        hardmax_value(W[:, :1], W, [0, 0, 0, 0])
+    with pytest.raises(ValueError, match="H must be 2-D"):
+        hardmax_value(W, np.ones(4), [0])
+    with pytest.raises(ValueError, match="NaN or inf"):
+        hardmax_value(W, np.full((4, 1), np.nan), [0])
+
+
 def test_hardmax_bad_n():
     with pytest.raises(ValueError, match="n must be"):
         hardmax(3, 5, 0)

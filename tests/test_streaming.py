@@ -250,3 +250,23 @@ def test_bad_input_names_the_problem(rng):
         st.gnc3(np.ones((2, 4)))                                # rows, not unit, no normalize
     with pytest.raises(ValueError, match="logits=..."):
         st.agreement().update(np.zeros((2, 4)))
+
+
+def test_wrong_types_are_type_errors_naming_the_parameter(rng):
+    """A center or layout of the wrong type was a ValueError; complex means were cast, dropping
+    their imaginary part (numpy's ComplexWarning), and string means failed inside numpy."""
+    st = ClassStatistics.from_features(rng.standard_normal((6, 4)), np.arange(6) % 2)
+    with pytest.raises(TypeError, match="center must be one of"):
+        st.gnc1(center=0)
+    with pytest.raises(TypeError, match="layout must be 'columns' or 'rows'"):
+        st.gnc2(np.eye(2, 4), layout=1)
+    with pytest.raises(TypeError, match="means must be real"):
+        NCCAgreement(np.eye(3) + 1j)
+    with pytest.raises(TypeError, match="means must be a numeric array"):
+        NCCAgreement(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(TypeError, match="W must be real"):
+        NCCAgreement(np.eye(3), W=np.eye(3) + 1j)
+    with pytest.raises(TypeError, match="bias must be real"):
+        NCCAgreement(np.eye(3), W=np.eye(3), bias=np.zeros(3) + 1j)
+    with pytest.raises(TypeError, match="other must be a StreamingCollapse"):
+        StreamingCollapse().merge(st)

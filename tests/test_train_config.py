@@ -75,3 +75,19 @@ def test_asdict_is_what_the_run_saves(tmp_path):
     ck = torch.load(tmp_path / "checkpoint_last.pt", weights_only=True)
     assert {k: ck["config"][k] for k in expected} == {k: saved[k] for k in expected}
     assert r.settings == cfg
+
+
+@pytest.mark.parametrize("option, value, error, match", [
+    ("assignment", (0, 1.5, 2), TypeError, r"assignment\[1\] must be an integer"),   # was int(1.5) = 1
+    ("assignment", (0, True), TypeError, r"assignment\[1\] must be an integer"),
+    ("assignment", 3, TypeError, "assignment must be a sequence of integers"),
+    ("assignment", (0, -1), ValueError, r"assignment\[1\] must be >= 0"),
+    ("tau", "0.1", TypeError, "tau must be a real number"),
+    ("tau", float("inf"), ValueError, "tau must be finite and > 0"),
+    ("weight_decay", -1e-4, ValueError, "weight_decay must be finite and >= 0"),
+    ("augment", "yes", TypeError, "augment must be True or False"),
+])
+def test_values_checked_by_the_validation_helpers(option, value, error, match):
+    with pytest.raises(error, match=match):
+        FitConfig(**{option: value})
+    assert FitConfig(assignment=(2.0, 0, 1)).assignment == (2, 0, 1)      # integer-valued floats still fine

@@ -173,3 +173,21 @@ def test_cifar_batches_are_unpickled_without_running_code(tmp_path):
     good.write_bytes(pickle.dumps({b"data": arr, b"labels": [1, 2, 3]}, protocol=2))
     out = _unpickle(good)
     np.testing.assert_array_equal(out[b"data"], arr) and out[b"labels"] == [1, 2, 3]
+
+
+def test_options_of_the_wrong_type_are_type_errors():
+    """subset([0, 1.5]) kept class 1 (int truncation); noise='0.5' and test_fraction='0.3' were accepted."""
+    data = synthetic_classes(4, input_dim=3, n_train=2, n_test=1, seed=0)
+    with pytest.raises(TypeError, match="classes must be an integer"):
+        data.subset([0, 1.5])
+    assert data.subset([3.0, 1]).class_names == ["c3", "c1"]
+    with pytest.raises(TypeError, match="noise must be a real number"):
+        synthetic_classes(4, noise="0.5")
+    with pytest.raises(ValueError, match="noise must be finite and >= 0"):
+        synthetic_classes(4, noise=float("nan"))
+    with pytest.raises(TypeError, match="test_fraction must be a real number"):
+        load_digits(test_fraction="0.3")
+    with pytest.raises(ValueError, match="seed must be non-negative"):
+        synthetic_classes(4, seed=-1)
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int"):
+        synthetic_classes(4, seed=1.5)

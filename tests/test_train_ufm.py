@@ -198,3 +198,30 @@ def test_log_loss_matches_numpy_ce_where_representable():
 
     for tau in (1.0, 0.1, 0.01):
         assert ufm_log_loss(W, H, y, tau) == pytest.approx(math.log(np_ce(W, H, y, tau)), rel=1e-10)
+
+
+def test_ufm_loss_against_the_formula_and_its_label_checks():
+    """ufm_loss indexed with unchecked labels: 5 with K = 4 was an IndexError, -1 silently the last class."""
+    from spherecodes.train.ufm import ufm_log_loss, ufm_loss
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3, 4))
+    W /= np.linalg.norm(W, axis=0)
+    H = rng.standard_normal((3, 6))
+    H /= np.linalg.norm(H, axis=0)
+    y = np.array([0, 1, 2, 3, 0, 1])
+    Z = W.T @ H / 0.5
+    ce = [-math.log(math.exp(Z[y[i], i]) / sum(math.exp(Z[j, i]) for j in range(4))) for i in range(6)]
+    assert ufm_loss(W, H, y, 0.5) == pytest.approx(sum(ce) / 6, rel=1e-12)
+    for labels, error, match in [([0, 1, 2, 3, 0, 4], ValueError, r"labels must be in range\(K\) = range\(4\)"),
+                                 ([0, 1, 2, 3, 0, -1], ValueError, "labels must be >= 0"),
+                                 ([0, 1, 2], ValueError, "labels has length 3 but H has N=6"),
+                                 ([0.5] * 6, ValueError, "labels must be integers")]:
+        with pytest.raises(error, match=match):
+            ufm_log_loss(W, H, labels, 0.5)
+    with pytest.raises(ValueError, match="H has dimension d=2 but W has d=3"):
+        ufm_loss(W, H[:2], y, 0.5)
+    with pytest.raises(TypeError, match="tau must be a real number"):
+        ufm_loss(W, H, y, "0.5")
+    with pytest.raises(TypeError, match="tau must be a real number"):
+        train_ufm(3, 4, 2, "0.1")

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 import threading
 import time
 import warnings
 
 import numpy as np
 
-from .._validation import as_code, check_dims, check_int
+from .._validation import as_code, check_device, check_dims, check_int, check_real
 from .descent import max_inner_product
 from .multistart import run_restarts
 from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
@@ -40,23 +39,34 @@ def closed_form(d: int, K: int):
     return None
 
 
-def check_time_limit(time_limit):
-    """``None`` or a positive number of seconds, as float.
+def check_time_limit(time_limit, name: str = "time_limit"):
+    """``None`` or a positive number of seconds, as float (``inf``: no limit).
+
+    Parameters
+    ----------
+    time_limit : float or None
+        Wall-clock seconds.
+    name : str
+        The keyword's name in messages.
+
+    Returns
+    -------
+    float or None
 
     Raises
     ------
     TypeError
-        Not a number.
+        Not a real number (a string, a bool), as :func:`spherecodes._validation.check_real`
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
     ValueError
         Not positive, or NaN.
     """
     if time_limit is None:
         return None
-    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real):
-        raise TypeError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    if not time_limit > 0:
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    return float(time_limit)
+    value = check_real(time_limit, name)
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {time_limit!r}")
+    return value
 
 
 def _check(d, K, restarts, time_limit, method, init, executor):
@@ -113,10 +123,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     d, K, restarts, time_limit, init = _check(d, K, restarts, time_limit, method, init, executor)
     if hops is not None:
         hops = check_int(hops, "hops", minimum=0)
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    device = check_device(device)
     # every path rejects what no path accepts: an unknown option or a bad seed
     SearchSettings.for_size(d, K, **{k: v for k, v in options.items() if k != "adaptive"})
     from .multistart import root_seed

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import as_labelled_features, check_int
 from .softmax import softmax_code
 
 __all__ = ["hardmax", "HardMaxResult"]
@@ -62,44 +62,61 @@ class HardMaxResult:
                 f"rattlers={list(map(int, self.rattlers))})")
 
 
-def hardmax_value(W: np.ndarray, H: np.ndarray, labels: np.ndarray) -> float:
+def hardmax_value(W, H, labels) -> float:
     """``L_HardMax(W, H)`` of problem (5) for features ``H`` (d, N) with labels (N,).
 
     Parameters
     ----------
-    W : ndarray, shape (d, K)
-        Classifier (unit columns).  Not validated.
-    H : ndarray, shape (d, N)
-        Features (unit columns).  Not validated.
-    labels : ndarray of int, shape (N,)
-        Class of every column of ``H``, in ``[0, K)``.
+    W : array_like, shape (d, K)
+        Classifier, one class per column, ``K >= 2`` (unit columns on
+        ``OB(d, K)``; the norms are not checked).
+    H : array_like, shape (d, N)
+        Features, one sample per column, ``N >= 1`` (unit columns on
+        ``OB(d, N)``; the norms are not checked).
+    labels : array_like of int, shape (N,)
+        Class of every column of ``H``, in ``range(K)``.
 
     Returns
     -------
     float
-        ``max_i max_{k' != y_i} <w_k' - w_{y_i}, h_i>`` (dimensionless, in ``[-2, 2]``).
+        ``max_i max_{k' != y_i} <w_k' - w_{y_i}, h_i>`` (dimensionless, in
+        ``[-2, 2]`` for unit columns).
 
     Raises
     ------
-    IndexError
-        If a label is out of bounds for ``K`` classes (``>= K`` or ``< -K``;
-        negative labels in ``[-K, 0)`` index from the end, unchecked), or
-        ``labels`` has a length other than ``N`` and 1 (length 1 broadcasts,
-        unchecked).
     ValueError
-        If the shapes of ``W`` and ``H`` do not match (``d``), or ``N = 0``.
+        If ``W`` or ``H`` is not 2-D, is empty, has NaN or inf, or ``K < 2``;
+        if their dimensions ``d`` differ; if ``labels`` is not 1-D, has a
+        length other than ``N``, a non-integral value, or a label outside
+        ``range(K)``.
+    TypeError
+        If ``W`` or ``H`` is not a real numeric array, or ``labels`` is not
+        an integer array (booleans, strings)
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     See Also
     --------
     hardmax : the optimum of this value.
+    spherecodes.rho_one_vs_rest : ``-L_HardMax`` at the optimum (Theorem 3.2).
 
     References
     ----------
     Generalized Neural Collapse paper, eq. (5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes.solvers.hardmax import hardmax_value
+    >>> W = np.array([[1.0, -1.0], [0.0, 0.0]])      # two antipodal classes in R^2
+    >>> hardmax_value(W, W, [0, 1])                  # features on their classifiers
+    -2.0
     """
+    W, H, labels = as_labelled_features(W, H, labels)
+    N = H.shape[1]
     S = W.T @ H  # (K, N): <w_k', h_i>
-    own = S[labels, np.arange(H.shape[1])]
-    S[labels, np.arange(H.shape[1])] = -np.inf
+    cols = np.arange(N)
+    own = S[labels, cols]
+    S[labels, cols] = -np.inf
     return float(np.max(S.max(axis=0) - own))
 
 

@@ -5,7 +5,7 @@ not import torch; the names below load their module on first use.
 
 * :func:`train_ufm`, :func:`temperature_sweep` - the unconstrained features model (2).
 * :func:`fit` (options in one frozen :class:`FitConfig`), :func:`build_model` - normalized networks (MLP, small CNN, CIFAR ResNet18)
-  with learned, fixed or CMF classifiers, per-epoch GNC metrics, logs and checkpoints.
+  with learned, fixed or CMF classifiers, per-epoch GNC metrics, logs and checkpoints (:func:`load_checkpoint`).
 * :func:`load_digits`, :func:`load_cifar10`, :func:`load_cifar100`,
   :func:`load_image_folder`, :func:`synthetic_classes`, :func:`load_dataset` - offline data.
 * :func:`temperature_experiment`, :func:`assignment_experiment`, :func:`cmf_experiment`,
@@ -19,7 +19,7 @@ import importlib
 
 _EXPORTS = {
     "ufm": ["train_ufm", "temperature_sweep", "UFMResult", "TemperatureSweep", "ufm_loss"],
-    "loop": ["fit", "build_model", "evaluate", "FitResult"],
+    "loop": ["fit", "build_model", "evaluate", "FitResult", "load_checkpoint"],
     "config": ["FitConfig"],
     "data": ["ArrayDataset", "DataNotFoundError", "load_digits", "load_cifar10", "load_cifar100",
              "load_image_folder", "synthetic_classes", "load_dataset"],

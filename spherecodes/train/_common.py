@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from .._validation import check_tol
 from ..io import atomic_path, write_text_atomic
 
 
@@ -67,11 +68,16 @@ def choose_threads(encoder="mlp", *, cores=None):
 
 
 def as_rng(seed) -> np.random.Generator:
-    """``seed`` (None, int or ``numpy.random.Generator``) -> ``numpy.random.Generator``."""
+    """``seed`` (None, int, ``SeedSequence`` or ``numpy.random.Generator``) -> ``numpy.random.Generator``.
+
+    A bad seed gets the solvers' error (:func:`spherecodes.solvers.multistart.root_seed`).
+    """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r}")
+    if seed is not None:
+        from ..solvers.multistart import root_seed
+
+        root_seed(seed)
     return np.random.default_rng(seed)
 
 
@@ -81,13 +87,9 @@ def torch_seed(rng: np.random.Generator) -> int:
 
 
 def check_positive(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
+    """A finite real number ``> 0`` (:func:`spherecodes._validation.check_tol`: TypeError for a
+    string or a bool, ValueError for a value out of range, the parameter named)."""
+    return check_tol(value, name)
 
 
 def atomic_write_text(path, text: str) -> None:

@@ -20,16 +20,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import as_code
+from .._validation import as_code, check_dims, check_rtol, check_tol
 
 from .config import CLASSIFIERS  # defined once in the torch-free config module
 
 
 def _check_tau(tau):
-    tau = float(tau)
-    if not np.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau must be a positive finite number, got {tau!r}")
-    return tau
+    return check_tol(tau, "tau")
 
 
 class _Base(nn.Module):
@@ -50,10 +47,37 @@ class _Base(nn.Module):
 
 
 class LearnedClassifier(_Base):
-    """Learned classifier ``W = V / ||V||`` with ``V`` (d, K) a parameter (random init from ``generator``)."""
+    """Learned classifier ``W = V / ||V||`` with ``V`` (d, K) a parameter (random init from ``generator``).
+
+    Parameters
+    ----------
+    d, K : int
+        Feature dimension (``>= 1``) and number of classes (``>= 2``).
+    tau : float
+        Temperature: logits are ``h W / tau``.
+    generator : torch.Generator, optional
+        For the initial ``V`` (Gaussian).
+
+    Raises
+    ------
+    ValueError
+        ``d < 1``, ``K < 2``, ``tau`` not finite and ``> 0``.
+    TypeError
+        ``d`` or ``K`` not an integer, ``tau`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    build_classifier : by name.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (1) (``W`` on ``OB(d, K)``, logits divided by ``tau``).
+    """
 
     def __init__(self, d: int, K: int, tau: float, generator: torch.Generator | None = None):
         super().__init__(tau)
+        d, K = check_dims(d, K)
         self.V = nn.Parameter(torch.randn(d, K, generator=generator))
 
     def weight(self):
@@ -66,9 +90,30 @@ class FixedClassifier(_Base):
     Parameters
     ----------
     W : array_like, shape (d, K)
+        The code; its columns are rescaled to unit norm.
     tau : float
+        Temperature: logits are ``h W / tau``.
     assignment : sequence of int, length K, optional
         A permutation of ``range(K)`` (default identity).
+
+    Raises
+    ------
+    ValueError
+        ``W`` not a finite ``(d, K)`` matrix with ``K >= 2`` and no zero
+        column; ``assignment`` not a permutation of ``range(K)``; ``tau`` not
+        finite and ``> 0``.
+    TypeError
+        ``W`` not a real numeric array, ``tau`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.softmax_code : codes to fix (Theorem 3.2: the optimal classifier).
+    spherecodes.train.assignment_experiment : which class gets which codeword.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.2 and Section 4 (the class assignment problem).
     """
 
     def __init__(self, W, tau: float, assignment=None):
@@ -88,15 +133,45 @@ class FixedClassifier(_Base):
 
 
 class CMFClassifier(_Base):
-    """Class-mean-feature classifier: EMA of mini-batch class means, ``momentum`` in [0, 1)."""
+    """Class-mean-feature classifier: EMA of mini-batch class means, ``momentum`` in [0, 1).
+
+    Parameters
+    ----------
+    d, K : int
+        Feature dimension (``>= 1``) and number of classes (``>= 2``).
+    tau : float
+        Temperature: logits are ``h W / tau``.
+    momentum : float
+        EMA momentum, in ``[0, 1)``.
+    generator : torch.Generator, optional
+        For the initial means (random unit columns).
+
+    Raises
+    ------
+    ValueError
+        ``d < 1``, ``K < 2``, ``momentum`` outside ``[0, 1)``, ``tau`` not finite and ``> 0``.
+    TypeError
+        ``d`` or ``K`` not an integer, ``momentum`` or ``tau`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    spherecodes.train.cmf_experiment : learned against CMF classifiers.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 5 (class-mean features as the classifier,
+    motivated by GNC3).
+    """
 
     def __init__(self, d: int, K: int, tau: float, momentum: float = 0.9, generator: torch.Generator | None = None):
         super().__init__(tau)
-        momentum = float(momentum)
+        d, K = check_dims(d, K)
+        momentum = check_rtol(momentum, "momentum")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
-        self.K = int(K)
+        self.K = K
         self.register_buffer("M", F.normalize(torch.randn(d, K, generator=generator), dim=0))
 
     def weight(self):
@@ -122,7 +197,37 @@ class CMFClassifier(_Base):
 
 def build_classifier(kind: str, d: int, K: int, tau: float, *, code=None, assignment=None, momentum=0.9,
                      generator=None) -> nn.Module:
-    """Classifier ``kind`` in :data:`CLASSIFIERS`; ``code`` (d, K) is required for ``"fixed"``."""
+    """Classifier ``kind`` in :data:`CLASSIFIERS`; ``code`` (d, K) is required for ``"fixed"``.
+
+    Parameters
+    ----------
+    kind : {"learned", "fixed", "cmf"}
+        :class:`LearnedClassifier`, :class:`FixedClassifier` or :class:`CMFClassifier`.
+    d, K : int
+        Feature dimension and number of classes.
+    tau : float
+        Temperature.
+    code : array_like, shape (d, K), optional, keyword-only
+        The code of ``"fixed"``.
+    assignment : sequence of int, optional, keyword-only
+        The assignment of ``"fixed"``.
+    momentum : float, keyword-only
+        The momentum of ``"cmf"``.
+    generator : torch.Generator, optional, keyword-only
+        The initialization of ``"learned"`` and ``"cmf"``.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind``, ``"fixed"`` without ``code`` or with a code of
+        another shape; as the classes.
+    TypeError
+        As the classes.
+    """
     if kind == "learned":
         return LearnedClassifier(d, K, tau, generator=generator)
     if kind == "cmf":

@@ -238,7 +238,23 @@ def _load_code(path):
 
 
 def main(argv=None) -> int:
-    """Entry point; returns the exit status (0 on success, 2 on bad input or missing data)."""
+    """Entry point; returns the exit status (0 on success, 2 on bad input or missing data).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``), e.g. ``["ufm", "--d", "3", "--K", "8"]``.
+
+    Returns
+    -------
+    int
+        0 on success; 2 with a one-line message on standard error for bad
+        input or missing data (nothing raised).
+
+    See Also
+    --------
+    spherecodes.train.fit, spherecodes.train.temperature_study : what the subcommands run.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

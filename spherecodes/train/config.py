@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import numbers
 from dataclasses import dataclass
 
-import numpy as np
-
-from .._validation import check_int
+from .._validation import ArgumentTypeError, check_bool, check_int, check_rtol, check_tol
 
 #: Encoders of :func:`spherecodes.train.models.build_encoder`.
 ENCODERS = ("mlp", "cnn", "resnet18")
@@ -35,12 +32,8 @@ def default_lr(optimizer: str, encoder: str) -> float:
 
 
 def _positive(value, name, *, strict=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (strict and value == 0):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0, got {value!r}")
-    return value
+    """``check_tol`` (finite, ``> 0``) or, with ``strict=False``, ``check_rtol`` (finite, ``>= 0``)."""
+    return check_tol(value, name) if strict else check_rtol(value, name)
 
 
 @dataclass(frozen=True)
@@ -99,9 +92,33 @@ class FitConfig:
     Raises
     ------
     ValueError
-        A value out of range (names the option).
+        A value out of range, or an ``encoder``, ``classifier`` or
+        ``optimizer`` not among the choices (names the option).
     TypeError
-        A value of the wrong type; in :meth:`from_options`, an unknown option.
+        A value of the wrong type (a string for a number, a non-integral
+        float for an integer, a non-bool flag, ``assignment`` not a sequence
+        of integers, ``encoder_kwargs`` not a dict)
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``,
+        where a ``_validation`` check raised it); in :meth:`from_options`, an
+        unknown option.
+
+    See Also
+    --------
+    fit : the training loop these options drive.
+    FitConfig.from_options : a config from keyword options, unknown names rejected.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (1) (the CE loss with temperature
+    ``tau`` on unit features and classifiers) and Section 2.2 (the GNC
+    metrics recorded every ``gnc_every`` epochs).
+
+    Examples
+    --------
+    >>> from spherecodes.train import FitConfig
+    >>> cfg = FitConfig.from_options(tau=0.05, epochs=10)
+    >>> cfg.tau, cfg.epochs, cfg.learning_rate
+    (0.05, 10, 0.01)
     """
 
     encoder: str = "mlp"
@@ -152,14 +169,11 @@ class FitConfig:
         object.__setattr__(self, "anneal_fraction", f)
         object.__setattr__(self, "anneal_lr_power", _positive(self.anneal_lr_power, "anneal_lr_power", strict=False))
         for name in ("augment", "amp"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
-            object.__setattr__(self, name, bool(getattr(self, name)))
+            object.__setattr__(self, name, check_bool(getattr(self, name), name))
         if self.assignment is not None:
-            try:
-                a = tuple(int(v) for v in self.assignment)
-            except (TypeError, ValueError):
-                raise TypeError(f"assignment must be a sequence of integers, got {self.assignment!r}") from None
+            if isinstance(self.assignment, (str, bytes)) or not hasattr(self.assignment, "__iter__"):
+                raise ArgumentTypeError(f"assignment must be a sequence of integers, got {self.assignment!r}")
+            a = tuple(check_int(v, f"assignment[{i}]", minimum=0) for i, v in enumerate(self.assignment))
             object.__setattr__(self, "assignment", a)
         if self.encoder_kwargs is not None:
             if not isinstance(self.encoder_kwargs, dict):
@@ -175,11 +189,25 @@ class FitConfig:
     def from_options(cls, base=None, **options) -> "FitConfig":
         """``base`` (a FitConfig, a mapping of options, or None for the defaults) with ``options`` applied.
 
+        Parameters
+        ----------
+        base : FitConfig, dict or None
+            The starting options (None: the defaults).
+        **options
+            Fields of :class:`FitConfig` to override.
+
+        Returns
+        -------
+        FitConfig
+
         Raises
         ------
         TypeError
-            An option (in ``base`` or ``options``) that is not a field of :class:`FitConfig`;
-            the message names it and the closest known option.
+            An option (in ``base`` or ``options``) that is not a field of :class:`FitConfig`
+            (the message names it and the closest known option), or a ``base``
+            that is neither a FitConfig, a dict nor None.
+        ValueError
+            A value out of range, as :class:`FitConfig`.
         """
         if base is None:
             merged = {}
@@ -201,7 +229,10 @@ class FitConfig:
         return cls(**merged)
 
     def asdict(self) -> dict:
-        """The options as a plain dict (JSON-ready: tuples become lists)."""
+        """The options as a plain dict (JSON-ready: tuples become lists).
+
+        ``FitConfig.from_options(cfg.asdict()) == cfg``.
+        """
         out = dataclasses.asdict(self)
         if out["assignment"] is not None:
             out["assignment"] = list(out["assignment"])

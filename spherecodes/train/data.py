@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, check_real, check_rtol
 from ._common import as_rng
 
 CIFAR10_LAYOUT = """expected the CIFAR-10 python layout (cifar-10-python.tar.gz, extracted):
@@ -40,7 +40,14 @@ CIFAR_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)
 
 
 class DataNotFoundError(FileNotFoundError, ValueError):
-    """A local dataset is missing or not in the expected layout (the message names the layout)."""
+    """A local dataset is missing or not in the expected layout (the message names the layout).
+
+    A subclass of both ``FileNotFoundError`` and ``ValueError``.
+
+    See Also
+    --------
+    load_dataset, load_cifar10, load_cifar100, load_image_folder : the loaders that raise it.
+    """
 
 
 @dataclass
@@ -54,8 +61,22 @@ class ArrayDataset:
     x_test : ndarray, float32, shape (N_test, ...) (the input shape follows)
     y_test : ndarray, int64, shape (N_test,)
     num_classes : int
+        K; labels lie in ``range(K)``.
     class_names : list of str
+        Name of each class (default ``"0"``, ``"1"``, ...).
     name : str
+        The dataset's name in logs and tables.
+
+    Raises
+    ------
+    ValueError
+        ``x`` and ``y`` of a split with different numbers of samples, or a
+        label outside ``range(num_classes)``.
+
+    See Also
+    --------
+    load_dataset : the loaders that return one.
+    spherecodes.train.fit : trains on one.
     """
 
     x_train: np.ndarray
@@ -68,6 +89,7 @@ class ArrayDataset:
 
     @property
     def input_shape(self) -> tuple:
+        """Shape of one input: ``(D,)`` vectors or ``(C, H, W)`` images."""
         return tuple(self.x_train.shape[1:])
 
     def __post_init__(self):
@@ -81,14 +103,32 @@ class ArrayDataset:
             self.class_names = [str(k) for k in range(self.num_classes)]
 
     def subset(self, classes) -> "ArrayDataset":
-        """Keep only ``classes`` (labels or names), relabeled ``0..len(classes)-1`` in the given order."""
+        """Keep only ``classes`` (labels or names), relabeled ``0..len(classes)-1`` in the given order.
+
+        Parameters
+        ----------
+        classes : sequence of int or str
+            At least 2 distinct labels in ``range(num_classes)`` or class names.
+
+        Returns
+        -------
+        ArrayDataset
+
+        Raises
+        ------
+        ValueError
+            An unknown name, a label out of range, fewer than 2 or repeated classes.
+        TypeError
+            A label that is not an integer (``1.5``, a bool)
+            (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+        """
         idx = []
         for c in classes:
             if isinstance(c, str):
                 if c not in self.class_names:
                     raise ValueError(f"unknown class name {c!r}; known: {self.class_names}")
                 c = self.class_names.index(c)
-            c = int(c)
+            c = check_int(c, "classes", minimum=0)
             if not 0 <= c < self.num_classes:
                 raise ValueError(f"class {c} out of range for {self.num_classes} classes")
             idx.append(c)
@@ -104,6 +144,7 @@ class ArrayDataset:
 
 def _split(n, test_fraction, rng, y=None):
     """Stratified split indices (train, test)."""
+    test_fraction = check_real(test_fraction, "test_fraction")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     tr, te = [], []
@@ -120,6 +161,36 @@ def load_digits(*, test_fraction=0.3, image=False, seed=0) -> ArrayDataset:
 
     Inputs are scaled to [0, 1] and standardized with the train mean/std;
     shape ``(64,)`` or ``(1, 8, 8)`` when ``image=True``.
+
+    Parameters
+    ----------
+    test_fraction : float, keyword-only
+        Fraction of each class held out, in ``(0, 1)``.
+    image : bool, keyword-only
+        Images ``(1, 8, 8)`` (for the CNN encoders) instead of vectors ``(64,)``.
+    seed : None, int or numpy.random.Generator, keyword-only
+        The split.
+
+    Returns
+    -------
+    ArrayDataset
+
+    Raises
+    ------
+    ValueError
+        ``test_fraction`` outside ``(0, 1)``; a bad ``seed`` (the solvers' message).
+    TypeError
+        ``test_fraction`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    load_dataset : every dataset by name.
+
+    References
+    ----------
+    E. Alpaydin, C. Kaynak, "Optical recognition of handwritten digits",
+    UCI Machine Learning Repository (1998) (the test set of the bundled copy).
     """
     from sklearn.datasets import load_digits as _ld
 
@@ -184,6 +255,33 @@ def load_cifar10(root) -> ArrayDataset:
     """CIFAR-10 from a local folder in the python pickle layout (never downloads).
 
     Inputs ``(3, 32, 32)`` float32, normalized per channel.  See :data:`CIFAR10_LAYOUT`.
+
+    Parameters
+    ----------
+    root : str or path
+        The extracted ``cifar-10-batches-py`` folder or its parent.
+
+    Returns
+    -------
+    ArrayDataset
+        50,000 train and 10,000 test images, K = 10.
+
+    Raises
+    ------
+    DataNotFoundError
+        A missing folder or file, or a batch without the expected entries
+        (also a ``FileNotFoundError`` and a ``ValueError``).
+    ValueError
+        A batch file that names anything but arrays and lists (never unpickled).
+
+    See Also
+    --------
+    load_cifar100, load_dataset
+
+    References
+    ----------
+    A. Krizhevsky, "Learning multiple layers of features from tiny images",
+    technical report, University of Toronto (2009).
     """
     root = _find_root(root, "batches.meta", "cifar-10-batches-py", CIFAR10_LAYOUT)
     xs, ys = [], []
@@ -204,7 +302,37 @@ def load_cifar10(root) -> ArrayDataset:
 
 
 def load_cifar100(root, *, label="fine") -> ArrayDataset:
-    """CIFAR-100 from a local folder in the python pickle layout; ``label`` is ``"fine"`` (100) or ``"coarse"`` (20)."""
+    """CIFAR-100 from a local folder in the python pickle layout; ``label`` is ``"fine"`` (100) or ``"coarse"`` (20).
+
+    Parameters
+    ----------
+    root : str or path
+        The extracted ``cifar-100-python`` folder or its parent.
+    label : {"fine", "coarse"}, keyword-only
+        The 100 classes or the 20 superclasses.
+
+    Returns
+    -------
+    ArrayDataset
+        Inputs ``(3, 32, 32)`` float32, normalized per channel.
+
+    Raises
+    ------
+    ValueError
+        ``label`` not ``"fine"``/``"coarse"``; a file that names anything but
+        arrays and lists (never unpickled).
+    DataNotFoundError
+        A missing folder or file, or a file without the expected entries.
+
+    See Also
+    --------
+    load_cifar10, load_dataset
+
+    References
+    ----------
+    A. Krizhevsky, "Learning multiple layers of features from tiny images",
+    technical report, University of Toronto (2009).
+    """
     if label not in ("fine", "coarse"):
         raise ValueError(f"label must be 'fine' or 'coarse', got {label!r}")
     root = _find_root(root, "meta", "cifar-100-python", CIFAR100_LAYOUT)
@@ -230,6 +358,36 @@ def load_image_folder(root, *, image_size=32, test_fraction=None, seed=0) -> Arr
     Images are converted to RGB, resized to ``image_size`` squared, scaled to
     [0, 1] and standardized per channel with train statistics.  See
     :data:`IMAGE_FOLDER_LAYOUT`.
+
+    Parameters
+    ----------
+    root : str or path
+        The folder.
+    image_size : int, keyword-only
+        Side of the square images, in pixels.
+    test_fraction : float, optional, keyword-only
+        Without ``train/`` and ``test/`` folders: the fraction of each class held out.
+    seed : None, int or numpy.random.Generator, keyword-only
+        That split.
+
+    Returns
+    -------
+    ArrayDataset
+        Inputs ``(3, image_size, image_size)`` float32; classes sorted by name.
+
+    Raises
+    ------
+    DataNotFoundError
+        A missing folder, fewer than 2 class folders, no images, or no split
+        and no ``test_fraction``.
+    ValueError
+        ``image_size < 1``, ``test_fraction`` outside ``(0, 1)``, a bad ``seed`` (the solvers' message).
+    TypeError
+        ``image_size`` not an integer or ``test_fraction`` not a real number.
+
+    See Also
+    --------
+    load_dataset
     """
     from PIL import Image
 
@@ -272,7 +430,7 @@ def load_image_folder(root, *, image_size=32, test_fraction=None, seed=0) -> Arr
             raise DataNotFoundError(f"{root!r} has no train/ and test/ folders and no test_fraction was given; "
                                     f"{IMAGE_FOLDER_LAYOUT}")
         x, y = read(root, names)
-        tr, te = _split(len(y), float(test_fraction), as_rng(seed), y)
+        tr, te = _split(len(y), test_fraction, as_rng(seed), y)
         xtr, ytr, xte, yte = x[tr], y[tr], x[te], y[te]
     mean = xtr.mean(axis=(0, 2, 3), keepdims=True)
     std = xtr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
@@ -286,14 +444,42 @@ def synthetic_classes(K, *, input_dim=32, n_train=20, n_test=10, noise=0.5, seed
     Class ``k`` has a random Gaussian center ``c_k`` in ``R^input_dim`` (unit
     expected norm per coordinate); samples are ``c_k + noise * N(0, I)``.
     ``n_train``/``n_test`` samples per class.  Memory is ``K * (n_train + n_test) * input_dim`` floats.
+
+    Parameters
+    ----------
+    K : int
+        Number of classes, ``>= 2``.
+    input_dim : int, keyword-only
+        Dimension of the inputs.
+    n_train, n_test : int, keyword-only
+        Samples per class in each split, ``>= 1``.
+    noise : float, keyword-only
+        Standard deviation of the noise, finite and ``>= 0``.
+    seed : None, int or numpy.random.Generator, keyword-only
+        Centres and noise.
+
+    Returns
+    -------
+    ArrayDataset
+        Inputs ``(input_dim,)`` float32.
+
+    Raises
+    ------
+    ValueError
+        A size below its minimum, ``noise`` negative or not finite, a bad ``seed`` (the solvers' message).
+    TypeError
+        A size not an integer or ``noise`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    load_dataset
     """
     K = check_int(K, "K", minimum=2)
     input_dim = check_int(input_dim, "input_dim", minimum=1)
     n_train = check_int(n_train, "n_train", minimum=1)
     n_test = check_int(n_test, "n_test", minimum=1)
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    noise = check_rtol(noise, "noise")
     rng = as_rng(seed)
     centers = rng.standard_normal((K, input_dim)).astype(np.float32)
 
@@ -312,7 +498,34 @@ DATASETS = ("digits", "synthetic", "cifar10", "cifar100", "folder")
 
 def load_dataset(name, *, root=None, seed=0, image=False, K=100, input_dim=32, n_train=20, n_test=10,
                  noise=0.5, image_size=32, test_fraction=None) -> ArrayDataset:
-    """Dispatch by name: ``digits``, ``synthetic``, ``cifar10``, ``cifar100``, ``folder`` (root required)."""
+    """Dispatch by name: ``digits``, ``synthetic``, ``cifar10``, ``cifar100``, ``folder`` (root required).
+
+    Parameters
+    ----------
+    name : {"digits", "synthetic", "cifar10", "cifar100", "folder"}
+        The dataset.
+    root : str or path, optional, keyword-only
+        The local folder of ``cifar10``, ``cifar100`` and ``folder``.
+    seed, image, K, input_dim, n_train, n_test, noise, image_size, test_fraction
+        Passed to the loader that takes them.
+
+    Returns
+    -------
+    ArrayDataset
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``; as the loader.
+    DataNotFoundError
+        ``root`` missing for a local dataset; as the loader.
+    TypeError
+        As the loader.
+
+    See Also
+    --------
+    load_digits, synthetic_classes, load_cifar10, load_cifar100, load_image_folder
+    """
     if name == "digits":
         return load_digits(image=image, seed=seed)
     if name == "synthetic":

@@ -33,7 +33,26 @@ CROSS_POLYTOPE_ASSIGNMENTS = {
 
 @dataclass
 class ExperimentResult:
-    """Rows of the experiment's table, the files written and the wall time in seconds."""
+    """Rows of the experiment's table, the files written and the wall time in seconds.
+
+    Attributes
+    ----------
+    name : str
+        The experiment (the stem of its files).
+    rows : list of dict
+        The table, also written as ``<name>.csv`` and ``<name>.json``.
+    table, figure : str
+        Paths of the CSV table and the figure.
+    seconds : float
+        Wall time of the experiment.
+    extra : dict
+        Anything else the experiment reports (e.g. ``"summary"``, Markdown).
+
+    See Also
+    --------
+    temperature_experiment, assignment_experiment, cmf_experiment, feature_dim_experiment
+    spherecodes.train.temperature_study, spherecodes.train.finetune_study
+    """
 
     name: str
     rows: list
@@ -77,6 +96,29 @@ def temperature_experiment(out_dir, *, taus=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.0
     ``source``: ``"ufm"`` (the UFM (2) solved at each tau, with the Softmax Code and HardMax
     references of Lemma 3.1), ``"network"`` (a normalized network on ``dataset``), or ``"both"``.
     Writes ``temperature_ufm.{csv,json,png}`` and/or ``temperature_network.{csv,json,png}``.
+
+    Returns
+    -------
+    list of ExperimentResult
+        One per source.
+
+    Raises
+    ------
+    ValueError
+        ``source`` not ``"ufm"``, ``"network"`` or ``"both"``; as :func:`~spherecodes.train.temperature_sweep`,
+        as :func:`~spherecodes.train.data.load_dataset` and
+        :func:`~spherecodes.train.fit` (a ``DataNotFoundError`` for a missing data folder).
+    TypeError
+        As :func:`~spherecodes.train.fit` (an option of the wrong type).
+
+    See Also
+    --------
+    spherecodes.train.temperature_sweep : the UFM side.
+    spherecodes.train.temperature_study : several d and seeds, summarized.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Lemma 3.1 and Figure 2.
     """
     from .plots import plot_temperature
 
@@ -143,6 +185,28 @@ def assignment_experiment(out_dir, *, dataset="digits", classes=None, data_root=
     Each configuration is trained with every seed.  Table: one row per (configuration, seed)
     with test accuracy and, for learned classifiers, which classes ended up opposite.
     Figure: features and classifier of the first seed of each configuration (Figure 4 style).
+
+    Returns
+    -------
+    ExperimentResult
+
+    Raises
+    ------
+    ValueError
+        ``classes`` that do not give exactly 4 classes (as
+        :meth:`~spherecodes.train.ArrayDataset.subset`); as :func:`~spherecodes.train.data.load_dataset` and
+        :func:`~spherecodes.train.fit` (a ``DataNotFoundError`` for a missing data folder).
+    TypeError
+        As :func:`~spherecodes.train.fit` (an option of the wrong type).
+
+    See Also
+    --------
+    spherecodes.train.FixedClassifier : the fixed assignments.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 4 and Figure 4 (the class assignment problem,
+    Theorem 3.3's cross-polytope for d = 2, K = 4).
     """
     from .loop import fit
     from .plots import plot_assignment
@@ -192,7 +256,32 @@ def assignment_experiment(out_dir, *, dataset="digits", classes=None, data_root=
 def cmf_experiment(out_dir, *, dataset="digits", data_root=None, encoder=None, feature_dim=3, tau=0.1,
                    momentum=0.9, seeds=(0, 1), epochs=30, batch_size=128, lr=None, synthetic_K=100, device="auto",
                    amp=False, progress=False):
-    """(c) CMF against learned classifier: learning curves (Figure 5 style), several seeds."""
+    """(c) CMF against learned classifier: learning curves (Figure 5 style), several seeds.
+
+    Writes ``cmf_vs_learned.{csv,json,png}`` and ``runs/`` (one folder per classifier and seed).
+
+    Returns
+    -------
+    ExperimentResult
+        One row per (classifier, seed, epoch) of the training histories.
+
+    Raises
+    ------
+    ValueError
+        As :func:`~spherecodes.train.data.load_dataset` and
+        :func:`~spherecodes.train.fit` (a ``DataNotFoundError`` for a missing data folder).
+    TypeError
+        As :func:`~spherecodes.train.fit` (an option of the wrong type).
+
+    See Also
+    --------
+    spherecodes.train.CMFClassifier : the class-mean-feature classifier.
+    spherecodes.train.finetune_study : CMF for fine-tuning out of distribution.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 5 and Figure 5.
+    """
     from .loop import fit
     from .plots import plot_learning_curves
 
@@ -230,6 +319,27 @@ def feature_dim_experiment(out_dir, *, dims=(2, 3, 4, 6, 8, 12, 16), dataset="sy
     restart takes minutes on a CPU, and ``softmax_time_limit`` only stops new restarts)
     and the Theorem 3.9 bounds (``theorem39_bounds``; ``bound_applicable`` says whether the
     hypothesis on K holds).
+
+    Returns
+    -------
+    ExperimentResult
+
+    Raises
+    ------
+    ValueError
+        A dimension below 1 (for ``d = 1`` the bounds are NaN); as
+        :func:`~spherecodes.train.data.load_dataset` and :func:`~spherecodes.train.fit`
+        (a ``DataNotFoundError`` for a missing data folder).
+    TypeError
+        As :func:`~spherecodes.train.fit` (an option of the wrong type).
+
+    See Also
+    --------
+    spherecodes.theorem39_bounds, spherecodes.dimension_bounds
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Theorem 3.9, eq. (13), and Figure 3.
     """
     from .loop import fit
     from .plots import plot_dimension_sweep

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import ArgumentTypeError, check_int
 from ._common import (as_rng, atomic_save_npy, atomic_torch_save, atomic_write_csv, atomic_write_json,
                       require_torch, resolve_device, torch_seed)
 from .config import FitConfig
@@ -57,6 +57,11 @@ class FitResult:
     samples_per_second : float
     settings : FitConfig
         The options the run used.
+
+    See Also
+    --------
+    fit : the function that returns it.
+    load_checkpoint : read back the checkpoints written with ``out_dir``.
     """
 
     history: list
@@ -78,7 +83,43 @@ class FitResult:
 
 def build_model(data_or_shape, num_classes=None, *, encoder="mlp", feature_dim=3, classifier="learned", tau=0.1,
                 code=None, assignment=None, cmf_momentum=0.9, encoder_kwargs=None, seed=0):
-    """``NormalizedNet`` for a dataset (or an input shape plus ``num_classes``). Reproducible from ``seed``."""
+    """``NormalizedNet`` for a dataset (or an input shape plus ``num_classes``). Reproducible from ``seed``.
+
+    Parameters
+    ----------
+    data_or_shape : ArrayDataset or tuple of int
+        A dataset, or the shape of one input (``(D,)`` vectors, ``(C, H, W)`` images).
+    num_classes : int, optional
+        K, ``>= 2``; required with a shape (a dataset says it).
+    encoder, feature_dim, classifier, tau, cmf_momentum, encoder_kwargs
+        As in :class:`FitConfig`.
+    code : array_like, shape (d, K), optional, keyword-only
+        The code of a ``"fixed"`` classifier.
+    assignment : sequence of int, optional, keyword-only
+        Class ``k`` uses column ``assignment[k]`` of ``code``.
+    seed : None, int or numpy.random.Generator, keyword-only
+        Initialization of the weights.
+
+    Returns
+    -------
+    NormalizedNet
+        ``model(x)`` returns ``(logits (B, K), unit features (B, d))``.
+
+    Raises
+    ------
+    ValueError
+        ``num_classes < 2``, ``feature_dim < 1``; an unknown encoder or
+        classifier, image encoders on vector inputs, a fixed classifier
+        without ``code``, as :func:`build_encoder` and :func:`build_classifier`;
+        a bad seed (the solvers' message).
+    TypeError
+        ``num_classes`` or ``feature_dim`` not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    fit : trains it.
+    """
     torch = require_torch()
     from .classifiers import build_classifier
     from .models import NormalizedNet, build_encoder
@@ -109,7 +150,36 @@ def _augment(torch, x, gen):
 
 
 def evaluate(model, x, y, *, batch_size=1024, device=None, amp=False):
-    """Return ``(H (d, N) float64 unit features, accuracy, mean CE loss)`` in eval mode."""
+    """Return ``(H (d, N) float64 unit features, accuracy, mean CE loss)`` in eval mode.
+
+    Parameters
+    ----------
+    model : NormalizedNet
+        Any module returning ``(logits, features)``; put in eval mode.
+    x : ndarray, shape (N, ...)
+        Inputs.
+    y : ndarray of int, shape (N,)
+        Labels.
+    batch_size : int, keyword-only
+        Samples per forward pass.
+    device : torch.device, optional, keyword-only
+        Default: the device of the model's parameters.
+    amp : bool, keyword-only
+        bfloat16 autocast.
+
+    Returns
+    -------
+    H : ndarray, shape (d, N), float64
+        Unit features (columns).
+    accuracy : float
+        Fraction of ``y`` predicted, in ``[0, 1]``.
+    loss : float
+        Mean cross-entropy of the logits (nats).
+
+    See Also
+    --------
+    spherecodes.train.gnc_metrics : the GNC metrics of ``H``.
+    """
     torch = require_torch()
     dev = next(model.parameters()).device if device is None else device
     model.eval()
@@ -173,19 +243,29 @@ def fit(data: ArrayDataset, config: FitConfig | dict | None = None, *, seed=0, d
     Raises
     ------
     TypeError
-        An unknown option (the message names the closest known one), or a value of the wrong type.
+        An unknown option (the message names the closest known one), a value of the wrong
+        type, or ``data`` that is not an ArrayDataset
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
     ValueError
-        A value out of range, ``data`` that is not an ArrayDataset, a fixed classifier without
+        A value out of range, a bad ``device`` or ``seed``, a fixed classifier without
         ``code``, ``resume`` without ``out_dir`` or with a checkpoint of another configuration.
+
+    See Also
+    --------
+    FitConfig : every option and its default.
+    build_model : the network trained.
+    load_checkpoint : read a checkpoint written with ``out_dir``.
+    spherecodes.train.temperature_study : many runs of it, summarized.
 
     References
     ----------
-    Loss (1) of the paper, features and classifier on the unit sphere; GNC1-3 of Section 2.2.
+    Generalized Neural Collapse paper, eq. (1) (the CE loss with temperature ``tau``, features and
+    classifier on the unit sphere) and Section 2.2 (GNC1-GNC3).
     """
     torch = require_torch()
     cfg = FitConfig.from_options(config, **options)
     if not isinstance(data, ArrayDataset):
-        raise ValueError(f"data must be an ArrayDataset (see spherecodes.train.data), got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be an ArrayDataset (see spherecodes.train.data), got {type(data).__name__}")
     dev = resolve_device(device)
     rng = as_rng(seed)
     lr = cfg.learning_rate
@@ -338,10 +418,29 @@ def load_checkpoint(path, *, map_location=None):
     Besides torch's defaults only numpy's scalar and float64 dtype are allowed (data, no code:
     checkpoints written by an earlier version of :func:`fit` held numpy floats).
 
+    Parameters
+    ----------
+    path : str or path
+        A ``checkpoint_last.pt`` or ``checkpoint_epochN.pt`` written by :func:`fit`.
+    map_location : str or torch.device, optional, keyword-only
+        As in ``torch.load``.
+
+    Returns
+    -------
+    dict
+        ``epoch``, ``model`` (a state dict), ``optimizer``, ``scheduler``, ``generator``,
+        ``config`` (as :attr:`FitResult.config`) and ``history``.
+
     Raises
     ------
     pickle.UnpicklingError
         The file names anything else (e.g. a function): nothing in it is run.
+    FileNotFoundError
+        No file at ``path``.
+
+    See Also
+    --------
+    fit : writes the checkpoints (``out_dir``) and resumes from them (``resume=True``).
     """
     torch = require_torch()
     scalar = getattr(getattr(np, "_core", np.core), "multiarray").scalar

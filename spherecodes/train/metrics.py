@@ -31,5 +31,32 @@ def gnc3(W, H, y) -> float:
 
 
 def gnc_metrics(W, H, y) -> GNCMetrics:
-    """GNC1, GNC2 and GNC3 of ``W`` ``(d, K)`` (renormalized), ``H`` ``(d, N)`` and labels ``y``."""
+    """GNC1, GNC2 and GNC3 of ``W`` ``(d, K)`` (renormalized), ``H`` ``(d, N)`` and labels ``y``.
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Classifier; its columns are rescaled to unit norm.
+    H : array_like, shape (d, N)
+        Features.
+    y : array_like of int, shape (N,)
+        Labels in ``range(K)``; every class needs at least one sample.
+
+    Returns
+    -------
+    GNCMetrics
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`spherecodes.gnc_metrics` (a zero column of ``W`` included).
+
+    See Also
+    --------
+    spherecodes.gnc_metrics : the same with ``normalize=False`` by default and a ``layout``.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 2.2.
+    """
     return _gnc_metrics(W, H, y, normalize=True)

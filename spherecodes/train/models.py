@@ -23,11 +23,26 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import check_int
 from .config import ENCODERS  # defined once in the torch-free config module
 
 
 class MLP(nn.Module):
-    """Flatten -> [Linear -> BatchNorm -> ReLU] * len(hidden) -> Linear(feature_dim)."""
+    """Flatten -> [Linear -> BatchNorm -> ReLU] * len(hidden) -> Linear(feature_dim).
+
+    Parameters
+    ----------
+    in_features : int
+        Size of one flattened input.
+    feature_dim : int
+        d, the size of the raw features.
+    hidden : sequence of int
+        Widths of the hidden layers.
+
+    See Also
+    --------
+    build_encoder : by name, from an input shape.
+    """
 
     def __init__(self, in_features: int, feature_dim: int, hidden=(256, 256)):
         super().__init__()
@@ -43,7 +58,21 @@ class MLP(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """Three conv blocks (conv3x3-BN-ReLU, the last two with stride 2), global average pool, linear."""
+    """Three conv blocks (conv3x3-BN-ReLU, the last two with stride 2), global average pool, linear.
+
+    Parameters
+    ----------
+    in_channels : int
+        C of the ``(C, H, W)`` inputs.
+    feature_dim : int
+        d, the size of the raw features.
+    width : int
+        Channels of the first block (then 2x and 4x).
+
+    See Also
+    --------
+    build_encoder : by name, from an input shape.
+    """
 
     def __init__(self, in_channels: int, feature_dim: int, width: int = 32):
         super().__init__()
@@ -81,7 +110,27 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """CIFAR-style ResNet18 (He et al. 2016): 3x3 stem, stages 64-128-256-512, linear to ``feature_dim``."""
+    """CIFAR-style ResNet18 (He et al. 2016): 3x3 stem, stages 64-128-256-512, linear to ``feature_dim``.
+
+    Parameters
+    ----------
+    in_channels : int
+        C of the ``(C, H, W)`` inputs.
+    feature_dim : int
+        d, the size of the raw features (10 in the paper's Figure 2).
+    width : int
+        Channels of the first stage (64 in the standard network).
+
+    See Also
+    --------
+    build_encoder : by name, from an input shape.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image
+    recognition", CVPR 2016.  Generalized Neural Collapse paper, Section 2.2 and Appendix B
+    (ResNet18 with d = 10 on CIFAR-100).
+    """
 
     def __init__(self, in_channels: int = 3, feature_dim: int = 512, width: int = 64):
         super().__init__()
@@ -102,8 +151,39 @@ class ResNet18(nn.Module):
 
 
 def build_encoder(name: str, input_shape, feature_dim: int, **kwargs) -> nn.Module:
-    """Encoder ``name`` in :data:`ENCODERS` for inputs of shape ``input_shape`` (without batch)."""
-    input_shape = tuple(int(s) for s in input_shape)
+    """Encoder ``name`` in :data:`ENCODERS` for inputs of shape ``input_shape`` (without batch).
+
+    Parameters
+    ----------
+    name : {"mlp", "cnn", "resnet18"}
+        :class:`MLP`, :class:`SmallCNN` or :class:`ResNet18`.
+    input_shape : tuple of int
+        One input: ``(D,)`` (or any shape, flattened) for ``mlp``, ``(C, H, W)`` for the others.
+    feature_dim : int
+        d, ``>= 1``.
+    **kwargs
+        Passed to the encoder (``hidden``, ``width``).
+
+    Returns
+    -------
+    torch.nn.Module
+        Maps ``(B, *input_shape)`` to raw features ``(B, feature_dim)``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``, ``cnn``/``resnet18`` on inputs that are not
+        ``(C, H, W)``, ``feature_dim < 1`` or a size of ``input_shape`` below 1.
+    TypeError
+        ``feature_dim`` or a size of ``input_shape`` not an integer
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    NormalizedNet : puts the features on the sphere and adds the classifier.
+    """
+    feature_dim = check_int(feature_dim, "feature_dim", minimum=1)
+    input_shape = tuple(check_int(s, "input_shape", minimum=1) for s in input_shape)
     if name == "mlp":
         return MLP(math.prod(input_shape), feature_dim, **kwargs)
     if name in ("cnn", "resnet18"):
@@ -119,6 +199,21 @@ class NormalizedNet(nn.Module):
 
     ``forward(x, labels=None)`` returns ``(logits, h)`` with ``h`` of shape ``(B, d)``;
     labels are passed to the classifier (the CMF classifier uses them in training).
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps inputs to raw features ``(B, d)`` (:func:`build_encoder`).
+    classifier : torch.nn.Module
+        Maps unit features to logits ``(B, K)`` (:func:`spherecodes.train.build_classifier`).
+
+    See Also
+    --------
+    spherecodes.train.build_model : encoder and classifier by name.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eq. (1) (features on the unit sphere, logits divided by ``tau``).
     """
 
     def __init__(self, encoder: nn.Module, classifier: nn.Module):

@@ -172,6 +172,25 @@ def temperature_study(out_dir, *, dataset="digits", data_root=None, data=None, d
     -------
     ExperimentResult
         ``extra["summary"]`` is the Markdown summary (mean ± std over seeds).
+
+    Raises
+    ------
+    ValueError
+        A protocol other than ``"fixed"``/``"continuation"``, a missing
+        device; as :func:`~spherecodes.train.fit` and
+        :func:`~spherecodes.train.data.load_dataset`.
+    TypeError
+        An unknown fit option (the closest known one named) or one of the
+        wrong type, as :meth:`~spherecodes.train.FitConfig.from_options`.
+
+    See Also
+    --------
+    spherecodes.train.temperature_experiment : one run per temperature.
+    spherecodes.train.temperature_sweep : the UFM at each temperature.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Figure 2 and Lemma 3.1.
     """
     from .loop import fit
     from .plots import plot_temperature_study
@@ -378,6 +397,23 @@ def finetune_study(out_dir, *, seeds=(0, 1, 2, 3, 4), feature_dim=8, tau=0.1, pr
     ExperimentResult
         Rows: one per (method, seed) with ``id_acc``, ``ood_rotated_acc``, ``ood_noisy_acc``,
         ``train_acc``; ``extra["summary"]`` the Markdown summary (mean ± std over seeds).
+
+    Raises
+    ------
+    ValueError, TypeError
+        An option out of range or of the wrong type, as
+        :class:`~spherecodes.train.FitConfig` and :func:`digits_transfer_tasks`.
+
+    See Also
+    --------
+    spherecodes.train.cmf_experiment : CMF against learned classifiers in training.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Section 5 (class-mean features for
+    fine-tuning); A. Kumar, A. Raghunathan, R. Jones, T. Ma, P. Liang,
+    "Fine-tuning can distort pretrained features and underperform
+    out-of-distribution", ICLR 2022.
     """
     import copy
 

@@ -52,7 +52,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .._validation import check_dims, check_int
+from .._validation import as_labelled_features, check_dims, check_int
 from ._common import as_rng, check_positive, require_torch, resolve_device
 from .metrics import gnc_metrics
 
@@ -93,8 +93,18 @@ class UFMResult:
     final_log_loss : float
         Natural log of the loss at the returned point, computed in log space.
     device : str
+        The torch device the run used.
     seconds : float
         Wall time of the optimization (metrics excluded).
+
+    See Also
+    --------
+    train_ufm : the function that returns it.
+    spherecodes.hardmax : the ``tau -> 0`` limit (Lemma 3.1).
+
+    References
+    ----------
+    Generalized Neural Collapse paper, problem (2) and Section 2.2 (GNC1-GNC3).
     """
 
     W: np.ndarray
@@ -125,6 +135,7 @@ def ufm_log_loss(W, H, labels, tau) -> float:
     H : array_like, shape (d, N)
         Features (unit columns).
     labels : array_like of int, shape (N,)
+        Class of every column of ``H``, in ``range(K)``.
     tau : float
         Temperature (> 0).
 
@@ -135,9 +146,30 @@ def ufm_log_loss(W, H, labels, tau) -> float:
         ``s_i = logsumexp_{j != y_i}(z_ji - z_{y_i i})``, ``z = W^T H / tau``.  Accurate when the
         loss itself is far below the smallest float (``tau = 1e-4``: about ``exp(-5500)``),
         where ``log softplus(s) = s`` to double precision for ``s < -30``.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` or ``H`` is not 2-D, is empty or has NaN or inf, ``K < 2``,
+        their dimensions differ, ``labels`` is not 1-D of length ``N`` with
+        integer values in ``range(K)``, or ``tau`` is not finite and ``> 0``.
+    TypeError
+        If ``W`` or ``H`` is not a real numeric array, ``labels`` not an
+        integer array or ``tau`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    ufm_loss : the loss itself.
+    spherecodes.solvers.hardmax.hardmax_value : its ``tau -> 0`` limit, ``tau * log(loss) -> L_HardMax``.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eqs. (1) and (2).
     """
-    Z = (np.asarray(W, dtype=float).T @ np.asarray(H, dtype=float)) / tau  # (K, N)
-    labels = np.asarray(labels)
+    W, H, labels = as_labelled_features(W, H, labels)
+    tau = check_positive(tau, "tau")
+    Z = (W.T @ H) / tau  # (K, N)
     N = Z.shape[1]
     D = Z - Z[labels, np.arange(N)]
     D[labels, np.arange(N)] = -np.inf
@@ -152,8 +184,49 @@ def ufm_log_loss(W, H, labels, tau) -> float:
 def ufm_loss(W, H, labels, tau) -> float:
     """CE loss (1)/(2): ``exp(ufm_log_loss(W, H, labels, tau))`` (0.0 once it underflows, below ~1e-308).
 
-    ``W`` ``(d, K)``, ``H`` ``(d, N)``, ``labels`` ``(N,)``.  See :func:`ufm_log_loss`, which is
-    what to report at small ``tau``.
+    Parameters
+    ----------
+    W : array_like, shape (d, K)
+        Classifier (unit columns on ``OB(d, K)``; the norms are not checked).
+    H : array_like, shape (d, N)
+        Features (unit columns on ``OB(d, N)``; the norms are not checked).
+    labels : array_like of int, shape (N,)
+        Class of every column of ``H``, in ``range(K)``.
+    tau : float
+        Temperature (> 0): logits are ``W^T h / tau``.
+
+    Returns
+    -------
+    float
+        The mean cross-entropy in nats, ``>= 0``.  Report :func:`ufm_log_loss` at small ``tau``.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` or ``H`` is not 2-D, is empty or has NaN or inf, ``K < 2``,
+        their dimensions differ, ``labels`` is not 1-D of length ``N`` with
+        integer values in ``range(K)``, or ``tau`` is not finite and ``> 0``.
+    TypeError
+        If ``W`` or ``H`` is not a real numeric array, ``labels`` not an
+        integer array or ``tau`` not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    ufm_log_loss : its logarithm, which never underflows.
+    train_ufm : minimizes it over ``OB(d, K) x OB(d, N)``.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, eqs. (1) and (2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spherecodes.train import ufm_loss
+    >>> W = np.array([[1.0, -1.0], [0.0, 0.0]])       # K = 2 antipodal classes, features on them
+    >>> bool(np.isclose(ufm_loss(W, W, [0, 1], 1.0), np.log1p(np.exp(-2.0))))
+    True
     """
     return math.exp(ufm_log_loss(W, H, labels, tau))
 
@@ -241,13 +314,28 @@ def train_ufm(d, K, n, tau, *, steps=1000, lr=0.1, final_lr_ratio=1e-2, polish=3
     Raises
     ------
     ValueError
-        A non-positive ``tau``/``lr``/``anneal_from``, ``K < 2``, ``n < 1``, ``steps + polish == 0``,
-        an unknown ``dtype`` or ``device``, ``anneal_fraction`` outside (0, 1], a ``W_init`` of the
-        wrong shape.
+        A non-positive or non-finite ``tau``/``lr``/``final_lr_ratio``/``anneal_from``,
+        ``d < 1``, ``K < 2``, ``n < 1``, ``steps + polish == 0``, ``record_every < 1``,
+        an unknown ``dtype`` or ``device`` (or CUDA asked for where there is none),
+        ``anneal_fraction`` outside (0, 1], a bad ``seed`` (the solvers' message),
+        a ``W_init`` of the wrong shape or with a zero column.
+    TypeError
+        ``d``, ``K``, ``n``, ``steps``, ``polish`` or ``record_every`` not an integer,
+        or a temperature, rate or fraction that is not a real number
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+    ImportError
+        PyTorch is not installed.
+
+    See Also
+    --------
+    temperature_sweep : best of several runs at each of several temperatures.
+    continuation_schedule : the temperatures of the Adam steps.
+    spherecodes.softmax_code, spherecodes.hardmax : the ``tau -> 0`` optimum it approaches.
 
     References
     ----------
-    Problem (2) and Lemma 3.1 of the paper (the tau -> 0 limit is the HardMax problem (5)).
+    Generalized Neural Collapse paper, problem (2) and Lemma 3.1, eq. (6) (the ``tau -> 0`` limit is the
+    HardMax problem (5)); Section 2.2 (the GNC metrics in ``history``).
     """
     torch = require_torch()
     d, K = check_dims(d, K)
@@ -404,6 +492,16 @@ class TemperatureSweep:
         The table (one dict per temperature, plus the comparison columns).
     runs : list of UFMResult
         The selected run at each temperature.
+    d, K, n : int
+        The problem's sizes.
+
+    See Also
+    --------
+    temperature_sweep : the function that returns it.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Lemma 3.1 (the limit measured) and Figure 2.
     """
 
     d: int
@@ -457,10 +555,32 @@ def temperature_sweep(d, K, n, taus, *, restarts=3, steps=1000, lr=0.1, polish=3
     compare : bool
         Also compute ``softmax_code(d, K)`` and ``hardmax(d, K, n)`` (skipped
         gracefully, as NaN, when the solvers are unavailable).
+    compare_restarts : int, optional
+        ``restarts`` of those two solves (default: the solvers' own).
+    progress : bool
+        A tqdm bar per run.
 
     Returns
     -------
     TemperatureSweep
+
+    Raises
+    ------
+    ValueError
+        ``d < 1``, ``K < 2``, ``n < 1``, ``restarts < 1``, no temperature, a
+        temperature that is not finite and ``> 0``, a bad seed; as :func:`train_ufm`.
+    TypeError
+        ``d``, ``K``, ``n`` or ``restarts`` not an integer; as :func:`train_ufm`
+        (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
+
+    See Also
+    --------
+    train_ufm : one run.
+    spherecodes.train.temperature_study : the same question for full networks.
+
+    References
+    ----------
+    Generalized Neural Collapse paper, Lemma 3.1, eq. (6), and Figure 2 (GNC against the temperature).
     """
     d, K = check_dims(d, K)
     n = check_int(n, "n", minimum=1)
