@@ -191,3 +191,18 @@ def test_closed_forms_reject_what_every_path_rejects():
         softmax_code(3, 6, seed=-1)
     with pytest.warns(UserWarning, match="beta_base ignored"):
         assert softmax_code(3, 6, beta_base=2.0).status == "closed_form"
+
+
+def test_final_polish_takes_each_basin_once():
+    """Restarts that reached the same value (one basin) are polished once; the next
+    distinct values fill the remaining places, best first."""
+    from spherecodes.solvers._common import _distinct
+    from spherecodes.solvers.multistart import MultistartResult
+    from spherecodes.solvers.settings import SearchSettings
+
+    values = [0.5, 0.5 + 1e-7, 0.52, 0.5 + 2e-7, 0.51, 0.53]
+    ms = MultistartResult(results={i: {"value": v} for i, v in enumerate(values)},
+                          values=np.array(values), seed=0, status="restarts")
+    s = SearchSettings(n_polish=3, hit_tol=3e-5)
+    assert _distinct(ms, ms.ranked(), s) == [0, 4, 2]
+    assert _distinct(ms, ms.ranked(), SearchSettings(n_polish=3, hit_tol=1e-9)) == [0, 1, 3]

@@ -259,7 +259,7 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     best = (W, _objective(problem, W))  # kept if no polish finishes
     if not s.polish or ms.status == "interrupted":
         return best[0], best[1], "skipped" if s.polish else "off"
-    candidates = ranked[: s.n_polish]
+    candidates = _distinct(ms, ranked, s)
     statuses = []
     for n, i in enumerate(candidates):
         share = None if deadline is None else max(0.0, (deadline - time.time()) / (len(candidates) - n))
@@ -271,6 +271,24 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
         if value < best[1] if problem == "tammes" else value > best[1]:
             best = (W, value)
     return best[0], best[1], "/".join(statuses)
+
+
+def _distinct(ms, ranked, s: SearchSettings):
+    """The ``s.n_polish`` best restarts with distinct values (within ``s.hit_tol``).
+
+    Restarts that reached the same value are taken to be the same basin (up to an
+    isometry), so polishing more than one of them only spends the time left: at
+    (8, 240) three copies of E8 used the 100 s after the first hit.
+    """
+    kept, values = [], []
+    for i in ranked:
+        v = ms.results[i]["value"]
+        if all(abs(v - u) > s.hit_tol * max(1.0, abs(u)) for u in values):
+            kept.append(i)
+            values.append(v)
+            if len(kept) == s.n_polish:
+                break
+    return kept
 
 
 def _objective(problem, W):
