@@ -68,6 +68,28 @@ def check_real(value, name: str) -> float:
     return float(value)
 
 
+def check_reals(values, name: str, *, check=None) -> np.ndarray:
+    """A real number or a 1-D sequence (array, tensor) of them, as a float64 vector.
+
+    Each entry goes through ``check(value, f"{name}[i]")`` (default
+    :func:`check_real`), so a string or a bool among them is a type error
+    naming its position instead of being converted (``"0.5"`` -> 0.5,
+    ``True`` -> 1.0) or failing inside numpy.
+
+    Raises
+    ------
+    TypeError
+        An entry that is not a real number (:class:`ArgumentTypeError`, also a ``ValueError``).
+    ValueError
+        More than one dimension, or what ``check`` rejects.
+    """
+    check = check_real if check is None else check
+    arr = to_numpy(values) if is_tensor(values) else np.asarray(values, dtype=object)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a number or a 1-D sequence of numbers, got shape {arr.shape}")
+    return np.array([check(v, f"{name}[{i}]") for i, v in enumerate(np.atleast_1d(arr))], dtype=np.float64)
+
+
 def check_tol(value, name: str = "tol") -> float:
     """A tolerance: a finite real number ``> 0``."""
     value = check_real(value, name)
@@ -102,6 +124,49 @@ def check_device(device, name: str = "device") -> str:
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         raise ValueError(f"{name} must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     return device
+
+
+def check_seed(seed) -> int:
+    """Turn ``seed`` (None, int, SeedSequence or Generator) into the integer root entropy.
+
+    The one seed check of the toolkit (the solvers, the constructions and
+    the training helpers).  ``None`` draws fresh entropy from the OS; a
+    ``Generator`` is advanced by one draw (use :func:`as_generator` to keep
+    it as it is).
+
+    Raises
+    ------
+    ValueError
+        A negative or non-integer seed, or a SeedSequence with non-integer entropy.
+    """
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2 ** 63 - 1))
+    if isinstance(seed, np.random.SeedSequence):
+        ent = seed.entropy
+        if isinstance(ent, (int, np.integer)):
+            return int(ent)
+        raise ValueError("seed: a SeedSequence with non-integer entropy is not supported")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    return int(seed)
+
+
+def as_generator(seed) -> np.random.Generator:
+    """``seed`` (None, int, ``SeedSequence`` or ``Generator``) as a ``numpy.random.Generator``.
+
+    A ``Generator`` is returned as it is (no draw); any other seed is first
+    checked by :func:`check_seed` (its messages), then passed to
+    ``numpy.random.default_rng``.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None:
+        check_seed(seed)
+    return np.random.default_rng(seed)
 
 
 def check_layout(layout, name: str = "layout") -> str:
@@ -376,6 +441,41 @@ def as_labels(y, N: int, *, layout: str = "columns", name: str = "labels y") -> 
     if y.size and y.min() < 0:
         raise ValueError(f"{name} must be >= 0, got {int(y.min())}")
     return y
+
+
+def check_indices(values, name: str, *, stop: int, stop_name: str = "K") -> np.ndarray:
+    """Integer indices in ``range(stop)`` (a sequence, array or tensor of any shape) as a flat int64 array.
+
+    Integer-valued floats are accepted (as :func:`check_int` accepts ``2.0``);
+    ``1.5``, NaN, booleans, strings and complex numbers are type errors (an
+    index is never silently truncated).
+
+    Raises
+    ------
+    TypeError
+        An entry that is not an integer (:class:`ArgumentTypeError`, also a ``ValueError``).
+    ValueError
+        An index outside ``range(stop)``.
+    """
+    arr = to_numpy(values)
+    if arr.dtype.kind == "O":
+        if not all(_is_real_scalar(v) for v in arr.flat):
+            bad = next(v for v in arr.flat if not _is_real_scalar(v))
+            raise ArgumentTypeError(f"{name} must be integers, got {bad!r} ({type(bad).__name__})")
+        arr = arr.astype(np.float64) if any(isinstance(v, (float, np.floating)) for v in arr.flat) \
+            else arr.astype(np.int64)
+    kind = arr.dtype.kind
+    if kind == "f":
+        whole = np.isfinite(arr) & (arr == np.round(arr))
+        if not whole.all():
+            raise ArgumentTypeError(f"{name} must be integers, got {float(arr[~whole].flat[0])!r}")
+    elif kind not in "iu":
+        raise ArgumentTypeError(f"{name} must be integers, got dtype {arr.dtype}")
+    arr = arr.reshape(-1)
+    if arr.size and (arr.min() < 0 or arr.max() >= stop):
+        raise ValueError(f"{name} must be in range({stop_name}) = range({stop}), got "
+                         f"{arr.min():.0f}..{arr.max():.0f}")
+    return arr.astype(np.int64)
 
 
 def as_features(H, y, *, K: int | None = None, layout: str = "columns") -> tuple[np.ndarray, np.ndarray, int]:

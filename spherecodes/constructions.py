@@ -34,7 +34,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._validation import check_dims, check_int
+from ._validation import as_generator, check_dims, check_int
 
 __all__ = [
     "polygon",
@@ -202,7 +202,7 @@ def simplex_etf(d, K, *, seed=None) -> np.ndarray:
         coordinates, deterministic).  Otherwise ``Q`` is a Haar-random rotation
         drawn from ``numpy.random.default_rng(seed)``.  The seeds the solvers
         accept (checked by the same function,
-        :func:`spherecodes.solvers.multistart.root_seed`).
+        :func:`spherecodes._validation.check_seed`).
 
     Returns
     -------
@@ -241,12 +241,7 @@ def simplex_etf(d, K, *, seed=None) -> np.ndarray:
     W = np.zeros((d, K))
     W[: K - 1] = C
     if seed is not None:
-        if not isinstance(seed, np.random.Generator):
-            from .solvers.multistart import root_seed   # the solvers' seed check (no draw for these seeds)
-
-            root_seed(seed)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        W = _haar_orthogonal(d, rng) @ W
+        W = _haar_orthogonal(d, as_generator(seed)) @ W
     return _unit_columns(W)
 
 

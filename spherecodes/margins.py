@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_features, as_matrix, check_int, check_tol, to_numpy
+from ._validation import as_features, as_matrix, check_indices, check_int, check_tol
 
 __all__ = ["distance_between_hulls", "HullDistance", "feature_margins", "FeatureMargins"]
 
@@ -396,7 +396,10 @@ def feature_margins(H, y, *, K: int | None = None, layout: str = "columns", tol:
         As :func:`spherecodes.class_means` for ``H``, ``y`` and ``K``; ``tol``
         not finite and positive; a class index out of range.
     TypeError
-        As :func:`spherecodes.class_means`; ``tol`` not a real number.
+        As :func:`spherecodes.class_means`; ``tol`` not a real number; a
+        class index in ``classes`` that is not an integer (``1.5``, a string,
+        a bool) (:class:`spherecodes._validation.ArgumentTypeError`, also a
+        ``ValueError``).
 
     See Also
     --------
@@ -425,9 +428,7 @@ def feature_margins(H, y, *, K: int | None = None, layout: str = "columns", tol:
     """
     H, y, K = as_features(H, y, K=K, layout=layout)
     tol = check_tol(tol)
-    todo = np.arange(K) if classes is None else np.unique(np.asarray(to_numpy(classes), dtype=np.int64))
-    if todo.size and (todo.min() < 0 or todo.max() >= K):
-        raise ValueError(f"classes must be in range(K) = range({K}), got {int(todo.min())}..{int(todo.max())}")
+    todo = np.arange(K) if classes is None else np.unique(check_indices(classes, "classes", stop=K))
     out = np.full((3, K), np.nan)
     conv = np.zeros(K, dtype=bool)
     for k in todo:

@@ -308,21 +308,24 @@ class StreamingCollapse:
         """Samples accumulated so far."""
         return self._n
 
-    def _setup(self, x, dim):
-        self._ops = _ops_for(x)
-        self._dim = dim
-        self._scatter = self._ops.zeros((dim, dim))
-        self._grow(self.n_classes or 1)
+    def _arrays(self, ops, dim, K):
+        """``(counts, means, sqdev, scatter)`` with room for ``K`` classes, committing nothing.
 
-    def _grow(self, K):
-        ops = self._ops
+        The current arrays when they are large enough, else grown copies
+        (fresh zeros before the first batch); the caller writes into them
+        only in :meth:`_commit`, after every check passed.
+        """
+        if self._ops is None:
+            cap = self.n_classes or max(K, 1)
+            return ops.zeros((cap,)), ops.zeros((cap, dim)), ops.zeros((cap,)), ops.zeros((dim, dim))
+        if K <= self._cap:
+            return self._counts, self._means, self._sqdev, self._scatter
         cap = K if self.n_classes else max(K, 2 * self._cap)
-        counts, means, sqdev = ops.zeros((cap,)), ops.zeros((cap, self._dim)), ops.zeros((cap,))
-        if self._cap:
-            counts[:self._cap] = self._counts
-            means[:self._cap] = self._means
-            sqdev[:self._cap] = self._sqdev
-        self._counts, self._means, self._sqdev, self._cap = counts, means, sqdev, cap
+        counts, means, sqdev = ops.zeros((cap,)), ops.zeros((cap, dim)), ops.zeros((cap,))
+        counts[:self._cap] = self._counts
+        means[:self._cap] = self._means
+        sqdev[:self._cap] = self._sqdev
+        return counts, means, sqdev, self._scatter
 
     def update(self, features, labels) -> None:
         """Add one batch.
@@ -340,7 +343,8 @@ class StreamingCollapse:
             Features not 2-D or labels not of shape ``(B,)``, a dimension D
             different from earlier batches, NaN or inf in the features, a
             negative label or one ``>= n_classes``, or a scatter that
-            overflows (features above about 1e150).
+            overflows (features above about 1e150).  The accumulator is
+            then as it was before the call.
         TypeError
             Complex or non-numeric features (boolean tensors too); labels
             that are not integers (floats included)
@@ -358,19 +362,22 @@ class StreamingCollapse:
             if len(shape) != 2:
                 raise ValueError(f"features must be 2-D, shape (B, D) (one row per sample), got shape "
                                  f"{tuple(shape)}; flatten them first, e.g. features.flatten(1)")
-            self._setup(features, int(shape[1]))
-        ops = self._ops
+            ops, dim = _ops_for(features), int(shape[1])
+        else:
+            ops, dim = self._ops, self._dim
         X = ops.float64(features, "features")
         y = ops.labels(labels)
         if X.ndim != 2:
             raise ValueError(f"features must be 2-D, shape (B, D), got shape {tuple(X.shape)}")
-        if X.shape[1] != self._dim:
-            raise ValueError(f"features have D={X.shape[1]} columns but earlier batches had D={self._dim}")
+        if X.shape[1] != dim:
+            raise ValueError(f"features have D={X.shape[1]} columns but earlier batches had D={dim}")
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"labels must have shape ({X.shape[0]},) to match features of shape "
                              f"{tuple(X.shape)}, got {tuple(y.shape)}")
         B = X.shape[0]
         if B == 0:
+            if self._ops is None:           # an empty first batch still fixes D and the array library
+                self._commit(ops, dim, self._arrays(ops, dim, 1), None, 0, 0)
             return
         if not ops.all_finite(X):
             raise ValueError("features contain NaN or inf")
@@ -379,36 +386,61 @@ class StreamingCollapse:
             raise ValueError(f"labels must be >= 0, got {lo}")
         if self.n_classes is not None and hi >= self.n_classes:
             raise ValueError(f"label {hi} out of range for n_classes={self.n_classes}")
-        if hi >= self._cap:
-            self._grow(hi + 1)
-        self._seen = max(self._seen, hi + 1)
         classes, inv = ops.unique_inverse(y)
         u = classes.shape[0]
         nb = ops.bincount(inv, u)
         mb = ops.segment_sum(inv, X, u) / nb[:, None]            # batch class means
         R = X - mb[inv]                                            # residuals from them
         ssq = ops.segment_sum(inv, (R * R).sum(1), u)
-        self._merge(classes, nb, mb, R, ssq)
-        self._n += B
-        if not ops.all_finite(self._scatter):
-            raise ValueError("the within-class scatter overflowed (features above ~1e150); rescale them")
+        arrays = self._arrays(ops, dim, hi + 1)
+        rows = self._pairwise(ops, arrays, classes, nb, mb, R, ssq)
+        self._commit(ops, dim, arrays, rows, hi + 1, B)
 
-    def _merge(self, classes, nb, mb, R, ssq_b, scatter_b=None):
-        """Chan-Golub-LeVeque pairwise update with a batch's per-class statistics.
+    @staticmethod
+    def _pairwise(ops, arrays, classes, nb, mb, R, ssq_b, scatter_b=None):
+        """Chan-Golub-LeVeque pairwise update with a batch's per-class statistics, committing nothing.
 
         The batch's scatter is ``R^T R`` (its residuals ``R``), or ``scatter_b``
         when given; the update adds ``sum_k n_a n_b / n (mu_b - mu_a)(mu_b - mu_a)^T``,
-        formed as one symmetric product with the residuals.
+        formed as one symmetric product with the residuals.  Returns
+        ``(classes, counts, means, sqdev, scatter)``: the new rows of the
+        batch's classes and the new scatter (a new array).
+
+        Raises
+        ------
+        ValueError
+            If the new scatter or squared deviations are not finite (overflow).
         """
-        na = self._counts[classes]
+        counts, means, sqdev, scatter = arrays
+        na = counts[classes]
         n = na + nb
-        delta = mb - self._means[classes]
+        delta = mb - means[classes]
         w = na * nb / n                                   # 0 for classes new in this batch
-        self._means[classes] = self._means[classes] + delta * (nb / n)[:, None]
-        Z = self._ops.vstack(R, delta * self._ops.sqrt(w)[:, None])
-        self._scatter += Z.T @ Z if scatter_b is None else scatter_b + Z.T @ Z
-        self._sqdev[classes] = self._sqdev[classes] + ssq_b + w * (delta * delta).sum(1)
-        self._counts[classes] = n
+        means_k = means[classes] + delta * (nb / n)[:, None]
+        Z = ops.vstack(R, delta * ops.sqrt(w)[:, None])
+        S = Z.T @ Z                                       # a new array: the state's scatter stays as it is
+        if scatter_b is not None:
+            S += scatter_b
+        S += scatter
+        scatter = S
+        sqdev_k = sqdev[classes] + ssq_b + w * (delta * delta).sum(1)
+        if not (ops.all_finite(scatter) and ops.all_finite(sqdev_k) and ops.all_finite(means_k)):
+            raise ValueError("the within-class scatter overflowed (features above ~1e150); rescale them")
+        return classes, n, means_k, sqdev_k, scatter
+
+    def _commit(self, ops, dim, arrays, rows, seen, n):
+        """Make ``arrays`` (from :meth:`_arrays`), updated with ``rows`` (from :meth:`_pairwise`), the state."""
+        counts, means, sqdev, scatter = arrays
+        if rows is not None:
+            classes, counts_k, means_k, sqdev_k, scatter = rows
+            counts[classes] = counts_k
+            means[classes] = means_k
+            sqdev[classes] = sqdev_k
+        self._ops, self._dim = ops, dim
+        self._counts, self._means, self._sqdev, self._scatter = counts, means, sqdev, scatter
+        self._cap = counts.shape[0]
+        self._seen = max(self._seen, seen)
+        self._n += n
 
     def merge(self, other: "StreamingCollapse") -> None:
         """Add the statistics of another accumulator (e.g. from another process or data shard).
@@ -424,8 +456,9 @@ class StreamingCollapse:
         Raises
         ------
         ValueError
-            If the feature dimensions differ, or ``other`` has more classes
-            than this accumulator's ``n_classes``.
+            If the feature dimensions differ, ``other`` has more classes
+            than this accumulator's ``n_classes``, or the merged scatter
+            overflows.  This accumulator is then as it was before the call.
         TypeError
             If ``other`` is not a :class:`StreamingCollapse`
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
@@ -434,23 +467,20 @@ class StreamingCollapse:
             raise ArgumentTypeError(f"other must be a StreamingCollapse, got {type(other).__name__}")
         if other._ops is None:
             return
-        if self._ops is None:
-            self._setup(other._means, other._dim)
-        if other._dim != self._dim:
-            raise ValueError(f"cannot merge statistics of dimension {other._dim} into dimension {self._dim}")
+        ops, dim = (other._ops, other._dim) if self._ops is None else (self._ops, self._dim)
+        if other._dim != dim:
+            raise ValueError(f"cannot merge statistics of dimension {other._dim} into dimension {dim}")
         st = other.statistics(allow_empty=True)
         K = st.counts.shape[0]
         if self.n_classes is not None and K > self.n_classes:
             raise ValueError(f"other has {K} classes, more than n_classes={self.n_classes}")
-        if K > self._cap:
-            self._grow(K)
-        self._seen = max(self._seen, other._seen)
-        ops = self._ops
+        arrays = self._arrays(ops, dim, K)
         present = np.flatnonzero(st.counts > 0)
-        self._merge(ops.from_numpy(present), ops.from_numpy(st.counts[present].astype(np.float64)),
-                    ops.from_numpy(st.means[present]), ops.zeros((0, self._dim)),
-                    ops.from_numpy(st.sq_dev[present]), scatter_b=ops.from_numpy(st.scatter))
-        self._n += other._n
+        rows = self._pairwise(ops, arrays, ops.from_numpy(present),
+                              ops.from_numpy(st.counts[present].astype(np.float64)),
+                              ops.from_numpy(st.means[present]), ops.zeros((0, dim)),
+                              ops.from_numpy(st.sq_dev[present]), scatter_b=ops.from_numpy(st.scatter))
+        self._commit(ops, dim, arrays, rows, other._seen, other._n)
 
     def statistics(self, *, allow_empty: bool = False) -> "ClassStatistics":
         """The accumulated statistics as numpy float64 arrays (a copy).
@@ -485,9 +515,9 @@ class StreamingCollapse:
             k = int(np.argmin(counts))
             raise ValueError(f"class {k} has no samples (after {self._n} samples, K={K}); every class "
                              "needs one for the metrics")
-        S = ops.numpy(self._scatter).copy()
+        S = ops.numpy(self._scatter)           # symmetrized halves first: no overflow near the largest float
         return ClassStatistics(counts=counts, means=ops.numpy(self._means[:K]).copy(),
-                               scatter=(S + S.T) / 2.0, sq_dev=ops.numpy(self._sqdev[:K]).copy())
+                               scatter=S / 2.0 + S.T / 2.0, sq_dev=ops.numpy(self._sqdev[:K]).copy())
 
 
 # --------------------------------------------------------------------------- frozen statistics

@@ -164,3 +164,24 @@ def test_cuda_without_torch_names_the_extra(monkeypatch):
 def test_cuda_requested_without_a_gpu_is_a_value_error():
     with pytest.raises(ValueError, match="CUDA is not available"):
         spread_code(4, 50, device="cuda", max_iterations=1)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(device=0), TypeError, "device must be a string"),
+    (dict(device="cuda:x"), ValueError, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    (dict(seed=-1), ValueError, "seed must be non-negative"),
+    (dict(seed=1.5), ValueError, "seed must be None, a non-negative int"),
+    (dict(betas=("2", 2000.0)), TypeError, r"betas\[0\] must be a real number"),
+    (dict(lrs=(0.05, True)), TypeError, r"lrs\[1\] must be a real number"),
+])
+def test_device_and_seed_checks_are_the_solvers(kwargs, error, match):
+    """The solvers' own device and seed checks (were local copies: "cuda:x" passed, seed=-1 got
+    numpy's message, betas=("2", ...) was cast from the string)."""
+    with pytest.raises(error, match=match):
+        spread_code(4, 50, max_iterations=1, backend="numpy", **kwargs)
+
+
+def test_seed_sequence_is_a_seed_as_for_numpy():
+    a, _ = spread_code(4, 30, seed=np.random.SeedSequence(3), max_iterations=5, backend="numpy")
+    b, _ = spread_code(4, 30, seed=np.random.default_rng(3), max_iterations=5, backend="numpy")
+    np.testing.assert_array_equal(a, b)

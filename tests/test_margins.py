@@ -149,3 +149,20 @@ def test_bad_input():
         distance_between_hulls(A, A, tol=0)
     with pytest.raises(ValueError, match="classes must be in range"):
         feature_margins(np.eye(3), [0, 1, 2], classes=[3])
+
+
+def test_classes_are_never_truncated():
+    """classes=[1.5] used to run class 1 (numpy's cast); non-integers are type errors, and an
+    integer-valued float is the integer (the same margins as the plain index)."""
+    H = np.array([[0.0, 0.0, 3.0, 3.0, 6.0], [0.0, 1.0, 0.0, 1.0, 0.0]])
+    y = [0, 0, 1, 1, 2]
+    for bad in ([1.5], 1.5, [True], ["1"], [np.nan]):
+        with pytest.raises(TypeError, match="classes must be integers"):
+            feature_margins(H, y, classes=bad)
+    with pytest.raises(ValueError, match=r"classes must be in range\(K\) = range\(3\), got -1"):
+        feature_margins(H, y, classes=[-1, 1])
+    one = feature_margins(H, y, classes=[1.0])
+    assert one.distance[1] == feature_margins(H, y, classes=[1]).distance[1]
+    assert np.isnan(one.distance[0]) and np.isnan(one.distance[2])
+    # class 0 is the segment x = 0, the rest lies on x = 3 and x = 6: distance 3 by hand
+    assert feature_margins(H, y, classes=[0]).distance[0] == pytest.approx(3.0, abs=1e-9)

@@ -374,6 +374,22 @@ def test_time_limit_and_device_errors(fn, kwargs, error, match):
         assert not isinstance(info.value, TypeError)
 
 
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"beta_spread": ("1", 40.0)}, TypeError, r"beta_spread\[0\] must be a real number"),
+    ({"beta_spread": (1.0, True)}, TypeError, r"beta_spread\[1\] must be a real number"),
+    ({"beta_spread": "14"}, ValueError, "beta_spread must be two positive numbers"),
+    ({"polish_reserve": "0.1"}, TypeError, "polish_reserve must be a real number"),
+])
+def test_search_options_are_not_cast(kwargs, error, match):
+    """beta_spread entries went through float() ("1" -> 1.0), polish_reserve="0.1" failed in a comparison."""
+    from spherecodes.solvers.settings import SearchSettings
+
+    with pytest.raises(error, match=match):
+        SearchSettings.for_size(3, 9, **kwargs)
+    with pytest.raises(error, match=match):
+        softmax_code(3, 9, **kwargs)
+
+
 def test_hardmax_value_against_a_loop():
     """eq. (5) written out as loops over samples and classes, on random unit columns."""
     from spherecodes.solvers.hardmax import hardmax_value

@@ -270,3 +270,65 @@ def test_wrong_types_are_type_errors_naming_the_parameter(rng):
         NCCAgreement(np.eye(3), W=np.eye(3), bias=np.zeros(3) + 1j)
     with pytest.raises(TypeError, match="other must be a StreamingCollapse"):
         StreamingCollapse().merge(st)
+
+
+def _state(acc):
+    st = acc.statistics(allow_empty=True)
+    return acc.n_samples, st.counts.copy(), st.means.copy(), st.scatter.copy(), st.sq_dev.copy()
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_failed_update_changes_nothing(rng, as_torch):
+    """The overflow check used to run after the batch was merged: the scatter stayed inf.  Now a
+    batch that fails any check leaves every statistic as it was (here with a new class 7, so the
+    arrays would also have grown), and the stream goes on to the numpy result of the good batches."""
+    wrap = torch.from_numpy if as_torch else (lambda a: a)
+    H, y = make_features(rng, K=5, D=3, N=40)
+    acc = stream(H, y, 8, as_torch=as_torch)
+    before = _state(acc)
+    huge = np.array([[1e200, 0.0, 0.0], [-1e200, 0.0, 0.0]])
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(ValueError, match="overflowed"):
+        acc.update(wrap(huge), wrap(np.array([7, 7])))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        acc.update(wrap(np.full((2, 3), np.inf)), wrap(np.array([0, 9])))
+    after = _state(acc)
+    assert after[0] == before[0]
+    for a, b in zip(after[1:], before[1:]):
+        assert np.array_equal(a, b)
+    assert acc.statistics().n_classes == 5
+    acc.update(wrap(H[:4]), wrap(y[:4]))
+    counts, means, scatter, sq = direct_stats(np.vstack([H, H[:4]]), np.concatenate([y, y[:4]]), 5)
+    st = acc.statistics()
+    assert np.array_equal(st.counts, counts)
+    np.testing.assert_allclose(st.means, means, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(st.scatter, scatter, rtol=1e-11, atol=1e-11)
+
+
+def test_failed_first_batch_and_failed_merge_change_nothing(rng):
+    """A first batch that fails used to fix D (and the array library) all the same; a merge that
+    fails used to set up an empty accumulator before raising."""
+    acc = StreamingCollapse()
+    with pytest.raises(ValueError, match="NaN or inf"):
+        acc.update(np.full((2, 4), np.nan), np.array([0, 1]))
+    with pytest.raises(ValueError, match="no features accumulated"):
+        acc.statistics()
+    H, y = make_features(rng, K=3, D=2, N=12)
+    acc.update(H, y)                                         # D = 2 now, not the failed batch's 4
+    assert acc.statistics().means.shape == (3, 2)
+    small = StreamingCollapse(2)
+    with pytest.raises(ValueError, match="more than n_classes=2"):
+        small.merge(acc)
+    with pytest.raises(ValueError, match="no features accumulated"):
+        small.statistics()
+    a, b = StreamingCollapse(), StreamingCollapse()
+    x = np.array([[8.6e153, 0.0], [-8.6e153, 0.0]])            # scatter 2 x^2 = 1.48e308: finite
+    a.update(x, np.array([0, 0]))
+    b.update(x, np.array([0, 0]))
+    assert np.isfinite(a.statistics().scatter).all()
+    before = _state(a)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(ValueError, match="overflowed"):
+        a.merge(b)                                                # twice that is not
+    after = _state(a)
+    assert after[0] == before[0]
+    for u, v in zip(after[1:], before[1:]):
+        assert np.array_equal(u, v)

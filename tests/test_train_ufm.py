@@ -140,6 +140,19 @@ def test_bad_input(kwargs, word):
         train_ufm(args["d"], args["K"], args["n"], args["tau"], **opts)
 
 
+@pytest.mark.parametrize("taus, error, match", [
+    ([0.5, "0.1"], TypeError, r"taus\[1\] must be a real number"),
+    (["abc"], TypeError, r"taus\[0\] must be a real number"),
+    ([True], TypeError, r"taus\[0\] must be a real number"),
+    ([0.5, -1.0], ValueError, r"taus\[1\] must be finite and > 0"),
+    ([], ValueError, "taus must contain at least one temperature"),
+])
+def test_sweep_bad_temperatures_name_taus(taus, error, match):
+    """Strings were numpy's "could not convert string to float" ("0.1" was even accepted)."""
+    with pytest.raises(error, match=match):
+        temperature_sweep(2, 3, 1, taus, restarts=1, steps=1, device="cpu", compare=False)
+
+
 def test_import_does_not_pull_torch():
     code = "import sys, spherecodes, spherecodes.train; spherecodes.train.train_ufm; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

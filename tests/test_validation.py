@@ -140,3 +140,78 @@ def test_huge_label_fails_before_allocating():
         gnc1(H, [0, 1, 2, 3, 10**10])
     with pytest.raises(ValueError, match="label"):
         class_means(H, [0, 1, 2, 3, 10**10], K=5)
+
+
+def test_check_seed_is_the_solvers_seed_check_and_matches_numpy():
+    """One seed check: multistart's name is the same function; its entropy is numpy's."""
+    from spherecodes._validation import check_seed
+    from spherecodes.solvers import multistart
+
+    assert multistart.root_seed is check_seed
+    assert check_seed(7) == 7 and check_seed(np.int64(7)) == 7
+    assert check_seed(np.random.SeedSequence(11)) == np.random.SeedSequence(11).entropy
+    g, h = np.random.default_rng(5), np.random.default_rng(5)
+    assert check_seed(g) == int(h.integers(0, 2 ** 63 - 1))          # one draw, as numpy's own
+    for bad, match in ((-1, "seed must be non-negative"), (1.5, "seed must be None, a non-negative int"),
+                       ("3", "seed must be None, a non-negative int"), (True, "seed must be None")):
+        with pytest.raises(ValueError, match=match):
+            check_seed(bad)
+
+
+def test_as_generator_keeps_generators_and_follows_default_rng():
+    from spherecodes._validation import as_generator
+
+    g = np.random.default_rng(3)
+    state = g.bit_generator.state
+    assert as_generator(g) is g and g.bit_generator.state == state    # not drawn from
+    a = as_generator(np.random.SeedSequence(4)).standard_normal(3)
+    np.testing.assert_array_equal(a, np.random.default_rng(4).standard_normal(3))
+    with pytest.raises(ValueError, match="seed must be non-negative"):
+        as_generator(-2)
+
+
+def test_lower_layers_do_not_import_the_solvers():
+    """constructions.simplex_etf and train's as_rng check seeds without importing spherecodes.solvers."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from spherecodes.constructions import simplex_etf; from spherecodes.train._common "
+            "import as_rng; simplex_etf(4, 3, seed=1); as_rng(2)\n"
+            "for bad in (-1, 'x'):\n"
+            "    for f in (lambda s: simplex_etf(4, 3, seed=s), as_rng):\n"
+            "        try: f(bad)\n"
+            "        except ValueError as e: assert 'seed' in str(e), e\n"
+            "        else: raise SystemExit('accepted ' + repr(bad))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('spherecodes.solvers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_check_indices_never_truncates():
+    from spherecodes._validation import check_indices
+
+    np.testing.assert_array_equal(check_indices([2, 0, 2.0], "classes", stop=3), [2, 0, 2])
+    np.testing.assert_array_equal(check_indices(np.array([1], dtype=np.uint8), "classes", stop=3), [1])
+    assert check_indices([], "classes", stop=3).size == 0
+    for bad in ([1.5], [np.nan], [True], ["1"], [1 + 0j], [None]):
+        with pytest.raises(TypeError, match="classes must be integers"):
+            check_indices(bad, "classes", stop=3)
+    for bad in ([3], [-1]):
+        with pytest.raises(ValueError, match=r"classes must be in range\(K\) = range\(3\)") as info:
+            check_indices(bad, "classes", stop=3)
+        assert not isinstance(info.value, TypeError)
+
+
+def test_check_reals_names_the_entry():
+    from spherecodes._validation import check_reals, check_tol
+
+    np.testing.assert_array_equal(check_reals([0.5, 1, np.float32(0.25)], "taus"), [0.5, 1.0, 0.25])
+    np.testing.assert_array_equal(check_reals(0.5, "taus"), [0.5])
+    for bad, where in (([0.5, "0.1"], r"taus\[1\]"), ([True], r"taus\[0\]"), (["abc"], r"taus\[0\]")):
+        with pytest.raises(TypeError, match=where + " must be a real number"):
+            check_reals(bad, "taus")
+    with pytest.raises(ValueError, match=r"taus\[1\] must be finite and > 0"):
+        check_reals([1.0, -1.0], "taus", check=check_tol)
+    with pytest.raises(ValueError, match="1-D"):
+        check_reals([[1.0, 2.0]], "taus")

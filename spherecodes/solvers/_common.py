@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import as_code, check_device, check_dims, check_int, check_real
+from .._validation import as_code, check_device, check_dims, check_int, check_real, check_seed
 from .descent import max_inner_product
 from .multistart import run_restarts
 from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
@@ -126,8 +126,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     device = check_device(device)
     # every path rejects what no path accepts: an unknown option or a bad seed
     SearchSettings.for_size(d, K, **{k: v for k, v in options.items() if k != "adaptive"})
-    from .multistart import root_seed
-    root_seed(seed)
+    check_seed(seed)
     cf = closed_form(d, K) if (method == "auto" and init is None) or d == 1 else None
     if cf is not None:
         ignored = [n for n, v in (("restarts", restarts), ("time_limit", time_limit), ("hops", hops),
@@ -190,9 +189,9 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     from spherecodes.code import SphereCode
 
     from .large_k import spread_code
-    from .multistart import _Interrupt, root_seed
+    from .multistart import _Interrupt
 
-    root = root_seed(seed)
+    root = check_seed(seed)
     if time_limit is None:
         from .settings import default_time_limit
         time_limit = default_time_limit(d, K)

@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import time
 
 import numpy as np
 
-from .._validation import check_dims, check_int
+from .._validation import as_generator, check_device, check_dims, check_int, check_real
 
 __all__ = ["spread_code", "neighbor_lists", "exact_max_inner_product", "default_neighbors"]
 
@@ -310,17 +311,19 @@ def _import_torch(why: str):
     return torch
 
 
+def _is_torch_device(device) -> bool:
+    """Whether ``device`` is a ``torch.device`` (checked without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(device, torch.device)
+
+
 def _make_ops(device, backend, dtype):
     """Resolve ``device`` / ``backend`` / ``dtype`` to an ops object."""
     if backend not in ("auto", "numpy", "torch"):
         raise ValueError(f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}")
     if device is None:
         device = "auto"
-    if not isinstance(device, str) and not hasattr(device, "type"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    dev = str(device)
-    if dev not in ("auto", "cpu") and not dev.startswith("cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    dev = check_device(str(device) if _is_torch_device(device) else device)
     if dev.startswith("cuda") and backend == "numpy":
         raise ValueError(f"device={dev!r} needs backend='torch' (or 'auto'), got backend='numpy'")
     if dtype is None:
@@ -490,10 +493,9 @@ def _check_positive(value, name):
 
 
 def _check_pair(value, name):
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (start, end) of positive numbers, got {value!r}") from None
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (start, end) of positive numbers, got {value!r}")
+    a, b = (check_real(v, f"{name}[{i}]") for i, v in enumerate(value))
     if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
         raise ValueError(f"{name} must be a pair (start, end) of positive numbers, got {value!r}")
     return a, b
@@ -525,8 +527,9 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     ----------
     d, K : int
         Dimension (``d >= 1``) and number of codewords (``K >= 2``).
-    seed : int, numpy.random.Generator or None, keyword-only
-        Random start.  With ``time_limit=None`` the run is reproducible: the
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator, keyword-only
+        Random start (checked by :func:`spherecodes._validation.check_seed`,
+        the solvers' seed check).  With ``time_limit=None`` the run is reproducible: the
         same seed and ``max_iterations`` give the same code (on one backend,
         device and thread count).  With a ``time_limit`` the schedule follows
         the clock and is not reproducible.
@@ -587,10 +590,13 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     Raises
     ------
     ValueError
-        For a bad ``d``, ``K``, ``time_limit``, ``max_iterations``,
+        For a bad ``d``, ``K``, ``seed``, ``time_limit``, ``max_iterations``,
         ``n_neighbors``, ``device``, ``backend``, ``dtype``, ``init``,
         ``betas``, ``lrs`` or ``block_size`` (the message names it), or for
-        ``device="cuda"`` without a GPU.
+        ``device="cuda"`` without a GPU.  A ``device`` that is not a string
+        (nor a ``torch.device``) is an
+        :class:`~spherecodes._validation.ArgumentTypeError`, a ``TypeError``
+        that is also a ``ValueError``, as in :func:`~spherecodes.tammes_code`.
     ImportError
         ``device="cuda"`` or ``backend="torch"`` without torch (install the
         extra: ``pip install "spherecodes[train]"``).
@@ -639,8 +645,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
         block_size = check_int(block_size, "block_size", minimum=1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r}")
-    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (numbers.Integral, np.random.Generator))):
-        raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r}")
+    rng = as_generator(seed)    # checked before any work (a Generator is used as it is)
     if init is not None:
         from .._validation import as_code
 
@@ -654,7 +659,6 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     eps32 = _dot_error(d) if itemsize == 4 else 4 * (d + 4) * 2.0 ** -53
 
     # 1. start
-    rng = np.random.default_rng(seed)
     if init is None:
         X0 = rng.standard_normal((K, d))
     else:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import check_seed
 from .descent import _expired, lse_descent, max_inner_product
 from .settings import SearchSettings
 
@@ -33,28 +34,8 @@ SMALL_PROBLEM = 100
 _WORKER_STOP = None
 
 
-def root_seed(seed) -> int:
-    """Turn ``seed`` (None, int, SeedSequence or Generator) into the integer root entropy.
-
-    Raises
-    ------
-    ValueError
-        A negative or non-integer seed, or a SeedSequence with non-integer entropy.
-    """
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2 ** 63 - 1))
-    if isinstance(seed, np.random.SeedSequence):
-        ent = seed.entropy
-        if isinstance(ent, (int, np.integer)):
-            return int(ent)
-        raise ValueError("seed: a SeedSequence with non-integer entropy is not supported")
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    return int(seed)
+#: The seed check, now :func:`spherecodes._validation.check_seed` (this name kept for callers).
+root_seed = check_seed
 
 
 def _worker_init(stop):

@@ -161,7 +161,7 @@ class SearchSettings:
     softmax_iterations: int = 300
 
     def __post_init__(self):
-        from .._validation import check_int
+        from .._validation import check_int, check_real
 
         for name in ("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish", "polish_iterations",
                      "antipodal_tries", "softmax_iterations"):
@@ -174,12 +174,12 @@ class SearchSettings:
         _check_positive(self.decay, "decay", strict=False)
         if self.time_limit is not None:
             _check_positive(self.time_limit, "time_limit")
-        if not 0.0 <= self.polish_reserve < 1.0:
+        if not 0.0 <= check_real(self.polish_reserve, "polish_reserve") < 1.0:
             raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
-        try:
-            lo, hi = (float(b) for b in self.beta_spread)
-        except (TypeError, ValueError):
-            raise ValueError(f"beta_spread must be two positive numbers (lo, hi), got {self.beta_spread!r}") from None
+        spread = self.beta_spread
+        if isinstance(spread, (str, bytes)) or not hasattr(spread, "__len__") or len(spread) != 2:
+            raise ValueError(f"beta_spread must be two positive numbers (lo, hi), got {spread!r}")
+        lo, hi = (check_real(b, f"beta_spread[{i}]") for i, b in enumerate(spread))
         if not 0.0 < lo <= hi < math.inf:
             raise ValueError(f"beta_spread must be two positive numbers lo <= hi, got {self.beta_spread!r}")
         if not self.steps_cycle or any(isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 1

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .._validation import check_tol
+from .._validation import as_generator, check_tol
 from ..io import atomic_path, write_text_atomic
 
 
@@ -70,15 +70,10 @@ def choose_threads(encoder="mlp", *, cores=None):
 def as_rng(seed) -> np.random.Generator:
     """``seed`` (None, int, ``SeedSequence`` or ``numpy.random.Generator``) -> ``numpy.random.Generator``.
 
-    A bad seed gets the solvers' error (:func:`spherecodes.solvers.multistart.root_seed`).
+    A bad seed gets the solvers' error (:func:`spherecodes._validation.check_seed`);
+    see :func:`spherecodes._validation.as_generator`.
     """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None:
-        from ..solvers.multistart import root_seed
-
-        root_seed(seed)
-    return np.random.default_rng(seed)
+    return as_generator(seed)
 
 
 def torch_seed(rng: np.random.Generator) -> int:

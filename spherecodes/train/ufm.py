@@ -52,7 +52,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .._validation import as_labelled_features, check_dims, check_int
+from .._validation import as_labelled_features, check_dims, check_int, check_reals
 from ._common import as_rng, check_positive, require_torch, resolve_device
 from .metrics import gnc_metrics
 
@@ -568,9 +568,11 @@ def temperature_sweep(d, K, n, taus, *, restarts=3, steps=1000, lr=0.1, polish=3
     ------
     ValueError
         ``d < 1``, ``K < 2``, ``n < 1``, ``restarts < 1``, no temperature, a
-        temperature that is not finite and ``> 0``, a bad seed; as :func:`train_ufm`.
+        temperature that is not finite and ``> 0`` (named ``taus[i]``), a bad
+        seed; as :func:`train_ufm`.
     TypeError
-        ``d``, ``K``, ``n`` or ``restarts`` not an integer; as :func:`train_ufm`
+        ``d``, ``K``, ``n`` or ``restarts`` not an integer; a temperature
+        that is not a real number (a string, a bool); as :func:`train_ufm`
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
     See Also
@@ -585,7 +587,7 @@ def temperature_sweep(d, K, n, taus, *, restarts=3, steps=1000, lr=0.1, polish=3
     d, K = check_dims(d, K)
     n = check_int(n, "n", minimum=1)
     restarts = check_int(restarts, "restarts", minimum=1)
-    taus = np.asarray([check_positive(t, "tau") for t in np.atleast_1d(np.asarray(taus, dtype=float))])
+    taus = check_reals(taus, "taus", check=check_positive)
     if taus.size == 0:
         raise ValueError("taus must contain at least one temperature")
     rng = as_rng(seed)
