@@ -136,8 +136,11 @@ def check_seed(seed) -> int:
 
     Raises
     ------
+    TypeError
+        A seed that is not None, an integer, a SeedSequence or a Generator (the
+        exception is also a ValueError, as this one used to be).
     ValueError
-        A negative or non-integer seed, or a SeedSequence with non-integer entropy.
+        A negative seed, or a SeedSequence with non-integer entropy.
     """
     if seed is None:
         return int(np.random.SeedSequence().entropy)
@@ -149,7 +152,7 @@ def check_seed(seed) -> int:
             return int(ent)
         raise ValueError("seed: a SeedSequence with non-integer entropy is not supported")
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
+        raise ArgumentTypeError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
     return int(seed)
