@@ -206,3 +206,26 @@ def test_final_polish_takes_each_basin_once():
     s = SearchSettings(n_polish=3, hit_tol=3e-5)
     assert _distinct(ms, ms.ranked(), s) == [0, 4, 2]
     assert _distinct(ms, ms.ranked(), SearchSettings(n_polish=3, hit_tol=1e-9)) == [0, 1, 3]
+
+
+def test_symmetric_hops_keep_the_code_centrally_symmetric_and_never_worsen_it():
+    """Each symmetric hop re-descends [X, -X]: the result is symmetric, its value is its max
+    inner product (recomputed here from the Gram matrix), and no worse than the start."""
+    from spherecodes.solvers.multistart import _symmetric_hops
+    from spherecodes.solvers.settings import SearchSettings
+
+    s = SearchSettings.for_size(5, 40)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 20))
+    X /= np.linalg.norm(X, axis=0)
+    run = dict(beta_max=1e4, steps_per_beta=50, lr=s.lr, decay=s.decay, deadline=None, stop=None)
+    W0, v0 = lse_descent(X, beta0=2.0, antipodal=True, **run)
+    W, v = _symmetric_hops(W0, v0, rng, s, run)
+    assert W.shape == (5, 40)
+    np.testing.assert_array_equal(W[:, 20:], -W[:, :20])
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    assert v == pytest.approx(G.max(), abs=1e-12)
+    assert v <= v0
+    with pytest.raises(ValueError, match="symmetric_hop_stepsize"):
+        SearchSettings.for_size(5, 40, symmetric_hop_stepsize=0.0)

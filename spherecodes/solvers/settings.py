@@ -107,6 +107,11 @@ class SearchSettings:
         Perturbation of a hop, in units of the current minimum angle.
     hop_radius : float
         Initial trust radius of the LP polish after a hop.
+    symmetric_hop_stepsize : float
+        Where restarts hop and an antipodal restart makes several symmetric descents
+        (d >= 4), each is followed by symmetric hops (:func:`.multistart._symmetric_hops`):
+        the perturbation of the free half ``X`` of ``[X, -X]``, in units of the
+        current minimum angle.
     polish : bool
         Polish the best candidates to a KKT point (trust-region sequential LP, :mod:`.polish`).
     n_polish : int
@@ -148,6 +153,7 @@ class SearchSettings:
     hop_patience: int = 5
     hop_stepsize: float = 0.15
     hop_radius: float = 0.1
+    symmetric_hop_stepsize: float = 0.3
     polish: bool = True
     n_polish: int = 3
     polish_reserve: float = 0.2
@@ -168,8 +174,8 @@ class SearchSettings:
             check_int(getattr(self, name), name, minimum=1)
         for name in ("hops", "hop_patience", "sharpened_polish_iterations"):
             check_int(getattr(self, name), name, minimum=0)
-        for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "radius",
-                     "softmax_radius", "sharpened_radius", "softmax_beta"):
+        for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
+                     "radius", "softmax_radius", "sharpened_radius", "softmax_beta"):
             _check_positive(getattr(self, name), name)
         _check_positive(self.decay, "decay", strict=False)
         if self.time_limit is not None:
@@ -217,6 +223,10 @@ class SearchSettings:
         lo, hi = self.beta_spread
         u = (0.5 + index * _GOLDEN) % 1.0
         return float(self.beta_base * sharpness_scale(d, K) ** 0.5 * lo * (hi / lo) ** u)
+
+    def beta_top(self, d: int, K: int) -> float:
+        """The highest starting sharpness of any restart (the top of the spread)."""
+        return float(self.beta_base * sharpness_scale(d, K) ** 0.5 * self.beta_spread[1])
 
     def steps(self, index: int) -> int:
         """Adam steps per sharpness value of restart ``index``."""
