@@ -29,21 +29,21 @@ def _random(d, K, seed):
 
 
 def test_result_is_a_code_and_reported_max_is_exact():
-    W, info = spread_code(8, 200, seed=0, max_iterations=150, backend="numpy")
+    W, info = spread_code(8, 200, seed=0, max_iter=150, backend="numpy")
     assert W.shape == (8, 200) and W.dtype == np.float64
     np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, atol=1e-14)
     assert info["max_inner_product"] == pytest.approx(_dense_max(W), abs=1e-14)
     assert info["max_inner_product"] == pytest.approx(max_inner_product(W), abs=1e-14)
     i, j = info["pair"]
     assert W[:, i] @ W[:, j] == pytest.approx(info["max_inner_product"], abs=1e-14)
-    assert info["iterations"] == 150 and info["status"] == "max_iterations"
+    assert info["iterations"] == 150 and info["status"] == "max_iter"
     assert info["backend"] == "numpy" and info["device"] == "cpu" and info["peak_bytes_estimate"] > 0
     # far better than where it started
     assert info["max_inner_product"] < _dense_max(_random(8, 200, 0)) - 0.2
 
 
 def test_time_limit_is_respected():
-    spread_code(4, 50, max_iterations=2, backend="numpy")      # imports (scipy.sparse) out of the clock
+    spread_code(4, 50, max_iter=2, backend="numpy")      # imports (scipy.sparse) out of the clock
     t = time.perf_counter()
     W, info = spread_code(16, 2000, seed=1, time_limit=1.0, backend="numpy")
     elapsed = time.perf_counter() - t
@@ -53,9 +53,9 @@ def test_time_limit_is_respected():
 
 
 def test_seed_and_iterations_reproduce_the_code():
-    a, ia = spread_code(8, 200, seed=3, max_iterations=60, backend="numpy")
-    b, ib = spread_code(8, 200, seed=3, max_iterations=60, backend="numpy")
-    c, _ = spread_code(8, 200, seed=4, max_iterations=60, backend="numpy")
+    a, ia = spread_code(8, 200, seed=3, max_iter=60, backend="numpy")
+    b, ib = spread_code(8, 200, seed=3, max_iter=60, backend="numpy")
+    c, _ = spread_code(8, 200, seed=4, max_iter=60, backend="numpy")
     np.testing.assert_array_equal(a, b)
     assert ia["max_inner_product"] == ib["max_inner_product"]
     assert not np.array_equal(a, c)
@@ -72,7 +72,7 @@ def test_torch_path_reproduces_and_agrees_with_numpy():
 
 
 def _torch_vs_numpy():
-    kw = dict(seed=2, max_iterations=150)
+    kw = dict(seed=2, max_iter=150)
     Wn, n = spread_code(8, 200, backend="numpy", **kw)
     Wt, t = spread_code(8, 200, backend="torch", device="cpu", **kw)
     Wt2, _ = spread_code(8, 200, backend="torch", device="cpu", **kw)
@@ -110,7 +110,7 @@ def test_certified_iterates_never_miss_the_true_max_pair():
             seen.append(abs(state["listed_max"] - _dense_max(state["code"]())))
 
     for m in (4, 16):
-        spread_code(8, 300, seed=5, max_iterations=120, n_neighbors=m, backend="numpy", callback=check)
+        spread_code(8, 300, seed=5, max_iter=120, n_neighbors=m, backend="numpy", callback=check)
     assert len(seen) > 20
     assert max(seen) < 1e-5
 
@@ -129,13 +129,13 @@ def test_exact_max_clears_rows_by_the_certificate():
 
 
 def test_callback_can_stop_the_run():
-    W, info = spread_code(8, 100, seed=0, max_iterations=500, callback=lambda st: st["iteration"] >= 7)
+    W, info = spread_code(8, 100, seed=0, max_iter=500, callback=lambda st: st["iteration"] >= 7)
     assert info["status"] == "callback" and info["iterations"] == 7
 
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(d=0), "d"), (dict(K=1), "K"), (dict(time_limit=-1), "time_limit"),
-    (dict(time_limit=float("nan")), "time_limit"), (dict(max_iterations=-1), "max_iterations"),
+    (dict(time_limit=float("nan")), "time_limit"), (dict(max_iter=-1), "max_iter"),
     (dict(n_neighbors=0), "n_neighbors"), (dict(n_neighbors=50), "n_neighbors"),
     (dict(device="tpu"), "device"), (dict(backend="jax"), "backend"), (dict(dtype="float16"), "dtype"),
     (dict(betas=(0, 1)), "betas"), (dict(lrs="fast"), "lrs"), (dict(block_size=0), "block_size"),
@@ -143,7 +143,7 @@ def test_callback_can_stop_the_run():
     (dict(device="cuda", backend="numpy"), "backend"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, name):
-    args = dict(d=4, K=50, max_iterations=1)
+    args = dict(d=4, K=50, max_iter=1)
     args.update(kwargs)
     d, K = args.pop("d"), args.pop("K")
     with pytest.raises(ValueError, match=name):
@@ -154,8 +154,8 @@ def test_cuda_without_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)     # "import torch" now raises ImportError
     monkeypatch.setattr(large_k, "_TORCH", [])
     with pytest.raises(ImportError, match=r"spherecodes\[train\]"):
-        spread_code(4, 50, device="cuda", max_iterations=1)
-    W, info = spread_code(4, 50, max_iterations=5)       # "auto" falls back to numpy
+        spread_code(4, 50, device="cuda", max_iter=1)
+    W, info = spread_code(4, 50, max_iter=5)       # "auto" falls back to numpy
     assert info["backend"] == "numpy"
 
 
@@ -163,7 +163,7 @@ def test_cuda_without_torch_names_the_extra(monkeypatch):
 @pytest.mark.skipif(torch is not None and torch.cuda.is_available(), reason="a GPU is present")
 def test_cuda_requested_without_a_gpu_is_a_value_error():
     with pytest.raises(ValueError, match="CUDA is not available"):
-        spread_code(4, 50, device="cuda", max_iterations=1)
+        spread_code(4, 50, device="cuda", max_iter=1)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -178,10 +178,10 @@ def test_device_and_seed_checks_are_the_solvers(kwargs, error, match):
     """The solvers' own device and seed checks (were local copies: "cuda:x" passed, seed=-1 got
     numpy's message, betas=("2", ...) was cast from the string)."""
     with pytest.raises(error, match=match):
-        spread_code(4, 50, max_iterations=1, backend="numpy", **kwargs)
+        spread_code(4, 50, max_iter=1, backend="numpy", **kwargs)
 
 
 def test_seed_sequence_is_a_seed_as_for_numpy():
-    a, _ = spread_code(4, 30, seed=np.random.SeedSequence(3), max_iterations=5, backend="numpy")
-    b, _ = spread_code(4, 30, seed=np.random.default_rng(3), max_iterations=5, backend="numpy")
+    a, _ = spread_code(4, 30, seed=np.random.SeedSequence(3), max_iter=5, backend="numpy")
+    b, _ = spread_code(4, 30, seed=np.random.default_rng(3), max_iter=5, backend="numpy")
     np.testing.assert_array_equal(a, b)

@@ -209,7 +209,7 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     finally:
         if isinstance(bar, _Bar):
             bar.close(time.perf_counter() - t0)
-    status = {"callback": "interrupted", "time_limit": "time_limit", "max_iterations": "restarts"}[info["status"]]
+    status = {"callback": "interrupted", "time_limit": "time_limit", "max_iter": "restarts"}[info["status"]]
     t_search = time.perf_counter() - t0
     words = {"interrupted": "interrupted (Ctrl-C): the best certified iterate so far",
              "time_limit": f"the time limit ({time_limit:g} s) ended the search",

@@ -13,7 +13,7 @@ memory stays ``O(K (d + m))``:
 3. projected Adam on the log-sum-exp of the listed inner products,
    ``(1/beta) log sum_{(i, j)} exp(beta <w_i, w_j>)``, with a geometric
    continuation in the sharpness ``beta`` and a geometric step decay, both
-   driven by the progress ``iteration / max_iterations`` (or elapsed time over
+   driven by the progress ``iteration / max_iter`` (or elapsed time over
    ``time_limit``);
 4. a neighbour-list certificate at every step: if codeword k moved by
    ``delta_k`` since the lists were built and the largest unlisted inner
@@ -511,7 +511,7 @@ def default_neighbors(d: int, K: int) -> int:
     return int(min(K - 1, 32 if K <= 4000 else 16))
 
 
-def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device="auto", backend="auto",
+def spread_code(d, K, *, seed=None, time_limit=None, max_iter=None, device="auto", backend="auto",
                 n_neighbors=None, dtype=None, init=None, betas=None, lrs=None, block_size=None,
                 callback=None):
     """A well-spread code (small maximum inner product) for large K, in O(K (d + m)) memory.
@@ -530,7 +530,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator, keyword-only
         Random start (checked by :func:`spherecodes._validation.check_seed`,
         the solvers' seed check).  With ``time_limit=None`` the run is reproducible: the
-        same seed and ``max_iterations`` give the same code (on one backend,
+        same seed and ``max_iter`` give the same code (on one backend,
         device and thread count).  With a ``time_limit`` the schedule follows
         the clock and is not reproducible.
     time_limit : float, optional, keyword-only
@@ -540,9 +540,9 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
         first neighbour-list build always runs in full (it certifies the
         start; about 10 s at K = 20000, d = 512 on one core, O(K^2 d)), so
         a limit below that is overrun; later builds stop at the deadline.
-    max_iterations : int, optional, keyword-only
+    max_iter : int, optional, keyword-only
         Number of Adam steps.  Default 1000 without ``time_limit``, unbounded
-        with it.  The sharpness/step schedules run over ``max_iterations`` or,
+        with it.  The sharpness/step schedules run over ``max_iter`` or,
         if it is not given, over ``time_limit``.
     device : {"auto", "cpu", "cuda", "cuda:N"}, keyword-only
         ``"auto"``: CUDA when torch is installed and sees a GPU, else CPU.
@@ -584,13 +584,13 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
         at the end), ``rows_recomputed`` (rows the final certificate could not
         clear), ``device``, ``backend``, ``dtype``, ``peak_bytes_estimate``
         (arrays of the algorithm, bytes), ``peak_device_bytes`` (CUDA only),
-        ``status`` (``"max_iterations"``, ``"time_limit"`` or ``"callback"``)
+        ``status`` (``"max_iter"``, ``"time_limit"`` or ``"callback"``)
         and ``best_iteration``.
 
     Raises
     ------
     ValueError
-        For a bad ``d``, ``K``, ``seed``, ``time_limit``, ``max_iterations``,
+        For a bad ``d``, ``K``, ``seed``, ``time_limit``, ``max_iter``,
         ``n_neighbors``, ``device``, ``backend``, ``dtype``, ``init``,
         ``betas``, ``lrs`` or ``block_size`` (the message names it), or for
         ``device="cuda"`` without a GPU.  A ``device`` that is not a string
@@ -624,7 +624,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     Examples
     --------
     >>> from spherecodes.solvers.large_k import spread_code
-    >>> W, info = spread_code(16, 500, seed=0, max_iterations=200)
+    >>> W, info = spread_code(16, 500, seed=0, max_iter=200)
     >>> W.shape, info["max_inner_product"] < 0.6
     ((16, 500), True)
     """
@@ -632,10 +632,10 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     d, K = check_dims(d, K)
     if time_limit is not None:
         time_limit = _check_positive(time_limit, "time_limit")
-    if max_iterations is not None:
-        max_iterations = check_int(max_iterations, "max_iterations", minimum=0)
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter", minimum=0)
     elif time_limit is None:
-        max_iterations = 1000
+        max_iter = 1000
     m = default_neighbors(d, K) if n_neighbors is None else check_int(n_neighbors, "n_neighbors", minimum=1)
     if m > K - 1:
         raise ValueError(f"n_neighbors must be <= K - 1 = {K - 1}, got {m}")
@@ -695,7 +695,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     tmp = ops.zeros_like(XT)
     b1, b2, aeps = 0.9, 0.999, 1e-12
     it = 0
-    status = "max_iterations"
+    status = "max_iter"
     t_opt = time.perf_counter()
     step_time = None
     # Rebuild every `min_gap` steps at most when the run must be reproducible (no clock).
@@ -703,8 +703,8 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
     last_refresh_it = 0
     while True:
         now = time.perf_counter()
-        if max_iterations is not None and it >= max_iterations:
-            status = "max_iterations"
+        if max_iter is not None and it >= max_iter:
+            status = "max_iter"
             break
         if deadline is not None:
             # stop when one more step (and the final certificate, about one step) would overrun
@@ -712,8 +712,8 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iterations=None, device
             if now + need > deadline:
                 status = "time_limit"
                 break
-        if max_iterations is not None:
-            p = it / max(1, max_iterations)
+        if max_iter is not None:
+            p = it / max(1, max_iter)
         else:
             p = min(1.0, (now - t_opt) / max(1e-9, deadline - 2.5 * (step_time or 0.0) - t_opt))
         beta = beta0 * beta_scale * (beta1 / beta0) ** p

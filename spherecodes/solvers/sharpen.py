@@ -67,7 +67,7 @@ def _normalized(V):
     return V / n, n
 
 
-def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iterations, tol, deadline=None):
+def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter, tol, deadline=None):
     """Minimize ``fun(X, beta)`` over unit columns for beta = beta_start * factor^i <= beta_max.
 
     ``fun`` returns (value, Euclidean gradient) at unit columns.  Each stage starts
@@ -94,7 +94,7 @@ def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter
     beta = float(beta_start)
     while beta <= beta_max and (deadline is None or time.time() < deadline):
         res = minimize(fg, X.ravel(), args=(beta,), jac=True, method="L-BFGS-B", callback=out_of_time,
-                       options={"maxiter": max_iterations, "maxcor": 30, "gtol": 1e-300, "ftol": 1e-16})
+                       options={"maxiter": max_iter, "maxcor": 30, "gtol": 1e-300, "ftol": 1e-16})
         X, _ = _normalized(res.x.reshape(shape))
         value = true_value(X)
         if value < best:
@@ -107,7 +107,7 @@ def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter
 
 
 def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float = 1e10, factor: float = 4.0,
-                   max_iterations: int = 2000, tol: float = 1e-12, deadline: float | None = None) -> np.ndarray:
+                   max_iter: int = 2000, tol: float = 1e-12, deadline: float | None = None) -> np.ndarray:
     """Move ``W`` to the Tammes local optimum of its basin by a sharpness continuation.
 
     Parameters
@@ -116,7 +116,7 @@ def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float
         Unit columns (typically the smoothing output).
     beta_start, beta_max, factor : float
         Sharpness schedule ``beta_start * factor**i <= beta_max``.
-    max_iterations : int
+    max_iter : int
         L-BFGS iterations per sharpness value.
     tol : float
         Stop once a stage changes the max inner product by less than ``tol`` (relative).
@@ -132,7 +132,7 @@ def sharpen_tammes(W: np.ndarray, *, beta_start: float = 1024.0, beta_max: float
     from .descent import lse_max_inner
 
     return _continuation(np.asarray(W, dtype=float), lse_max_inner, lambda X: -tammes_value(X),
-                         beta_start=beta_start, beta_max=beta_max, factor=factor, max_iterations=max_iterations,
+                         beta_start=beta_start, beta_max=beta_max, factor=factor, max_iter=max_iter,
                          tol=tol, deadline=deadline)
 
 
@@ -182,7 +182,7 @@ def separating_directions(W: np.ndarray, nearest: np.ndarray) -> np.ndarray:
 
 
 def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: float = 1024.0,
-                    beta_max: float = 1e10, factor: float = 4.0, max_iterations: int = 2000,
+                    beta_max: float = 1e10, factor: float = 4.0, max_iter: int = 2000,
                     tol: float = 1e-12, deadline: float | None = None) -> np.ndarray:
     """Improve ``W`` for the Softmax Code problem by a sharpness continuation on (W, H).
 
@@ -199,7 +199,7 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
         is then the exact rho).  Default ``W`` itself (``<h_k, w_k - w_j> = 1 - <w_k, w_j>``,
         the Tammes value), from which a Tammes code cannot move (see
         :func:`separating_directions`).
-    beta_start, beta_max, factor, max_iterations, tol, deadline
+    beta_start, beta_max, factor, max_iter, tol, deadline
         As in :func:`sharpen_tammes`.
 
     Returns
@@ -212,7 +212,7 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     H = W if H is None else np.asarray(H, dtype=float)
     fun, true_value = _stack_value(d, K)
     X = _continuation(np.concatenate([W, H], axis=1), fun, true_value, beta_start=beta_start,
-                      beta_max=beta_max, factor=factor, max_iterations=max_iterations, tol=tol, deadline=deadline)
+                      beta_max=beta_max, factor=factor, max_iter=max_iter, tol=tol, deadline=deadline)
     return np.ascontiguousarray(X[:, :K])
 
 
@@ -224,7 +224,7 @@ def sharpen_softmax_exact(W: np.ndarray, **schedule):
     W : ndarray, shape (d, K)
         Unit columns.
     **schedule
-        ``beta_start``, ``beta_max``, ``max_iterations``, ``tol``, ``deadline`` of
+        ``beta_start``, ``beta_max``, ``max_iter``, ``tol``, ``deadline`` of
         :func:`sharpen_softmax`.
 
     Returns
