@@ -201,9 +201,9 @@ def _symmetric_hops(W, value, rng, s: SearchSettings, run):
     descent from a sharpness above every restart's start (twice the top of the
     spread), so the new point stays near the old basin; it is kept if better.  Ends
     after ``s.hop_patience`` failures in a row, ``s.hops`` hops or the deadline.
-    Measured at d = 5, K = 40 (``/work/exp/s18/symhop.py``, one core, seeds 0-5): the D5
-    roots after a median 7 s (0.6-35 s) with these hops, 25 s (14-59 s) from the
-    symmetric descents alone.
+    Measured at d = 5, K = 40 (symmetric descents swept over the spread as in
+    :func:`_antipodal_tries`, one core, seeds 0-5): the D5 roots after a median 7 s
+    (0.6-35 s) with these hops, 25 s (14-59 s) from the descents alone.
     """
     d, n = W.shape[0], W.shape[1] // 2
     beta_hop = 2.0 * s.beta_top(d, 2 * n)
