@@ -1185,9 +1185,7 @@ class NCCAgreement:
             Complex or non-numeric features (boolean tensors too)
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
         """
-        if self._ops is None:
-            self._ops = _ops_for(features)
-        ops = self._ops
+        ops = self._ops if self._ops is not None else _ops_for(features)
         X = ops.float64(features, "features")
         if X.ndim != 2 or X.shape[1] != self.dim:
             raise ValueError(f"features must have shape (B, {self.dim}), got {tuple(X.shape)}")
@@ -1196,6 +1194,7 @@ class NCCAgreement:
             return
         if not ops.all_finite(X):
             raise ValueError("features contain NaN or inf")
+        self._ops = ops  # the array library of the first good batch (the classifiers' copies live there)
         if logits is not None:
             L = logits
             shape = tuple(getattr(L, "shape", np.shape(L)))
@@ -1211,14 +1210,15 @@ class NCCAgreement:
         ncc = self._predict(X, self._classifier("ncc", self._means, -0.5 * np.einsum("ij,ij->i", self._means,
                                                                                      self._means)))
         hit = lin.astype(np.int64) == ncc
-        self.n_samples += B
-        self.matches += int(hit.sum())
-        if labels is not None:
+        if labels is not None:  # checked before any counter moves: a bad batch changes nothing
             y = np.asarray(to_numpy(labels))
             if y.dtype.kind not in "iu" or y.shape != (B,):
                 raise ValueError(f"labels must be integers of shape ({B},), got {y.dtype} {y.shape}")
             if y.size and (y.min() < 0 or y.max() >= self.K):
                 raise ValueError(f"labels must lie in range({self.K})")
+        self.n_samples += B
+        self.matches += int(hit.sum())
+        if labels is not None:
             np.add.at(self._class_n, y, 1)
             np.add.at(self._class_hits, y, hit.astype(np.int64))
 

@@ -229,3 +229,16 @@ def test_symmetric_hops_keep_the_code_centrally_symmetric_and_never_worsen_it():
     assert v <= v0
     with pytest.raises(ValueError, match="symmetric_hop_stepsize"):
         SearchSettings.for_size(5, 40, symmetric_hop_stepsize=0.0)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0, 0.0])
+def test_time_limit_must_be_finite_and_positive(bad):
+    with pytest.raises(ValueError, match="time_limit"):
+        tammes_code(3, 8, time_limit=bad)
+
+
+def test_beta_spread_of_zero_dimensions_names_the_option():
+    from spherecodes.solvers.settings import SearchSettings
+
+    with pytest.raises(ValueError, match="beta_spread"):
+        SearchSettings(beta_spread=np.array(3.0))

@@ -332,3 +332,20 @@ def test_failed_first_batch_and_failed_merge_change_nothing(rng):
     assert after[0] == before[0]
     for u, v in zip(after[1:], before[1:]):
         assert np.array_equal(u, v)
+
+
+def test_nc4_batch_with_bad_labels_changes_nothing(rng):
+    """A batch whose labels are rejected leaves the counts as the good batches made them
+    (recomputed here with numpy: nearest mean vs argmax of the logits)."""
+    means = rng.standard_normal((4, 3))
+    nc4 = NCCAgreement(means)
+    X = rng.standard_normal((20, 3))
+    logits = rng.standard_normal((20, 4))
+    y = rng.integers(0, 4, size=20)
+    nc4.update(X, logits=logits, labels=y)
+    with pytest.raises(ValueError, match="labels"):
+        nc4.update(X, logits=logits, labels=np.full(20, 7))
+    nearest = np.argmin(((X[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    hits = nearest == logits.argmax(1)
+    assert nc4.n_samples == 20 and nc4.matches == int(hits.sum())
+    np.testing.assert_array_equal(nc4._class_n, np.bincount(y, minlength=4))

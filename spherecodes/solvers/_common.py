@@ -40,7 +40,7 @@ def closed_form(d: int, K: int):
 
 
 def check_time_limit(time_limit, name: str = "time_limit"):
-    """``None`` or a positive number of seconds, as float (``inf``: no limit).
+    """``None`` (no limit) or a positive finite number of seconds, as float.
 
     Parameters
     ----------
@@ -59,13 +59,13 @@ def check_time_limit(time_limit, name: str = "time_limit"):
         Not a real number (a string, a bool), as :func:`spherecodes._validation.check_real`
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
     ValueError
-        Not positive, or NaN.
+        Not positive, infinite or NaN (``None`` is the way to ask for no limit).
     """
     if time_limit is None:
         return None
     value = check_real(time_limit, name)
-    if not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {time_limit!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a positive finite number of seconds (None: no limit), got {time_limit!r}")
     return value
 
 
@@ -247,7 +247,8 @@ def _message(ms, time_limit, n_best, polish_status):
 
 
 def _polish_best(problem, ms, s: SearchSettings, *, deadline):
-    """Polish the ``s.n_polish`` best restarts and return ``(W, value, polish status)`` of the best.
+    """Polish the ``s.n_polish`` best restarts (one per basin where restarts are ranked by the
+    polished objective, see :func:`_distinct`) and return ``(W, value, polish status)`` of the best.
 
     Candidates are the best restarts by max inner product, in that order; each gets an
     equal share of the time left.  The Softmax objective (exact one-vs-rest distances)
@@ -258,7 +259,10 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     best = (W, _objective(problem, W))  # kept if no polish finishes
     if not s.polish or ms.status == "interrupted":
         return best[0], best[1], "skipped" if s.polish else "off"
-    candidates = _distinct(ms, ranked, s)
+    # a small Softmax problem ranks restarts by max inner product but polishes rho: two restarts
+    # with one max inner product can polish to different rho, so each is a candidate of its own
+    same_objective = problem == "tammes" or s.sharpen
+    candidates = _distinct(ms, ranked, s) if same_objective else ranked[: s.n_polish]
     statuses = []
     for n, i in enumerate(candidates):
         share = None if deadline is None else max(0.0, (deadline - time.time()) / (len(candidates) - n))

@@ -493,7 +493,7 @@ def _check_positive(value, name):
 
 
 def _check_pair(value, name):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+    if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) != 2:
         raise ValueError(f"{name} must be a pair (start, end) of positive numbers, got {value!r}")
     a, b = (check_real(v, f"{name}[{i}]") for i, v in enumerate(value))
     if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):

@@ -206,7 +206,7 @@ def _symmetric_hops(W, value, rng, s: SearchSettings, run):
     (0.6-35 s) with these hops, 25 s (14-59 s) from the descents alone.
     """
     d, n = W.shape[0], W.shape[1] // 2
-    beta_hop = 2.0 * s.beta_top(d, 2 * n)
+    beta_hop = min(2.0 * s.beta_top(d, 2 * n), run["beta_max"])  # a start above the cap would not descend
     fails = hops = 0
     while hops < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
         hops += 1

@@ -11,6 +11,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
+import numpy as np
+
 from .descent import sharpness_scale
 
 __all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "LARGE_K", "LP_MAX_VARIABLES", "sharpens",
@@ -183,7 +185,7 @@ class SearchSettings:
         if not 0.0 <= check_real(self.polish_reserve, "polish_reserve") < 1.0:
             raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
         spread = self.beta_spread
-        if isinstance(spread, (str, bytes)) or not hasattr(spread, "__len__") or len(spread) != 2:
+        if isinstance(spread, (str, bytes)) or np.ndim(spread) != 1 or len(spread) != 2:
             raise ValueError(f"beta_spread must be two positive numbers (lo, hi), got {spread!r}")
         lo, hi = (check_real(b, f"beta_spread[{i}]") for i, b in enumerate(spread))
         if not 0.0 < lo <= hi < math.inf:
