@@ -359,8 +359,8 @@ def test_unknown_solver_option_is_an_error(fn):
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"time_limit": "10"}, TypeError, "time_limit must be a real number"),
     ({"time_limit": True}, TypeError, "time_limit must be a real number"),
-    ({"time_limit": -1.0}, ValueError, "time_limit must be a positive number of seconds"),
-    ({"time_limit": float("nan")}, ValueError, "time_limit must be a positive number of seconds"),
+    ({"time_limit": -1.0}, ValueError, "time_limit must be a positive finite number of seconds"),
+    ({"time_limit": float("nan")}, ValueError, "time_limit must be a positive finite number of seconds"),
     ({"device": 0}, TypeError, "device must be a string"),
     ({"device": None}, TypeError, "device must be a string"),
     ({"device": "gpu"}, ValueError, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
