@@ -92,7 +92,7 @@ MUTANTS = [
     ("final polish takes copies of one basin", "spherecodes/solvers/_common.py",
      "        if all(abs(v - u) > s.hit_tol * max(1.0, abs(u)) for u in values):", "        if True:",
      ["tests/test_anytime.py"]),
-    ("symmetric hops accept every move", "spherecodes/solvers/multistart.py",
+    ("basin hops (free and symmetric) accept every move", "spherecodes/solvers/multistart.py",
      "        if value2 < value - 1e-12 * max(1.0, abs(value)):", "        if True:", ["tests/test_anytime.py"]),
 ]
 

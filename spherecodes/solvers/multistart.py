@@ -193,31 +193,44 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
     return best_W, best
 
 
+def _basin_hops(W, value, rng, s: SearchSettings, run, *, free, stepsize, local):
+    """Monotonic basin hopping from ``(W, value)`` (max inner product, to minimize).
+
+    A hop moves each of the first ``free`` columns of ``W`` by a random step of typical
+    length ``stepsize`` times the current minimum angle, renormalizes them and hands
+    them to ``local``, which returns ``(W2, value2)``; the result is kept if better.
+    Ends after ``s.hop_patience`` failures in a row, ``s.hops`` hops, or at the
+    deadline / stop flag of ``run``.  Returns ``(W, value, hops made)``.
+    """
+    d = W.shape[0]
+    fails = n = 0
+    while n < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
+        n += 1
+        angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
+        X = W[:, :free] + (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal((d, free))
+        X /= np.linalg.norm(X, axis=0)
+        W2, value2 = local(X)
+        if value2 < value - 1e-12 * max(1.0, abs(value)):
+            W, value, fails = W2, value2, 0
+        else:
+            fails += 1
+    return W, value, n
+
+
 def _symmetric_hops(W, value, rng, s: SearchSettings, run):
     """Basin hopping among centrally symmetric codes ``[X, -X]``: perturb ``X``, descend again.
 
-    A hop moves each column of ``X`` by a random step of typical length
-    ``s.symmetric_hop_stepsize`` times the minimum angle and repeats the antipodal
+    A hop (:func:`_basin_hops`, step ``s.symmetric_hop_stepsize``) repeats the antipodal
     descent from a sharpness above every restart's start (twice the top of the
-    spread), so the new point stays near the old basin; it is kept if better.  Ends
-    after ``s.hop_patience`` failures in a row, ``s.hops`` hops or the deadline.
+    spread), so the new point stays near the old basin.
     Measured at d = 5, K = 40 (symmetric descents swept over the spread as in
     :func:`_antipodal_tries`, one core, seeds 0-5): the D5 roots after a median 7 s
     (0.6-35 s) with these hops, 25 s (14-59 s) from the descents alone.
     """
     d, n = W.shape[0], W.shape[1] // 2
     beta_hop = min(2.0 * s.beta_top(d, 2 * n), run["beta_max"])  # a start above the cap would not descend
-    fails = hops = 0
-    while hops < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
-        hops += 1
-        angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
-        X = W[:, :n] + (s.symmetric_hop_stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal((d, n))
-        X /= np.linalg.norm(X, axis=0)
-        W2, value2 = lse_descent(X, beta0=beta_hop, antipodal=True, **run)
-        if value2 < value - 1e-12 * max(1.0, abs(value)):
-            W, value, fails = W2, value2, 0
-        else:
-            fails += 1
+    W, value, _ = _basin_hops(W, value, rng, s, run, free=n, stepsize=s.symmetric_hop_stepsize,
+                              local=lambda X: lse_descent(X, beta0=beta_hop, antipodal=True, **run))
     return W, value
 
 
@@ -225,35 +238,23 @@ def _hop(W, value, rng, s: SearchSettings, run):
     """Polish, then basin hopping: perturb every codeword, LP-polish, keep if better.
 
     The descent's point is polished first (trust-region sequential LP, :func:`.polish.polish_tammes`);
-    a hop moves each codeword by a random tangent step of typical length
-    ``hop_stepsize`` times the current minimum angle and polishes from a wide trust
-    region (``hop_radius``).  The restart stops after ``hop_patience`` hops in a row
-    without improvement (or ``hops`` in all), or at its deadline.  In d = 3 this reaches
-    the best known codes that the descent alone misses (measured: K = 50 in 5 s and
-    K = 60 in 8 s with hops, neither in 90 s of descents alone).
+    a hop (:func:`_basin_hops`, step ``hop_stepsize``) polishes from a wide trust region
+    (``hop_radius``).  In d = 3 this reaches the best known codes that the descent alone
+    misses (measured: K = 50 in 5 s and K = 60 in 8 s with hops, neither in 90 s of
+    descents alone).
     """
     from .polish import polish_tammes
 
     deadline, stop = run["deadline"], run["stop"]
 
-    def left():
-        return None if deadline is None else max(1e-3, deadline - time.time())
+    def polish(X, radius):
+        left = None if deadline is None else max(1e-3, deadline - time.time())
+        r = polish_tammes(X, radius=radius, max_iter=s.polish_iterations, time_limit=left, stop=stop)
+        return r.W, -r.value
 
-    r = polish_tammes(W, radius=s.radius, max_iter=s.polish_iterations, time_limit=left(), stop=stop)
-    W, value = r.W, -r.value
-    d, K = W.shape
-    fails = n = 0
-    while n < s.hops and fails < s.hop_patience and not _expired(deadline, stop):
-        n += 1
-        angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
-        W2 = W + (s.hop_stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal(W.shape)
-        W2 /= np.linalg.norm(W2, axis=0)
-        r = polish_tammes(W2, radius=s.hop_radius, max_iter=s.polish_iterations, time_limit=left(), stop=stop)
-        if -r.value < value - 1e-12 * max(1.0, abs(value)):
-            W, value, fails = r.W, -r.value, 0
-        else:
-            fails += 1
-    return W, value, n
+    W, value = polish(W, s.radius)
+    return _basin_hops(W, value, rng, s, run, free=W.shape[1], stepsize=s.hop_stepsize,
+                       local=lambda X: polish(X, s.hop_radius))
 
 
 @dataclass
