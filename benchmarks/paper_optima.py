@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spherecodes.compare import known_optimum, measure_code
+from spherecodes.compare import cell_seed, known_optimum, measure_code
 from spherecodes.io import write_csv_atomic, write_text_atomic
 
 NAME = "paper_optima"
@@ -223,7 +223,7 @@ def main(argv=None):
     print(f"running on {where()}", flush=True)
     rows = {} if args.fresh else read_rows(out)  # rows of other cells are kept; these cells are redone
     t0 = time.perf_counter()
-    for i, (d, K) in enumerate(cells):
+    for d, K in cells:
         opt, why = known_optimum(d, K)
         if opt is not None and d >= 2 and d + 1 < K <= 2 * d:
             W, el = exact_large(d, K)
@@ -235,7 +235,7 @@ def main(argv=None):
             r = row_for(d, K, W, 0.0, f"exact: {why}")
         elif (d, K) in LARGE and args.large_random and not args.large:
             t1 = time.perf_counter()
-            rng = np.random.default_rng([args.seed, d, K])
+            rng = np.random.default_rng(cell_seed(args.seed, d, K))
             W = rng.standard_normal((d, K))
             W /= np.linalg.norm(W, axis=0)
             r = row_for(d, K, W, time.perf_counter() - t1, "random code (no optimization): a certified lower bound")
@@ -246,7 +246,7 @@ def main(argv=None):
         else:
             tl = args.large_time_limit if (d, K) in LARGE else args.time_limit
             ex = "serial" if args.workers == 1 else None
-            code, el = solve(d, K, seed=args.seed + i, time_limit=tl, restarts=args.restarts, method=args.method,
+            code, el = solve(d, K, seed=cell_seed(args.seed, d, K), time_limit=tl, restarts=args.restarts, method=args.method,
                           polish=not args.no_polish, executor=ex)
             r = row_for(d, K, code, el, f"softmax_code{' (no polish)' if args.no_polish else ''}, "
                                      f"time limit {tl:g} s")

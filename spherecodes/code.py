@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_code
+from ._validation import as_code, check_rtol
 
 from .io import json_default, save_npz_atomic
 
@@ -106,7 +106,7 @@ class SphereCode:
     # ------------------------------------------------------------------ build
     @classmethod
     def from_W(cls, W, *, problem: str = "given", normalize: bool = False, rattler_rtol: float = 1e-6,
-               layout: str = "columns", **metadata) -> "SphereCode":
+               layout: str = "columns", n_jobs: int = 1, **metadata) -> "SphereCode":
         """Wrap a code and compute every measure from it.
 
         Parameters
@@ -123,6 +123,9 @@ class SphereCode:
         layout : {"columns", "rows"}
             Codewords as columns (default) or rows (``nn.Linear.weight``).
             The code's ``W`` is ``(d, K)`` either way.
+        n_jobs : int
+            Threads of the one-vs-rest certification
+            (:func:`spherecodes.one_vs_rest_distances`; minutes at K = 10^4 on one).
         **metadata
             ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``,
             ``status``, ``message``.
@@ -159,6 +162,7 @@ class SphereCode:
         >>> round(code.rho_one_vs_rest, 12), code.rattlers.tolist()
         (1.333333333333, [])
         """
+        from .hull import one_vs_rest_distances
         from .measures import separation
 
         if problem not in _PROBLEMS:
@@ -167,9 +171,10 @@ class SphereCode:
                                    "status", "message"}
         if unknown:
             raise ValueError(f"unknown SphereCode fields: {sorted(unknown)}")
+        check_rtol(rattler_rtol, "rattler_rtol")  # before minutes of certification
         W = np.array(as_code(W, normalize=normalize, layout=layout), dtype=np.float64, copy=True)
         W.setflags(write=False)
-        s = separation(W, rtol=rattler_rtol)
+        s = separation(W, rtol=rattler_rtol, one_vs_rest=one_vs_rest_distances(W, n_jobs=n_jobs))
         values = np.asarray(metadata.pop("values", np.zeros(0)), dtype=np.float64)
         distances = np.array(s.distances, dtype=np.float64)
         distances.setflags(write=False)

@@ -120,6 +120,20 @@ def test_from_W_bad_input():
         SphereCode.from_W(np.eye(3), colour="red")
     code = SphereCode.from_W(2 * np.eye(3), normalize=True)
     assert code.max_inner_product == 0.0
+    with pytest.raises(TypeError, match="n_jobs"):
+        SphereCode.from_W(np.eye(3), n_jobs="2")
+    with pytest.raises(ValueError, match="rattler_rtol"):
+        SphereCode.from_W(np.eye(3), rattler_rtol=-1.0)
+
+
+def test_from_W_threads_against_cvxpy():
+    """The threaded certification (large-K path) gives the cvxpy distances too."""
+    rng = np.random.default_rng(4)
+    W = _random_unit(rng, 3, 12)
+    code = SphereCode.from_W(W, n_jobs=2)
+    ref = np.array([cvxpy_one_vs_rest(W, k) for k in range(12)])
+    np.testing.assert_allclose(code.distances, ref, atol=1e-6)
+    assert code.rho_lower <= ref.min() + 1e-6 and code.rho_upper >= ref.min() - 1e-6
 
 
 def test_repr_is_readable():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import warnings
@@ -220,7 +221,7 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
                 "n_neighbors": info["n_neighbors"], "dtype": str(info["dtype"])}
     code = SphereCode.from_W(W, problem=problem, normalize=True, method="numeric:large-k", restarts=1, n_best=1,
                              values=[info["max_inner_product"]], seed=root, settings=settings,
-                             rattler_rtol=rattler_rtol, status=status, message=message,
+                             rattler_rtol=rattler_rtol, n_jobs=os.cpu_count() or 1, status=status, message=message,
                              timings={"total": t_search, "search": info["seconds"]})
     code.timings["measures"] = time.perf_counter() - t0 - t_search
     code.timings["total"] = time.perf_counter() - t0
