@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import os
+import warnings
 from pathlib import Path
 
 __all__ = ["best_known", "reference_dir"]
@@ -38,6 +39,10 @@ def _table(folder: str) -> dict:
                 key = (int(row["d"]), int(row["K"]))
                 label = row.get("name") or source
                 out[key] = (float(row["max_inner_product"]), row["status"], label)
+    if not any((Path(folder) / name).exists() for name in sources):
+        # empty "best known" columns would read as "nothing published": say why instead
+        warnings.warn(f"no reference files ({', '.join(sources)}) in {folder}: every best-known value is "
+                      "missing; set SPHERECODES_REFERENCE to the folder that holds them", stacklevel=3)
     return out
 
 

@@ -240,6 +240,20 @@ def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monk
     published._table.cache_clear()
 
 
+def test_missing_reference_folder_warns(tmp_path, monkeypatch):
+    """No reference files (a worktree beside no shared/): a warning, not silently empty columns."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import published
+    finally:
+        sys.path.remove(str(BENCH))
+    monkeypatch.setenv("SPHERECODES_REFERENCE", str(tmp_path / "nowhere"))
+    published._table.cache_clear()
+    with pytest.warns(UserWarning, match="SPHERECODES_REFERENCE"):
+        assert published.best_known(3, 12) is None
+    published._table.cache_clear()
+
+
 def test_bench_solvers_cell_reaches_a_published_value(tmp_path):
     """One cell through the benchmark script: hit, baseline at equal time, resumable CSV."""
     env_ref = _reference_dir(tmp_path, [(8, (2 * math.sqrt(2) - 1) / 7)])  # square antiprism (Schuette-vdW)
