@@ -338,3 +338,22 @@ def test_figure3_rows_exact_and_searched_within_theorem39(tmp_path):
     assert lo <= float(r["certified_lower"]) <= float(r["rho"]) <= up
     assert float(r["bound_lower"]) == pytest.approx(lo, rel=1e-12) and float(r["bound_upper"]) == pytest.approx(up)
     assert "time-limited" in (out / "figure3.md").read_text() and (out / "figure3.png").stat().st_size > 1000
+
+
+def test_bench_large_k_report_compares_conservative_ends(tmp_path):
+    """The Markdown report subtracts the baseline's upper end from our lower end (never the reverse)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_large_k
+    finally:
+        sys.path.remove(str(BENCH))
+    row = {c: "" for c in bench_large_k.COLUMNS}
+    row.update(d="8", K="3000", seconds="60", seed="1", ours_max_inner="0.2", ours_rho="0.81", ours_rho_lower="0.8",
+               ours_rho_upper="0.81", baseline_max_inner="0.3", baseline_rho_lower="0.74", baseline_rho_upper="0.75")
+    no_base = dict(row, d="16", baseline_rho_lower="", baseline_rho_upper="")
+    path = bench_large_k.write_report(tmp_path / "t.md", [no_base, row], "python benchmarks/bench_large_k.py", 1)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "`python benchmarks/bench_large_k.py`"
+    body = [line for line in lines if line.startswith("| 8 ") or line.startswith("| 16 ")]
+    assert body[0].startswith("| 8 ") and "+0.050000" in body[0]  # 0.8 - 0.75, not 0.81 - 0.74
+    assert body[1].split("|")[8].strip() == "-"
