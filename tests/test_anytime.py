@@ -181,6 +181,10 @@ def test_antipodal_restarts_try_several_symmetric_descents_where_restarts_hop():
     assert SearchSettings.for_size(3, 40).hops == 30 and SearchSettings.for_size(3, 40).antipodal_tries == 1
     with pytest.raises(ValueError, match="antipodal_tries"):
         SearchSettings.for_size(5, 40, antipodal_tries=0)
+    with pytest.raises(ValueError, match="softmax_beta_max"):
+        SearchSettings.for_size(10, 100, softmax_beta=100.0, softmax_beta_max=50.0)
+    with pytest.raises(TypeError, match="softmax_beta_max"):
+        SearchSettings.for_size(10, 100, softmax_beta_max="3200")
 
 
 def test_closed_forms_reject_what_every_path_rejects():

@@ -322,7 +322,8 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
 
     with threadpool_limits(limits=1, user_api="blas"):
         if problem == "softmax" and s.sharpen:  # the restarts sharpened the Softmax objective: finish it
-            W, value, gained = sharpen_softmax_exact(W, beta_start=s.beta_max, deadline=end)
+            W, value, gained = sharpen_softmax_exact(W, beta_start=4.0 * s.softmax_beta_max,
+                                                     max_iter=s.softmax_iterations, deadline=end)
             return W, value, "sharpened" if gained else "sharpened (no gain)"
         if s.sharpen:
             W = sharpen_tammes(W, beta_start=s.beta_max, deadline=end)

@@ -154,7 +154,7 @@ def _softmax_stage(W, s: SearchSettings, deadline):
     """
     from .sharpen import sharpen_softmax_exact
 
-    W, rho, _ = sharpen_softmax_exact(W, beta_start=s.softmax_beta, beta_max=s.beta_max,
+    W, rho, _ = sharpen_softmax_exact(W, beta_start=s.softmax_beta, beta_max=s.softmax_beta_max,
                                       max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline)
     return W, 1.0 - rho
 

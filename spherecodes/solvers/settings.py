@@ -131,6 +131,11 @@ class SearchSettings:
         Softmax problems with ``sharpen``: every restart sharpens the Softmax objective
         (:func:`.sharpen.sharpen_softmax`, from the exact separating directions) starting
         at this sharpness, low enough to leave the Tammes basin for a better Softmax one.
+    softmax_beta_max : float
+        Where that stage stops in a restart; the final polish continues the ``n_polish``
+        best from four times it.  Stopping early keeps the ranking (measured at d = 10,
+        K = 100, 16 restarts: correlation 1.000 between rho at 3200 and rho finished at
+        1e10, each about 2.5e-4 below) and takes 1.4 s instead of 3.3 s, so more restarts fit.
     softmax_iterations : int
         L-BFGS iterations per sharpness value of that stage.
     """
@@ -166,6 +171,7 @@ class SearchSettings:
     polish_iterations: int = 500
     sharpened_polish_iterations: int = 10
     softmax_beta: float = 50.0
+    softmax_beta_max: float = 3200.0
     softmax_iterations: int = 300
 
     def __post_init__(self):
@@ -177,8 +183,11 @@ class SearchSettings:
         for name in ("hops", "hop_patience", "sharpened_polish_iterations"):
             check_int(getattr(self, name), name, minimum=0)
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
-                     "radius", "softmax_radius", "sharpened_radius", "softmax_beta"):
+                     "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max"):
             _check_positive(getattr(self, name), name)
+        if self.softmax_beta_max < self.softmax_beta:
+            raise ValueError(f"softmax_beta_max must be at least softmax_beta ({self.softmax_beta!r}), "
+                             f"got {self.softmax_beta_max!r}")
         _check_positive(self.decay, "decay", strict=False)
         if self.time_limit is not None:
             _check_positive(self.time_limit, "time_limit")
