@@ -221,7 +221,8 @@ def main(argv=None):
             _print_row(row)
     if args.report:
         argv = sys.argv[1:] if argv is None else list(argv)
-        write_report(Path(args.report), _read_done(out).values(),
+        keys = {(d, K, T, args.seed) for d, K in sizes for T in seconds}  # this command's rows only
+        write_report(Path(args.report), [r for k, r in _read_done(out).items() if k in keys],
                      "python benchmarks/bench_large_k.py " + " ".join(shlex.quote(a) for a in argv), args.threads)
     return 0
 
@@ -235,14 +236,14 @@ def write_report(path, rows, command, threads):
              "thread(s) per task, one task at a time. rho = certified rho one-vs-rest "
              "(hull kernel bracket [lower, upper]); the baseline is the dense projected-Adam "
              "log-sum-exp descent given the same seconds.", "",
-             "| d | K | seconds | ours max<w_i,w_j> | ours rho [lower, upper] | baseline max<w_i,w_j> "
+             "| d | K | seconds | seed | ours max<w_i,w_j> | ours rho [lower, upper] | baseline max<w_i,w_j> "
              "| baseline rho [lower, upper] | ours lower - baseline upper | ours peak MiB | hull s | "
              "hull peak MiB | baseline peak MiB |",
-             "|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in sorted(rows, key=lambda r: (int(r["K"]), int(r["d"]), float(r["seconds"]))):
         base = r["baseline_rho_lower"] not in ("", None)
         diff = f"{float(r['ours_rho_lower']) - float(r['baseline_rho_upper']):+.6f}" if base else "-"
-        lines.append(f"| {r['d']} | {r['K']} | {float(r['seconds']):g} | {_fmt(r['ours_max_inner'])} | "
+        lines.append(f"| {r['d']} | {r['K']} | {float(r['seconds']):g} | {r['seed']} | {_fmt(r['ours_max_inner'])} | "
                      f"{_fmt(r['ours_rho'])} [{_fmt(r['ours_rho_lower'])}, {_fmt(r['ours_rho_upper'])}] | "
                      f"{_fmt(r['baseline_max_inner'])} | [{_fmt(r['baseline_rho_lower'])}, "
                      f"{_fmt(r['baseline_rho_upper'])}] | {diff} | {_fmt(r['ours_peak_rss_mib'], 0)} | "

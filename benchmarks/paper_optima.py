@@ -215,6 +215,8 @@ def main(argv=None):
                    help="run nothing: rewrite the Markdown table from the CSV (keeps the recorded commands)")
     p.add_argument("--fresh", action="store_true", help="drop the rows already in the CSV")
     args = p.parse_args(argv)
+    if args.seed < 0:
+        p.error(f"--seed must be a non-negative integer, got {args.seed}")
     cells = parse_cells(args.cells) if args.cells else SMALL + LARGE
     out = Path(args.out)
     command = "python benchmarks/paper_optima.py " + " ".join(shlex.quote(a) for a in argv)

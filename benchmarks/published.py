@@ -30,19 +30,21 @@ def _table(folder: str) -> dict:
     out = {}
     sources = {"best_known_tammes_d3.csv": "Sloane's tables / Lai et al. 2023",
                "named_codes.csv": "named code"}
+    missing = []
     for name, source in sources.items():
         path = Path(folder) / name
         if not path.exists():
+            missing.append(name)
             continue
         with open(path, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 key = (int(row["d"]), int(row["K"]))
                 label = row.get("name") or source
                 out[key] = (float(row["max_inner_product"]), row["status"], label)
-    if not any((Path(folder) / name).exists() for name in sources):
-        # empty "best known" columns would read as "nothing published": say why instead
-        warnings.warn(f"no reference files ({', '.join(sources)}) in {folder}: every best-known value is "
-                      "missing; set SPHERECODES_REFERENCE to the folder that holds them", stacklevel=3)
+    if missing:
+        # empty "best known" cells would read as "nothing published": say why instead
+        warnings.warn(f"reference file(s) {', '.join(missing)} not found in {folder}: their best-known values "
+                      "are missing; set SPHERECODES_REFERENCE to the folder that holds them", stacklevel=3)
     return out
 
 

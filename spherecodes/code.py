@@ -123,7 +123,7 @@ class SphereCode:
         layout : {"columns", "rows"}
             Codewords as columns (default) or rows (``nn.Linear.weight``).
             The code's ``W`` is ``(d, K)`` either way.
-        n_jobs : int
+        n_jobs : int, default 1
             Threads of the one-vs-rest certification
             (:func:`spherecodes.one_vs_rest_distances`; minutes at K = 10^4 on one).
         **metadata
@@ -143,11 +143,11 @@ class SphereCode:
             ``"given"``; if ``metadata`` has a key not listed above; if ``W``
             is not a finite 2-D code of ``K >= 2`` unit vectors (see
             :func:`spherecodes.rho_one_vs_rest`); if ``layout`` is not
-            ``"columns"``/``"rows"``; or if ``rattler_rtol`` is negative or
-            not finite.
+            ``"columns"``/``"rows"``; if ``rattler_rtol`` is negative or
+            not finite; or if ``n_jobs`` is below 1.
         TypeError
             If ``W`` is complex or not numeric, ``normalize`` is not a bool,
-            ``layout`` not a string or ``rattler_rtol`` not a real number
+            ``layout`` not a string, ``rattler_rtol`` not a real number or ``n_jobs`` not an integer
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
         See Also

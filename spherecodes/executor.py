@@ -5,7 +5,7 @@ parallel.  Everything that fans out takes a :class:`concurrent.futures.Executor`
 :func:`get_executor` picks one:
 
 * ``get_executor()``: a local :class:`~concurrent.futures.ProcessPoolExecutor`
-  (``max_workers`` processes, default ``os.cpu_count()``);
+  (``max_workers`` processes, default :func:`available_cpus`);
 * ``get_executor(max_workers=1)`` or ``get_executor("serial")``: an executor that
   runs each job in the calling process when it is submitted (no pickling, easy
   to debug, used by the tests);
@@ -22,7 +22,19 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 
-__all__ = ["get_executor", "submit_unordered", "SerialExecutor", "DaskExecutor"]
+__all__ = ["get_executor", "submit_unordered", "SerialExecutor", "DaskExecutor", "available_cpus"]
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, else ``os.cpu_count()``).
+
+    ``os.cpu_count()`` counts the machine's CPUs, also those a container or
+    ``taskset`` keeps this process off.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class SerialExecutor(Executor):
@@ -92,7 +104,7 @@ def get_executor(scheduler: str | None = None, *, max_workers: int | None = None
         ``None`` (default): local processes.  ``"serial"``: run in this process.
         Anything else is a Dask scheduler address such as ``"tcp://10.0.0.5:8786"``.
     max_workers : int, optional
-        Number of local processes (default ``os.cpu_count()``); ``1`` gives the
+        Number of local processes (default :func:`available_cpus`); ``1`` gives the
         in-process :class:`SerialExecutor`.  Ignored for Dask.
 
     Returns
@@ -119,7 +131,7 @@ def get_executor(scheduler: str | None = None, *, max_workers: int | None = None
         return DaskExecutor(scheduler.strip())
     if max_workers == 1:
         return SerialExecutor()
-    return ProcessPoolExecutor(max_workers=max_workers or os.cpu_count() or 1)
+    return ProcessPoolExecutor(max_workers=max_workers or available_cpus())
 
 
 def submit_unordered(executor: Executor, fn: Callable, jobs: Iterable[tuple], *,
@@ -150,7 +162,7 @@ def submit_unordered(executor: Executor, fn: Callable, jobs: Iterable[tuple], *,
         if isinstance(executor, SerialExecutor):
             max_pending = 1
         else:
-            max_pending = 2 * (getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+            max_pending = 2 * (getattr(executor, "_max_workers", None) or available_cpus())
     if max_pending < 1:
         raise ValueError(f"max_pending must be >= 1, got {max_pending}")
     it = iter(jobs)

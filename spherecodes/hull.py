@@ -31,7 +31,6 @@ memory to two ``block_size x K`` matrices.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ import scipy.sparse as sp
 
 from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
                           check_tol)
+from .executor import available_cpus
 
 _EPS = 2.0 ** -53
 # Above this the K x K Gram matrix is not kept whole (23170 classes at most).
@@ -478,7 +478,7 @@ def _executor_workers(executor) -> int:
             n = sum(client.nthreads().values())
         except Exception:  # noqa: BLE001 - only a hint for the number of jobs
             n = None
-    return max(1, int(n or os.cpu_count() or 1))
+    return max(1, int(n or available_cpus()))
 
 
 def _ovr_job(W, k0, k1, m0, tol, B, n_jobs):

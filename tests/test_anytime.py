@@ -246,3 +246,24 @@ def test_beta_spread_of_zero_dimensions_names_the_option():
 
     with pytest.raises(ValueError, match="beta_spread"):
         SearchSettings(beta_spread=np.array(3.0))
+
+
+def test_softmax_stage_stops_at_softmax_beta_max_and_the_polish_continues_one_step_above(monkeypatch):
+    """Restarts sharpen the Softmax objective from softmax_beta to softmax_beta_max; the final
+    polish continues from the next value of the factor-4 schedule (50 * 4**3 = 3200 here)."""
+    from spherecodes.solvers import _common, multistart, sharpen
+    from spherecodes.solvers.settings import SearchSettings
+
+    calls = []
+
+    def record(W, **schedule):
+        calls.append(schedule)
+        return W, 0.5, False
+
+    monkeypatch.setattr(sharpen, "sharpen_softmax_exact", record)
+    s = SearchSettings(softmax_beta=50.0, softmax_beta_max=900.0, sharpen=True)
+    W = np.eye(3)
+    assert multistart._softmax_stage(W, s, None)[1] == pytest.approx(0.5)
+    assert calls[-1]["beta_start"] == 50.0 and calls[-1]["beta_max"] == 900.0
+    _common._polish_one("softmax", W, s, None)
+    assert calls[-1]["beta_start"] == 3200.0  # the stage ran 50, 200, 800

@@ -356,4 +356,4 @@ def test_bench_large_k_report_compares_conservative_ends(tmp_path):
     assert lines[0] == "`python benchmarks/bench_large_k.py`"
     body = [line for line in lines if line.startswith("| 8 ") or line.startswith("| 16 ")]
     assert body[0].startswith("| 8 ") and "+0.050000" in body[0]  # 0.8 - 0.75, not 0.81 - 0.74
-    assert body[1].split("|")[8].strip() == "-"
+    assert body[1].split("|")[9].strip() == "-"

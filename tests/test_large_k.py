@@ -185,3 +185,26 @@ def test_seed_sequence_is_a_seed_as_for_numpy():
     a, _ = spread_code(4, 30, seed=np.random.SeedSequence(3), max_iter=5, backend="numpy")
     b, _ = spread_code(4, 30, seed=np.random.default_rng(3), max_iter=5, backend="numpy")
     np.testing.assert_array_equal(a, b)
+
+
+def test_softmax_code_takes_the_large_k_path_and_certifies():
+    """From K = LARGE_K on, softmax_code runs spread_code and certifies the result with the hull
+    kernel; ``executor="serial"`` is honoured there (one certification thread), any other is ignored."""
+    import warnings
+
+    from spherecodes import softmax_code
+    from spherecodes.executor import SerialExecutor
+    from spherecodes.solvers.settings import LARGE_K
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = softmax_code(8, LARGE_K, seed=0, time_limit=1.0, executor="serial")
+    assert code.method == "numeric:large-k" and code.W.shape == (8, LARGE_K)
+    assert code.rho_lower <= code.rho_one_vs_rest <= code.rho_upper
+    G = code.W.T @ code.W
+    np.fill_diagonal(G, -1.0)
+    assert code.max_inner_product == pytest.approx(G.max(), abs=1e-12)
+    # the hyperplane <x, w_k> = max_j <w_j, w_k> separates w_k from the others: rho >= 1 - max <w_i, w_j>
+    assert code.rho_upper >= 1.0 - G.max() - 1e-12
+    with pytest.warns(UserWarning, match="executor ignored"):
+        softmax_code(8, LARGE_K, seed=0, time_limit=1.0, executor=SerialExecutor())

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 import warnings
@@ -10,6 +9,7 @@ import warnings
 import numpy as np
 
 from .._validation import as_code, check_device, check_dims, check_int, check_real, check_seed
+from ..executor import available_cpus
 from .descent import max_inner_product
 from .multistart import run_restarts
 from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
@@ -141,13 +141,14 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                                  status="closed_form", message=f"closed form ({name}, Theorem 3.3)",
                                  timings={"total": time.perf_counter() - t0})
     if large_k(d, K, device):
-        ignored = [n for n, v in (("restarts", restarts), ("hops", hops), ("executor", executor),
+        serial = isinstance(executor, str) and executor == "serial"  # one thread for the certificate too
+        ignored = [n for n, v in (("restarts", restarts), ("hops", hops), ("executor", None if serial else executor),
                                   ("init", init)) if v is not None] + sorted(options)
         if ignored:
             warnings.warn(f"the large-K path (K = {K}) runs one first-order search: {', '.join(ignored)} ignored",
                           stacklevel=3)
         return _solve_large(problem, d, K, seed=seed, time_limit=time_limit, progress=progress, device=device,
-                            rattler_rtol=rattler_rtol, t0=t0)
+                            rattler_rtol=rattler_rtol, t0=t0, n_jobs=1 if serial else available_cpus())
     # a budget the caller set is used whole; the adaptive stop ends default runs early
     adaptive = options.pop("adaptive", restarts is None and time_limit is None)
     settings = SearchSettings.for_size(d, K, restarts=restarts, adaptive=adaptive, descent=bool(smoothing),
@@ -179,13 +180,13 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                              status=ms.status, message=message)
 
 
-def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_rtol, t0):
+def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_rtol, t0, n_jobs):
     """The large-K path: :func:`.large_k.spread_code`, then every measure from the hull kernel.
 
     ``time_limit`` bounds the search; the certificate of the result (the exact
     one-vs-rest distances of all K classes, :func:`spherecodes.hull.one_vs_rest_distances`)
-    is computed after it and timed in ``timings["measures"]``.  Ctrl-C stops the search
-    and keeps its best certified iterate.
+    is computed after it on ``n_jobs`` threads and timed in ``timings["measures"]``.
+    Ctrl-C stops the search and keeps its best certified iterate.
     """
     from spherecodes.code import SphereCode
 
@@ -221,7 +222,7 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
                 "n_neighbors": info["n_neighbors"], "dtype": str(info["dtype"])}
     code = SphereCode.from_W(W, problem=problem, normalize=True, method="numeric:large-k", restarts=1, n_best=1,
                              values=[info["max_inner_product"]], seed=root, settings=settings,
-                             rattler_rtol=rattler_rtol, n_jobs=os.cpu_count() or 1, status=status, message=message,
+                             rattler_rtol=rattler_rtol, n_jobs=n_jobs, status=status, message=message,
                              timings={"total": t_search, "search": info["seconds"]})
     code.timings["measures"] = time.perf_counter() - t0 - t_search
     code.timings["total"] = time.perf_counter() - t0
@@ -306,7 +307,8 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
     """Polish one candidate: ``(W, value, status)``.
 
     Tammes: LP polish (after sharpening for large problems).  Softmax: for large
-    problems, the Softmax sharpening of the restart continued to high sharpness (the
+    problems, the Softmax sharpening of the restart continued from where the restart
+    stopped it (:meth:`SearchSettings.softmax_polish_beta`) to 1e10 (the
     one-vs-rest LPs take about 30 s each at d = 10, K = 100); otherwise the Tammes LP
     polish, then the one-vs-rest LP polish.
     """
@@ -322,8 +324,7 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
 
     with threadpool_limits(limits=1, user_api="blas"):
         if problem == "softmax" and s.sharpen:  # the restarts sharpened the Softmax objective: finish it
-            W, value, gained = sharpen_softmax_exact(W, beta_start=4.0 * s.softmax_beta_max,
-                                                     max_iter=s.softmax_iterations, deadline=end)
+            W, value, gained = sharpen_softmax_exact(W, beta_start=s.softmax_polish_beta(), deadline=end)
             return W, value, "sharpened" if gained else "sharpened (no gain)"
         if s.sharpen:
             W = sharpen_tammes(W, beta_start=s.beta_max, deadline=end)

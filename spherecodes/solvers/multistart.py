@@ -11,7 +11,6 @@ whole call, and Ctrl-C (SIGINT) stops the search and keeps what was found.
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_seed
+from ..executor import available_cpus
 from .descent import _expired, lse_descent, max_inner_product
 from .settings import SearchSettings
 
@@ -149,8 +149,10 @@ def _softmax_stage(W, s: SearchSettings, deadline):
     The epigraph form (:func:`.sharpen.sharpen_softmax`) starts at the exact separating
     directions and at a moderate sharpness ``s.softmax_beta``, low enough to leave the
     Tammes basin for a better Softmax one (measured at d = 10, K = 100: rho 0.6605 ->
-    0.6659 from a start of 50, 0.6649 from 15 or 150, +1e-5 from 1e6).  The value
-    ``1 - rho`` keeps the meaning of restart values: ``rho >= 1 - value``.
+    0.6659 from a start of 50, 0.6649 from 15 or 150, +1e-5 from 1e6).  It stops at
+    ``s.softmax_beta_max``; the final polish continues the best restarts from
+    :meth:`SearchSettings.softmax_polish_beta` on.  The value ``1 - rho`` keeps the
+    meaning of restart values: ``rho >= 1 - value``.
     """
     from .sharpen import sharpen_softmax_exact
 
@@ -338,7 +340,7 @@ def _make_executor(executor, d, K, restarts, stop_mp):
     from spherecodes.executor import SerialExecutor, get_executor
 
     if executor is None:
-        ncpu = os.cpu_count() or 1
+        ncpu = available_cpus()
         # small problems: worker start-up (imports, loading numba kernels) costs more than it saves
         if restarts == 1 or ncpu == 1 or d * K < SMALL_PROBLEM:
             return SerialExecutor(), True, True
@@ -364,7 +366,7 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
     settings : SearchSettings
     seed : None, int or Generator
     executor : concurrent.futures.Executor, str or None
-        ``None``: a local process pool with ``os.cpu_count()`` workers (in-process
+        ``None``: a local process pool with :func:`spherecodes.executor.available_cpus` workers (in-process
         when ``restarts == 1`` or ``d * K < SMALL_PROBLEM``); a string is passed to
         :func:`spherecodes.executor.get_executor` (``"serial"`` or a Dask scheduler
         address); any Executor instance (e.g. ``distributed.Client(...).get_executor()``)
@@ -395,7 +397,7 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
     # Restarts are submitted a few at a time so that the deadline and the adaptive stop waste
     # little work; executors of unknown size (a Dask cluster) get a deeper queue.
     workers = getattr(executor, "_max_workers", None)
-    max_inflight = 1 if serial else (2 * workers if workers else max(64, 2 * (os.cpu_count() or 1)))
+    max_inflight = 1 if serial else (2 * workers if workers else max(64, 2 * available_cpus()))
     stop_arg = stop_local if serial else None
 
     values = np.full(restarts, np.nan)

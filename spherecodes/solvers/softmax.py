@@ -59,7 +59,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     method : {"auto", "numeric"}, keyword-only
         ``"numeric"`` forces the search even where a closed form exists.
     executor : concurrent.futures.Executor or str, optional, keyword-only
-        Where restarts run: default a local process pool (``os.cpu_count()``
+        Where restarts run: default a local process pool (``available_cpus()``
         workers; in-process when ``d * K < 100``); ``"serial"`` in this process; any
         Executor (e.g. ``distributed.Client(...).get_executor()``).  A passed Executor
         is not shut down.
@@ -80,7 +80,9 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         each codeword's nearest-neighbour inner products, memory ``O(K (d + m))``, batched in
         torch on a GPU (``"auto"``: CUDA when torch sees one, else numpy), one run until
         ``time_limit``, no polish; the result's certificate then comes from the exact hull
-        kernel (at K = 20000, d = 512 it took minutes; ``timings["measures"]``).  ``"cuda"``
+        kernel on every available core (``executor="serial"``: one thread), outside the
+        ``time_limit`` (at K = 20000, d = 512 about 4 minutes on one thread;
+        ``timings["measures"]``).  ``"cuda"``
         needs torch (``pip install "spherecodes[train]"``).
     **options
         Further fields of :class:`spherecodes.solvers.SearchSettings` (``n_polish``,
@@ -120,7 +122,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     -----
     UserWarning
         ``restarts``, ``time_limit``, ``hops`` or ``executor`` given where a closed form
-        is returned, and ``restarts``, ``hops``, ``executor``, ``init`` or an
+        is returned, and ``restarts``, ``hops``, an ``executor`` other than ``"serial"``, ``init`` or an
         option given on the large-K path (they are ignored).
 
     See Also
