@@ -383,13 +383,8 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     W = _as_unit_code(W, normalize, layout)
     tol = check_tol(tol)
     d, K = W.shape
-    if n_neighbors is None:
-        # measured best at (64, 2048) and (128, 8192) among d/2 .. 2d + 8; capped at 136 for
-        # larger d (supports stay near 70 there): 2x faster at (256, 4000) and (768, 2000)
-        m0 = min(d, 128) + 8
-    else:
-        m0 = check_int(n_neighbors, "n_neighbors", minimum=1)
-    m0 = min(K - 1, m0)
+    m0 = _default_neighbors(d, K) if n_neighbors is None else min(K - 1, check_int(n_neighbors, "n_neighbors",
+                                                                                        minimum=1))
     if block_size is not None:
         block_size = check_int(block_size, "block_size", minimum=1)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
@@ -414,6 +409,62 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     return OneVsRest(distance=dist, lower=lower, upper=upper,
                      nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
                      converged=converged, _support=support, layout=layout)
+
+
+def _default_neighbors(d: int, K: int) -> int:
+    # measured best at (64, 2048) and (128, 8192) among d/2 .. 2d + 8; capped at 136 for
+    # larger d (supports stay near 70 there): 2x faster at (256, 4000) and (768, 2000)
+    return min(K - 1, min(d, 128) + 8)
+
+
+def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str = "columns") -> float:
+    """Estimated wall-clock seconds of ``one_vs_rest_distances(W, n_jobs=n_jobs)``.
+
+    Times the exact solve of the first ``sample`` classes (each against all K
+    codewords, on the blocked path) and scales by ``K / sample / n_jobs``, after a
+    two-class call that loads the compiled kernels.  The estimate assumes the
+    column order carries no geometry (true of the solvers' codes).  A planning
+    figure (the large-K path stops its search this long before ``time_limit``), not
+    a bound.  Per-class costs vary widely, hence the large default sample; where
+    the full run keeps the Gram matrix it is usually faster than the estimate
+    (measured at (8, 2000) and (32, 3000), random codes: 1.8 and 2.3 times).
+
+    Parameters
+    ----------
+    W : array_like, shape (d, K), or (K, d) for ``layout="rows"``
+        The code; columns are normalized.
+    n_jobs : int, keyword-only
+        Threads the full run will use (assumed to scale perfectly).
+    sample : int, keyword-only
+        Classes timed, at least 1 (at most K).
+    layout : {"columns", "rows"}, keyword-only
+
+    Returns
+    -------
+    float
+        Seconds, positive.
+
+    Raises
+    ------
+    ValueError
+        As :func:`one_vs_rest_distances` for ``W`` and ``layout``; ``n_jobs`` or
+        ``sample`` below 1.
+    TypeError
+        ``n_jobs`` or ``sample`` not an integer.
+    """
+    import time
+
+    W = _as_unit_code(W, True, layout)
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
+    sample = check_int(sample, "sample", minimum=1)
+    d, K = W.shape
+    WT = np.ascontiguousarray(W.T)
+    m0 = _default_neighbors(d, K)
+    _ovr_blocked(WT, W, m0, 1e-12, 2, None, 1, 0, min(K, 2))  # compiled kernels loaded before the clock starts
+    m = min(K, sample)
+    t = time.perf_counter()
+    _ovr_blocked(WT, W, m0, 1e-12, m, None, 1, 0, m)
+    return max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
 
 
 def _ovr_here(W, m0, tol, gram, block_size, n_jobs):

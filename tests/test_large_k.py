@@ -208,3 +208,27 @@ def test_softmax_code_takes_the_large_k_path_and_certifies():
     assert code.rho_upper >= 1.0 - G.max() - 1e-12
     with pytest.warns(UserWarning, match="executor ignored"):
         softmax_code(8, LARGE_K, seed=0, time_limit=1.0, executor=SerialExecutor())
+
+
+def test_large_k_time_limit_covers_the_certificate(monkeypatch):
+    """The search stops early enough for the certificate to fit in time_limit: with a
+    certificate estimated at 3 s, a 6 s call stops searching at its first check (3 s),
+    1.2 * 3 + 1 s before the limit, instead of at 6 s."""
+    from spherecodes import hull, softmax_code
+    from spherecodes.solvers.settings import LARGE_K
+
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1: 3.0)
+    code = softmax_code(8, LARGE_K, seed=0, time_limit=6.0, executor="serial")
+    assert code.status == "time_limit" and "early" in code.message
+    assert code.timings["search"] < 5.0 and code.timings["total"] <= 6.0 + 2.0
+
+
+def test_certification_seconds_checks_its_options():
+    from spherecodes.hull import certification_seconds
+
+    W = _random(4, 50, 0)
+    assert 0.0 < certification_seconds(W, sample=10) < 60.0
+    with pytest.raises(ValueError, match="sample"):
+        certification_seconds(W, sample=0)
+    with pytest.raises(TypeError, match="n_jobs"):
+        certification_seconds(W, n_jobs="2")

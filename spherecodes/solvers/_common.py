@@ -183,12 +183,15 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
 def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_rtol, t0, n_jobs):
     """The large-K path: :func:`.large_k.spread_code`, then every measure from the hull kernel.
 
-    ``time_limit`` bounds the search; the certificate of the result (the exact
-    one-vs-rest distances of all K classes, :func:`spherecodes.hull.one_vs_rest_distances`)
-    is computed after it on ``n_jobs`` threads and timed in ``timings["measures"]``.
-    Ctrl-C stops the search and keeps its best certified iterate.
+    ``time_limit`` bounds the call: at half and at three quarters of it the cost of
+    certifying the current iterate (the exact one-vs-rest distances of all K classes,
+    :func:`spherecodes.hull.one_vs_rest_distances`, on ``n_jobs`` threads) is estimated
+    (:func:`spherecodes.hull.certification_seconds`), and the search stops that long
+    (times 1.2, plus a second) before the limit; ``timings["measures"]`` holds what
+    the certificate took.  Ctrl-C stops the search and keeps its best certified iterate.
     """
     from spherecodes.code import SphereCode
+    from spherecodes.hull import certification_seconds
 
     from .large_k import spread_code
     from .multistart import _Interrupt
@@ -199,10 +202,18 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         time_limit = default_time_limit(d, K)
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     stop = threading.Event()
+    plan = {"checks": [0.5, 0.75], "reserve": 0.0, "ended": False}
 
     def callback(state):
         if bar is not None and state["iteration"] % 10 == 0 and np.isfinite(state["best"]):
             bar(state["seconds"], state["best"], 1)
+        elapsed = time.perf_counter() - t0
+        if plan["checks"] and elapsed >= plan["checks"][0] * time_limit:
+            plan["checks"].pop(0)
+            plan["reserve"] = 1.2 * certification_seconds(state["code"](), n_jobs=n_jobs) + 1.0
+        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:
+            plan["ended"] = True  # leave the rest of the budget to the certificate
+            return True
         return stop.is_set()
 
     try:
@@ -212,9 +223,13 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         if isinstance(bar, _Bar):
             bar.close(time.perf_counter() - t0)
     status = {"callback": "interrupted", "time_limit": "time_limit", "max_iter": "restarts"}[info["status"]]
+    if plan["ended"] and not stop.is_set():
+        status = "time_limit"
     t_search = time.perf_counter() - t0
     words = {"interrupted": "interrupted (Ctrl-C): the best certified iterate so far",
-             "time_limit": f"the time limit ({time_limit:g} s) ended the search",
+             "time_limit": f"the time limit ({time_limit:g} s) ended the search"
+                           + (f", {plan['reserve']:.0f} s early to leave time for the certificate" if plan["ended"]
+                              else ""),
              "restarts": "the iteration limit ended the search"}[status]
     message = (f"large-K path ({info['backend']} on {info['device']}, {info['n_neighbors']} neighbours, "
                f"{info['iterations']} steps): {words}; no polish")
