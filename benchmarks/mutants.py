@@ -94,6 +94,13 @@ MUTANTS = [
      ["tests/test_anytime.py"]),
     ("basin hops (free and symmetric) accept every move", "spherecodes/solvers/multistart.py",
      "        if value2 < value - 1e-12 * max(1.0, abs(value)):", "        if True:", ["tests/test_anytime.py"]),
+    ("large-K path: no certificate reserve (the certificate comes on top of time_limit)",
+     "spherecodes/solvers/_common.py",
+     '        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:', "        if False:", ["tests/test_large_k.py::test_large_k_time_limit_covers_the_certificate"]),
+    ("final Softmax polish restarts at the stage's end (repeats its last sharpness)",
+     "spherecodes/solvers/settings.py", "        return float(self.softmax_beta * 4.0 ** (steps + 1))",
+     "        return float(self.softmax_beta * 4.0 ** steps)",
+     ["tests/test_anytime.py::test_softmax_stage_stops_at_softmax_beta_max_and_the_polish_continues_one_step_above"]),
 ]
 
 
