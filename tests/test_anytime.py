@@ -114,6 +114,7 @@ def test_same_seed_same_code_through_api_executor_cli_and_benchmark(tmp_path, mo
     ref.mkdir()
     (ref / "best_known_tammes_d3.csv").write_text("d,K,max_inner_product,min_angle_deg,status\n"
                                                   "3,7,0.2101383127306059,77.8695,proven\n")
+    (ref / "named_codes.csv").write_text("d,K,max_inner_product,name,status\n")
     monkeypatch.setenv("SPHERECODES_REFERENCE", str(ref))
     row = run_cell(3, 7, 5, 120.0, restarts=6)
     assert row["problem"] == "tammes"

@@ -215,6 +215,7 @@ def _reference_dir(tmp_path, rows):
     (folder / "best_known_tammes_d3.csv").write_text(
         "d,K,max_inner_product,min_angle_deg,status\n"
         + "".join(f"3,{K},{t!r},0,best_known_putative\n" for K, t in rows))
+    (folder / "named_codes.csv").write_text("d,K,max_inner_product,name,status\n")
     return folder
 
 
