@@ -175,9 +175,13 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="folder for results.csv (rows already there are skipped)")
     p.add_argument("--report", default=None, metavar="FILE.md",
                    help="also write the rows of --out's results.csv as a Markdown table (needs --out)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: write --report from the rows of these cells already in --out")
     args = p.parse_args(argv)
     if args.report and not args.out:
         p.error("--report needs --out (the table is written from its results.csv)")
+    if args.report_only and not args.report:
+        p.error("--report-only needs --report and --out")
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
     seconds = [float(s) for s in (args.seconds or ("3" if args.quick else "60,600")).split(",")]
@@ -192,7 +196,7 @@ def main(argv=None):
         os.environ[var] = str(args.threads)   # inherited by the spawned children before numpy loads
     ctx = get_context("spawn")
     print(f"# bench_large_k: seed {args.seed}, threads {args.threads}, budgets {seconds}", flush=True)
-    for d, K in sizes:
+    for d, K in [] if args.report_only else sizes:
         random_max = None
         for T in seconds:
             key = (d, K, T, args.seed)
@@ -221,14 +225,17 @@ def main(argv=None):
             _print_row(row)
     if args.report:
         argv = sys.argv[1:] if argv is None else list(argv)
-        keys = {(d, K, T, args.seed) for d, K in sizes for T in seconds}  # this command's rows only
-        write_report(Path(args.report), [r for k, r in _read_done(out).items() if k in keys],
-                     "python benchmarks/bench_large_k.py " + " ".join(shlex.quote(a) for a in argv), args.threads)
+        keys = [(d, K, T, args.seed) for d, K in sizes for T in seconds]  # this command's rows only
+        done = _read_done(out)
+        write_report(Path(args.report), [done[k] for k in keys if k in done],
+                     "python benchmarks/bench_large_k.py " + " ".join(shlex.quote(a) for a in argv), args.threads,
+                     missing=[k for k in keys if k not in done])
     return 0
 
 
-def write_report(path, rows, command, threads):
-    """The rows of ``results.csv`` as a Markdown table (written atomically), the command on top."""
+def write_report(path, rows, command, threads, missing=()):
+    """The rows of ``results.csv`` as a Markdown table (written atomically), the command on top;
+    ``missing`` (d, K, seconds, seed) cells of the command that have no row are listed under it."""
     from spherecodes.io import write_text_atomic
 
     lines = [f"`{command}`", "",
@@ -249,6 +256,9 @@ def write_report(path, rows, command, threads):
                      f"{_fmt(r['baseline_rho_upper'])}] | {diff} | {_fmt(r['ours_peak_rss_mib'], 0)} | "
                      f"{_fmt(r['hull_seconds'], 1)} | {_fmt(r['hull_peak_rss_mib'], 0)} | "
                      f"{_fmt(r['baseline_peak_rss_mib'], 0)} |")
+    if missing:
+        lines += ["", "Not measured (no finished row): " + ", ".join(
+            f"(d = {d}, K = {K}, {T:g} s, seed {s})" for d, K, T, s in missing) + "."]
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 

@@ -358,3 +358,6 @@ def test_bench_large_k_report_compares_conservative_ends(tmp_path):
     body = [line for line in lines if line.startswith("| 8 ") or line.startswith("| 16 ")]
     assert body[0].startswith("| 8 ") and "+0.050000" in body[0]  # 0.8 - 0.75, not 0.81 - 0.74
     assert body[1].split("|")[9].strip() == "-"
+    assert "Not measured" not in path.read_text()
+    path = bench_large_k.write_report(tmp_path / "t.md", [row], "cmd", 1, missing=[(512, 20000, 600.0, 1)])
+    assert path.read_text().splitlines()[-1] == "Not measured (no finished row): (d = 512, K = 20000, 600 s, seed 1)."
