@@ -31,6 +31,7 @@ memory to two ``block_size x K`` matrices.
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -452,8 +453,6 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
     TypeError
         ``n_jobs`` or ``sample`` not an integer.
     """
-    import time
-
     W = _as_unit_code(W, True, layout)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
     sample = check_int(sample, "sample", minimum=1)

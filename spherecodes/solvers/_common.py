@@ -207,11 +207,10 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     def callback(state):
         if bar is not None and state["iteration"] % 10 == 0 and np.isfinite(state["best"]):
             bar(state["seconds"], state["best"], 1)
-        elapsed = time.perf_counter() - t0
-        if plan["checks"] and elapsed >= plan["checks"][0] * time_limit:
+        if plan["checks"] and time.perf_counter() - t0 >= plan["checks"][0] * time_limit:
             plan["checks"].pop(0)
             plan["reserve"] = 1.2 * certification_seconds(state["code"](), n_jobs=n_jobs) + 1.0
-        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:
+        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:  # clock read after the estimate
             plan["ended"] = True  # leave the rest of the budget to the certificate
             return True
         return stop.is_set()
