@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from spherecodes import SphereCode, softmax_code, tammes_code
+from spherecodes.executor import available_cpus
 from spherecodes.solvers.descent import lse_descent, max_inner_product
 from spherecodes.solvers.polish import _solve_lp, _tammes_model, polish_tammes, tammes_value, tangent_bases
 
@@ -132,6 +133,7 @@ def test_fast_d4_case_finds_the_24_cell():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+@pytest.mark.skipif(available_cpus() < 2, reason="one usable core: the solver runs in-process, no pool")
 def test_pool_workers_exit_when_the_parent_is_killed(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "from spherecodes import tammes_code; "
                              "tammes_code(6, 72, seed=0, restarts=10_000, time_limit=300)"], cwd=tmp_path)
