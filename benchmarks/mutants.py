@@ -101,6 +101,12 @@ MUTANTS = [
      "spherecodes/solvers/settings.py", "        return float(self.softmax_beta * 4.0 ** (steps + 1))",
      "        return float(self.softmax_beta * 4.0 ** steps)",
      ["tests/test_anytime.py::test_softmax_stage_stops_at_softmax_beta_max_and_the_polish_continues_one_step_above"]),
+    ("large-K reserve: the growth of the certificate estimate ignored", "spherecodes/solvers/_common.py",
+     "        g = max(0.0, (e - e0) / max(t - t0, 1e-9))", "        g = 0.0",
+     ["tests/test_anytime.py::test_certificate_reserve_extrapolates_the_growth_of_the_estimate"]),
+    ("Softmax-stage restarts alternate antipodal/free like Tammes ones", "spherecodes/solvers/multistart.py",
+     "    period = s.softmax_antipodal_period if softmax_stage else 2", "    period = 2",
+     ["tests/test_anytime.py::test_restart_kind_and_descent_end_follow_the_softmax_stage"]),
 ]
 
 

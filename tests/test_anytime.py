@@ -270,3 +270,53 @@ def test_softmax_stage_stops_at_softmax_beta_max_and_the_polish_continues_one_st
     assert calls[-1]["beta_start"] == 50.0 and calls[-1]["beta_max"] == 900.0
     _common._polish_one("softmax", W, s, None)
     assert calls[-1]["beta_start"] == 3200.0  # the stage ran 50, 200, 800
+
+
+@pytest.mark.parametrize("problem", ["softmax", "tammes"])
+def test_restart_kind_and_descent_end_follow_the_softmax_stage(monkeypatch, problem):
+    """Where restarts run the Softmax stage, one in ``softmax_antipodal_period`` (4) is
+    antipodal and the descent stops at max(softmax_beta, beta_top); Tammes restarts
+    alternate and descend to beta_max."""
+    from spherecodes.solvers import multistart
+    from spherecodes.solvers.settings import SearchSettings
+
+    calls = []
+
+    def record(W, *, beta0, beta_max, antipodal=False, **_):
+        calls.append((antipodal, beta_max))
+        W = np.concatenate([W, -W], axis=1) if antipodal else W
+        return W, 0.5
+
+    monkeypatch.setattr(multistart, "lse_descent", record)
+    monkeypatch.setattr(multistart, "_softmax_stage", lambda W, s, deadline: (W, 0.5))
+    d, K = 5, 100
+    s = SearchSettings.for_size(d, K)
+    assert s.sharpen and s.hops == 0   # K (d - 1) = 400: a sharpened size that does not hop
+    kinds = []
+    for index in range(8):
+        calls.clear()
+        multistart._restart(problem, d, K, np.random.SeedSequence(index), s, None, index, None, None)
+        kinds.append(calls[0][0])
+        expected_end = max(s.softmax_beta, s.beta_top(d, K)) if problem == "softmax" else s.beta_max
+        assert all(end == expected_end for _, end in calls)
+    expected = [i % 4 == 1 for i in range(8)] if problem == "softmax" else [i % 2 == 1 for i in range(8)]
+    assert kinds == expected
+    with pytest.raises(ValueError, match="softmax_antipodal_period"):
+        SearchSettings(softmax_antipodal_period=1)
+
+
+def test_certificate_reserve_extrapolates_the_growth_of_the_estimate():
+    """The reserve R leaves the extrapolated certificate time at the stop, with margin:
+    R = 1.2 (e + g (T - R - t)) + 1, solved here by a root finder; a falling estimate is
+    not extrapolated (g = 0)."""
+    from scipy.optimize import brentq
+
+    from spherecodes.solvers._common import certificate_reserve
+
+    T = 100.0
+    assert certificate_reserve([(25.0, 10.0)], T) == pytest.approx(13.0)
+    # estimate 10 s at t = 25, 20 s at t = 50: growth 0.4 s per second of search
+    R = certificate_reserve([(25.0, 10.0), (50.0, 20.0)], T)
+    root = brentq(lambda r: r - (1.2 * (20.0 + 0.4 * (T - r - 50.0)) + 1.0), 0.0, T)
+    assert R == pytest.approx(root, rel=1e-12) and R > certificate_reserve([(50.0, 20.0)], T)
+    assert certificate_reserve([(25.0, 30.0), (50.0, 20.0)], T) == pytest.approx(25.0)

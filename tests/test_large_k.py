@@ -212,7 +212,7 @@ def test_softmax_code_takes_the_large_k_path_and_certifies():
 
 def test_large_k_time_limit_covers_the_certificate(monkeypatch):
     """The search stops early enough for the certificate to fit in time_limit: with a
-    certificate estimated at 3 s, a 6 s call stops searching at its first check (3 s),
+    certificate estimated at 3 s, a 6 s call stops searching at its first check (1.5 s),
     1.2 * 3 + 1 s before the limit, instead of at 6 s."""
     from spherecodes import hull, softmax_code
     from spherecodes.solvers.settings import LARGE_K

@@ -183,12 +183,12 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
 def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_rtol, t0, n_jobs):
     """The large-K path: :func:`.large_k.spread_code`, then every measure from the hull kernel.
 
-    ``time_limit`` bounds the call: at half and at three quarters of it the cost of
-    certifying the current iterate (the exact one-vs-rest distances of all K classes,
-    :func:`spherecodes.hull.one_vs_rest_distances`, on ``n_jobs`` threads) is estimated
-    (:func:`spherecodes.hull.certification_seconds`), and the search stops that long
-    (times 1.2, plus a second) before the limit; ``timings["measures"]`` holds what
-    the certificate took.  Ctrl-C stops the search and keeps its best certified iterate.
+    ``time_limit`` bounds the call: at a quarter, half and three quarters of it the
+    cost of certifying the current iterate (the exact one-vs-rest distances of all K
+    classes, :func:`spherecodes.hull.one_vs_rest_distances`, on ``n_jobs`` threads) is
+    estimated (:func:`spherecodes.hull.certification_seconds`), and the search stops
+    that long before the limit, the growth of the estimate extrapolated
+    (:func:`certificate_reserve`); ``timings["measures"]`` holds what the certificate took.  Ctrl-C stops the search and keeps its best certified iterate.
     """
     from spherecodes.code import SphereCode
     from spherecodes.hull import certification_seconds
@@ -202,14 +202,16 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         time_limit = default_time_limit(d, K)
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     stop = threading.Event()
-    plan = {"checks": [0.5, 0.75], "reserve": 0.0, "ended": False}
+    plan = {"checks": [0.25, 0.5, 0.75], "estimates": [], "reserve": 0.0, "ended": False}
 
     def callback(state):
         if bar is not None and state["iteration"] % 10 == 0 and np.isfinite(state["best"]):
             bar(state["seconds"], state["best"], 1)
-        if plan["checks"] and time.perf_counter() - t0 >= plan["checks"][0] * time_limit:
+        now = time.perf_counter() - t0
+        if plan["checks"] and now >= plan["checks"][0] * time_limit:
             plan["checks"].pop(0)
-            plan["reserve"] = 1.2 * certification_seconds(state["code"](), n_jobs=n_jobs) + 1.0
+            plan["estimates"].append((now, certification_seconds(state["code"](), n_jobs=n_jobs)))
+            plan["reserve"] = certificate_reserve(plan["estimates"], time_limit)
         if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:  # clock read after the estimate
             plan["ended"] = True  # leave the rest of the budget to the certificate
             return True
@@ -241,6 +243,25 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     code.timings["measures"] = time.perf_counter() - t0 - t_search
     code.timings["total"] = time.perf_counter() - t0
     return code
+
+
+def certificate_reserve(estimates, time_limit: float) -> float:
+    """Seconds before ``time_limit`` at which the large-K search stops to leave time for the certificate.
+
+    ``estimates`` are ``(elapsed seconds, estimated certification seconds)`` of the
+    search's iterates so far, oldest first.  The certificate gets slower as the code
+    spreads (at d = 512, K = 10000: 237 s for a 60 s code, over 41 min for a 600 s
+    one), so the last estimate is extrapolated, at the rate of growth since the one
+    before (never falling), to the time the search will stop: the reserve ``R``
+    solves ``R = 1.2 (e + g (time_limit - R - t)) + 1`` for the last estimate ``e``
+    at ``t`` and growth rate ``g``; 1.2 and the second are a margin for its noise.
+    """
+    t, e = estimates[-1]
+    g = 0.0
+    if len(estimates) > 1:
+        t0, e0 = estimates[-2]
+        g = max(0.0, (e - e0) / max(t - t0, 1e-9))
+    return (1.2 * (e + g * max(time_limit - t, 0.0)) + 1.0) / (1.0 + 1.2 * g)
 
 
 def _replace(settings, **changes):
