@@ -363,6 +363,8 @@ def test_unknown_solver_option_is_an_error(fn):
     ({"time_limit": float("nan")}, ValueError, "time_limit must be a positive finite number of seconds"),
     ({"device": 0}, TypeError, "device must be a string"),
     ({"device": None}, TypeError, "device must be a string"),
+    ({"smoothing": "no"}, TypeError, "smoothing must be True or False"),
+    ({"polish": 2}, TypeError, "polish must be True or False"),
     ({"device": "gpu"}, ValueError, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
     ({"device": "cuda:x"}, ValueError, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
 ])

@@ -2,7 +2,8 @@
 
 Random restarts (:mod:`.multistart`, through a ``concurrent.futures.Executor``,
 anytime) each run a projected-Adam log-sum-exp continuation (:mod:`.descent`),
-every other one on centrally symmetric codes; the best few are then polished: for
+every other one (one in four where restarts run the Softmax stage) on centrally
+symmetric codes; the best few are then polished: for
 large problems (``K (d - 1) >= 400``) an L-BFGS sharpness continuation
 (:mod:`.sharpen`), then trust-region sequential LP on the active constraints
 (:mod:`.polish`) to a KKT point, for the Tammes and then the Softmax objective.

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import as_code, check_device, check_dims, check_int, check_real, check_seed
+from .._validation import as_code, check_bool, check_device, check_dims, check_int, check_real, check_seed
 from ..executor import available_cpus
 from .descent import max_inner_product
 from .multistart import run_restarts
@@ -124,6 +124,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     d, K, restarts, time_limit, init = _check(d, K, restarts, time_limit, method, init, executor)
     if hops is not None:
         hops = check_int(hops, "hops", minimum=0)
+    smoothing, polish = check_bool(smoothing, "smoothing"), check_bool(polish, "polish")
     device = check_device(device)
     # every path rejects what no path accepts: an unknown option or a bad seed
     SearchSettings.for_size(d, K, **{k: v for k, v in options.items() if k != "adaptive"})
@@ -151,8 +152,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                             rattler_rtol=rattler_rtol, t0=t0, n_jobs=1 if serial else available_cpus())
     # a budget the caller set is used whole; the adaptive stop ends default runs early
     adaptive = options.pop("adaptive", restarts is None and time_limit is None)
-    settings = SearchSettings.for_size(d, K, restarts=restarts, adaptive=adaptive, descent=bool(smoothing),
-                                       polish=bool(polish), hops=hops, **options)
+    settings = SearchSettings.for_size(d, K, restarts=restarts, adaptive=adaptive, descent=smoothing,
+                                       polish=polish, hops=hops, **options)
     if time_limit is None and restarts is None:
         time_limit = settings.time_limit
     elif restarts is not None and time_limit is None:

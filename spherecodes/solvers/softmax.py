@@ -21,7 +21,9 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     random point of OB(d, K) and runs a projected-Adam continuation on the
     log-sum-exp of the inner products (:func:`spherecodes.solvers.descent.lse_descent`;
     every other restart on centrally symmetric codes ``[X, -X]``, where the root-system
-    codes lie).  The best few restarts are then polished to a KKT point: for the Tammes
+    codes lie; where ``K (d - 1) >= 400`` each restart then sharpens the Softmax objective,
+    and one in four is symmetric, see ``softmax_antipodal_period`` of
+    :class:`~spherecodes.solvers.SearchSettings`).  The best few restarts are then polished to a KKT point: for the Tammes
     objective by trust-region sequential LP (after an L-BFGS sharpening when
     ``K (d - 1) >= 400``), then on the true one-vs-rest objective (exact hull
     distances, linearized through the separating directions ``h_k``; for large
