@@ -189,7 +189,8 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     classes, :func:`spherecodes.hull.one_vs_rest_distances`, on ``n_jobs`` threads) is
     estimated (:func:`spherecodes.hull.certification_seconds`), and the search stops
     that long before the limit, the growth of the estimate extrapolated
-    (:func:`certificate_reserve`); ``timings["measures"]`` holds what the certificate took.  Ctrl-C stops the search and keeps its best certified iterate.
+    (:func:`certificate_reserve`); ``timings["measures"]`` holds what the certificate
+    took.  Ctrl-C stops the search and keeps its best certified iterate.
     """
     from spherecodes.code import SphereCode
     from spherecodes.hull import certification_seconds
