@@ -295,7 +295,12 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     """
     ranked = ms.ranked()
     W = ms.results[ranked[0]]["W"]
-    best = (W, _objective(problem, W))  # kept if no polish finishes
+    if problem == "softmax" and s.polish and s.sharpen:
+        # kept if no polish finishes; a restart's value is 1 - rho after its Softmax stage (1 - max
+        # <w_i, w_j> <= rho if the deadline skipped it), so no hull solve runs past the deadline here
+        best = (W, 1.0 - ms.results[ranked[0]]["value"])
+    else:
+        best = (W, _objective(problem, W))
     if not s.polish or ms.status == "interrupted":
         return best[0], best[1], "skipped" if s.polish else "off"
     # a small Softmax problem ranks restarts by max inner product but polishes rho: two restarts
