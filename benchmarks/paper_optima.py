@@ -250,8 +250,10 @@ def main(argv=None):
             ex = "serial" if args.workers == 1 else None
             code, el = solve(d, K, seed=cell_seed(args.seed, d, K), time_limit=tl, restarts=args.restarts, method=args.method,
                           polish=not args.no_polish, executor=ex)
-            r = row_for(d, K, code, el, f"softmax_code{' (no polish)' if args.no_polish else ''}, "
-                                     f"time limit {tl:g} s")
+            how = " (large-K path, no polish)" if code.method == "numeric:large-k" else (
+                " (no polish)" if args.no_polish else "")
+            over = f"; the call took {el:.0f} s" if el > tl + 5.0 else ""  # the 5 s overshoot
+            r = row_for(d, K, code, el, f"softmax_code{how}, time limit {tl:g} s{over}")
         r["command"] = command
         rows[(d, K)] = r
         write_csv_atomic(out / f"{NAME}.csv", _ordered(rows), FIELDS)
