@@ -295,7 +295,7 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     """
     ranked = ms.ranked()
     W = ms.results[ranked[0]]["W"]
-    if problem == "softmax" and s.polish and s.sharpen:
+    if s.softmax_stage(problem):
         # kept if no polish finishes; a restart's value is 1 - rho after its Softmax stage (1 - max
         # <w_i, w_j> <= rho if the deadline skipped it), so no hull solve runs past the deadline here
         best = (W, 1.0 - ms.results[ranked[0]]["value"])
@@ -365,7 +365,7 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
         return None if end is None else max(1e-3, end - time.time())
 
     with threadpool_limits(limits=1, user_api="blas"):
-        if problem == "softmax" and s.sharpen:  # the restarts sharpened the Softmax objective: finish it
+        if s.softmax_stage(problem):  # the restarts sharpened the Softmax objective: finish it
             W, value, gained = sharpen_softmax_exact(W, beta_start=s.softmax_polish_beta(), deadline=end)
             return W, value, "sharpened" if gained else "sharpened (no gain)"
         if s.sharpen:

@@ -109,7 +109,7 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
 def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, stop):
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed_seq)
-    softmax_stage = problem == "softmax" and s.polish and s.sharpen
+    softmax_stage = s.softmax_stage(problem)
     period = s.softmax_antipodal_period if softmax_stage else 2
     antipodal = init is None and s.antipodal and d >= 3 and index % period == 1
     # The Softmax stage restarts the continuation at softmax_beta: a descent beyond it is

@@ -255,6 +255,10 @@ class SearchSettings:
         """The highest starting sharpness of any restart (the top of the spread)."""
         return float(self.beta_base * sharpness_scale(d, K) ** 0.5 * self.beta_spread[1])
 
+    def softmax_stage(self, problem: str) -> bool:
+        """Whether restarts of ``problem`` sharpen the Softmax objective (and the polish finishes it)."""
+        return problem == "softmax" and self.polish and self.sharpen
+
     def softmax_polish_beta(self) -> float:
         """Sharpness at which the final polish continues a restart's Softmax stage.
 
