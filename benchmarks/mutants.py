@@ -107,6 +107,13 @@ MUTANTS = [
     ("Softmax-stage restarts alternate antipodal/free like Tammes ones", "spherecodes/solvers/multistart.py",
      "    period = s.softmax_antipodal_period if softmax_stage else 2", "    period = 2",
      ["tests/test_anytime.py::test_restart_kind_and_descent_end_follow_the_softmax_stage"]),
+    ("the polish leaves no time for the final measures", "spherecodes/solvers/_common.py",
+     "        polish_end = None if t_end is None else t_end - HULL_MARGIN * _measure_seconds(ms)",
+     "        polish_end = t_end",
+     ["tests/test_anytime.py::test_time_limit_leaves_room_for_the_final_measures"]),
+    ("the Softmax sharpening runs to its deadline before its exact value", "spherecodes/solvers/sharpen.py",
+     "        deadline -= HULL_MARGIN * hull_seconds", "        pass",
+     ["tests/test_anytime.py::test_softmax_sharpening_leaves_its_deadline_to_the_exact_value"]),
 ]
 
 

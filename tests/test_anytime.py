@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spherecodes import SphereCode, softmax_code, tammes_code
+from spherecodes import SphereCode, one_vs_rest_distances, softmax_code, tammes_code
 from spherecodes.executor import available_cpus
 from spherecodes.solvers.descent import lse_descent, max_inner_product
 from spherecodes.solvers.polish import _solve_lp, _tammes_model, polish_tammes, tammes_value, tangent_bases
@@ -261,12 +261,12 @@ def test_softmax_stage_stops_at_softmax_beta_max_and_the_polish_continues_one_st
 
     def record(W, **schedule):
         calls.append(schedule)
-        return W, 0.5, False
+        return sharpen.Sharpened(W, 0.5, False, 0.0)
 
     monkeypatch.setattr(sharpen, "sharpen_softmax_exact", record)
     s = SearchSettings(softmax_beta=50.0, softmax_beta_max=900.0, sharpen=True)
     W = np.eye(3)
-    assert multistart._softmax_stage(W, s, None)[1] == pytest.approx(0.5)
+    assert multistart._softmax_stage(W, s, None).rho == pytest.approx(0.5)
     assert calls[-1]["beta_start"] == 50.0 and calls[-1]["beta_max"] == 900.0
     _common._polish_one("softmax", W, s, None)
     assert calls[-1]["beta_start"] == 3200.0  # the stage ran 50, 200, 800
@@ -279,6 +279,7 @@ def test_restart_kind_and_descent_end_follow_the_softmax_stage(monkeypatch, prob
     alternate and descend to beta_max."""
     from spherecodes.solvers import multistart
     from spherecodes.solvers.settings import SearchSettings
+    from spherecodes.solvers.sharpen import Sharpened
 
     calls = []
 
@@ -288,7 +289,7 @@ def test_restart_kind_and_descent_end_follow_the_softmax_stage(monkeypatch, prob
         return W, 0.5
 
     monkeypatch.setattr(multistart, "lse_descent", record)
-    monkeypatch.setattr(multistart, "_softmax_stage", lambda W, s, deadline: (W, 0.5))
+    monkeypatch.setattr(multistart, "_softmax_stage", lambda W, s, deadline: Sharpened(W, 0.5, False, 0.0))
     d, K = 5, 100
     s = SearchSettings.for_size(d, K)
     assert s.sharpen and s.hops == 0   # K (d - 1) = 400: a sharpened size that does not hop
@@ -320,3 +321,44 @@ def test_certificate_reserve_extrapolates_the_growth_of_the_estimate():
     root = brentq(lambda r: r - (1.2 * (20.0 + 0.4 * (T - r - 50.0)) + 1.0), 0.0, T)
     assert R == pytest.approx(root, rel=1e-12) and R > certificate_reserve([(50.0, 20.0)], T)
     assert certificate_reserve([(25.0, 30.0), (50.0, 20.0)], T) == pytest.approx(25.0)
+
+
+def _slow_hull(monkeypatch, seconds):
+    """Every exact one-vs-rest evaluation takes ``seconds`` longer (as at K = 1000, d = 256: 2.5 s)."""
+    from spherecodes import hull
+
+    solve = hull.one_vs_rest_distances
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(hull, "one_vs_rest_distances", slow)
+
+
+def test_softmax_sharpening_leaves_its_deadline_to_the_exact_value(monkeypatch):
+    # the continuation stops 1.5 evaluations early, so the exact value of its output is in
+    # before the deadline (it used to start at the deadline)
+    from spherecodes.solvers.sharpen import sharpen_softmax_exact
+
+    _slow_hull(monkeypatch, 0.4)
+    W = _random_code(4, 30, 0)
+    deadline = time.time() + 1.5
+    r = sharpen_softmax_exact(W, beta_start=50.0, beta_max=1e12, max_iter=100_000, tol=0.0, deadline=deadline)
+    assert time.time() <= deadline
+    assert r.hull_seconds >= 0.4
+    assert r.rho == pytest.approx(float(np.min(one_vs_rest_distances(r.W).distance)), abs=1e-12)
+
+
+def test_time_limit_leaves_room_for_the_final_measures(monkeypatch):
+    # d = 5, K = 100: restarts run the Softmax stage, which times the exact evaluation; the
+    # polish stops 1.5 of them before the limit and the code's own measures fit in.  With no
+    # room left (mutant 29), the polish's last evaluation and the measures ran 2 s past (measured
+    # here: 6.2-6.4 s with room, for seeds 0-2).
+    _slow_hull(monkeypatch, 1.0)
+    softmax_code(5, 100, seed=0, time_limit=0.5, executor="serial")  # one-time costs
+    t0 = time.perf_counter()
+    code = softmax_code(5, 100, seed=0, time_limit=6.0, executor="serial")
+    wall = time.perf_counter() - t0
+    assert code.status == "time_limit"
+    assert wall < 6.0 + 1.0  # a restart's stage may start its first evaluation just before the search ends

@@ -13,8 +13,12 @@ from ..executor import available_cpus
 from .descent import max_inner_product
 from .multistart import run_restarts
 from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
+from .sharpen import HULL_MARGIN
 
 _METHODS = ("auto", "numeric")
+
+#: Above this many classes the final measures' cost is estimated (and left free of the polish).
+MEASURED_K = 256
 
 
 def closed_form(d: int, K: int):
@@ -166,7 +170,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         ms = run_restarts(problem, d, K, settings=settings, seed=seed, executor=executor, deadline=search_end,
                           progress=bar, init=init)
         t_search = time.perf_counter() - t0
-        W, value, polish_status = _polish_best(problem, ms, settings, deadline=t_end)
+        polish_end = None if t_end is None else t_end - HULL_MARGIN * _measure_seconds(ms)
+        W, value, polish_status = _polish_best(problem, ms, settings, deadline=polish_end)
     finally:
         if isinstance(bar, _Bar):
             bar.close(time.perf_counter() - t0)
@@ -179,6 +184,26 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                              n_best=n_best, values=ms.values[~np.isnan(ms.values)], seed=ms.seed,
                              settings=settings.asdict(), timings=timings, rattler_rtol=rattler_rtol,
                              status=ms.status, message=message)
+
+
+def _measure_seconds(ms) -> float:
+    """Estimated seconds of the final measures of the search's best code (its exact
+    one-vs-rest distances, in :meth:`SphereCode.from_W`), which the polish leaves free
+    at the end of the budget.
+
+    The slowest exact evaluation a Softmax stage timed, where restarts ran one; else,
+    beyond ``MEASURED_K`` classes, :func:`spherecodes.hull.certification_seconds` of the
+    best restart (measured at (128, 1000): 1.8 s, the Tammes search's overshoot before);
+    else 0 (milliseconds).
+    """
+    timed = [r["hull_seconds"] for r in ms.results.values() if r.get("hull_seconds") is not None]
+    if timed:
+        return max(timed)
+    W = ms.results[ms.ranked()[0]]["W"]
+    if W.shape[1] <= MEASURED_K:
+        return 0.0
+    from spherecodes.hull import certification_seconds
+    return certification_seconds(W, sample=MEASURED_K)
 
 
 def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_rtol, t0, n_jobs):
@@ -294,6 +319,10 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     is polished here only, on these candidates.
     """
     ranked = ms.ranked()
+    if s.softmax_stage(problem):
+        # a restart that the deadline stopped before its Softmax stage has only a max inner
+        # product: polishing it took the time of the real candidates at (256, 1000)
+        ranked = [i for i in ranked if ms.results[i].get("hull_seconds") is not None] or ranked
     W = ms.results[ranked[0]]["W"]
     if s.softmax_stage(problem):
         # kept if no polish finishes; a restart's value is 1 - rho after its Softmax stage (1 - max
@@ -366,8 +395,8 @@ def _polish_one(problem, W, s: SearchSettings, seconds):
 
     with threadpool_limits(limits=1, user_api="blas"):
         if s.softmax_stage(problem):  # the restarts sharpened the Softmax objective: finish it
-            W, value, gained = sharpen_softmax_exact(W, beta_start=s.softmax_polish_beta(), deadline=end)
-            return W, value, "sharpened" if gained else "sharpened (no gain)"
+            r = sharpen_softmax_exact(W, beta_start=s.softmax_polish_beta(), deadline=end)
+            return r.W, r.rho, "sharpened" if r.gained else "sharpened (no gain)"
         if s.sharpen:
             W = sharpen_tammes(W, beta_start=s.beta_max, deadline=end)
             lps = s.sharpened_polish_iterations if W.shape[1] * (W.shape[0] - 1) <= LP_MAX_VARIABLES else 0

@@ -92,7 +92,9 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     Returns
     -------
     dict
-        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops``, ``timings``.
+        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops``, ``timings``, and
+        ``hull_seconds``: what one exact one-vs-rest evaluation of the code took in the
+        Softmax stage (``None`` without the stage).
 
     Notes
     -----
@@ -130,7 +132,7 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     else:
         value = max_inner_product(W)
     timings = {"descent": time.perf_counter() - t0}
-    n_hops = 0
+    n_hops, hull_seconds = 0, None
     # A restart of several symmetric descents keeps its symmetric best (hops would break it). One
     # symmetric descent (d = 3, where few best known codes are centrally symmetric) is just
     # another start: it hops like the rest (bench_solvers, d = 3, K = 80, seed 0: missed in 120 s
@@ -140,28 +142,30 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         timings["hops"] = time.perf_counter() - t0 - timings["descent"]
     if softmax_stage and not _expired(deadline, stop):
         t1 = time.perf_counter()
-        W, value = _softmax_stage(W, s, deadline)
+        r = _softmax_stage(W, s, deadline)
+        W, value = r.W, 1.0 - r.rho
         timings["softmax"] = time.perf_counter() - t1
+        hull_seconds = r.hull_seconds
     timings["total"] = time.perf_counter() - t0
-    return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings}
+    return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings,
+            "hull_seconds": hull_seconds}
 
 
 def _softmax_stage(W, s: SearchSettings, deadline):
-    """Sharpen the Softmax objective from the descent's point: ``(W, 1 - rho_one_vs_rest)``.
+    """Sharpen the Softmax objective from the descent's point (a :class:`.sharpen.Sharpened`).
 
     The epigraph form (:func:`.sharpen.sharpen_softmax`) starts at the exact separating
     directions and at a moderate sharpness ``s.softmax_beta``, low enough to leave the
     Tammes basin for a better Softmax one (measured at d = 10, K = 100: rho 0.6605 ->
     0.6659 from a start of 50, 0.6649 from 15 or 150, +1e-5 from 1e6).  It stops at
     ``s.softmax_beta_max``; the final polish continues the best restarts from
-    :meth:`SearchSettings.softmax_polish_beta` on.  The value ``1 - rho`` keeps the
-    meaning of restart values: ``rho >= 1 - value``.
+    :meth:`SearchSettings.softmax_polish_beta` on.  The restart's value is ``1 - rho``,
+    which keeps the meaning of restart values: ``rho >= 1 - value``.
     """
     from .sharpen import sharpen_softmax_exact
 
-    W, rho, _ = sharpen_softmax_exact(W, beta_start=s.softmax_beta, beta_max=s.softmax_beta_max,
-                                      max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline)
-    return W, 1.0 - rho
+    return sharpen_softmax_exact(W, beta_start=s.softmax_beta, beta_max=s.softmax_beta_max,
+                                 max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline)
 
 
 def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
