@@ -61,7 +61,8 @@ class SphereCode:
     settings : dict
         Solver settings (JSON-serializable).
     timings : dict
-        Seconds: ``"total"`` and per stage.
+        Seconds: ``"total"`` (the final measures included) and per stage (for the
+        solvers' codes ``"search"``, ``"polish"``, ``"measures"``).
     rattler_rtol : float
         Tolerance used for ``rattlers``.
     status : str

@@ -362,3 +362,5 @@ def test_time_limit_leaves_room_for_the_final_measures(monkeypatch):
     wall = time.perf_counter() - t0
     assert code.status == "time_limit"
     assert wall < 6.0 + 1.0  # a restart's stage may start its first evaluation just before the search ends
+    # the code's timings count its measures (one slowed evaluation) in the total
+    assert code.timings["measures"] >= 1.0 and wall - 0.1 <= code.timings["total"] <= wall

@@ -194,7 +194,7 @@ def test_check_indices_never_truncates():
     np.testing.assert_array_equal(check_indices([2, 0, 2.0], "classes", stop=3), [2, 0, 2])
     np.testing.assert_array_equal(check_indices(np.array([1], dtype=np.uint8), "classes", stop=3), [1])
     assert check_indices([], "classes", stop=3).size == 0
-    for bad in ([1.5], [np.nan], [True], ["1"], [1 + 0j], [None]):
+    for bad in ([1.5], [np.nan], [True], [1, True], (np.bool_(False), 2), [[0], [True]], ["1"], [1 + 0j], [None]):
         with pytest.raises(TypeError, match="classes must be integers"):
             check_indices(bad, "classes", stop=3)
     for bad in ([3], [-1]):

@@ -82,9 +82,11 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         each codeword's nearest-neighbour inner products, memory ``O(K (d + m))``, batched in
         torch on a GPU (``"auto"``: CUDA when torch sees one, else numpy), one run until
         ``time_limit``, no polish; the result's certificate then comes from the exact hull
-        kernel on every available core (``executor="serial"``: one thread), outside the
-        ``time_limit`` (at K = 20000, d = 512 about 4 minutes on one thread;
-        ``timings["measures"]``).  ``"cuda"``
+        kernel on every available core (``executor="serial"``: one thread), inside the
+        ``time_limit``: the search stops early by the certificate's estimated cost
+        (``timings["measures"]``: at K = 20000, d = 512 about 4 minutes on one thread for
+        a 60 s code; the estimate can fall short where the cost grows fast as the code
+        spreads: (512, 10000) took 1317 s for a 1200 s limit).  ``"cuda"``
         needs torch (``pip install "spherecodes[train]"``).
     **options
         Further fields of :class:`spherecodes.solvers.SearchSettings` (``n_polish``,
