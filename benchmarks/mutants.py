@@ -108,12 +108,19 @@ MUTANTS = [
      "    period = s.softmax_antipodal_period if softmax_stage else 2", "    period = 2",
      ["tests/test_anytime.py::test_restart_kind_and_descent_end_follow_the_softmax_stage"]),
     ("the polish leaves no time for the final measures", "spherecodes/solvers/_common.py",
-     "        polish_end = None if t_end is None else t_end - HULL_MARGIN * _measure_seconds(ms)",
+     "        polish_end = t_end if t_end is None or not polishes else t_end - HULL_MARGIN * _measure_seconds(ms)",
      "        polish_end = t_end",
-     ["tests/test_anytime.py::test_time_limit_leaves_room_for_the_final_measures"]),
+     ["tests/test_anytime.py::test_polish_deadline_leaves_the_final_measures_their_time"]),
     ("the Softmax sharpening runs to its deadline before its exact value", "spherecodes/solvers/sharpen.py",
-     "        deadline -= HULL_MARGIN * hull_seconds", "        pass",
+     "        return HULL_MARGIN * max(hull_seconds, certification_seconds(W2, sample=HULL_SAMPLE))",
+     "        return 0.0",
      ["tests/test_anytime.py::test_softmax_sharpening_leaves_its_deadline_to_the_exact_value"]),
+    ("the continuation gives its first sharpness value the whole deadline", "spherecodes/solvers/sharpen.py",
+     "            stage_end = time.time() + (end - time.time()) / max(stages_left, 1)", "            stage_end = end",
+     ["tests/test_sharpen.py::test_sharpening_shares_its_deadline_among_sharpness_values_and_keeps_the_reserve"]),
+    ("the continuation ignores the caller's reserve", "spherecodes/solvers/sharpen.py",
+     "            end = deadline - (reserve(X) if reserve is not None else 0.0)", "            end = deadline",
+     ["tests/test_sharpen.py::test_sharpening_shares_its_deadline_among_sharpness_values_and_keeps_the_reserve"]),
 ]
 
 

@@ -460,12 +460,8 @@ def check_indices(values, name: str, *, stop: int, stop_name: str = "K") -> np.n
     ValueError
         An index outside ``range(stop)``.
     """
-    if isinstance(values, (list, tuple)):
-        # numpy turns [1, True] into [1, 1]: look at the entries before it converts them
-        bad = next((v for v in np.asarray(values, dtype=object).flat if isinstance(v, (bool, np.bool_))), None)
-        if bad is not None:
-            raise ArgumentTypeError(f"{name} must be integers, got {bad!r} (bool)")
-    arr = to_numpy(values)
+    # a list keeps its entries as they are (numpy would turn [1, True] into [1, 1])
+    arr = np.asarray(values, dtype=object) if isinstance(values, (list, tuple)) else to_numpy(values)
     if arr.dtype.kind == "O":
         if not all(_is_real_scalar(v) for v in arr.flat):
             bad = next(v for v in arr.flat if not _is_real_scalar(v))

@@ -418,17 +418,18 @@ def _default_neighbors(d: int, K: int) -> int:
     return min(K - 1, min(d, 128) + 8)
 
 
-def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str = "columns") -> float:
-    """Estimated wall-clock seconds of ``one_vs_rest_distances(W, n_jobs=n_jobs)``.
+def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str = "columns",
+                          gram: bool | None = None) -> float:
+    """Estimated wall-clock seconds of ``one_vs_rest_distances(W, n_jobs=n_jobs, gram=gram)``.
 
     Times the exact solve of the first ``sample`` classes (each against all K
-    codewords, on the blocked path) and scales by ``K / sample / n_jobs``, after a
-    two-class call that loads the compiled kernels.  The estimate assumes the
-    column order carries no geometry (true of the solvers' codes).  A planning
-    figure (the large-K path stops its search this long before ``time_limit``), not
-    a bound.  Per-class costs vary widely, hence the large default sample; where
-    the full run keeps the Gram matrix it is usually faster than the estimate
-    (measured at (8, 2000) and (32, 3000), random codes: 1.8 and 2.3 times).
+    codewords, on the path the full run takes) and scales by ``K / sample / n_jobs``,
+    after a call that loads the compiled kernels; on the Gram path the product
+    ``W.T @ W`` is timed and added once.  The estimate assumes the column order
+    carries no geometry (true of the solvers' codes).  A planning figure (the
+    solvers stop this long before their deadline), not a bound.  Per-class costs
+    vary widely, hence the large default sample.  The cost grows as a code spreads
+    (at K = 1000, d = 128: 1.1 s after the descent, 14 s after the Softmax stage).
 
     Parameters
     ----------
@@ -439,6 +440,10 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
     sample : int, keyword-only
         Classes timed, at least 1 (at most K).
     layout : {"columns", "rows"}, keyword-only
+    gram : bool, optional, keyword-only
+        Time the Gram path (``True``) or the blocked path (``False``); default: the
+        one :func:`one_vs_rest_distances` takes.  The Gram path is usually faster
+        (measured at (8, 2000) and (32, 3000), random codes: 1.8 and 2.3 times).
 
     Returns
     -------
@@ -457,13 +462,26 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
     sample = check_int(sample, "sample", minimum=1)
     d, K = W.shape
+    gram = 8 * K * K <= _FULL_GRAM_BYTES if gram is None else check_bool(gram, "gram")
     WT = np.ascontiguousarray(W.T)
     m0 = _default_neighbors(d, K)
-    _ovr_blocked(WT, W, m0, 1e-12, 2, None, 1, 0, min(K, 2))  # compiled kernels loaded before the clock starts
     m = min(K, sample)
+    if not gram:
+        _ovr_blocked(WT, W, m0, 1e-12, 2, None, 1, 0, min(K, 2))  # compiled kernels loaded before the clock starts
+        t = time.perf_counter()
+        _ovr_blocked(WT, W, m0, 1e-12, m, None, 1, 0, m)
+        return max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
+    solve_classes_gram = _kernel().solve_classes_gram
     t = time.perf_counter()
-    _ovr_blocked(WT, W, m0, 1e-12, m, None, 1, 0, m)
-    return max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
+    G = WT @ W
+    t_gram = time.perf_counter() - t
+    smax = min(K - 1, d + 1)
+    out = (np.empty((K, smax), dtype=np.int64), np.empty((K, smax)), np.empty((d, K)), np.empty(K), np.empty(K),
+           np.empty(K), np.empty(K, dtype=np.bool_))
+    solve_classes_gram(WT, G, 0, 1, m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
+    t = time.perf_counter()
+    solve_classes_gram(WT, G, 0, m, m0, 1e-12, *out)
+    return t_gram + max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
 
 
 def _ovr_here(W, m0, tol, gram, block_size, n_jobs):

@@ -217,7 +217,7 @@ def test_large_k_time_limit_covers_the_certificate(monkeypatch):
     from spherecodes import hull, softmax_code
     from spherecodes.solvers.settings import LARGE_K
 
-    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1: 3.0)
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 3.0)
     code = softmax_code(8, LARGE_K, seed=0, time_limit=6.0, executor="serial")
     assert code.status == "time_limit" and "early" in code.message
     assert code.timings["search"] < 5.0 and code.timings["total"] <= 6.0 + 2.0

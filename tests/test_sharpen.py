@@ -135,3 +135,30 @@ def test_softmax_restarts_report_one_minus_rho_and_the_polish_keeps_the_best():
     assert np.all((code.values > 0) & (code.values < 1))
     assert code.rho_one_vs_rest >= 1.0 - float(np.min(code.values)) - 1e-9
     assert code.rho_one_vs_rest == pytest.approx(1 - T_ICOSAHEDRON, abs=1e-9)
+
+
+def test_sharpening_shares_its_deadline_among_sharpness_values_and_keeps_the_reserve(monkeypatch):
+    # every evaluation takes 50 ms, so no sharpness value converges in the 1.5 s left after the
+    # reserve: each of the four (50 .. 3200) gets its share, and the call returns 0.5 s early.
+    # Before, the first value took the whole budget (at K = 1000, d = 128 a 60 s call ended its
+    # stage at beta = 50).
+    import time
+
+    from spherecodes.solvers import sharpen
+
+    seen = []
+    lse = sharpen.lse_softmax_code
+
+    def slow(W, H, beta):
+        seen.append(beta)
+        time.sleep(0.05)
+        return lse(W, H, beta)
+
+    monkeypatch.setattr(sharpen, "lse_softmax_code", slow)
+    W = np.random.default_rng(0).standard_normal((4, 30))
+    W /= np.linalg.norm(W, axis=0)
+    deadline = time.time() + 2.0
+    sharpen.sharpen_softmax(W, beta_start=50.0, beta_max=3200.0, max_iter=10**6, tol=0.0, deadline=deadline,
+                            reserve=lambda W: 0.5)
+    assert time.time() <= deadline - 0.5 + 0.25   # a loaded machine's slack; without the reserve, 0.5 s later
+    assert sorted(set(seen)) == [50.0, 200.0, 800.0, 3200.0]

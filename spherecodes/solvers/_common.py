@@ -141,10 +141,12 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
             warnings.warn(f"(d, K) = ({d}, {K}) has a closed-form optimum (Theorem 3.3): {', '.join(ignored)} "
                           "ignored (method='numeric' forces a search)", stacklevel=3)
         name, W = cf
-        return SphereCode.from_W(W, problem=problem, method=f"closed-form:{name}", seed=None,
+        t_code = time.perf_counter() - t0
+        code = SphereCode.from_W(W, problem=problem, method=f"closed-form:{name}", seed=None,
                                  settings={"method": method}, rattler_rtol=rattler_rtol,
                                  status="closed_form", message=f"closed form ({name}, Theorem 3.3)",
-                                 timings={"total": time.perf_counter() - t0})
+                                 timings={"total": t_code})
+        return _with_measures_time(code, t0, t_code)
     if large_k(d, K, device):
         serial = isinstance(executor, str) and executor == "serial"  # one thread for the certificate too
         ignored = [n for n, v in (("restarts", restarts), ("hops", hops), ("executor", None if serial else executor),
@@ -170,7 +172,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         ms = run_restarts(problem, d, K, settings=settings, seed=seed, executor=executor, deadline=search_end,
                           progress=bar, init=init)
         t_search = time.perf_counter() - t0
-        polish_end = None if t_end is None else t_end - HULL_MARGIN * _measure_seconds(ms)
+        polishes = settings.polish and ms.status != "interrupted"
+        polish_end = t_end if t_end is None or not polishes else t_end - HULL_MARGIN * _measure_seconds(ms)
         W, value, polish_status = _polish_best(problem, ms, settings, deadline=polish_end)
     finally:
         if isinstance(bar, _Bar):
@@ -238,7 +241,8 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         now = time.perf_counter() - t0
         if plan["checks"] and now >= plan["checks"][0] * time_limit:
             plan["checks"].pop(0)
-            plan["estimates"].append((now, certification_seconds(state["code"](), n_jobs=n_jobs)))
+            # the blocked path's estimate, on which the reserve was measured (the Gram path's is lower)
+            plan["estimates"].append((now, certification_seconds(state["code"](), n_jobs=n_jobs, gram=False)))
             plan["reserve"] = certificate_reserve(plan["estimates"], time_limit)
         if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:  # clock read after the estimate
             plan["ended"] = True  # leave the rest of the budget to the certificate
@@ -346,9 +350,11 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
     statuses = []
     for n, i in enumerate(candidates):
         share = None if deadline is None else max(0.0, (deadline - time.time()) / (len(candidates) - n))
-        if share is not None and share <= 0.0:
+        # a Softmax sharpening evaluates its input, and leaves HULL_MARGIN evaluations for its output
+        needs = (1.0 + HULL_MARGIN) * (ms.results[i].get("hull_seconds") or 0.0)
+        if share is not None and share <= needs:
             statuses.append("time_limit")
-            break
+            continue
         W, value, status = _polish_one(problem, ms.results[i]["W"], s, share)
         statuses.append(status)
         if value < best[1] if problem == "tammes" else value > best[1]:

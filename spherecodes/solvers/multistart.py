@@ -93,7 +93,7 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     -------
     dict
         ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops``, ``timings``, and
-        ``hull_seconds``: what one exact one-vs-rest evaluation of the code took in the
+        ``hull_seconds``: the slower of the exact one-vs-rest evaluations of the
         Softmax stage (``None`` without the stage).
 
     Notes
