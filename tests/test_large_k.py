@@ -227,7 +227,10 @@ def test_certification_seconds_checks_its_options():
     from spherecodes.hull import certification_seconds
 
     W = _random(4, 50, 0)
-    assert 0.0 < certification_seconds(W, sample=10) < 60.0
+    for gram in (None, True, False):
+        assert 0.0 < certification_seconds(W, sample=10, gram=gram) < 60.0
+    with pytest.raises(TypeError, match="gram"):
+        certification_seconds(W, gram="yes")
     with pytest.raises(ValueError, match="sample"):
         certification_seconds(W, sample=0)
     with pytest.raises(TypeError, match="n_jobs"):
