@@ -369,6 +369,7 @@ def test_polish_deadline_leaves_the_final_measures_their_time(monkeypatch):
     assert seen["deadline"] == pytest.approx(t0 + 3.5 - 1.5 * 2.0, abs=0.3)
 
 
+@pytest.mark.slow  # 10 s; the pieces are in the fast tests around it
 def test_time_limit_leaves_room_for_the_final_measures(monkeypatch):
     # d = 5, K = 100: restarts run the Softmax stage, which times the exact evaluation; the
     # polish stops 1.5 of them before the limit and the code's own measures fit in (measured
