@@ -475,9 +475,7 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
     t = time.perf_counter()
     G = WT @ W
     t_gram = time.perf_counter() - t
-    smax = min(K - 1, d + 1)
-    out = (np.empty((K, smax), dtype=np.int64), np.empty((K, smax)), np.empty((d, K)), np.empty(K), np.empty(K),
-           np.empty(K), np.empty(K, dtype=np.bool_))
+    out = _gram_outputs(K, d)
     solve_classes_gram(WT, G, 0, 1, m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
     t = time.perf_counter()
     solve_classes_gram(WT, G, 0, m, m0, 1e-12, *out)
@@ -507,6 +505,14 @@ def _split(pool, n_jobs, K, fn):
     list(pool.map(fn, edges[:-1], edges[1:]))
 
 
+def _gram_outputs(K, d):
+    """Output arrays of ``solve_classes_gram``: support indices and weights ``(K, smax)``,
+    ``nearest`` ``(d, K)``, ``dist``, ``lower``, ``upper``, ``converged`` ``(K,)``."""
+    smax = min(K - 1, d + 1)
+    return (np.empty((K, smax), dtype=np.int64), np.empty((K, smax)), np.empty((d, K)), np.empty(K), np.empty(K),
+            np.empty(K), np.empty(K, dtype=np.bool_))
+
+
 def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     """The Gram path: ``(dist, lower, upper, nearest, converged, support)``, support padded."""
     solve_classes_gram = _kernel().solve_classes_gram
@@ -514,14 +520,7 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     # A plain GEMM: numpy routes ``W.T @ W`` to OpenBLAS syrk, which was seen to
     # segfault at K = 20000 (OpenBLAS 0.3.31).
     G = WT @ W
-    smax = min(K - 1, d + 1)
-    supp_idx = np.empty((K, smax), dtype=np.int64)
-    supp_w = np.empty((K, smax))
-    nearest = np.empty((d, K))
-    dist = np.empty(K)
-    lower = np.empty(K)
-    upper = np.empty(K)
-    converged = np.empty(K, dtype=np.bool_)
+    supp_idx, supp_w, nearest, dist, lower, upper, converged = _gram_outputs(K, d)
     if pool is None:
         solve_classes_gram(WT, G, 0, K, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged)
     else:

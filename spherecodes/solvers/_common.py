@@ -334,12 +334,11 @@ def _polish_best(problem, ms, s: SearchSettings, *, deadline):
         # a restart that the deadline stopped before its Softmax stage has only a max inner
         # product: polishing it took the time of the real candidates at (256, 1000)
         ranked = [i for i in ranked if ms.results[i].get("hull_seconds") is not None] or ranked
-    W = ms.results[ranked[0]]["W"]
-    if s.softmax_stage(problem):
         # kept if no polish finishes; a restart's value is 1 - rho after its Softmax stage (1 - max
         # <w_i, w_j> <= rho if the deadline skipped it), so no hull solve runs past the deadline here
-        best = (W, 1.0 - ms.results[ranked[0]]["value"])
+        best = (ms.results[ranked[0]]["W"], 1.0 - ms.results[ranked[0]]["value"])
     else:
+        W = ms.results[ranked[0]]["W"]
         best = (W, _objective(problem, W))
     if not s.polish or ms.status == "interrupted":
         return best[0], best[1], "skipped" if s.polish else "off"

@@ -285,9 +285,9 @@ def sharpen_softmax_exact(W: np.ndarray, *, deadline: float | None = None, **sch
     Sharpened
         ``(W, rho, gained, hull_seconds)``.
     """
-    from .polish import softmax_value
-
     from spherecodes.hull import certification_seconds
+
+    from .polish import softmax_value
 
     t = time.perf_counter()
     rho, res = softmax_value(W)
