@@ -73,7 +73,7 @@ def run_cell(d, K, seed, restarts, time_limit, method, max_numeric_dK, solver_ex
         if time_limit is not None:
             kw["time_limit"] = time_limit
         code = softmax_code(d, K, **kw)
-        m = measure_code(np.asarray(code.W))
+        m = measure_code(code)
         row.update(optimum=m["rho_one_vs_rest"], optimum_lower=m["rho_lower"], optimum_upper=m["rho_upper"],
                    source="numeric (best found)", rattlers=len(m["rattlers"]))
     else:

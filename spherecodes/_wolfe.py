@@ -861,8 +861,8 @@ def _scan_unit(WT, k, xh, norm, g, e):
 
 
 @njit(cache=True, nogil=True)
-def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
-    """One-vs-rest projections of classes ``k0 <= k < k1`` with the whole Gram matrix.
+def solve_classes_gram(WT, G, ks, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
+    """One-vs-rest projections of the classes ``ks`` (int64 array) with the whole Gram matrix.
 
     For each class: solve on its ``m0`` nearest codewords, certify the
     support's hull point (:func:`refine_support`), check optimality against
@@ -894,7 +894,7 @@ def solve_classes_gram(WT, G, k0, k1, m0, tol, supp_idx, supp_w, nearest, dist, 
     sw = np.empty(smax + 1)
     ws = workspace(K - 1, d)
     grow = max(8, m0)
-    for k in range(k0, k1):
+    for k in ks:
         m = _top_m(G[k], k, m0, hv, hi)
         for a in range(m):
             cand[a] = hi[a]

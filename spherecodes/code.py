@@ -39,6 +39,10 @@ class SphereCode:
         Minimum one-vs-rest distance ``min_k dist(w_k, conv{w_j : j != k})``.
     rho_lower, rho_upper : float
         Certificate ``rho_lower <= rho_one_vs_rest <= rho_upper`` from the exact hull solver.
+        When a time limit cut the certificate short (``settings["certified_classes"]``
+        below K, see :meth:`from_W`), the classes left are bounded by their nearest
+        codeword only: ``rho_lower`` is then near ``1 - max_inner_product``, and
+        ``rho_one_vs_rest`` and ``distances`` are upper bounds attained by hull points.
     rho_one_vs_one : float
         Minimum pairwise Euclidean distance.
     max_inner_product : float
@@ -107,7 +111,8 @@ class SphereCode:
     # ------------------------------------------------------------------ build
     @classmethod
     def from_W(cls, W, *, problem: str = "given", normalize: bool = False, rattler_rtol: float = 1e-6,
-               layout: str = "columns", n_jobs: int = 1, **metadata) -> "SphereCode":
+               layout: str = "columns", n_jobs: int = 1, certificate_time_limit: float | None = None,
+               **metadata) -> "SphereCode":
         """Wrap a code and compute every measure from it.
 
         Parameters
@@ -127,6 +132,11 @@ class SphereCode:
         n_jobs : int, default 1
             Threads of the one-vs-rest certification
             (:func:`spherecodes.one_vs_rest_distances`; minutes at K = 10^4 on one).
+        certificate_time_limit : float, optional
+            Seconds for that certification (its ``time_limit``: the classes not
+            reached are bounded by their nearest codeword, and
+            ``settings["certified_classes"]`` records how many were solved).
+            Default: no limit.
         **metadata
             ``method``, ``restarts``, ``n_best``, ``values``, ``seed``, ``settings``, ``timings``,
             ``status``, ``message``.
@@ -144,11 +154,13 @@ class SphereCode:
             ``"given"``; if ``metadata`` has a key not listed above; if ``W``
             is not a finite 2-D code of ``K >= 2`` unit vectors (see
             :func:`spherecodes.rho_one_vs_rest`); if ``layout`` is not
-            ``"columns"``/``"rows"``; if ``rattler_rtol`` is negative or
-            not finite; or if ``n_jobs`` is below 1.
+            ``"columns"``/``"rows"``; if ``rattler_rtol`` or
+            ``certificate_time_limit`` is negative or not finite; or if
+            ``n_jobs`` is below 1.
         TypeError
             If ``W`` is complex or not numeric, ``normalize`` is not a bool,
-            ``layout`` not a string, ``rattler_rtol`` not a real number or ``n_jobs`` not an integer
+            ``layout`` not a string, ``rattler_rtol`` or ``certificate_time_limit`` not a real
+            number or ``n_jobs`` not an integer
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
         See Also
@@ -163,7 +175,7 @@ class SphereCode:
         >>> round(code.rho_one_vs_rest, 12), code.rattlers.tolist()
         (1.333333333333, [])
         """
-        from .hull import one_vs_rest_distances
+        from .hull import check_seconds, one_vs_rest_distances
         from .measures import separation
 
         if problem not in _PROBLEMS:
@@ -173,9 +185,19 @@ class SphereCode:
         if unknown:
             raise ValueError(f"unknown SphereCode fields: {sorted(unknown)}")
         check_rtol(rattler_rtol, "rattler_rtol")  # before minutes of certification
+        if certificate_time_limit is not None:
+            check_seconds(certificate_time_limit, "certificate_time_limit")
         W = np.array(as_code(W, normalize=normalize, layout=layout), dtype=np.float64, copy=True)
         W.setflags(write=False)
-        s = separation(W, rtol=rattler_rtol, one_vs_rest=one_vs_rest_distances(W, n_jobs=n_jobs))
+        res = one_vs_rest_distances(W, n_jobs=n_jobs, time_limit=certificate_time_limit)
+        if not res.complete:
+            solved = int(res.solved.sum())
+            metadata["settings"] = {**metadata.get("settings", {}), "certified_classes": solved}
+            metadata["message"] = "; ".join(filter(None, [metadata.get("message", ""), (
+                f"the time limit cut the certificate: {solved} of {res.distance.size} classes solved exactly, "
+                f"the rest bounded by their nearest codeword (rho in [{res.rho_lower:.6g}, {res.rho_upper:.6g}]; "
+                "one_vs_rest_distances(code.W) completes it)")]))
+        s = separation(W, rtol=rattler_rtol, one_vs_rest=res)
         values = np.asarray(metadata.pop("values", np.zeros(0)), dtype=np.float64)
         distances = np.array(s.distances, dtype=np.float64)
         distances.setflags(write=False)
@@ -274,15 +296,21 @@ class SphereCode:
                     if np.shape(stored) == np.shape(fresh) else "shape"
                 problems.append(f"{name}: stored {stored!r} vs recomputed {fresh!r} (diff {err})")
 
-        check("rho_one_vs_rest", self.rho_one_vs_rest, rho)
+        # a time-limited certificate (from_W's certificate_time_limit) stores upper bounds
+        partial = self.settings.get("certified_classes", self.K) < self.K
+        if not partial:
+            check("rho_one_vs_rest", self.rho_one_vs_rest, rho)
         if not (self.rho_lower - atol <= rho <= self.rho_upper + atol):
             problems.append(f"rho_one_vs_rest {rho!r} outside the stored certificate "
                             f"[{self.rho_lower!r}, {self.rho_upper!r}]")
         if not (float(np.min(res.lower)) <= self.rho_one_vs_rest + atol
-                and self.rho_one_vs_rest <= float(np.min(res.upper)) + atol):
+                and (partial or self.rho_one_vs_rest <= float(np.min(res.upper)) + atol)):
             problems.append("stored rho_one_vs_rest outside the recomputed certificate")
         if np.shape(self.distances) != (self.K,):
             problems.append(f"distances has shape {np.shape(self.distances)}, expected ({self.K},)")
+        elif partial:
+            if np.any(res.distance > np.asarray(self.distances) + atol):
+                problems.append("distances: a stored upper bound is below the recomputed distance")
         else:
             check("distances", np.asarray(self.distances), res.distance)
         check("rho_one_vs_one", self.rho_one_vs_one, rho11)
@@ -290,7 +318,10 @@ class SphereCode:
         if rho < 1.0 - mip - atol:
             problems.append(f"rho_one_vs_rest {rho!r} < 1 - max_inner_product {1 - mip!r}")
         fresh_rattlers = rattlers_from_distances(res.distance, self.rattler_rtol)
-        if not np.array_equal(np.sort(np.asarray(self.rattlers)), fresh_rattlers):
+        stored_rattlers = np.sort(np.asarray(self.rattlers))
+        # a time-limited certificate finds rattlers among its solved classes only
+        if not (np.isin(stored_rattlers, fresh_rattlers).all() if partial
+                else np.array_equal(stored_rattlers, fresh_rattlers)):
             problems.append(f"rattlers: stored {list(self.rattlers)} vs recomputed {list(fresh_rattlers)}")
         if problems:
             raise ValueError("SphereCode.verify failed: " + "; ".join(problems))

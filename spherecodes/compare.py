@@ -92,8 +92,11 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
 
     Parameters
     ----------
-    W : array_like, shape (d, K)
-        The code, unit columns (columns layout only).
+    W : array_like, shape (d, K), or SphereCode
+        The code, unit columns (columns layout only).  A
+        :class:`spherecodes.SphereCode` (a solver's result) is reported from its
+        stored measures, with no second certificate; its rattlers are recomputed
+        from its distances when ``rtol`` differs from its ``rattler_rtol``.
     rtol : float, keyword-only
         Relative tolerance for rattlers (see :func:`spherecodes.rattlers`).
 
@@ -110,7 +113,9 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
     ------
     ValueError
         If ``W`` is not a finite 2-D ``(d, K)`` array of ``K >= 2`` unit
-        columns, or holds strings; if ``rtol`` is negative or not finite.
+        columns, or holds strings; if ``rtol`` is negative or not finite; if
+        ``W`` is a SphereCode whose certificate a time limit cut short
+        (``settings["certified_classes"]``) and ``rtol`` is not its ``rattler_rtol``.
     TypeError
         If ``rtol`` is not a real number
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
@@ -124,28 +129,35 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
     ----------
     Generalized Neural Collapse paper, eq. (3), eq. (11), Definition 3.4.
     """
-    from .hull import one_vs_rest_distances
-    from .measures import separation
+    from ._validation import check_rtol
+    from .code import SphereCode
+    from .measures import rattlers_from_distances
 
-    W = np.asarray(W, dtype=np.float64)
-    res = one_vs_rest_distances(W)
-    sep = separation(W, rtol=rtol, one_vs_rest=res)
-    dist = np.asarray(sep.distances, dtype=np.float64)
-    t = float(sep.max_inner_product)
-    ang = float(sep.min_angle)
+    rtol = check_rtol(rtol)
+    code = W if isinstance(W, SphereCode) else SphereCode.from_W(np.asarray(W, dtype=np.float64),
+                                                                 rattler_rtol=rtol)
+    dist = np.asarray(code.distances, dtype=np.float64)
+    rattlers = code.rattlers
+    if code.rattler_rtol != rtol:
+        if code.settings.get("certified_classes", code.K) < code.K:
+            raise ValueError(f"rtol={rtol!r} differs from the code's rattler_rtol ({code.rattler_rtol!r}) and its "
+                             "certificate was cut by a time limit: its rattlers cannot be recomputed")
+        rattlers = rattlers_from_distances(dist, rtol)
+    t = float(code.max_inner_product)
+    ang = code.min_angle
     return {
-        "d": int(W.shape[0]),
-        "K": int(W.shape[1]),
-        "rho_one_vs_rest": float(sep.rho_one_vs_rest),
-        "rho_lower": float(sep.rho_one_vs_rest_lower),
-        "rho_upper": float(sep.rho_one_vs_rest_upper),
+        "d": code.d,
+        "K": code.K,
+        "rho_one_vs_rest": float(code.rho_one_vs_rest),
+        "rho_lower": float(code.rho_lower),
+        "rho_upper": float(code.rho_upper),
         "worst_class": int(np.argmin(dist)),
-        "rho_one_vs_one": float(sep.rho_one_vs_one),
+        "rho_one_vs_one": float(code.rho_one_vs_one),
         "max_inner_product": t,
         "one_minus_max_inner_product": 1.0 - t,
         "min_angle_rad": ang,
         "min_angle_deg": math.degrees(ang),
-        "rattlers": [int(i) for i in np.asarray(sep.rattlers)],
+        "rattlers": [int(i) for i in np.asarray(rattlers)],
         "distances": [float(x) for x in dist],
     }
 
@@ -289,8 +301,8 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
     t1 = time.perf_counter()
     tc = _unless_interrupted(tammes_code(d, K, seed=seed, **kw))
     t2 = time.perf_counter()
-    ms = measure_code(_code_W(sc), rtol=rtol)
-    mt = measure_code(_code_W(tc), rtol=rtol)
+    ms = measure_code(sc, rtol=rtol)
+    mt = measure_code(tc, rtol=rtol)
     rho_search, from_tammes = ms["rho_one_vs_rest"], False
     t_search, from_softmax = mt["max_inner_product"], False
     if polish_from_tammes and known_optimum(d, K)[0] is None:
@@ -302,12 +314,12 @@ def compare_cell(d: int, K: int, *, restarts=None, seed=None, time_limit=None, m
             # seeded from the cell: the same seed gives the same row on every path (no OS entropy)
             pt = tammes_code(d, K, init=_code_W(sc), restarts=1, smoothing=False, method="numeric",
                              executor="serial", rattler_rtol=rtol, seed=seed)
-            mpt = measure_code(_code_W(pt), rtol=rtol)
+            mpt = measure_code(pt, rtol=rtol)
             if mpt["max_inner_product"] < mt["max_inner_product"] - 1e-15:
                 tc, mt, from_softmax, improved = pt, mpt, True, True
             pc = softmax_code(d, K, init=_code_W(tc), restarts=1, smoothing=False, method="numeric",
                               executor="serial", rattler_rtol=rtol, seed=seed)
-            mp = measure_code(_code_W(pc), rtol=rtol)
+            mp = measure_code(pc, rtol=rtol)
             if mp["rho_one_vs_rest"] > ms["rho_one_vs_rest"] + 1e-15:
                 sc, ms, from_tammes, improved = pc, mp, True, True
             if not improved:

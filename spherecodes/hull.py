@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
-                          check_tol)
+                          check_real, check_tol)
 from .executor import available_cpus
 
 _EPS = 2.0 ** -53
@@ -98,7 +98,8 @@ class OneVsRest:
     Attributes
     ----------
     distance : ndarray, shape (K,)
-        ``dist(w_k, conv{w_j : j != k})`` attained by ``nearest[:, k]``.
+        ``dist(w_k, conv{w_j : j != k})`` attained by ``nearest[:, k]`` (for a
+        class not ``solved``: the distance to its nearest codeword, an upper bound).
     lower, upper : ndarray, shape (K,)
         Certificate: ``lower <= exact distance <= upper``, rounded outward
         (``lower <= distance <= upper``; ``upper`` exceeds ``distance`` by a
@@ -114,6 +115,13 @@ class OneVsRest:
         ``upper - lower <= tol * upper``.
     layout : {"columns", "rows"}
         The layout of the code it was computed for (and of ``nearest``).
+    solved : ndarray of bool, shape (K,)
+        Whether the exact solver ran on each class.  All True unless a
+        ``time_limit`` stopped it; the others are bounded by their nearest
+        codeword only (``1 - max_j <w_k, w_j> <= distance <= ||w_k - w_j||``
+        for unit codewords; not ``converged``).
+    complete : bool
+        Whether every class was solved.
 
     See Also
     --------
@@ -136,6 +144,16 @@ class OneVsRest:
     # with index -1 past each class's support
     _support: tuple = field(repr=False, compare=False)
     layout: str = "columns"
+    solved: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.solved is None:
+            object.__setattr__(self, "solved", np.ones(self.distance.shape[0], dtype=bool))
+
+    @property
+    def complete(self) -> bool:
+        """Whether the exact solver ran on every class (no ``time_limit`` cut it short)."""
+        return bool(self.solved.all())
 
     @cached_property
     def weights(self) -> sp.csr_matrix:
@@ -166,8 +184,9 @@ class OneVsRest:
 
     def __repr__(self) -> str:
         K = self.distance.shape[0]
+        cut = "" if self.complete else f", solved {int(self.solved.sum())} of {K} classes"
         return (f"OneVsRest(K={K}, rho={self.rho:.12g}, certificate=[{self.rho_lower:.12g}, "
-                f"{self.rho_upper:.12g}], max gap={float(np.max(self.upper - self.lower)):.2g})")
+                f"{self.rho_upper:.12g}], max gap={float(np.max(self.upper - self.lower)):.2g}{cut})")
 
 
 def _kernel():
@@ -298,7 +317,7 @@ def _default_block(K: int) -> int:
 def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
                           n_neighbors: int | None = None, block_size: int | None = None,
                           n_jobs: int = 1, gram: bool | None = None, executor=None,
-                          layout: str = "columns") -> OneVsRest:
+                          layout: str = "columns", time_limit: float | None = None) -> OneVsRest:
     """Exact one-vs-rest distances of every class of a code, with certificates.
 
     For each k, the distance from ``w_k`` to the convex hull of the other
@@ -340,12 +359,24 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     layout : {"columns", "rows"}, keyword-only
         ``"rows"`` for classes as rows, ``(K, d)`` like ``nn.Linear.weight``;
         ``nearest`` is then ``(K, d)`` too.
+    time_limit : float, optional, keyword-only
+        Seconds (at least 0) for the whole call: an anytime certificate.  The
+        classes are solved most at risk first (largest inner product with
+        another codeword first, where the bound below is smallest) until the
+        limit; each class left is bounded by its nearest codeword ``w_j``,
+        ``(||w_k||^2 - <w_k, w_j>) / ||w_k|| <= distance <= ||w_k - w_j||``
+        (the hyperplane normal to ``w_k``; the point ``w_j`` of the hull), rounded
+        outward, and marked not ``solved``.  ``rho_lower`` is then at least
+        ``1 - max_inner_product`` (up to rounding), ``rho_upper`` the smallest
+        solved distance.  The overshoot is about one class per thread (at
+        d = 512, K = 10^4, 0.07 s).  Default: no limit.  Not with ``executor``.
 
     Returns
     -------
     OneVsRest
         ``distance``, ``lower``, ``upper`` (each ``(K,)``), ``nearest``
-        (``(d, K)``), ``weights`` (sparse ``(K, K)``) and ``converged``.
+        (``(d, K)``), ``weights`` (sparse ``(K, K)``), ``converged`` and
+        ``solved`` (each ``(K,)``).
 
     Raises
     ------
@@ -353,8 +384,9 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         If ``W`` is not a finite ``(d, K)`` code with unit columns (without
         ``normalize``; a zero column with it), ``K < 2``, an option is out of
         range (``tol`` must be finite and positive, ``n_neighbors``,
-        ``block_size`` and ``n_jobs`` at least 1), ``layout`` is not
-        ``"columns"``/``"rows"``, or ``gram=True`` is combined with ``executor``.
+        ``block_size`` and ``n_jobs`` at least 1, ``time_limit`` finite and at
+        least 0), ``layout`` is not ``"columns"``/``"rows"``, or ``gram=True`` or
+        ``time_limit`` is combined with ``executor``.
     TypeError
         If ``W`` is complex or not numeric, or an option has the wrong type
         (also a ``ValueError``, see :class:`spherecodes._validation.ArgumentTypeError`),
@@ -380,6 +412,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     >>> round(res.rho, 12)       # 1 - cos(2 pi / 6)
     0.5
     """
+    t_start = time.perf_counter()
     normalize = check_bool(normalize, "normalize")
     W = _as_unit_code(W, normalize, layout)
     tol = check_tol(tol)
@@ -389,6 +422,11 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     if block_size is not None:
         block_size = check_int(block_size, "block_size", minimum=1)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
+    deadline = None
+    if time_limit is not None:
+        deadline = t_start + check_seconds(time_limit, "time_limit")
+        if executor is not None:
+            raise ValueError("time_limit cannot be combined with executor (the jobs run whole blocks)")
     if executor is not None:
         if not callable(getattr(executor, "submit", None)):
             raise ArgumentTypeError("executor must be a concurrent.futures.Executor (with a submit method), "
@@ -403,13 +441,21 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         gram = check_bool(gram, "gram")
     if executor is not None:
         B = _default_block(K) if block_size is None else block_size
-        out = _ovr_on_executor(executor, W, m0, tol, B, n_jobs)
+        out = _ovr_on_executor(executor, W, m0, tol, B, n_jobs) + (None,)
     else:
-        out = _ovr_here(W, m0, tol, gram, block_size, n_jobs)
-    dist, lower, upper, nearest, converged, support = out
+        out = _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline)
+    dist, lower, upper, nearest, converged, support, solved = out
     return OneVsRest(distance=dist, lower=lower, upper=upper,
                      nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
-                     converged=converged, _support=support, layout=layout)
+                     converged=converged, _support=support, layout=layout, solved=solved)
+
+
+def check_seconds(value, name: str) -> float:
+    """``value`` as seconds: a finite real number at least 0 (ValueError/TypeError naming ``name``)."""
+    seconds = check_real(value, name)
+    if not (np.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"{name} must be a finite number of seconds, at least 0 (None: no limit), got {value!r}")
+    return seconds
 
 
 def _default_neighbors(d: int, K: int) -> int:
@@ -467,33 +513,149 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
     m0 = _default_neighbors(d, K)
     m = min(K, sample)
     if not gram:
-        _ovr_blocked(WT, W, m0, 1e-12, 2, None, 1, 0, min(K, 2))  # compiled kernels loaded before the clock starts
+        _ovr_blocked(WT, W, m0, 1e-12, 2, None, 1, np.arange(min(K, 2)))  # compiled kernels loaded first
         t = time.perf_counter()
-        _ovr_blocked(WT, W, m0, 1e-12, m, None, 1, 0, m)
+        _ovr_blocked(WT, W, m0, 1e-12, m, None, 1, np.arange(m))
         return max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
     solve_classes_gram = _kernel().solve_classes_gram
     t = time.perf_counter()
     G = WT @ W
     t_gram = time.perf_counter() - t
     out = _gram_outputs(K, d)
-    solve_classes_gram(WT, G, 0, 1, m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
+    solve_classes_gram(WT, G, np.arange(1), m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
     t = time.perf_counter()
-    solve_classes_gram(WT, G, 0, m, m0, 1e-12, *out)
+    solve_classes_gram(WT, G, np.arange(m), m0, 1e-12, *out)
     return t_gram + max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
 
 
-def _ovr_here(W, m0, tol, gram, block_size, n_jobs):
-    """All classes in this process, with ``n_jobs`` threads: Gram lookups or explicit blocks."""
+def _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline=None):
+    """All classes in this process, with ``n_jobs`` threads: Gram lookups or explicit blocks;
+    ``(dist, lower, upper, nearest, converged, support, solved)``, ``solved`` None when all are."""
     K = W.shape[1]
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
+        if deadline is not None:
+            return _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool)
         if gram:
             # Every inner product the solver needs is a lookup in the Gram matrix.
             out = _ovr_gram(WT, W, m0, tol, pool, n_jobs)
         else:
             B = _default_block(K) if block_size is None else block_size
-            out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs)
-    return out
+            out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, np.arange(K))
+    return out + (None,)
+
+
+def nearest_codewords(W, G=None):
+    """Each codeword's largest inner product with another codeword, and that codeword.
+
+    Parameters
+    ----------
+    W : ndarray, shape (d, K)
+        The code, float64.
+    G : ndarray, shape (K, K), optional
+        Its Gram matrix ``W.T @ W``, when already computed (read only).
+
+    Returns
+    -------
+    maxip : ndarray, shape (K,)
+        ``max_{j != k} <w_k, w_j>`` as computed in float64 (each inner product is
+        within :func:`_dot_error` of the exact one).
+    arg : ndarray of int64, shape (K,)
+        The first ``j != k`` attaining it.
+    """
+    d, K = W.shape
+    maxip = np.empty(K)
+    arg = np.empty(K, dtype=np.int64)
+    block = _default_block(K)
+    for start in range(0, K, block):
+        rows = np.arange(start, min(K, start + block))
+        Gb = W[:, rows].T @ W if G is None else G[rows].copy()
+        Gb[np.arange(rows.size), rows] = -np.inf
+        arg[rows] = np.argmax(Gb, axis=1)
+        maxip[rows] = Gb[np.arange(rows.size), arg[rows]]
+    return maxip, arg
+
+
+def _dot_error(d: int) -> float:
+    """Bound on the rounding error of a float64 inner product of two vectors of length d
+    and norms at most ``1 + UNIT_NORM_ATOL`` (Higham, Accuracy and Stability, eq. (3.5)),
+    in any order of summation, with fused multiply-adds or not."""
+    n = d + 2
+    return 1.01 * n * _EPS / (1.0 - n * _EPS)
+
+
+def _neighbor_bounds(W, ks, maxip, arg):
+    """Certified bounds on the one-vs-rest distances of classes ``ks`` from their nearest codeword.
+
+    ``w_j`` (``j = arg[k]``) lies in the hull of the other codewords, so the
+    distance is at most ``||w_k - w_j||``; the hyperplane normal to ``w_k``
+    separates ``w_k`` from that hull, so it is at least ``(||w_k||^2 - max_j <w_k,
+    w_j>) / ||w_k||`` (the bound ``rho >= 1 - max inner product`` of a unit code).
+    Both ends rounded outward.  Returns ``(dist, lower, upper)``, each ``(len(ks),)``.
+    """
+    d = W.shape[0]
+    dist = np.linalg.norm(W[:, ks] - W[:, arg[ks]], axis=0)
+    # differences and squares are exact to 1 ulp each, the sum to (d + 2) ulps, the root to 1
+    upper = np.nextafter(dist * (1.0 + 2.0 * (d + 4) * _EPS), np.inf)
+    sq = np.einsum("ij,ij->j", W[:, ks], W[:, ks])
+    m = maxip[ks]
+    # each inner product within _dot_error; the slack also covers the rounding of both subtractions
+    num = (sq - m) - (2.0 * _dot_error(d) + 4.0 * _EPS * (sq + np.abs(m)))
+    lower = num * (1.0 - 8.0 * _EPS) / np.sqrt(sq + 2.0 * _dot_error(d))
+    return dist, np.nextafter(np.maximum(lower, 0.0), -np.inf).clip(0.0), upper
+
+
+def _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool):
+    """Exact solves most-at-risk first until ``deadline`` (``time.perf_counter()``), the
+    rest bounded by their nearest codeword (:func:`_neighbor_bounds`).
+
+    Returns the tuple of :func:`_ovr_here` plus ``solved`` (``(K,)`` bool).  Classes
+    go in chunks sized to a quarter of the time left at the cost per class
+    measured so far; a chunk that would not finish by the deadline shrinks, so the
+    overshoot is about one class per thread.
+    """
+    d, K = W.shape
+    WT = np.ascontiguousarray(W.T)
+    G = WT @ W if gram else None
+    maxip, arg = nearest_codewords(W, G)
+    order = np.argsort(-maxip, kind="stable")        # largest inner product first: the smallest bounds
+    out = _gram_outputs(K, d)
+    supp_idx, supp_w, nearest, dist, lower, upper, converged = out
+    B = _default_block(K) if block_size is None else block_size
+    supports = []
+    solved = np.zeros(K, dtype=bool)
+    done, per_class, n = 0, None, n_jobs
+    while done < K:
+        left = deadline - time.perf_counter()
+        if per_class is not None:
+            n = int(min(0.25 * left, left - per_class) / per_class) * n_jobs
+        if left <= 0 or n < 1:
+            break
+        ks = order[done:done + n]
+        t = time.perf_counter()
+        if gram:
+            _solve_gram(WT, G, ks, m0, tol, out, pool, n_jobs)
+        else:
+            part = _ovr_blocked(WT, W, m0, tol, min(B, ks.size), pool, n_jobs, ks)
+            dist[ks], lower[ks], upper[ks], nearest[:, ks], converged[ks] = part[:5]
+            supports.append(part[5])
+        per_class = max((time.perf_counter() - t) * n_jobs / ks.size, 1e-6)
+        solved[ks] = True
+        done += ks.size
+    rest = order[done:]
+    dist[rest], lower[rest], upper[rest] = _neighbor_bounds(W, rest, maxip, arg)
+    nearest[:, rest] = W[:, arg[rest]]
+    converged[rest] = upper[rest] - lower[rest] <= tol * upper[rest]
+    if gram:
+        supp_idx[rest] = -1
+        supp_w[rest] = 0.0
+        supp_idx[rest, 0] = arg[rest]
+        supp_w[rest, 0] = 1.0
+        support = (supp_idx, supp_w)
+    else:
+        supports.append((rest, arg[rest], np.ones(rest.size)))
+        support = tuple(np.concatenate([p[i] for p in supports]) for i in range(3))
+    return dist, lower, upper, nearest, converged, support, solved
 
 
 def _split(pool, n_jobs, K, fn):
@@ -515,18 +677,20 @@ def _gram_outputs(K, d):
 
 def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     """The Gram path: ``(dist, lower, upper, nearest, converged, support)``, support padded."""
-    solve_classes_gram = _kernel().solve_classes_gram
     K, d = WT.shape
     # A plain GEMM: numpy routes ``W.T @ W`` to OpenBLAS syrk, which was seen to
     # segfault at K = 20000 (OpenBLAS 0.3.31).
     G = WT @ W
-    supp_idx, supp_w, nearest, dist, lower, upper, converged = _gram_outputs(K, d)
-    if pool is None:
-        solve_classes_gram(WT, G, 0, K, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged)
-    else:
-        _split(pool, n_jobs, K, lambda k0, k1: solve_classes_gram(
-            WT, G, k0, k1, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged))
+    out = _gram_outputs(K, d)
+    _solve_gram(WT, G, np.arange(K), m0, tol, out, pool, n_jobs)
+    supp_idx, supp_w, nearest, dist, lower, upper, converged = out
     return dist, lower, upper, nearest, converged, (supp_idx, supp_w)
+
+
+def _solve_gram(WT, G, ks, m0, tol, out, pool, n_jobs):
+    """Solve the classes ``ks`` on the Gram path, writing into ``out`` (:func:`_gram_outputs`)."""
+    solve_classes_gram = _kernel().solve_classes_gram
+    _split(pool, n_jobs, ks.size, lambda i0, i1: solve_classes_gram(WT, G, ks[i0:i1], m0, tol, *out))
 
 
 def _dask_client(executor):
@@ -552,7 +716,7 @@ def _ovr_job(W, k0, k1, m0, tol, B, n_jobs):
     """One job of :func:`_ovr_on_executor`: classes ``k0 <= k < k1`` (whole blocks) of ``W``."""
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
-        return _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, k0, k1)
+        return _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, np.arange(k0, k1))
 
 
 def _ovr_on_executor(executor, W, m0, tol, B, n_jobs):
@@ -573,24 +737,24 @@ def _ovr_on_executor(executor, W, m0, tol, B, n_jobs):
             np.concatenate([p[4] for p in parts]), support)
 
 
-def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, k_start=0, k_stop=None):
+def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, classes):
     """Blocks of classes: explicit shifted points, one matrix product per screening round.
 
-    Solves classes ``k_start <= k < k_stop`` (default all) in blocks of ``B``
-    starting at ``k_start``; per-class arrays are returned for that range only.
+    Solves the classes ``classes`` (int array) in blocks of ``B`` of it, in its
+    order; per-class arrays are returned in that order.
     """
     from ._wolfe import REFINE_ITERS, lower_rows, select_neighbors, solve_rows
 
     K, d = WT.shape
-    k_stop = K if k_stop is None else k_stop
-    n_out = k_stop - k_start
+    n_out = classes.size
     X_all = np.empty((n_out, d))
     dist_all = np.empty(n_out)
     lower_all = np.empty(n_out)
     upper_all = np.empty(n_out)
     rows, cols, vals = [], [], []
-    for start in range(k_start, k_stop, B):
-        ks = np.arange(start, min(k_stop, start + B))
+    for start in range(0, n_out, B):
+        pos = slice(start, min(n_out, start + B))
+        ks = classes[pos]
         b = ks.size
         cand = np.empty((b, m0), dtype=np.int64)
         select_neighbors(WT[ks] @ W, ks, m0, cand)   # (b, K) inner products, nearest first
@@ -646,13 +810,13 @@ def _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, k_start=0, k_stop=None):
                     cand[i, m:m + add.size] = add
                     ncand[i] = m + add.size
             pending = np.asarray(still, dtype=np.int64)
-        X_all[ks - k_start] = X
-        dist_all[ks - k_start] = dist
-        lower_all[ks - k_start] = lower
-        upper_all[ks - k_start] = upper
+        X_all[pos] = X
+        dist_all[pos] = dist
+        lower_all[pos] = lower
+        upper_all[pos] = upper
         nz = lam > 0                   # padding past ncand[i] holds zero weight
         rows.append(np.repeat(ks, nz.sum(axis=1)))
         cols.append(cand[nz])
         vals.append(lam[nz])
-    return (dist_all, lower_all, upper_all, W[:, k_start:k_stop] + X_all.T, upper_all - lower_all <= tol * upper_all,
+    return (dist_all, lower_all, upper_all, W[:, classes] + X_all.T, upper_all - lower_all <= tol * upper_all,
             (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)))

@@ -20,23 +20,14 @@ import math
 import numpy as np
 
 from ._validation import ArgumentTypeError, as_code, check_rtol
-from .hull import OneVsRest, one_vs_rest_distances
+from .hull import OneVsRest, nearest_codewords, one_vs_rest_distances
 
 
 def _closest_pair(W: np.ndarray) -> tuple[int, int]:
     """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix."""
-    d, K = W.shape
-    block = int(max(1, min(K, (32 * 2**20) // (8 * K))))
-    best, pair = -np.inf, (0, 1)
-    for start in range(0, K, block):
-        rows = np.arange(start, min(K, start + block))
-        G = W[:, rows].T @ W
-        G[np.arange(rows.size), rows] = -np.inf
-        flat = int(np.argmax(G))
-        i, j = divmod(flat, K)
-        if G[i, j] > best:
-            best, pair = G[i, j], (int(rows[i]), int(j))
-    return pair
+    maxip, arg = nearest_codewords(W)
+    i = int(np.argmax(maxip))
+    return i, int(arg[i])
 
 
 def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") -> float:
@@ -261,7 +252,7 @@ def _check_result_matches(res, W: np.ndarray) -> None:
                          "(a result for another code?)")
 
 
-def rattlers_from_distances(distance: np.ndarray, rtol: float) -> np.ndarray:
+def rattlers_from_distances(distance: np.ndarray, rtol: float, solved=None) -> np.ndarray:
     """Rattlers (Definition 3.4) from the one-vs-rest distances: ``dist_k > rho (1 + rtol)``.
 
     The one rule behind :func:`rattlers`, :func:`separation` and :meth:`SphereCode.verify`.
@@ -273,6 +264,9 @@ def rattlers_from_distances(distance: np.ndarray, rtol: float) -> np.ndarray:
     rtol : float
         Class k is a rattler when ``dist_k > rho + rtol * rho`` with
         ``rho = min(distance)``.  Not validated here (see :func:`rattlers`).
+    solved : array_like of bool, shape (K,), optional
+        ``OneVsRest.solved``: only these classes can be rattlers (the others'
+        distances are upper bounds, from a time-limited certificate).
 
     Returns
     -------
@@ -294,7 +288,8 @@ def rattlers_from_distances(distance: np.ndarray, rtol: float) -> np.ndarray:
     """
     distance = np.asarray(distance, dtype=np.float64)
     rho = distance.min()
-    return np.flatnonzero(distance > rho + rtol * max(rho, np.finfo(float).tiny))
+    above = distance > rho + rtol * max(rho, np.finfo(float).tiny)
+    return np.flatnonzero(above if solved is None else above & np.asarray(solved, dtype=bool))
 
 
 def rattlers(W, *, rtol: float = 1e-6, normalize: bool = False, layout: str = "columns") -> np.ndarray:
@@ -466,6 +461,6 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
         rho_one_vs_one=dist,
         max_inner_product=float(W[:, i] @ W[:, j]),
         min_angle=float(2.0 * np.arcsin(min(1.0, dist / 2.0))),
-        rattlers=rattlers_from_distances(res.distance, rtol),
+        rattlers=rattlers_from_distances(res.distance, rtol, res.solved),
         distances=res.distance,
     )

@@ -100,7 +100,7 @@ def plot_code(W, *, layout: str = "columns", normalize: bool = False, one_vs_res
     elif d == 2:
         _circle_panel(fig.add_subplot(1, n, 1), W, res.distance, nearest, hull)
     _gram_panel(fig, fig.add_subplot(1, n, n - 1), W, max_gram)
-    _histogram_panel(fig.add_subplot(1, n, n), res.distance, rattlers_from_distances(res.distance, 1e-6))
+    _histogram_panel(fig.add_subplot(1, n, n), res.distance, rattlers_from_distances(res.distance, 1e-6, res.solved))
     fig.suptitle(title if title is not None else
                  f"{K} classes in R^{d}:  rho one-vs-rest = {res.rho:.10g}")
     if path is not None:

@@ -288,3 +288,61 @@ def test_property_one_vs_rest_near_duplicates(seed, g, gram):
         if res.converged[k]:
             assert res.upper[k] - res.lower[k] <= 1e-12 * res.upper[k]
             assert _rel(res.distance[k], ref) <= 1e-12
+
+
+# ---------------------------------------------------------------------------
+# time-limited certificates: classes left by the limit are bounded by their nearest codeword
+
+
+def _rotated_simplices(n, seed):
+    """n random rotations of the regular simplex in R^3 (4 classes each): the nearest-codeword
+    bound 1 - max <w_k, w_j> = 4/3 is the exact distance there, so the bound is tight."""
+    from scipy.stats import special_ortho_group
+
+    from spherecodes import simplex_etf
+    rng = np.random.default_rng(seed)
+    return [special_ortho_group.rvs(3, random_state=rng) @ simplex_etf(3, 4) for _ in range(n)]
+
+
+def _antipodal_pairs(n, seed):
+    """n pairs (w, -w), w a rounded unit vector of R^5: the distance 2 ||w|| equals the bound
+    (||w||^2 + ||w||^2) / ||w|| exactly, for the rounded w too."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        w = rng.standard_normal(5)
+        w /= np.linalg.norm(w)
+        out.append(np.stack([w, -w], axis=1))
+    return out
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_time_limited_bounds_are_rounded_outward_where_tight(gram):
+    for W in _rotated_simplices(6, seed=1) + _antipodal_pairs(40, seed=2):
+        res = one_vs_rest_distances(W, time_limit=0, gram=gram)
+        assert not res.solved.any() and not res.complete
+        for k in range(W.shape[1]):
+            ref = mp_one_vs_rest(W, k)
+            assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+            assert _rel(res.lower[k], ref) <= 1e-14          # tight: the bound is the distance
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_time_limited_bounds_where_loose(gram):
+    """Random codes (d = 3, 10 classes; a near-duplicate pair): every bracket holds the 80-digit
+    distance, and the ends are the closed forms: 1 - max_j <w_k, w_j> and ||w_k - w_j*||."""
+    rng = np.random.default_rng(7)
+    for W in (random_code(rng, 3, 10), _near_duplicate_code(3, 3, 10, 1e-9)):
+        res = one_vs_rest_distances(W, time_limit=0, gram=gram)
+        G = W.T @ W
+        np.fill_diagonal(G, -np.inf)
+        j = G.argmax(axis=1)
+        for k in range(W.shape[1]):
+            ref = mp_one_vs_rest(W, k)
+            assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+            assert res.lower[k] == pytest.approx(max(0.0, 1.0 - G[k, j[k]]), abs=1e-14)
+            assert res.upper[k] == pytest.approx(np.linalg.norm(W[:, k] - W[:, j[k]]), rel=1e-14)
+            np.testing.assert_array_equal(res.nearest[:, k], W[:, j[k]])
+        assert res.rho_lower < res.rho                       # loose: nothing was solved
+        assert not res.converged.any()
+        np.testing.assert_allclose(res.weights.sum(axis=1), 1.0)

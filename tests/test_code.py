@@ -124,6 +124,8 @@ def test_from_W_bad_input():
         SphereCode.from_W(np.eye(3), n_jobs="2")
     with pytest.raises(ValueError, match="rattler_rtol"):
         SphereCode.from_W(np.eye(3), rattler_rtol=-1.0)
+    with pytest.raises(ValueError, match="certificate_time_limit"):
+        SphereCode.from_W(np.eye(3), certificate_time_limit=-1.0)
 
 
 def test_from_W_threads_against_cvxpy():
@@ -165,3 +167,23 @@ def test_min_angle_and_rattlers_agree_with_measures():
         np.testing.assert_array_equal(np.sort(c.rattlers), rattlers(V))
         assert c.verify()
     assert len(SphereCode.from_W(S).rattlers) > 0
+
+
+def test_time_limited_certificate_is_recorded_and_verified(tmp_path):
+    """A certificate cut by its time limit (here 0 s: no class solved) says so: the settings
+    count the solved classes, the message says how rho is bounded, the bracket holds cvxpy's
+    rho, no class is called a rattler, and verify() checks the stored upper bounds."""
+    rng = np.random.default_rng(4)
+    W = _random_unit(rng, 4, 9)
+    code = SphereCode.from_W(W, certificate_time_limit=0)
+    ref = min(cvxpy_one_vs_rest(W, k) for k in range(9))
+    assert code.settings["certified_classes"] == 0
+    assert "0 of 9 classes solved exactly" in code.message
+    assert code.rho_lower - 1e-7 <= ref <= code.rho_upper + 1e-7 and code.rho_upper - code.rho_lower > 1e-3
+    assert code.rattlers.size == 0
+    assert code.verify() and SphereCode.load(code.save(tmp_path / "c.npz")).verify()
+    full = SphereCode.from_W(W, certificate_time_limit=60)
+    assert "certified_classes" not in full.settings and full.rattlers.size > 0
+    bad = dataclasses.replace(code, distances=full.distances - 1e-3)   # below the exact distances
+    with pytest.raises(ValueError, match="distances"):
+        bad.verify()

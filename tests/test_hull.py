@@ -218,3 +218,52 @@ def test_invariance_under_rotations_and_permutations(args):
     permuted = one_vs_rest_distances(W[:, perm]).distance
     np.testing.assert_allclose(rotated, base, atol=1e-10)
     np.testing.assert_allclose(permuted, base[perm], atol=1e-10)
+
+
+class _Clock:
+    """A stand-in for ``time`` whose perf_counter advances one second per reading."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_time_limit_solves_the_classes_most_at_risk_first(monkeypatch, gram):
+    """Under a clock that ticks one second per reading, a 10 s limit leaves time for two
+    one-class chunks: the two classes with the largest inner product to another codeword
+    (their nearest-codeword bounds are the smallest); the rest keep those bounds."""
+    from spherecodes import hull
+
+    rng = np.random.default_rng(3)
+    W = random_code(rng, 6, 40)
+    full = one_vs_rest_distances(W, gram=gram)
+    monkeypatch.setattr(hull, "time", _Clock())
+    res = one_vs_rest_distances(W, gram=gram, time_limit=10.0)
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    at_risk = np.argsort(-G.max(axis=1))[:2]
+    np.testing.assert_array_equal(np.flatnonzero(res.solved), np.sort(at_risk))
+    s = res.solved
+    np.testing.assert_array_equal(res.distance[s], full.distance[s])
+    assert res.converged[s].all() and not res.converged[~s].any()
+    assert np.all(res.lower <= full.lower) and np.all(res.upper >= full.upper)
+    assert res.rho_lower <= full.rho_lower and res.rho_upper >= full.rho_upper
+    assert "solved 2 of 40 classes" in repr(res)
+
+
+def test_time_limit_is_checked_and_not_with_an_executor():
+    from spherecodes.executor import SerialExecutor
+
+    W = random_code(np.random.default_rng(0), 3, 6)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="time_limit"):
+            one_vs_rest_distances(W, time_limit=bad)
+    with pytest.raises(TypeError, match="time_limit"):
+        one_vs_rest_distances(W, time_limit="5")
+    with pytest.raises(ValueError, match="time_limit cannot be combined with executor"):
+        one_vs_rest_distances(W, time_limit=5.0, executor=SerialExecutor())
+    assert one_vs_rest_distances(W, time_limit=60.0).complete

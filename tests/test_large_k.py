@@ -212,15 +212,42 @@ def test_softmax_code_takes_the_large_k_path_and_certifies():
 
 def test_large_k_time_limit_covers_the_certificate(monkeypatch):
     """The search stops early enough for the certificate to fit in time_limit: with a
-    certificate estimated at 3 s, a 6 s call stops searching at its first check (1.5 s),
-    1.2 * 3 + 1 s before the limit, instead of at 6 s."""
+    certificate estimated at 1.5 s, an 8 s call stops searching at its first check (2 s),
+    1.2 * 1.5 + 1 s before the limit, instead of at 8 s."""
     from spherecodes import hull, softmax_code
     from spherecodes.solvers.settings import LARGE_K
 
-    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 3.0)
-    code = softmax_code(8, LARGE_K, seed=0, time_limit=6.0, executor="serial")
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 1.5)
+    code = softmax_code(8, LARGE_K, seed=0, time_limit=8.0, executor="serial")
     assert code.status == "time_limit" and "early" in code.message
-    assert code.timings["search"] < 5.0 and code.timings["total"] <= 6.0 + 2.0
+    assert code.timings["search"] < 6.5 and code.timings["total"] <= 8.0 + 2.0
+    assert "certified_classes" not in code.settings          # the whole certificate ran
+
+
+def test_large_k_certificate_that_cannot_fit_is_cut_by_the_time_limit(monkeypatch):
+    """With a certificate estimated at 100 s, a 6 s call does not stop searching at its first
+    check: the search keeps 0.1 of the limit (plus two Gram passes and a second) for the
+    certificate, which runs under the time left (one_vs_rest_distances' time_limit)."""
+    from spherecodes import hull, softmax_code
+    from spherecodes.solvers._common import CERTIFICATE_GRACE
+    from spherecodes.solvers.settings import LARGE_K
+
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 100.0)
+    seen = {}
+    real = hull.one_vs_rest_distances
+
+    def spy(W, **kwargs):
+        seen.update(kwargs, start=time.perf_counter())
+        return real(W, **kwargs)
+
+    monkeypatch.setattr(hull, "one_vs_rest_distances", spy)
+    t0 = time.perf_counter()
+    code = softmax_code(8, LARGE_K, seed=0, time_limit=6.0, executor="serial")
+    assert code.timings["search"] > 3.5
+    assert seen["time_limit"] is not None
+    assert seen["time_limit"] <= 6.0 + CERTIFICATE_GRACE - (seen["start"] - t0)
+    assert code.timings["total"] <= 6.0 + 2.0
+    assert code.rho_lower <= code.rho_one_vs_rest <= code.rho_upper
 
 
 def test_certification_seconds_checks_its_options():
