@@ -220,7 +220,10 @@ def _measure_lines(m: dict, title: str | None = None) -> list[str]:
         f"  d, K                      : {m['d']}, {m['K']}",
         f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  (class {m['worst_class']}; min over k of "
         "dist(w_k, hull of the others))",
-        f"    certificate             : [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}]  (lower, upper)",
+        f"    certificate             : [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}]  (lower, upper)"
+        + ("" if m.get("certified_classes", m["K"]) == m["K"] else
+           f"; the time limit cut it: {m['certified_classes']} of {m['K']} classes solved, the rest bounded by "
+           "their nearest codeword (rho one-vs-rest above is an upper bound)"),
         f"  rho one-vs-one            : {m['rho_one_vs_one']:.12f}  (min distance between two codewords)",
         f"  max inner product t       : {m['max_inner_product']:.12f}  (1 - t = {m['one_minus_max_inner_product']:.12f})",
         f"  min angle                 : {m['min_angle_deg']:.8f} deg ({m['min_angle_rad']:.12f} rad)",

@@ -105,9 +105,10 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
     dict
         Keys ``d, K, rho_one_vs_rest, rho_lower, rho_upper, worst_class,
         rho_one_vs_one, max_inner_product, one_minus_max_inner_product,
-        min_angle_rad, min_angle_deg, rattlers, distances`` (plain Python
-        numbers and lists; distances dimensionless, angles in radians and
-        degrees as named).
+        min_angle_rad, min_angle_deg, rattlers, distances, certified_classes``
+        (plain Python numbers and lists; distances dimensionless, angles in
+        radians and degrees as named; ``certified_classes`` is K unless a time
+        limit cut the code's certificate short).
 
     Raises
     ------
@@ -138,8 +139,9 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
                                                                  rattler_rtol=rtol)
     dist = np.asarray(code.distances, dtype=np.float64)
     rattlers = code.rattlers
+    certified = int(code.settings.get("certified_classes", code.K))
     if code.rattler_rtol != rtol:
-        if code.settings.get("certified_classes", code.K) < code.K:
+        if certified < code.K:
             raise ValueError(f"rtol={rtol!r} differs from the code's rattler_rtol ({code.rattler_rtol!r}) and its "
                              "certificate was cut by a time limit: its rattlers cannot be recomputed")
         rattlers = rattlers_from_distances(dist, rtol)
@@ -159,6 +161,7 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
         "min_angle_deg": math.degrees(ang),
         "rattlers": [int(i) for i in np.asarray(rattlers)],
         "distances": [float(x) for x in dist],
+        "certified_classes": certified,
     }
 
 

@@ -145,6 +145,8 @@ class OneVsRest:
     _support: tuple = field(repr=False, compare=False)
     layout: str = "columns"
     solved: np.ndarray | None = None
+    # (max_j <w_k, w_j>, argmax) of every class, where the time-limited path computed them
+    _nearest_codewords: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.solved is None:
@@ -345,7 +347,8 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Threads for the per-class solves (the numba kernels release the GIL).
     gram : bool, optional, keyword-only
         Keep the whole ``K x K`` Gram matrix (every inner product the solver
-        needs is then a lookup).  Default: when it takes at most 4 GiB.
+        needs is then a lookup).  Default: when it takes at most 4 GiB and
+        there is no ``time_limit`` (at (512, 20000) the product alone took 27 s).
         Otherwise shifted points are formed explicitly, block by block.
     executor : concurrent.futures.Executor, optional, keyword-only
         Spread the blocks of classes over this executor (a process or thread
@@ -436,18 +439,20 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
                              "from W (pass gram=False or leave it unset)")
         gram = False
     if gram is None:
-        gram = 8 * K * K <= _FULL_GRAM_BYTES
+        # under a time limit the full product may cost more than the classes it leaves time for
+        gram = deadline is None and 8 * K * K <= _FULL_GRAM_BYTES
     else:
         gram = check_bool(gram, "gram")
     if executor is not None:
         B = _default_block(K) if block_size is None else block_size
-        out = _ovr_on_executor(executor, W, m0, tol, B, n_jobs) + (None,)
+        out = _ovr_on_executor(executor, W, m0, tol, B, n_jobs) + (None, None)
     else:
         out = _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline)
-    dist, lower, upper, nearest, converged, support, solved = out
+    dist, lower, upper, nearest, converged, support, solved, neighbors = out
     return OneVsRest(distance=dist, lower=lower, upper=upper,
                      nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
-                     converged=converged, _support=support, layout=layout, solved=solved)
+                     converged=converged, _support=support, layout=layout, solved=solved,
+                     _nearest_codewords=neighbors)
 
 
 def check_seconds(value, name: str) -> float:
@@ -530,7 +535,8 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
 
 def _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline=None):
     """All classes in this process, with ``n_jobs`` threads: Gram lookups or explicit blocks;
-    ``(dist, lower, upper, nearest, converged, support, solved)``, ``solved`` None when all are."""
+    ``(dist, lower, upper, nearest, converged, support, solved, neighbors)``, the last two
+    None without a deadline (see :func:`_ovr_timed`)."""
     K = W.shape[1]
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
@@ -542,7 +548,7 @@ def _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline=None):
         else:
             B = _default_block(K) if block_size is None else block_size
             out = _ovr_blocked(WT, W, m0, tol, B, pool, n_jobs, np.arange(K))
-    return out + (None,)
+    return out + (None, None)
 
 
 def nearest_codewords(W, G=None):
@@ -609,7 +615,8 @@ def _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool):
     """Exact solves most-at-risk first until ``deadline`` (``time.perf_counter()``), the
     rest bounded by their nearest codeword (:func:`_neighbor_bounds`).
 
-    Returns the tuple of :func:`_ovr_here` plus ``solved`` (``(K,)`` bool).  Classes
+    Returns the tuple of :func:`_ovr_here`, ``solved`` (``(K,)`` bool) and the
+    ``(maxip, arg)`` of :func:`nearest_codewords`.  Classes
     go in chunks sized to a quarter of the time left at the cost per class
     measured so far; a chunk that would not finish by the deadline shrinks, so the
     overshoot is about one class per thread.
@@ -655,7 +662,7 @@ def _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool):
     else:
         supports.append((rest, arg[rest], np.ones(rest.size)))
         support = tuple(np.concatenate([p[i] for p in supports]) for i in range(3))
-    return dist, lower, upper, nearest, converged, support, solved
+    return dist, lower, upper, nearest, converged, support, solved, (maxip, arg)
 
 
 def _split(pool, n_jobs, K, fn):

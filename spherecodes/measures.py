@@ -23,9 +23,11 @@ from ._validation import ArgumentTypeError, as_code, check_rtol
 from .hull import OneVsRest, nearest_codewords, one_vs_rest_distances
 
 
-def _closest_pair(W: np.ndarray) -> tuple[int, int]:
-    """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix."""
-    maxip, arg = nearest_codewords(W)
+def _closest_pair(W: np.ndarray, one_vs_rest: OneVsRest | None = None) -> tuple[int, int]:
+    """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix
+    (or from ``one_vs_rest``, where its time-limited path found each class's nearest codeword)."""
+    known = None if one_vs_rest is None else one_vs_rest._nearest_codewords
+    maxip, arg = nearest_codewords(W) if known is None else known
     i = int(np.argmax(maxip))
     return i, int(arg[i])
 
@@ -452,7 +454,7 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
     if one_vs_rest is not None:
         _check_result_matches(one_vs_rest, W)
     res = one_vs_rest if one_vs_rest is not None else one_vs_rest_distances(W)
-    i, j = _closest_pair(W)
+    i, j = _closest_pair(W, res)
     dist = float(np.linalg.norm(W[:, i] - W[:, j]))
     return Separation(
         rho_one_vs_rest=res.rho,

@@ -226,7 +226,7 @@ def test_large_k_time_limit_covers_the_certificate(monkeypatch):
 
 def test_large_k_certificate_that_cannot_fit_is_cut_by_the_time_limit(monkeypatch):
     """With a certificate estimated at 100 s, a 6 s call does not stop searching at its first
-    check: the search keeps 0.1 of the limit (plus two Gram passes and a second) for the
+    check: the search keeps 0.1 of the limit (plus a Gram pass and 2 s) for the
     certificate, which runs under the time left (one_vs_rest_distances' time_limit)."""
     from spherecodes import hull, softmax_code
     from spherecodes.solvers._common import CERTIFICATE_GRACE
@@ -243,7 +243,7 @@ def test_large_k_certificate_that_cannot_fit_is_cut_by_the_time_limit(monkeypatc
     monkeypatch.setattr(hull, "one_vs_rest_distances", spy)
     t0 = time.perf_counter()
     code = softmax_code(8, LARGE_K, seed=0, time_limit=6.0, executor="serial")
-    assert code.timings["search"] > 3.5
+    assert code.timings["search"] > 2.5           # not stopped at the first check (1.5 s)
     assert seen["time_limit"] is not None
     assert seen["time_limit"] <= 6.0 + CERTIFICATE_GRACE - (seen["start"] - t0)
     assert code.timings["total"] <= 6.0 + 2.0

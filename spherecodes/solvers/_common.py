@@ -23,14 +23,14 @@ MEASURED_K = 256
 
 #: The large-K path certifies every class when that is expected to take at most this share of
 #: ``time_limit``; otherwise the certificate gets ``PARTIAL_CERTIFICATE_SHARE`` of it (plus its
-#: fixed passes) and bounds the classes it does not reach by their nearest codeword
+#: pass over the Gram matrix) and bounds the classes it does not reach by their nearest codeword
 #: (``one_vs_rest_distances(time_limit=...)``): the search's time is worth more than a complete
 #: certificate (at (512, 10^4), 60 s: 775 of 10^4 classes in 20 s bracketed rho to 0.3 %).
 FULL_CERTIFICATE_SHARE = 0.5
 PARTIAL_CERTIFICATE_SHARE = 0.1
 #: Seconds the certificate may run past ``time_limit`` rather than be cut (the promised
 #: overshoot is at most a few seconds).
-CERTIFICATE_GRACE = 2.0
+CERTIFICATE_GRACE = 1.0
 
 
 def closed_form(d: int, K: int):
@@ -231,8 +231,8 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     estimated (:func:`spherecodes.hull.certification_seconds`), and the search stops
     that long before the limit, the growth of the estimate extrapolated
     (:func:`certificate_reserve`); where that exceeds ``FULL_CERTIFICATE_SHARE`` of the
-    limit, it stops ``PARTIAL_CERTIFICATE_SHARE`` of it (plus two passes over the Gram
-    matrix) before, and the certificate runs under the time left: classes it does not
+    limit, it stops ``PARTIAL_CERTIFICATE_SHARE`` of it (plus a pass over the Gram matrix
+    and 2 s) before, and the certificate runs under the time left: classes it does not
     reach are bounded by their nearest codeword (``settings["certified_classes"]``
     counts those solved).  ``timings["measures"]`` holds what the certificate took.
     Ctrl-C stops the search and keeps its best certified iterate.
@@ -249,9 +249,13 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         time_limit = default_time_limit(d, K)
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     stop = threading.Event()
-    plan = {"checks": [0.25, 0.5, 0.75], "estimates": [], "reserve": 0.0, "ended": False, "pass": None}
+    plan = {"checks": [0.25, 0.5, 0.75], "estimates": [], "reserve": 0.0, "ended": False, "pass": None,
+            "step": 0.0, "since": None}
 
     def callback(state):
+        # the last step (with any neighbour-list rebuild, a pass over the Gram matrix), without the
+        # time spent in here; before the first, the time so far (the first lists took most of it)
+        plan["step"] = time.perf_counter() - (t0 if plan["since"] is None else plan["since"])
         if bar is not None and state["iteration"] % 10 == 0 and np.isfinite(state["best"]):
             bar(state["seconds"], state["best"], 1)
         now = time.perf_counter() - t0
@@ -263,10 +267,12 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
             plan["estimates"].append((now, certification_seconds(W_now, n_jobs=n_jobs, gram=False)))
             plan["reserve"] = certificate_reserve(plan["estimates"], time_limit)
             if plan["reserve"] > FULL_CERTIFICATE_SHARE * time_limit:
-                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + 2.0 * plan["pass"] + 1.0
-        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:  # clock read after the estimate
+                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + 1.2 * plan["pass"] + 2.0
+        # stop when the next step would end past the reserve (at d = 2048 a rebuild takes 20 s)
+        if plan["reserve"] and time.perf_counter() - t0 + plan["step"] >= time_limit - plan["reserve"]:
             plan["ended"] = True  # leave the rest of the budget to the certificate
             return True
+        plan["since"] = time.perf_counter()
         return stop.is_set()
 
     try:
@@ -279,9 +285,10 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     if plan["ended"] and not stop.is_set():
         status = "time_limit"
     t_search = time.perf_counter() - t0
-    # the certificate's own Gram pass is inside its limit; separation's closest pair comes after it
+    # the certificate's Gram pass (its order and the bounds of the classes left) is inside its
+    # limit; from_W's checks and copies of W come before its clock starts
     pass_seconds = plan["pass"] if plan["pass"] is not None else _gram_pass_seconds(W)
-    certificate_limit = max(0.0, time_limit + CERTIFICATE_GRACE - t_search - 1.5 * pass_seconds)
+    certificate_limit = max(0.0, time_limit + CERTIFICATE_GRACE - t_search - 0.1 * pass_seconds - 1.0)
     words = {"interrupted": "interrupted (Ctrl-C): the best certified iterate so far",
              "time_limit": f"the time limit ({time_limit:g} s) ended the search"
                            + (f", {plan['reserve']:.0f} s early to leave time for the certificate" if plan["ended"]
