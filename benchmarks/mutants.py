@@ -146,6 +146,10 @@ MUTANTS = [
     ("nearest-codeword upper bound not rounded up", "spherecodes/hull.py",
      "    upper = np.nextafter(dist * (1.0 + 2.0 * (d + 4) * _EPS), np.inf)", "    upper = dist",
      ["tests/test_certificate.py"]),
+    ("large-K search: the reserve checked without the next step's time", "spherecodes/solvers/_common.py",
+     '        if plan["reserve"] and time.perf_counter() - t0 + plan["step"] >= time_limit - plan["reserve"]:',
+     '        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:',
+     ["tests/test_large_k.py::test_large_k_search_stops_a_step_before_its_reserve"]),
 ]
 
 

@@ -262,3 +262,31 @@ def test_certification_seconds_checks_its_options():
         certification_seconds(W, sample=0)
     with pytest.raises(TypeError, match="n_jobs"):
         certification_seconds(W, n_jobs="2")
+
+
+def test_large_k_search_stops_a_step_before_its_reserve(monkeypatch):
+    """The search stops when its next step would end inside the certificate's reserve: with
+    1.5 s steps and an 8 s limit whose certificate cannot fit (reserve 0.8 + 2 s and a Gram
+    pass), it stops after the step ending at 4.5 s (4.5 + 1.5 >= 5.2), not at 6 s."""
+    from spherecodes import hull, softmax_code
+    from spherecodes.solvers import large_k as lk
+    from spherecodes.solvers.settings import LARGE_K
+
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 100.0)
+    W = _random(8, LARGE_K, 0)
+    stops = []
+
+    def fake_spread_code(d, K, *, seed, time_limit, device, callback):
+        t0 = time.perf_counter()
+        for it in range(1, 20):
+            time.sleep(1.5)
+            if callback(dict(iteration=it, seconds=time.perf_counter() - t0, best=0.5, code=lambda: W.copy())):
+                break
+        stops.append(time.perf_counter() - t0)
+        return W, dict(status="callback", backend="numpy", device="cpu", n_neighbors=16, iterations=it,
+                       max_inner_product=0.5, dtype="float64", seconds=stops[-1])
+
+    monkeypatch.setattr(lk, "spread_code", fake_spread_code)
+    code = softmax_code(8, LARGE_K, seed=0, time_limit=8.0, executor="serial")
+    assert code.status == "time_limit"
+    assert 4.0 < stops[0] < 5.2
