@@ -57,7 +57,8 @@ HIT_TOL = 1e-9
 BASIN_TOL = 1e-4
 NAMED = "4:24,4:120,5:16,5:40,6:27,6:72,7:56,7:126,8:240"
 FIELDS = ["d", "K", "seed", "problem", "time_limit", "value", "baseline", "best_known", "status", "hit",
-          "ahead", "t_hit", "wall", "overshoot", "restarts", "baseline_restarts", "until_hit", "message"]
+          "ahead", "t_hit", "wall", "overshoot", "restarts", "baseline_restarts", "until_hit", "message",
+          "solver_cores"]
 
 
 def parse_cells(text: str) -> list[tuple[int, int]]:
@@ -90,12 +91,14 @@ def _warm_up() -> None:
 
 
 def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None = None,
-             until_hit: bool = False) -> dict:
+             until_hit: bool = False, solver_cores: str = "one") -> dict:
     """Solver then baseline on one cell; see the module docstring.
 
     ``restarts`` caps the search; ``until_hit`` stops it (through the ``progress``
     callback) once a restart reaches the best known basin, after which the final
-    polish runs and the baseline gets the same seconds.
+    polish runs and the baseline gets the same seconds.  ``solver_cores="all"`` runs
+    the solver's restarts on its default executor (a process per available core)
+    instead of in this process.
     """
     import spherecodes as sc
     from spherecodes.hull import one_vs_rest_distances
@@ -118,9 +121,9 @@ def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None 
         return until_hit and bool(first_hit)
 
     solve = sc.tammes_code if problem == "tammes" else sc.softmax_code
-    # one core each: the solver's restarts in this process, as the baseline's
+    # one core each by default: the solver's restarts in this process, as the baseline's
     code = solve(d, K, seed=seed, time_limit=time_limit, restarts=restarts, method="numeric", progress=watch,
-                 executor="serial")
+                 executor="serial" if solver_cores == "one" else None)
     wall = time.perf_counter() - t0
     W_b, t_b, _ = adam_lse_baseline(d, K, seconds=wall, seed=seed)
     if problem == "tammes":
@@ -136,7 +139,7 @@ def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None 
             "hit": "" if ref is None else ("hit" if hit else "MISS"), "ahead": "yes" if ahead else "no",
             "t_hit": f"{first_hit[0]:.1f}" if (hit and first_hit) else "", "wall": round(wall, 2),
             "overshoot": round(wall - time_limit, 2), "restarts": code.restarts, "baseline_restarts": "",
-            "until_hit": "yes" if until_hit else "no", "message": code.message}
+            "until_hit": "yes" if until_hit else "no", "message": code.message, "solver_cores": solver_cores}
 
 
 def format_row(r: dict) -> str:
@@ -144,7 +147,8 @@ def format_row(r: dict) -> str:
     known = f"{float(r['best_known']):.12f}" if r["best_known"] != "" else "-"
     return (f"({r['d']:>2}, {r['K']:>3}) seed {r['seed']} {what:>12} {float(r['value']):.12f}  baseline "
             f"{float(r['baseline']):.12f}  best known {known}  {r['hit'] or '-':>4}  ahead {r['ahead']:>3}  "
-            f"t_hit {r['t_hit'] or '-':>6}  wall {float(r['wall']):7.1f} s  overshoot {float(r['overshoot']):+6.1f} s")
+            f"t_hit {r['t_hit'] or '-':>6}  wall {float(r['wall']):7.1f} s  overshoot {float(r['overshoot']):+6.1f} s"
+            + ("  (solver on all cores)" if r.get("solver_cores") == "all" else ""))
 
 
 def _key(row) -> tuple:
@@ -184,6 +188,9 @@ def main(argv=None) -> int:
                     help="stop a solve once a restart reaches the best known basin (the baseline then gets "
                          "the seconds used); default: every solve uses its whole --time-limit")
     ap.add_argument("--workers", type=int, default=1, help="cells in parallel (default 1: in this process)")
+    ap.add_argument("--solver-cores", choices=("one", "all"), default="one",
+                    help="the solver's restarts in the cell's process (one, default) or on a process per "
+                         "available core (all; run with --workers 1)")
     ap.add_argument("--out", default="out/bench_solvers", help="folder of the resumable CSV (default out/bench_solvers)")
     args = ap.parse_args(argv)
 
@@ -199,12 +206,14 @@ def main(argv=None) -> int:
     done = {(int(r["d"]), int(r["K"]), int(r["seed"])) for r in rows}
     todo = [j for j in jobs if j not in done]
     print(f"# bench_solvers: {len(jobs)} cells ({len(jobs) - len(todo)} already in {csv_path}), "
-          f"time_limit {args.time_limit:g} s, workers {args.workers}, cpu_count {os.cpu_count()}", flush=True)
+          f"time_limit {args.time_limit:g} s, workers {args.workers}, solver cores {args.solver_cores}, "
+          f"cpu_count {os.cpu_count()}", flush=True)
     for r in rows:
         print(format_row(r), flush=True)
     t0 = time.perf_counter()
     with get_executor(max_workers=args.workers) as ex:
-        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit, args.restarts, args.until_hit)
+        for _, fut in submit_unordered(ex, run_cell, [(d, K, s, args.time_limit, args.restarts, args.until_hit,
+                                                    args.solver_cores)
                                                    for d, K, s in todo]):
             r = fut.result()
             print(format_row(r), flush=True)
