@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_code, check_rtol
+from ._validation import ArgumentTypeError, as_code, check_rtol
 
 from .io import json_default, save_npz_atomic
 
@@ -160,7 +160,7 @@ class SphereCode:
         TypeError
             If ``W`` is complex or not numeric, ``normalize`` is not a bool,
             ``layout`` not a string, ``rattler_rtol`` or ``certificate_time_limit`` not a real
-            number or ``n_jobs`` not an integer
+            number, ``n_jobs`` not an integer or ``settings`` not a dict
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
 
         See Also
@@ -189,10 +189,15 @@ class SphereCode:
             check_seconds(certificate_time_limit, "certificate_time_limit")
         W = np.array(as_code(W, normalize=normalize, layout=layout), dtype=np.float64, copy=True)
         W.setflags(write=False)
+        settings = metadata.get("settings", {})
+        if not isinstance(settings, dict):
+            raise ArgumentTypeError(f"settings must be a dict, got {type(settings).__name__}")
         res = one_vs_rest_distances(W, n_jobs=n_jobs, time_limit=certificate_time_limit)
+        # set from this certificate only: verify() relies on it
+        metadata["settings"] = {k: v for k, v in settings.items() if k != "certified_classes"}
         if not res.complete:
             solved = int(res.solved.sum())
-            metadata["settings"] = {**metadata.get("settings", {}), "certified_classes": solved}
+            metadata["settings"]["certified_classes"] = solved
             metadata["message"] = "; ".join(filter(None, [metadata.get("message", ""), (
                 f"the time limit cut the certificate: {solved} of {res.distance.size} classes solved exactly, "
                 f"the rest bounded by their nearest codeword (rho in [{res.rho_lower:.6g}, {res.rho_upper:.6g}]; "
@@ -247,6 +252,10 @@ class SphereCode:
         Checks unit norms, ``rho_one_vs_rest`` and its certificate, the per-class
         distances, ``rho_one_vs_one``, ``max_inner_product`` (directly from the Gram
         matrix), the rattlers, and the inequality ``rho >= 1 - max_inner_product``.
+        The certificate is recomputed whole (minutes at K = 10^4).  For a code whose
+        certificate a time limit cut short (``settings["certified_classes"]``), the
+        stored distances and ``rho_one_vs_rest`` are checked as upper bounds, and its
+        rattlers as a subset of the recomputed ones.
 
         Parameters
         ----------
@@ -297,7 +306,7 @@ class SphereCode:
                 problems.append(f"{name}: stored {stored!r} vs recomputed {fresh!r} (diff {err})")
 
         # a time-limited certificate (from_W's certificate_time_limit) stores upper bounds
-        partial = self.settings.get("certified_classes", self.K) < self.K
+        partial = isinstance(self.settings, dict) and self.settings.get("certified_classes", self.K) < self.K
         if not partial:
             check("rho_one_vs_rest", self.rho_one_vs_rest, rho)
         if not (self.rho_lower - atol <= rho <= self.rho_upper + atol):

@@ -346,3 +346,16 @@ def test_time_limited_bounds_where_loose(gram):
         assert res.rho_lower < res.rho                       # loose: nothing was solved
         assert not res.converged.any()
         np.testing.assert_allclose(res.weights.sum(axis=1), 1.0)
+
+
+def test_time_limited_upper_bound_of_a_tiny_gap_does_not_underflow():
+    """Two codewords 1e-200 apart: the distance (their gap, K = 2) is bracketed; squaring the
+    difference unscaled would underflow to 0."""
+    for gap in (1e-160, 1e-200):
+        W = np.array([[1.0, 1.0], [0.0, gap]])
+        res = one_vs_rest_distances(W, time_limit=0, normalize=True)
+        Wn = W / np.linalg.norm(W, axis=0)
+        ref = mpmath.norm([mpmath.mpf(float(a)) - mpmath.mpf(float(b)) for a, b in zip(Wn[:, 0], Wn[:, 1])])
+        for k in range(2):
+            assert _bracket_holds(res.lower[k], res.upper[k], ref), (gap, k, res.upper[k], ref)
+            assert _rel(res.upper[k], ref) < 1e-14

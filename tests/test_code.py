@@ -126,6 +126,8 @@ def test_from_W_bad_input():
         SphereCode.from_W(np.eye(3), rattler_rtol=-1.0)
     with pytest.raises(ValueError, match="certificate_time_limit"):
         SphereCode.from_W(np.eye(3), certificate_time_limit=-1.0)
+    with pytest.raises(TypeError, match="settings must be a dict"):
+        SphereCode.from_W(np.eye(3), settings=None)
 
 
 def test_from_W_threads_against_cvxpy():
@@ -182,8 +184,15 @@ def test_time_limited_certificate_is_recorded_and_verified(tmp_path):
     assert code.rho_lower - 1e-7 <= ref <= code.rho_upper + 1e-7 and code.rho_upper - code.rho_lower > 1e-3
     assert code.rattlers.size == 0
     assert code.verify() and SphereCode.load(code.save(tmp_path / "c.npz")).verify()
-    full = SphereCode.from_W(W, certificate_time_limit=60)
-    assert "certified_classes" not in full.settings and full.rattlers.size > 0
+    from spherecodes.cli import _measure_lines
+    from spherecodes.compare import measure_code
+    m = measure_code(code)
+    assert m["certified_classes"] == 0 and m["rho_lower"] == code.rho_lower
+    assert "the time limit cut it: 0 of 9 classes solved" in "\n".join(_measure_lines(m))
+    with pytest.raises(ValueError, match="rattlers cannot be recomputed"):
+        measure_code(code, rtol=1e-3)
+    full = SphereCode.from_W(W, certificate_time_limit=60, settings={"certified_classes": 3})
+    assert "certified_classes" not in full.settings and full.rattlers.size > 0   # set by the certificate only
     bad = dataclasses.replace(code, distances=full.distances - 1e-3)   # below the exact distances
     with pytest.raises(ValueError, match="distances"):
         bad.verify()
