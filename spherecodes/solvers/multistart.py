@@ -202,29 +202,12 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
     return best_W, best
 
 
-def _largest_hole_move(W, rng):
-    """``W`` (``(3, K)``) with one codeword of the closest pair (either, at random) moved
-    to the centre of the largest empty cap of the others: the cap beyond the facet of
-    their convex hull nearest the origin (a facet's circumscribed cap holds no codeword)."""
-    from scipy.spatial import ConvexHull
-
-    G = W.T @ W
-    np.fill_diagonal(G, -np.inf)
-    pair = np.unravel_index(int(np.argmax(G)), G.shape)
-    X = np.delete(W, int(pair[int(rng.integers(2))]), axis=1)
-    eq = ConvexHull(X.T).equations          # rows (n, c): n . x + c = 0, n unit and outward, c < 0
-    n = eq[int(np.argmax(eq[:, -1])), :-1]
-    return np.concatenate([X, (n / np.linalg.norm(n))[:, None]], axis=1)
-
-
-def _basin_hops(W, value, rng, s: SearchSettings, run, *, free, stepsize, local, reinsert=0.0):
+def _basin_hops(W, value, rng, s: SearchSettings, run, *, free, stepsize, local):
     """Monotonic basin hopping from ``(W, value)`` (max inner product, to minimize).
 
     A hop moves each of the first ``free`` columns of ``W`` by a random step of typical
     length ``stepsize`` times the current minimum angle, renormalizes them and hands
     them to ``local``, which returns ``(W2, value2)``; the result is kept if better.
-    With probability ``reinsert`` the hop instead moves a codeword of the closest pair
-    into the largest hole (:func:`_largest_hole_move`, d = 3).
     Ends after ``s.hop_patience`` failures in a row, ``s.hops`` hops, or at the
     deadline / stop flag of ``run``.  Returns ``(W, value, hops made)``.
     """
@@ -232,12 +215,9 @@ def _basin_hops(W, value, rng, s: SearchSettings, run, *, free, stepsize, local,
     fails = n = 0
     while n < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
         n += 1
-        if reinsert and d == 3 and rng.random() < reinsert:
-            X = _largest_hole_move(W, rng)
-        else:
-            angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
-            X = W[:, :free] + (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal((d, free))
-            X /= np.linalg.norm(X, axis=0)
+        angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
+        X = W[:, :free] + (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal((d, free))
+        X /= np.linalg.norm(X, axis=0)
         W2, value2 = local(X)
         if value2 < value - 1e-12 * max(1.0, abs(value)):
             W, value, fails = W2, value2, 0
@@ -283,7 +263,7 @@ def _hop(W, value, rng, s: SearchSettings, run):
 
     W, value = polish(W, s.radius)
     return _basin_hops(W, value, rng, s, run, free=W.shape[1], stepsize=s.hop_stepsize,
-                       local=lambda X: polish(X, s.hop_radius), reinsert=s.hop_reinsert)
+                       local=lambda X: polish(X, s.hop_radius))
 
 
 @dataclass

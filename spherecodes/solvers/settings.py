@@ -120,10 +120,6 @@ class SearchSettings:
         Perturbation of a hop, in units of the current minimum angle.
     hop_radius : float
         Initial trust radius of the LP polish after a hop.
-    hop_reinsert : float
-        Probability (in [0, 1]) that a hop, instead of perturbing every codeword, moves
-        one codeword of the closest pair into the largest hole of the others (the cap
-        beyond the facet of their convex hull nearest the origin; d = 3 only, else 0).
     symmetric_hop_stepsize : float
         Where restarts hop and an antipodal restart makes several symmetric descents
         (d >= 4), each is followed by symmetric hops (:func:`.multistart._symmetric_hops`):
@@ -179,7 +175,6 @@ class SearchSettings:
     hop_patience: int = 5
     hop_stepsize: float = 0.15
     hop_radius: float = 0.1
-    hop_reinsert: float = 0.0
     symmetric_hop_stepsize: float = 0.3
     polish: bool = True
     n_polish: int = 3
@@ -206,8 +201,6 @@ class SearchSettings:
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
                      "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max"):
             _check_positive(getattr(self, name), name)
-        if not 0.0 <= check_real(self.hop_reinsert, "hop_reinsert") <= 1.0:
-            raise ValueError(f"hop_reinsert must be a probability in [0, 1], got {self.hop_reinsert!r}")
         if self.softmax_beta_max < self.softmax_beta:
             raise ValueError(f"softmax_beta_max must be at least softmax_beta ({self.softmax_beta!r}), "
                              f"got {self.softmax_beta_max!r}")
