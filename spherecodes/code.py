@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,8 +134,9 @@ class SphereCode:
             Threads of the one-vs-rest certification
             (:func:`spherecodes.one_vs_rest_distances`; minutes at K = 10^4 on one).
         certificate_time_limit : float, optional
-            Seconds for that certification (its ``time_limit``: the classes not
-            reached are bounded by their nearest codeword, and
+            Seconds for that certification, counted from this call (the checks
+            and copy of ``W`` count; its ``time_limit``: the classes not reached
+            are bounded by their nearest codeword, and
             ``settings["certified_classes"]`` records how many were solved).
             Default: no limit.
         **metadata
@@ -178,6 +180,8 @@ class SphereCode:
         from .hull import check_seconds, one_vs_rest_distances
         from .measures import separation
 
+        t_start = time.perf_counter()
+
         if problem not in _PROBLEMS:
             raise ValueError(f"problem must be one of {_PROBLEMS}, got {problem!r}")
         unknown = set(metadata) - {"method", "restarts", "n_best", "values", "seed", "settings", "timings",
@@ -192,6 +196,8 @@ class SphereCode:
         settings = metadata.get("settings", {})
         if not isinstance(settings, dict):
             raise ArgumentTypeError(f"settings must be a dict, got {type(settings).__name__}")
+        if certificate_time_limit is not None:     # the checks and copy of W above count too
+            certificate_time_limit = max(0.0, certificate_time_limit - (time.perf_counter() - t_start))
         res = one_vs_rest_distances(W, n_jobs=n_jobs, time_limit=certificate_time_limit)
         # set from this certificate only: verify() relies on it
         metadata["settings"] = {k: v for k, v in settings.items() if k != "certified_classes"}

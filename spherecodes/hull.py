@@ -547,7 +547,7 @@ def _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline=None):
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
         if deadline is not None:
-            return _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool)
+            return _ovr_timed(WT, W, m0, tol, gram, block_size, n_jobs, deadline, pool)
         if gram:
             # Every inner product the solver needs is a lookup in the Gram matrix.
             out = _ovr_gram(WT, W, m0, tol, pool, n_jobs)
@@ -606,22 +606,33 @@ def _neighbor_bounds(W, ks, maxip, arg):
     Both ends rounded outward.  Returns ``(dist, lower, upper)``, each ``(len(ks),)``.
     """
     d = W.shape[0]
-    diff = W[:, ks] - W[:, arg[ks]]
-    # scaled by a power of two (exact) so that squares of tiny differences do not underflow
-    big = np.abs(diff).max(axis=0, initial=0.0)
-    scale = np.where(big > 0, np.exp2(np.floor(np.log2(np.where(big > 0, big, 1.0)))), 1.0)
-    dist = scale * np.linalg.norm(diff / scale, axis=0)
-    # differences and squares are exact to 1 ulp each, the sum to (d + 2) ulps, the root to 1
-    upper = np.nextafter(dist * (1.0 + 2.0 * (d + 4) * _EPS), np.inf)
-    sq = np.einsum("ij,ij->j", W[:, ks], W[:, ks])
-    m = maxip[ks]
-    # each inner product within _dot_error; the slack also covers the rounding of both subtractions
-    num = (sq - m) - (2.0 * _dot_error(d) + 4.0 * _EPS * (sq + np.abs(m)))
-    lower = num * (1.0 - 8.0 * _EPS) / np.sqrt(sq + 2.0 * _dot_error(d))
+    dist, lower, upper = np.empty(ks.size), np.empty(ks.size), np.empty(ks.size)
+    e = _dot_error(d)
+    step = max(1, (4 * 2**20) // (8 * d))      # column blocks of about 4 MiB: cache-sized temporaries
+    for i in range(0, ks.size, step):
+        k = ks[i:i + step]
+        diff = W[:, k] - W[:, arg[k]]
+        r = np.linalg.norm(diff, axis=0)
+        # a tiny difference (below 2^-450) is rescaled by a power of two (exact) so that its squares
+        # do not underflow
+        for t in np.flatnonzero(r < 2.0 ** -450):
+            big = np.abs(diff[:, t]).max()
+            if big > 0:
+                scale = 2.0 ** np.floor(np.log2(big))
+                r[t] = scale * np.linalg.norm(diff[:, t] / scale)
+        dist[i:i + step] = r
+        # differences and squares are exact to 1 ulp each, the sum to (d + 2) ulps, the root to 1
+        upper[i:i + step] = np.nextafter(r * (1.0 + 2.0 * (d + 4) * _EPS), np.inf)
+        Wk = W[:, k]
+        sq = np.einsum("ij,ij->j", Wk, Wk)
+        m = maxip[k]
+        # each inner product within _dot_error; the slack also covers the rounding of both subtractions
+        num = (sq - m) - (2.0 * e + 4.0 * _EPS * (sq + np.abs(m)))
+        lower[i:i + step] = num * (1.0 - 8.0 * _EPS) / np.sqrt(sq + 2.0 * e)
     return dist, np.nextafter(np.maximum(lower, 0.0), -np.inf).clip(0.0), upper
 
 
-def _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool):
+def _ovr_timed(WT, W, m0, tol, gram, block_size, n_jobs, deadline, pool):
     """Exact solves most-at-risk first until ``deadline`` (``time.perf_counter()``), the
     rest bounded by their nearest codeword (:func:`_neighbor_bounds`).
 
@@ -632,16 +643,18 @@ def _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool):
     overshoot is about one class per thread.
     """
     d, K = W.shape
-    WT = np.ascontiguousarray(W.T)
     G = WT @ W if gram else None
     maxip, arg = nearest_codewords(W, G)
     order = np.argsort(-maxip, kind="stable")        # largest inner product first: the smallest bounds
+    # every class starts bounded by its nearest codeword (inside the limit: at (2048, 10^4) the
+    # fresh (d, K) array of nearest points alone costs seconds of page faults)
+    dist, lower, upper = _neighbor_bounds(W, np.arange(K), maxip, arg)
+    nearest = np.ascontiguousarray(WT[arg].T)         # rows of WT: a gather of W's columns is 20x slower
+    converged = upper - lower <= tol * upper
     if gram:
         out = _gram_outputs(K, d)
-        supp_idx, supp_w, nearest, dist, lower, upper, converged = out
-    else:   # the blocked path returns supports as (rows, cols, values): no (K, d + 1) arrays
-        nearest, dist, lower, upper = np.empty((d, K)), np.empty(K), np.empty(K), np.empty(K)
-        converged = np.empty(K, dtype=bool)
+        supp_idx, supp_w = out[:2]
+        out = (supp_idx, supp_w, nearest, dist, lower, upper, converged)
     B = _default_block(K) if block_size is None else block_size
     supports = []
     solved = np.zeros(K, dtype=bool)
@@ -664,9 +677,6 @@ def _ovr_timed(W, m0, tol, gram, block_size, n_jobs, deadline, pool):
         solved[ks] = True
         done += ks.size
     rest = order[done:]
-    dist[rest], lower[rest], upper[rest] = _neighbor_bounds(W, rest, maxip, arg)
-    nearest[:, rest] = W[:, arg[rest]]
-    converged[rest] = upper[rest] - lower[rest] <= tol * upper[rest]
     if gram:
         supp_idx[rest] = -1
         supp_w[rest] = 0.0

@@ -260,11 +260,11 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
             plan["checks"].pop(0)
             # the blocked path's estimate, on which the reserve was measured (the Gram path's is lower)
             W_now = state["code"]()
-            plan["pass"] = plan["pass"] or _gram_pass_seconds(W_now)
+            plan["pass"] = plan["pass"] or _measure_overheads(W_now)
             plan["estimates"].append((now, certification_seconds(W_now, n_jobs=n_jobs, gram=False)))
             plan["reserve"] = certificate_reserve(plan["estimates"], time_limit)
             if plan["reserve"] > FULL_CERTIFICATE_SHARE * time_limit:
-                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + 1.2 * plan["pass"] + 2.0
+                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + _fixed_seconds(*plan["pass"], 1.2) + 2.0
         # stop when the next step would end past the reserve (at d = 2048 a rebuild takes 20 s)
         if plan["reserve"] and time.perf_counter() - t0 + plan["step"] >= time_limit - plan["reserve"]:
             plan["ended"] = True  # leave the rest of the budget to the certificate
@@ -283,10 +283,9 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         status = "time_limit"
     t_search = time.perf_counter() - t0
     # the certificate's Gram pass (its order and the bounds of the classes left) is inside its
-    # limit; from_W's checks and copies of W are not (about 2 s at (512, 20000), where a pass
-    # takes 12 s: a tenth of a pass is kept for them)
-    pass_seconds = plan["pass"] if plan["pass"] is not None else _gram_pass_seconds(W)
-    certificate_limit = max(0.0, time_limit - t_search - 0.1 * pass_seconds)
+    # limit, the measures after it (fresh (d, K) arrays of separation) are not
+    overheads = plan["pass"] if plan["pass"] is not None else _measure_overheads(W)
+    certificate_limit = max(0.0, time_limit - t_search - _fixed_seconds(*overheads, 0.1))
     words = {"interrupted": "interrupted (Ctrl-C): the best certified iterate so far",
              "time_limit": f"the time limit ({time_limit:g} s) ended the search"
                            + (f", {plan['reserve']:.0f} s early to leave time for the certificate" if plan["ended"]
@@ -304,13 +303,23 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     return _with_measures_time(code, t0, t_search)
 
 
-def _gram_pass_seconds(W) -> float:
-    """Estimated seconds of one pass over the Gram matrix of ``W`` (``(d, K)``) by blocks of rows."""
+def _measure_overheads(W) -> tuple[float, float]:
+    """Estimated seconds of one pass over the Gram matrix of ``W`` (``(d, K)``, by blocks of
+    rows), and of one fresh ``(d, K)`` array (its page faults: 1-2 s at (2048, 10^4) here)."""
     K = W.shape[1]
     b = min(K, 256)
     t = time.perf_counter()
     W[:, :b].T @ W
-    return (time.perf_counter() - t) * K / b
+    t_pass = (time.perf_counter() - t) * K / b
+    t = time.perf_counter()
+    np.array(W, copy=True)
+    return t_pass, time.perf_counter() - t
+
+
+def _fixed_seconds(pass_seconds, copy_seconds, passes) -> float:
+    """Seconds the measures take besides the certificate's solves: ``passes`` Gram passes and
+    four fresh ``(d, K)`` arrays (from_W's copy of W, the nearest points, separation's check)."""
+    return passes * pass_seconds + 4.0 * copy_seconds
 
 
 def _with_measures_time(code, t0, t_before):
