@@ -90,8 +90,8 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         time left (:func:`spherecodes.one_vs_rest_distances` with ``time_limit``): the
         classes it does not reach are bounded by their nearest codeword, the bracket
         ``[rho_lower, rho_upper]`` is wider, and ``settings["certified_classes"]`` and
-        ``message`` say so (measured, one core, 60 s: (512, 10^4) 63.2 s, 563 classes
-        solved, rho in [0.89700, 0.90180]; (2048, 10^4) 64.8 s).  ``"cuda"``
+        ``message`` say so (measured, one core, 60 s: (512, 10^4) 59.7 s, 505 classes
+        solved, rho in [0.89384, 0.89921]; (512, 20000) 58.3 s; (2048, 10^4) 58.7 s).  ``"cuda"``
         needs torch (``pip install "spherecodes[train]"``).
     **options
         Further fields of :class:`spherecodes.solvers.SearchSettings` (``n_polish``,
