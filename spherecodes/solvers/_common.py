@@ -228,10 +228,11 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     estimated (:func:`spherecodes.hull.certification_seconds`), and the search stops
     that long before the limit, the growth of the estimate extrapolated
     (:func:`certificate_reserve`); where that exceeds ``FULL_CERTIFICATE_SHARE`` of the
-    limit, it stops ``PARTIAL_CERTIFICATE_SHARE`` of it (plus a pass over the Gram matrix
-    and 2 s) before, and the certificate runs under the time left: classes it does not
-    reach are bounded by their nearest codeword (``settings["certified_classes"]``
-    counts those solved).  ``timings["measures"]`` holds what the certificate took.
+    limit, it stops ``PARTIAL_CERTIFICATE_SHARE`` of it (plus a pass over the Gram matrix,
+    four fresh ``(d, K)`` arrays and 2 s, :func:`_fixed_seconds`) before, and the
+    certificate runs under the time left: classes it does not reach are bounded by their
+    nearest codeword (``settings["certified_classes"]`` counts those solved).
+    ``timings["measures"]`` holds what the certificate took.
     Ctrl-C stops the search and keeps its best certified iterate.
     """
     from spherecodes.code import SphereCode

@@ -86,8 +86,9 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         ``time_limit``: the search stops early by the certificate's estimated cost
         (``timings["measures"]``: at K = 20000, d = 512 about 4 minutes on one thread for
         a 60 s code).  Where that estimate exceeds half the limit, the search keeps a
-        tenth of it (plus a pass over the Gram matrix) and the certificate runs under the
-        time left (:func:`spherecodes.one_vs_rest_distances` with ``time_limit``): the
+        tenth of it (plus a pass over the Gram matrix and its copies of W) and the
+        certificate runs under the time left (:func:`spherecodes.one_vs_rest_distances`
+        with ``time_limit``): the
         classes it does not reach are bounded by their nearest codeword, the bracket
         ``[rho_lower, rho_upper]`` is wider, and ``settings["certified_classes"]`` and
         ``message`` say so (measured, one core, 60 s: (512, 10^4) 59.7 s, 505 classes
