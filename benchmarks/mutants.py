@@ -133,7 +133,7 @@ MUTANTS = [
      "        if left <= 0 or n < 1:", "        if False:",
      ["tests/test_hull.py::test_time_limit_solves_the_classes_most_at_risk_first"]),
     ("large-K path: a certificate that cannot fit keeps its whole reserve", "spherecodes/solvers/_common.py",
-     '                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + _fixed_seconds(*plan["pass"], 1.2) + 2.0',
+     '                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + _fixed_seconds(*plan["overheads"], 1.2) + 2.0',
      "                pass",
      ["tests/test_large_k.py::test_large_k_certificate_that_cannot_fit_is_cut_by_the_time_limit"]),
     ("large-K path: the certificate runs without a time limit", "spherecodes/solvers/_common.py",

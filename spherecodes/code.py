@@ -230,6 +230,13 @@ class SphereCode:
         return int(self.W.shape[1])
 
     @property
+    def certified_classes(self) -> int:
+        """Classes whose one-vs-rest distance the exact solver computed: K unless a time limit
+        cut the certificate short (``settings["certified_classes"]``, see :meth:`from_W`)."""
+        settings = self.settings if isinstance(self.settings, dict) else {}
+        return int(settings.get("certified_classes", self.K))
+
+    @property
     def min_angle(self) -> float:
         """Smallest angle between two codewords, radians: ``2 arcsin(rho_one_vs_one / 2)``.
 
@@ -312,7 +319,7 @@ class SphereCode:
                 problems.append(f"{name}: stored {stored!r} vs recomputed {fresh!r} (diff {err})")
 
         # a time-limited certificate (from_W's certificate_time_limit) stores upper bounds
-        partial = isinstance(self.settings, dict) and self.settings.get("certified_classes", self.K) < self.K
+        partial = self.certified_classes < self.K
         if not partial:
             check("rho_one_vs_rest", self.rho_one_vs_rest, rho)
         if not (self.rho_lower - atol <= rho <= self.rho_upper + atol):

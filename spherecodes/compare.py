@@ -139,7 +139,7 @@ def measure_code(W, *, rtol: float = 1e-6) -> dict:
                                                                  rattler_rtol=rtol)
     dist = np.asarray(code.distances, dtype=np.float64)
     rattlers = code.rattlers
-    certified = int(code.settings.get("certified_classes", code.K))
+    certified = code.certified_classes
     if code.rattler_rtol != rtol:
         if certified < code.K:
             raise ValueError(f"rtol={rtol!r} differs from the code's rattler_rtol ({code.rattler_rtol!r}) and its "

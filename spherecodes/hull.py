@@ -652,8 +652,7 @@ def _ovr_timed(WT, W, m0, tol, gram, block_size, n_jobs, deadline, pool):
     nearest = np.ascontiguousarray(WT[arg].T)         # rows of WT: a gather of W's columns is 20x slower
     converged = upper - lower <= tol * upper
     if gram:
-        out = _gram_outputs(K, d)
-        supp_idx, supp_w = out[:2]
+        supp_idx, supp_w = _gram_outputs(K, d)[:2]
         out = (supp_idx, supp_w, nearest, dist, lower, upper, converged)
     B = _default_block(K) if block_size is None else block_size
     supports = []

@@ -247,7 +247,7 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
         time_limit = default_time_limit(d, K)
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     stop = threading.Event()
-    plan = {"checks": [0.25, 0.5, 0.75], "estimates": [], "reserve": 0.0, "ended": False, "pass": None,
+    plan = {"checks": [0.25, 0.5, 0.75], "estimates": [], "reserve": 0.0, "ended": False, "overheads": None,
             "step": 0.0, "since": None}
 
     def callback(state):
@@ -261,11 +261,11 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
             plan["checks"].pop(0)
             # the blocked path's estimate, on which the reserve was measured (the Gram path's is lower)
             W_now = state["code"]()
-            plan["pass"] = plan["pass"] or _measure_overheads(W_now)
+            plan["overheads"] = plan["overheads"] or _measure_overheads(W_now)
             plan["estimates"].append((now, certification_seconds(W_now, n_jobs=n_jobs, gram=False)))
             plan["reserve"] = certificate_reserve(plan["estimates"], time_limit)
             if plan["reserve"] > FULL_CERTIFICATE_SHARE * time_limit:
-                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + _fixed_seconds(*plan["pass"], 1.2) + 2.0
+                plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + _fixed_seconds(*plan["overheads"], 1.2) + 2.0
         # stop when the next step would end past the reserve (at d = 2048 a rebuild takes 20 s)
         if plan["reserve"] and time.perf_counter() - t0 + plan["step"] >= time_limit - plan["reserve"]:
             plan["ended"] = True  # leave the rest of the budget to the certificate
@@ -285,7 +285,7 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     t_search = time.perf_counter() - t0
     # the certificate's Gram pass (its order and the bounds of the classes left) is inside its
     # limit, the measures after it (fresh (d, K) arrays of separation) are not
-    overheads = plan["pass"] if plan["pass"] is not None else _measure_overheads(W)
+    overheads = plan["overheads"] if plan["overheads"] is not None else _measure_overheads(W)
     certificate_limit = max(0.0, time_limit - t_search - _fixed_seconds(*overheads, 0.1))
     words = {"interrupted": "interrupted (Ctrl-C): the best certified iterate so far",
              "time_limit": f"the time limit ({time_limit:g} s) ended the search"
