@@ -151,6 +151,20 @@ MUTANTS = [
      '        if plan["reserve"] and time.perf_counter() - t0 + plan["step"] >= time_limit - plan["reserve"]:',
      '        if plan["reserve"] and time.perf_counter() - t0 >= time_limit - plan["reserve"]:',
      ["tests/test_large_k.py::test_large_k_search_stops_a_step_before_its_reserve"]),
+    ("basin hops: a polish-sized gain resets the patience", "spherecodes/solvers/multistart.py",
+     "        fails = 0 if value2 < value - gain * scale else fails + 1",
+     "        fails = 0 if value2 < value - 1e-12 * scale else fails + 1",
+     ["tests/test_anytime.py::test_basin_hops_keep_small_gains_but_count_them_against_patience"]),
+    ("basin hops keep a worse point", "spherecodes/solvers/multistart.py",
+     "        if value2 < value - 1e-12 * scale:", "        if True:",
+     ["tests/test_anytime.py::test_basin_hops_keep_small_gains_but_count_them_against_patience"]),
+    ("Softmax hops move every codeword", "spherecodes/solvers/multistart.py",
+     "[:min(K, max(2, math.ceil(share * K)))]", "[:K]",
+     ["tests/test_anytime.py::test_cap_jitter_moves_exactly_the_codewords_nearest_one_of_them"]),
+    ("Softmax hops at every size", "spherecodes/solvers/settings.py",
+     '"softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,',
+     '"softmax_hops": 1000 if sharpens(d, K) else 0,',
+     ["tests/test_anytime.py::test_softmax_hops_on_by_size_and_never_lower_rho"]),
 ]
 
 

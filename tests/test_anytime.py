@@ -238,6 +238,73 @@ def test_symmetric_hops_keep_the_code_centrally_symmetric_and_never_worsen_it():
         SearchSettings.for_size(5, 40, symmetric_hop_stepsize=0.0)
 
 
+def test_basin_hops_keep_small_gains_but_count_them_against_patience():
+    """A local step that only continues an unfinished polish (a gain below ``gain``) is kept
+    but is no new basin: ``patience`` such hops in a row end the chain; a real gain resets it."""
+    from spherecodes.solvers.multistart import _basin_hops
+
+    run = {"deadline": None, "stop": None}
+    rng = np.random.default_rng(0)
+
+    def chain(step, gain):
+        calls = []
+
+        def local(X):  # every call: step(n) below the value it was given (through X[0, 0])
+            calls.append(1)
+            v = X[0, 0] - step(len(calls))
+            return np.full((1, 1), v), v
+
+        W, v, n = _basin_hops(np.ones((1, 1)), 1.0, rng, run, hops=30, patience=4, gain=gain,
+                              perturb=lambda W, v: W, local=local)
+        return v, n
+
+    v, n = chain(lambda n: 1e-9, gain=1e-5)
+    assert n == 4 and v == pytest.approx(1.0 - 4e-9, abs=1e-15)  # kept every small gain, stopped after 4
+    assert chain(lambda n: 1e-9, gain=1e-12)[1] == 30              # each counts as a gain: all 30 hops
+    assert chain(lambda n: 1e-3 if n % 3 == 0 else 0.0, gain=1e-5)[1] == 30  # a real gain every third hop
+    assert chain(lambda n: -1e-3, gain=1e-5) == (1.0, 4)                     # worse steps are never kept
+
+
+def test_cap_jitter_moves_exactly_the_codewords_nearest_one_of_them():
+    from spherecodes.solvers.multistart import _cap_jitter
+
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((6, 40))
+    W /= np.linalg.norm(W, axis=0)
+    for share, m in ((0.125, 5), (0.01, 2), (1.0, 40)):
+        X = _cap_jitter(W, rng, 1.0, share)
+        np.testing.assert_allclose(np.linalg.norm(X, axis=0), 1.0, atol=1e-14)
+        moved = np.flatnonzero(np.any(X != W, axis=0))
+        assert moved.size == m
+        # the moved set is the m nearest codewords (by inner product) of one of its members
+        near = [set(np.argsort(-(W.T @ W[:, c]), kind="stable")[:m]) for c in moved]
+        assert set(moved) in near
+
+
+def test_softmax_hops_on_by_size_and_never_lower_rho():
+    """Softmax restarts hop where a hop is cheap (``SOFTMAX_HOP_MAX_VARIABLES``); a chain of
+    hops returns ``1 - rho`` of its code, and rho (exact, from the hull kernel) does not fall."""
+    from spherecodes.solvers.multistart import _softmax_hops, _softmax_stage
+    from spherecodes.solvers.settings import SOFTMAX_HOP_MAX_VARIABLES, SearchSettings
+
+    assert SearchSettings.for_size(10, 100).softmax_hops > 0
+    assert SearchSettings.for_size(20, 200).softmax_hops == 0       # K (d - 1) above the threshold
+    assert SearchSettings.for_size(5, 40).softmax_hops == 0         # no Softmax stage there
+    assert 100 * 9 <= SOFTMAX_HOP_MAX_VARIABLES < 200 * 9
+    with pytest.raises(ValueError, match="softmax_hop_share"):
+        SearchSettings.for_size(10, 100, softmax_hop_share=1.5)
+    s = SearchSettings.for_size(5, 24, softmax_hops=4, softmax_hop_patience=4)
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((5, 24))
+    W /= np.linalg.norm(W, axis=0)
+    r = _softmax_stage(W, s, None)
+    W2, value, n, hull_seconds = _softmax_hops(r.W, 1.0 - r.rho, rng, s, None, None)
+    assert 1 <= n <= 4 and hull_seconds > 0
+    rho2 = one_vs_rest_distances(W2).rho
+    assert value == pytest.approx(1.0 - rho2, abs=1e-12)
+    assert rho2 >= r.rho - 1e-12
+
+
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0, 0.0])
 def test_time_limit_must_be_finite_and_positive(bad):
     with pytest.raises(ValueError, match="time_limit"):

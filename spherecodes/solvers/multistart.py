@@ -11,6 +11,7 @@ whole call, and Ctrl-C (SIGINT) stops the search and keeps what was found.
 """
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -146,6 +147,11 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         W, value = r.W, 1.0 - r.rho
         timings["softmax"] = time.perf_counter() - t1
         hull_seconds = r.hull_seconds
+        if s.softmax_hops > 0 and not _expired(deadline, stop):
+            t1 = time.perf_counter()
+            W, value, n_hops, hop_hull = _softmax_hops(W, value, rng, s, deadline, stop)
+            timings["softmax_hops"] = time.perf_counter() - t1
+            hull_seconds = max(hull_seconds or 0.0, hop_hull)
     timings["total"] = time.perf_counter() - t0
     return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings,
             "hull_seconds": hull_seconds}
@@ -202,28 +208,52 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
     return best_W, best
 
 
-def _basin_hops(W, value, rng, s: SearchSettings, run, *, free, stepsize, local):
-    """Monotonic basin hopping from ``(W, value)`` (max inner product, to minimize).
+def _basin_hops(W, value, rng, run, *, hops, patience, perturb, local, gain=1e-12):
+    """Monotonic basin hopping from ``(W, value)`` (to minimize).
 
-    A hop moves each of the first ``free`` columns of ``W`` by a random step of typical
-    length ``stepsize`` times the current minimum angle, renormalizes them and hands
-    them to ``local``, which returns ``(W2, value2)``; the result is kept if better.
-    Ends after ``s.hop_patience`` failures in a row, ``s.hops`` hops, or at the
-    deadline / stop flag of ``run``.  Returns ``(W, value, hops made)``.
+    A hop draws ``X = perturb(W, value)`` (unit columns) and hands it to ``local``, which
+    returns ``(W2, value2)``; the result is kept if better.  Ends after ``patience`` hops
+    in a row that did not lower the value by more than ``gain`` (relative to
+    ``max(1, |value|)``: a local step that only continues an unfinished polish is kept
+    but is no new basin), ``hops`` hops, or at the deadline / stop flag of ``run``.
+    Returns ``(W, value, hops made)``.
     """
-    d = W.shape[0]
     fails = n = 0
-    while n < s.hops and fails < s.hop_patience and not _expired(run["deadline"], run["stop"]):
+    while n < hops and fails < patience and not _expired(run["deadline"], run["stop"]):
         n += 1
-        angle = float(np.arccos(np.clip(value, -1.0, 1.0)))
-        X = W[:, :free] + (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal((d, free))
-        X /= np.linalg.norm(X, axis=0)
-        W2, value2 = local(X)
-        if value2 < value - 1e-12 * max(1.0, abs(value)):
-            W, value, fails = W2, value2, 0
-        else:
-            fails += 1
+        W2, value2 = local(perturb(W, value))
+        scale = max(1.0, abs(value))
+        fails = 0 if value2 < value - gain * scale else fails + 1
+        if value2 < value - 1e-12 * scale:
+            W, value = W2, value2
     return W, value, n
+
+
+def _jitter(W, rng, angle, stepsize, columns):
+    """``W`` with ``columns`` moved by Gaussian steps of typical length ``stepsize * angle``, renormalized."""
+    d = W.shape[0]
+    X = W.copy()
+    moved = X[:, columns] + (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal(X[:, columns].shape)
+    X[:, columns] = moved / np.linalg.norm(moved, axis=0)
+    return X
+
+
+def _cap_jitter(W, rng, stepsize, share):
+    """:func:`_jitter` of the ``ceil(share * K)`` codewords nearest a random one (itself included).
+
+    The step is in units of the minimum angle of ``W``.  Returns the moved code
+    (unit columns, shape of ``W``).
+    """
+    K = W.shape[1]
+    G = W.T @ W
+    cap = np.argsort(-G[int(rng.integers(K))], kind="stable")[:min(K, max(2, math.ceil(share * K)))]
+    np.fill_diagonal(G, -np.inf)
+    return _jitter(W, rng, _min_angle(G.max()), stepsize, cap)
+
+
+def _min_angle(t):
+    """The angle of inner product ``t``."""
+    return float(np.arccos(np.clip(t, -1.0, 1.0)))
 
 
 def _symmetric_hops(W, value, rng, s: SearchSettings, run):
@@ -238,8 +268,10 @@ def _symmetric_hops(W, value, rng, s: SearchSettings, run):
     """
     d, n = W.shape[0], W.shape[1] // 2
     beta_hop = min(2.0 * s.beta_top(d, 2 * n), run["beta_max"])  # a start above the cap would not descend
-    W, value, _ = _basin_hops(W, value, rng, s, run, free=n, stepsize=s.symmetric_hop_stepsize,
-                              local=lambda X: lse_descent(X, beta0=beta_hop, antipodal=True, **run))
+    W, value, _ = _basin_hops(
+        W, value, rng, run, hops=s.hops, patience=s.hop_patience,
+        perturb=lambda W, v: _jitter(W[:, :n], rng, _min_angle(v), s.symmetric_hop_stepsize, slice(None)),
+        local=lambda X: lse_descent(X, beta0=beta_hop, antipodal=True, **run))
     return W, value
 
 
@@ -262,8 +294,34 @@ def _hop(W, value, rng, s: SearchSettings, run):
         return r.W, -r.value
 
     W, value = polish(W, s.radius)
-    return _basin_hops(W, value, rng, s, run, free=W.shape[1], stepsize=s.hop_stepsize,
+    return _basin_hops(W, value, rng, run, hops=s.hops, patience=s.hop_patience,
+                       perturb=lambda W, v: _jitter(W, rng, _min_angle(v), s.hop_stepsize, slice(None)),
                        local=lambda X: polish(X, s.hop_radius))
+
+
+def _softmax_hops(W, value, rng, s: SearchSettings, deadline, stop):
+    """Basin hopping on the Softmax objective: move a cap of codewords, sharpen again, keep if better.
+
+    A hop (:func:`_basin_hops`) moves the ``ceil(softmax_hop_share * K)`` codewords nearest
+    to a random one by steps of ``softmax_hop_stepsize`` times the minimum angle, then reruns
+    the Softmax stage (:func:`_softmax_stage`, from ``softmax_beta``); ``value`` is
+    ``1 - rho``.  Local moves leave the rest of a good code in place, where moving every
+    codeword by as much would undo it; measured at d = 10, K = 100 from a code of rho
+    0.66555 (a 30 s search, one core, 40 s of hops, step 1.0 times the minimum angle):
+    rho 0.66876 after 6 accepted hops of 82 moving 12 codewords, 0.66827 after 1 of 81
+    moving all 100 by 0.6.  Returns ``(W, value, hops made, slowest exact evaluation)``.
+    """
+    hull = [0.0]
+
+    def local(X):
+        r = _softmax_stage(X, s, deadline)
+        hull[0] = max(hull[0], r.hull_seconds or 0.0)
+        return r.W, 1.0 - r.rho
+
+    W, value, n = _basin_hops(W, value, rng, {"deadline": deadline, "stop": stop}, hops=s.softmax_hops,
+                              patience=s.softmax_hop_patience, gain=s.softmax_hop_gain, local=local,
+                              perturb=lambda W, v: _cap_jitter(W, rng, s.softmax_hop_stepsize, s.softmax_hop_share))
+    return W, value, n, hull[0]
 
 
 @dataclass

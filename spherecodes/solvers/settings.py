@@ -15,7 +15,8 @@ import numpy as np
 
 from .descent import sharpness_scale
 
-__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "LARGE_K", "LP_MAX_VARIABLES", "sharpens",
+__all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "SOFTMAX_HOP_MAX_VARIABLES", "LARGE_K",
+           "LP_MAX_VARIABLES", "sharpens",
            "large_k", "default_time_limit"]
 
 #: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
@@ -30,6 +31,15 @@ SHARPEN_MIN_VARIABLES = 400
 #: goes to more descents (at d = 6, K = 72 one polish took 6-9 s).
 HOP_MAX_VARIABLES = 300
 
+
+#: Softmax restarts basin-hop after their Softmax stage (``softmax_hops``) up to this many tangent
+#: variables K (d - 1).  Measured, ``softmax_code(d, K, seed=0, time_limit=60, executor="serial")``
+#: with and without the hops (one core each, two runs at once): rho 0.66893 / 0.66553 at
+#: (10, 100) (seeds 0-3: all four >= 0.66893 with the hops), 0.56795 / 0.56626 at (8, 100),
+#: 0.424968 / 0.424965 at (6, 100); but 0.54578 / 0.54638 at (10, 200), 0.84745 / 0.84922 at
+#: (20, 100) and, in 120 s, 0.76858 / 0.76969 at (20, 200): there a hop costs seconds, and a
+#: few long chains of hops lose to many restarts.
+SOFTMAX_HOP_MAX_VARIABLES = 1000
 
 #: From this many classes on, ``softmax_code``/``tammes_code`` take the large-K path
 #: (:func:`.large_k.spread_code`: nearest-neighbour pairs, O(K (d + m)) memory): a dense
@@ -152,6 +162,21 @@ class SearchSettings:
         restarts instead of 9, the same best basin).
     softmax_iterations : int
         L-BFGS iterations per sharpness value of that stage.
+    softmax_hops : int
+        Softmax problems with ``sharpen``: basin-hopping moves per restart after its Softmax
+        stage (:func:`.multistart._softmax_hops`): a cap of codewords moves, the stage
+        reruns, the result is kept if rho rises.
+    softmax_hop_patience : int
+        A restart stops those hops after this many in a row that did not raise rho by more
+        than ``softmax_hop_gain``.
+    softmax_hop_gain : float
+        The rise of rho that counts as a new basin: the stage stops short of convergence,
+        so rerunning it gains about 1e-6 in the same basin (at d = 10, K = 100); a new
+        basin gained 2e-4 to 2e-3.
+    softmax_hop_stepsize : float
+        Their step, in units of the current minimum angle.
+    softmax_hop_share : float
+        The share of the K codewords that a hop moves (those nearest a random codeword).
     """
 
     restarts: int = 64
@@ -188,6 +213,11 @@ class SearchSettings:
     softmax_beta: float = 50.0
     softmax_beta_max: float = 3200.0
     softmax_iterations: int = 300
+    softmax_hops: int = 0
+    softmax_hop_patience: int = 10
+    softmax_hop_stepsize: float = 1.0
+    softmax_hop_gain: float = 1e-5
+    softmax_hop_share: float = 0.125
 
     def __post_init__(self):
         from .._validation import check_int, check_real
@@ -195,11 +225,12 @@ class SearchSettings:
         for name in ("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish", "polish_iterations",
                      "antipodal_tries", "softmax_iterations"):
             check_int(getattr(self, name), name, minimum=1)
-        for name in ("hops", "hop_patience", "sharpened_polish_iterations"):
+        for name in ("hops", "hop_patience", "sharpened_polish_iterations", "softmax_hops", "softmax_hop_patience"):
             check_int(getattr(self, name), name, minimum=0)
         check_int(self.softmax_antipodal_period, "softmax_antipodal_period", minimum=2)
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
-                     "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max"):
+                     "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max",
+                     "softmax_hop_stepsize", "softmax_hop_share", "softmax_hop_gain"):
             _check_positive(getattr(self, name), name)
         if self.softmax_beta_max < self.softmax_beta:
             raise ValueError(f"softmax_beta_max must be at least softmax_beta ({self.softmax_beta!r}), "
@@ -209,6 +240,8 @@ class SearchSettings:
             _check_positive(self.time_limit, "time_limit")
         if not 0.0 <= check_real(self.polish_reserve, "polish_reserve") < 1.0:
             raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
+        if self.softmax_hop_share > 1.0:
+            raise ValueError(f"softmax_hop_share must be in (0, 1], got {self.softmax_hop_share!r}")
         spread = self.beta_spread
         if isinstance(spread, (str, bytes)) or np.ndim(spread) != 1 or len(spread) != 2:
             raise ValueError(f"beta_spread must be two positive numbers (lo, hi), got {spread!r}")
@@ -240,6 +273,7 @@ class SearchSettings:
             # (at (3, 120): 0.04 s; 0.05 of a 120 s limit left 6 s unused)
             "polish_reserve": 0.02 if K * (d - 1) <= HOP_MAX_VARIABLES else 0.2,
             "sharpen": sharpens(d, K),
+            "softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,
         }
         size.update({k: v for k, v in options.items() if v is not None})
         # d = 3: few best known codes are centrally symmetric, so no extra symmetric descents
