@@ -281,6 +281,22 @@ def test_cap_jitter_moves_exactly_the_codewords_nearest_one_of_them():
         assert set(moved) in near
 
 
+def test_tammes_hops_move_every_codeword_or_a_cap_of_hop_share():
+    from spherecodes.solvers.multistart import _tammes_perturb
+    from spherecodes.solvers.settings import SearchSettings
+
+    rng = np.random.default_rng(4)
+    W = rng.standard_normal((3, 40))
+    W /= np.linalg.norm(W, axis=0)
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    for share, m in ((1.0, 40), (0.25, 10)):
+        X = _tammes_perturb(W, G.max(), rng, SearchSettings.for_size(3, 40, hop_share=share))
+        assert np.count_nonzero(np.any(X != W, axis=0)) == m
+    with pytest.raises(ValueError, match="hop_share"):
+        SearchSettings.for_size(3, 40, hop_share=0.0)
+
+
 def test_softmax_hops_on_by_size_and_never_lower_rho():
     """Softmax restarts hop where a hop is cheap (``SOFTMAX_HOP_MAX_VARIABLES``); a chain of
     hops returns ``1 - rho`` of its code, and rho (exact, from the hull kernel) does not fall."""

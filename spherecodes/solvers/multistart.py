@@ -295,8 +295,15 @@ def _hop(W, value, rng, s: SearchSettings, run):
 
     W, value = polish(W, s.radius)
     return _basin_hops(W, value, rng, run, hops=s.hops, patience=s.hop_patience,
-                       perturb=lambda W, v: _jitter(W, rng, _min_angle(v), s.hop_stepsize, slice(None)),
-                       local=lambda X: polish(X, s.hop_radius))
+                       perturb=lambda W, v: _tammes_perturb(W, v, rng, s), local=lambda X: polish(X, s.hop_radius))
+
+
+def _tammes_perturb(W, value, rng, s: SearchSettings):
+    """A Tammes hop's move: every codeword (``hop_share`` 1) or a cap of them, by ``hop_stepsize``
+    times the minimum angle (``value`` is the max inner product of ``W``)."""
+    if s.hop_share >= 1.0:
+        return _jitter(W, rng, _min_angle(value), s.hop_stepsize, slice(None))
+    return _cap_jitter(W, rng, s.hop_stepsize, s.hop_share)
 
 
 def _softmax_hops(W, value, rng, s: SearchSettings, deadline, stop):

@@ -130,6 +130,9 @@ class SearchSettings:
         Perturbation of a hop, in units of the current minimum angle.
     hop_radius : float
         Initial trust radius of the LP polish after a hop.
+    hop_share : float
+        The share of the K codewords that a hop moves: all (1, the default), else those
+        nearest a random codeword.
     symmetric_hop_stepsize : float
         Where restarts hop and an antipodal restart makes several symmetric descents
         (d >= 4), each is followed by symmetric hops (:func:`.multistart._symmetric_hops`):
@@ -200,6 +203,7 @@ class SearchSettings:
     hop_patience: int = 5
     hop_stepsize: float = 0.15
     hop_radius: float = 0.1
+    hop_share: float = 1.0
     symmetric_hop_stepsize: float = 0.3
     polish: bool = True
     n_polish: int = 3
@@ -230,7 +234,7 @@ class SearchSettings:
         check_int(self.softmax_antipodal_period, "softmax_antipodal_period", minimum=2)
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
                      "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max",
-                     "softmax_hop_stepsize", "softmax_hop_share", "softmax_hop_gain"):
+                     "softmax_hop_stepsize", "softmax_hop_share", "softmax_hop_gain", "hop_share"):
             _check_positive(getattr(self, name), name)
         if self.softmax_beta_max < self.softmax_beta:
             raise ValueError(f"softmax_beta_max must be at least softmax_beta ({self.softmax_beta!r}), "
@@ -240,8 +244,9 @@ class SearchSettings:
             _check_positive(self.time_limit, "time_limit")
         if not 0.0 <= check_real(self.polish_reserve, "polish_reserve") < 1.0:
             raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
-        if self.softmax_hop_share > 1.0:
-            raise ValueError(f"softmax_hop_share must be in (0, 1], got {self.softmax_hop_share!r}")
+        for name in ("hop_share", "softmax_hop_share"):
+            if getattr(self, name) > 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
         spread = self.beta_spread
         if isinstance(spread, (str, bytes)) or np.ndim(spread) != 1 or len(spread) != 2:
             raise ValueError(f"beta_spread must be two positive numbers (lo, hi), got {spread!r}")
