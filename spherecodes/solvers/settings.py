@@ -16,8 +16,7 @@ import numpy as np
 from .descent import sharpness_scale
 
 __all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "SOFTMAX_HOP_MAX_VARIABLES", "LARGE_K",
-           "LP_MAX_VARIABLES", "sharpens",
-           "large_k", "default_time_limit"]
+           "LP_MAX_VARIABLES", "sharpens", "large_k", "default_time_limit"]
 
 #: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
 #: tangent variables K (d - 1) on: above it each LP takes seconds (d = 10, K = 100:
