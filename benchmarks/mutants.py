@@ -159,7 +159,7 @@ MUTANTS = [
      "        if value2 < value - 1e-12 * scale:", "        if True:",
      ["tests/test_anytime.py::test_basin_hops_keep_small_gains_but_count_them_against_patience"]),
     ("Softmax hops move every codeword", "spherecodes/solvers/multistart.py",
-     "[:min(K, max(2, math.ceil(share * K)))]", "[:K]",
+     "[:_cap_size(share, K)]", "[:K]",
      ["tests/test_anytime.py::test_cap_jitter_moves_exactly_the_codewords_nearest_one_of_them"]),
     ("Tammes hops ignore hop_share", "spherecodes/solvers/multistart.py",
      "    if s.hop_share >= 1.0:", "    if True:",
@@ -167,7 +167,16 @@ MUTANTS = [
     ("Softmax hops at every size", "spherecodes/solvers/settings.py",
      '"softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,',
      '"softmax_hops": 1000 if sharpens(d, K) else 0,',
-     ["tests/test_anytime.py::test_softmax_hops_on_by_size_and_never_lower_rho"]),
+     ["tests/test_anytime.py::test_softmax_hops_on_by_size_and_in_every_softmax_restart"]),
+    ("Softmax restarts do not hop", "spherecodes/solvers/multistart.py",
+     "        if s.softmax_hops > 0 and not _expired(deadline, stop):", "        if False:",
+     ["tests/test_anytime.py::test_softmax_hops_on_by_size_and_in_every_softmax_restart"]),
+    ("default Tammes hops take the cap path (another random stream)", "spherecodes/solvers/multistart.py",
+     "    if s.hop_share >= 1.0:", "    if s.hop_share > 1.0:",
+     ["tests/test_anytime.py::test_tammes_hops_move_every_codeword_or_a_cap_of_hop_share"]),
+    ("cap size rounds floating-point noise up", "spherecodes/solvers/multistart.py",
+     "math.ceil(round(share * K, 9))", "math.ceil(share * K)",
+     ["tests/test_anytime.py::test_cap_jitter_moves_exactly_the_codewords_nearest_one_of_them"]),
 ]
 
 

@@ -72,7 +72,8 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     Restart ``index`` runs an antipodal descent when ``settings.antipodal`` and
     ``index`` is odd (d >= 3).  The value (to minimize) is the max inner product of
     the result, or for the Softmax problem where the polish sharpens (``s.sharpen``)
-    ``1 - rho_one_vs_rest`` after a Softmax sharpening stage; for every value,
+    ``1 - rho_one_vs_rest`` after a Softmax sharpening stage and its basin hops
+    (:func:`_softmax_hops`, where ``s.softmax_hops``); for every value,
     ``rho_one_vs_rest >= 1 - value``.  Small Softmax problems are LP-polished on their
     own objective later, on the best candidates only.
 
@@ -93,9 +94,9 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     Returns
     -------
     dict
-        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops``, ``timings``, and
-        ``hull_seconds``: the slower of the exact one-vs-rest evaluations of the
-        Softmax stage (``None`` without the stage).
+        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops`` (Tammes and Softmax
+        hops made), ``timings``, and ``hull_seconds``: the slowest of the exact
+        one-vs-rest evaluations of the Softmax stage and its hops (``None`` without the stage).
 
     Notes
     -----
@@ -149,9 +150,10 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         hull_seconds = r.hull_seconds
         if s.softmax_hops > 0 and not _expired(deadline, stop):
             t1 = time.perf_counter()
-            W, value, n_hops, hop_hull = _softmax_hops(W, value, rng, s, deadline, stop)
+            W, value, n_softmax, hop_hull = _softmax_hops(W, value, rng, s, deadline, stop)
+            n_hops += n_softmax
             timings["softmax_hops"] = time.perf_counter() - t1
-            hull_seconds = max(hull_seconds or 0.0, hop_hull)
+            hull_seconds = max(hull_seconds, hop_hull)
     timings["total"] = time.perf_counter() - t0
     return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings,
             "hull_seconds": hull_seconds}
@@ -233,20 +235,27 @@ def _jitter(W, rng, angle, stepsize, columns):
     """``W`` with ``columns`` moved by Gaussian steps of typical length ``stepsize * angle``, renormalized."""
     d = W.shape[0]
     X = W.copy()
-    moved = X[:, columns] + (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal(X[:, columns].shape)
+    moved = X[:, columns]
+    moved += (stepsize * angle / np.sqrt(max(d - 1, 1))) * rng.standard_normal(moved.shape)
     X[:, columns] = moved / np.linalg.norm(moved, axis=0)
     return X
 
 
+def _cap_size(share, K):
+    """How many codewords a cap of ``share`` holds: ``ceil(share * K)``, at least 2, at most K
+    (rounded to 1e-9 first, so that 0.07 of 100 is 7, not 8)."""
+    return min(K, max(2, math.ceil(round(share * K, 9))))
+
+
 def _cap_jitter(W, rng, stepsize, share):
-    """:func:`_jitter` of the ``ceil(share * K)`` codewords nearest a random one (itself included).
+    """:func:`_jitter` of the :func:`_cap_size` codewords nearest a random one (itself included).
 
     The step is in units of the minimum angle of ``W``.  Returns the moved code
     (unit columns, shape of ``W``).
     """
     K = W.shape[1]
     G = W.T @ W
-    cap = np.argsort(-G[int(rng.integers(K))], kind="stable")[:min(K, max(2, math.ceil(share * K)))]
+    cap = np.argsort(-G[int(rng.integers(K))], kind="stable")[:_cap_size(share, K)]
     np.fill_diagonal(G, -np.inf)
     return _jitter(W, rng, _min_angle(G.max()), stepsize, cap)
 
@@ -276,7 +285,7 @@ def _symmetric_hops(W, value, rng, s: SearchSettings, run):
 
 
 def _hop(W, value, rng, s: SearchSettings, run):
-    """Polish, then basin hopping: perturb every codeword, LP-polish, keep if better.
+    """Polish, then basin hopping: perturb the codewords (:func:`_tammes_perturb`), LP-polish, keep if better.
 
     The descent's point is polished first (trust-region sequential LP, :func:`.polish.polish_tammes`);
     a hop (:func:`_basin_hops`, step ``hop_stepsize``) polishes from a wide trust region
@@ -309,20 +318,20 @@ def _tammes_perturb(W, value, rng, s: SearchSettings):
 def _softmax_hops(W, value, rng, s: SearchSettings, deadline, stop):
     """Basin hopping on the Softmax objective: move a cap of codewords, sharpen again, keep if better.
 
-    A hop (:func:`_basin_hops`) moves the ``ceil(softmax_hop_share * K)`` codewords nearest
-    to a random one by steps of ``softmax_hop_stepsize`` times the minimum angle, then reruns
+    A hop (:func:`_basin_hops`) moves the codewords nearest to a random one
+    (:func:`_cap_size` of ``softmax_hop_share``) by steps of ``softmax_hop_stepsize`` times the minimum angle, then reruns
     the Softmax stage (:func:`_softmax_stage`, from ``softmax_beta``); ``value`` is
     ``1 - rho``.  Local moves leave the rest of a good code in place, where moving every
     codeword by as much would undo it; measured at d = 10, K = 100 from a code of rho
     0.66555 (a 30 s search, one core, 40 s of hops, step 1.0 times the minimum angle):
-    rho 0.66876 after 6 accepted hops of 82 moving 12 codewords, 0.66827 after 1 of 81
+    rho 0.66876 after 6 accepted hops of 82 moving the 12 nearest, 0.66827 after 1 of 81
     moving all 100 by 0.6.  Returns ``(W, value, hops made, slowest exact evaluation)``.
     """
     hull = [0.0]
 
     def local(X):
         r = _softmax_stage(X, s, deadline)
-        hull[0] = max(hull[0], r.hull_seconds or 0.0)
+        hull[0] = max(hull[0], r.hull_seconds)
         return r.W, 1.0 - r.rho
 
     W, value, n = _basin_hops(W, value, rng, {"deadline": deadline, "stop": stop}, hops=s.softmax_hops,
