@@ -177,6 +177,10 @@ MUTANTS = [
     ("cap size rounds floating-point noise up", "spherecodes/solvers/multistart.py",
      "math.ceil(round(share * K, 9))", "math.ceil(share * K)",
      ["tests/test_anytime.py::test_cap_jitter_moves_exactly_the_codewords_nearest_one_of_them"]),
+    ("settings keep integral floats as floats", "spherecodes/solvers/settings.py",
+     "                object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=minimum))",
+     "                check_int(getattr(self, name), name, minimum=minimum)",
+     ["tests/test_anytime.py::test_settings_store_integral_counts_as_int"]),
 ]
 
 

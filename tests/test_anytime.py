@@ -190,6 +190,18 @@ def test_antipodal_restarts_try_several_symmetric_descents_where_restarts_hop():
         SearchSettings.for_size(10, 100, softmax_beta_max="3200")
 
 
+def test_settings_store_integral_counts_as_int():
+    import json
+
+    from spherecodes.solvers.settings import SearchSettings
+
+    s = SearchSettings.for_size(10, 100, softmax_hops=2.0, restarts=np.int64(3), hop_patience=4.0)
+    assert (type(s.softmax_hops), type(s.restarts), type(s.hop_patience)) == (int, int, int)
+    assert json.loads(json.dumps(s.asdict()))["softmax_hops"] == 2
+    with pytest.raises(TypeError, match="softmax_hops"):
+        SearchSettings.for_size(10, 100, softmax_hops=2.5)
+
+
 def test_closed_forms_reject_what_every_path_rejects():
     # (3, 6): the octahedron, a closed form (Theorem 3.3), so no search runs
     with pytest.raises(TypeError, match="unknown solver option"):

@@ -229,12 +229,14 @@ class SearchSettings:
     def __post_init__(self):
         from .._validation import check_int, check_real
 
-        for name in ("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish", "polish_iterations",
-                     "antipodal_tries", "softmax_iterations"):
-            check_int(getattr(self, name), name, minimum=1)
-        for name in ("hops", "hop_patience", "sharpened_polish_iterations", "softmax_hops", "softmax_hop_patience"):
-            check_int(getattr(self, name), name, minimum=0)
-        check_int(self.softmax_antipodal_period, "softmax_antipodal_period", minimum=2)
+        # integral floats (2.0) are stored as int: the counts are used as range bounds and saved as JSON
+        for names, minimum in ((("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish",
+                                 "polish_iterations", "antipodal_tries", "softmax_iterations"), 1),
+                               (("hops", "hop_patience", "sharpened_polish_iterations", "softmax_hops",
+                                 "softmax_hop_patience"), 0),
+                               (("softmax_antipodal_period",), 2)):
+            for name in names:
+                object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=minimum))
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
                      "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max",
                      "softmax_hop_stepsize", "softmax_hop_share", "hop_share"):
