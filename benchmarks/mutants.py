@@ -181,6 +181,14 @@ MUTANTS = [
      "                object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=minimum))",
      "                check_int(getattr(self, name), name, minimum=minimum)",
      ["tests/test_anytime.py::test_settings_store_integral_counts_as_int"]),
+    ("sharpening ignores the stop flag mid-stage", "spherecodes/solvers/sharpen.py",
+     "        if (stage_end is not None and time.time() >= stage_end) or stopped():",
+     "        if stage_end is not None and time.time() >= stage_end:",
+     ["tests/test_sharpen.py::test_the_stop_flag_ends_a_softmax_sharpening_as_the_deadline_does"]),
+    ("a restart's Softmax stage does not get the stop flag", "spherecodes/solvers/multistart.py",
+     "max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline, stop=stop)",
+     "max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline)",
+     ["tests/test_sharpen.py::test_the_stop_flag_ends_a_softmax_sharpening_as_the_deadline_does"]),
 ]
 
 

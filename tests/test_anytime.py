@@ -389,7 +389,7 @@ def test_restart_kind_and_descent_end_follow_the_softmax_stage(monkeypatch, prob
         return W, 0.5
 
     monkeypatch.setattr(multistart, "lse_descent", record)
-    monkeypatch.setattr(multistart, "_softmax_stage", lambda W, s, deadline: Sharpened(W, 0.5, False, 0.0))
+    monkeypatch.setattr(multistart, "_softmax_stage", lambda W, s, deadline, stop=None: Sharpened(W, 0.5, False, 0.0))
     d, K = 5, 100
     s = SearchSettings.for_size(d, K)
     assert s.sharpen and s.hops == 0   # K (d - 1) = 400: a sharpened size that does not hop

@@ -162,3 +162,40 @@ def test_sharpening_shares_its_deadline_among_sharpness_values_and_keeps_the_res
                             reserve=lambda W: 0.5)
     assert time.time() <= deadline - 0.5 + 0.25   # a loaded machine's slack; without the reserve, 0.5 s later
     assert sorted(set(seen)) == [50.0, 200.0, 800.0, 3200.0]
+
+
+def test_the_stop_flag_ends_a_softmax_sharpening_as_the_deadline_does():
+    """Ctrl-C reaches a running Softmax stage: with the search's stop flag set (after the
+    first L-BFGS iteration, or before the start) the stage stops there and keeps the better
+    of input and output by the exact rho (hull kernel); unset, the same call sharpens."""
+    import threading
+
+    from spherecodes.solvers.sharpen import sharpen_softmax_exact
+
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((6, 40))
+    W /= np.linalg.norm(W, axis=0)
+    schedule = dict(beta_start=50.0, beta_max=3200.0, max_iter=300, tol=1e-7)
+    free = sharpen_softmax_exact(W, **schedule)
+    assert free.gained and free.rho > one_vs_rest_distances(W).rho
+    stop = threading.Event()
+    stop.set()
+    held = sharpen_softmax_exact(W, stop=stop, **schedule)
+    assert not held.gained and held.W is W and held.rho == one_vs_rest_distances(W).rho
+    from spherecodes.solvers.multistart import _softmax_stage  # a restart's stage passes its flag on
+
+    assert not _softmax_stage(W, SearchSettings.for_size(6, 40), None, stop).gained
+    assert _softmax_stage(W, SearchSettings.for_size(6, 40), None).gained
+
+    class AfterFirstCheck:  # set from the first check on: one L-BFGS iteration runs
+        calls = 0
+
+        def is_set(self):
+            self.calls += 1
+            return self.calls > 1
+
+    flag = AfterFirstCheck()
+    once = sharpen_softmax_exact(W, stop=flag, **schedule)
+    assert flag.calls == 3  # the loop, the first iteration (stops the stage), the loop again (ends it)
+    assert once.rho >= one_vs_rest_distances(W).rho - 1e-15  # never worse than the input
+    assert once.rho < free.rho                               # and short of the whole stage

@@ -144,7 +144,7 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         timings["hops"] = time.perf_counter() - t0 - timings["descent"]
     if softmax_stage and not _expired(deadline, stop):
         t1 = time.perf_counter()
-        r = _softmax_stage(W, s, deadline)
+        r = _softmax_stage(W, s, deadline, stop)
         W, value = r.W, 1.0 - r.rho
         timings["softmax"] = time.perf_counter() - t1
         hull_seconds = r.hull_seconds
@@ -159,7 +159,7 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
             "hull_seconds": hull_seconds}
 
 
-def _softmax_stage(W, s: SearchSettings, deadline):
+def _softmax_stage(W, s: SearchSettings, deadline, stop=None):
     """Sharpen the Softmax objective from the descent's point (a :class:`.sharpen.Sharpened`).
 
     The epigraph form (:func:`.sharpen.sharpen_softmax`) starts at the exact separating
@@ -173,7 +173,7 @@ def _softmax_stage(W, s: SearchSettings, deadline):
     from .sharpen import sharpen_softmax_exact
 
     return sharpen_softmax_exact(W, beta_start=s.softmax_beta, beta_max=s.softmax_beta_max,
-                                 max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline)
+                                 max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline, stop=stop)
 
 
 def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
@@ -330,7 +330,7 @@ def _softmax_hops(W, value, rng, s: SearchSettings, deadline, stop):
     hull = [0.0]
 
     def local(X):
-        r = _softmax_stage(X, s, deadline)
+        r = _softmax_stage(X, s, deadline, stop)
         hull[0] = max(hull[0], r.hull_seconds)
         return r.W, 1.0 - r.rho
 

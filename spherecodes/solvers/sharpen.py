@@ -70,7 +70,8 @@ def _normalized(V):
     return V / n, n
 
 
-def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter, tol, deadline=None, reserve=None):
+def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter, tol, deadline=None, reserve=None,
+                  stop=None):
     """Minimize ``fun(X, beta)`` over unit columns for beta = beta_start * factor^i <= beta_max.
 
     ``fun`` returns (value, Euclidean gradient) at unit columns.  Each stage starts
@@ -83,7 +84,8 @@ def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter
     300 iterations 35 s, and a 60 s call that ended its stage at beta = 50 reached rho
     0.9156; sharing, 0.9269).  ``reserve(X)``, if given, is the time the caller needs
     after the continuation, from the current point; it is taken off the deadline
-    before each stage.
+    before each stage.  ``stop`` (an object with ``is_set()``, e.g. the search's Ctrl-C
+    flag) ends it like the deadline, checked every iteration.
     """
     shape = X0.shape
     X = X0 / np.linalg.norm(X0, axis=0)
@@ -98,13 +100,16 @@ def _continuation(X0, fun, true_value, *, beta_start, beta_max, factor, max_iter
 
     stage_end = None
 
+    def stopped():
+        return stop is not None and stop.is_set()
+
     def out_of_time(intermediate_result):
-        if stage_end is not None and time.time() >= stage_end:
+        if (stage_end is not None and time.time() >= stage_end) or stopped():
             raise StopIteration
 
     beta = float(beta_start)
     stages_left = math.floor(math.log(beta_max / beta, factor) + 1e-9) + 1 if beta <= beta_max else 0
-    while beta <= beta_max and (deadline is None or time.time() < deadline):
+    while beta <= beta_max and (deadline is None or time.time() < deadline) and not stopped():
         if deadline is not None:
             end = deadline - (reserve(X) if reserve is not None else 0.0)
             if time.time() >= end:
@@ -201,7 +206,7 @@ def separating_directions(W: np.ndarray, nearest: np.ndarray) -> np.ndarray:
 
 def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: float = 1024.0,
                     beta_max: float = 1e10, factor: float = 4.0, max_iter: int = 2000,
-                    tol: float = 1e-12, deadline: float | None = None, reserve=None) -> np.ndarray:
+                    tol: float = 1e-12, deadline: float | None = None, reserve=None, stop=None) -> np.ndarray:
     """Improve ``W`` for the Softmax Code problem by a sharpness continuation on (W, H).
 
     For every W, ``rho_one_vs_rest(W) >= min_{k != j} <h_k, w_k - w_j>`` for any unit
@@ -222,6 +227,8 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     reserve : callable, optional
         ``reserve(W)``: seconds the caller needs after the continuation, from the
         current codewords ``(d, K)``; taken off ``deadline`` before each sharpness value.
+    stop : object with ``is_set()``, optional
+        Ends the continuation when set (checked every L-BFGS iteration), as the deadline.
 
     Returns
     -------
@@ -234,7 +241,7 @@ def sharpen_softmax(W: np.ndarray, H: np.ndarray | None = None, *, beta_start: f
     fun, true_value = _stack_value(d, K)
     X = _continuation(np.concatenate([W, H], axis=1), fun, true_value, beta_start=beta_start,
                       beta_max=beta_max, factor=factor, max_iter=max_iter, tol=tol, deadline=deadline,
-                      reserve=None if reserve is None else (lambda X: reserve(X[:, :K])))
+                      reserve=None if reserve is None else (lambda X: reserve(X[:, :K])), stop=stop)
     return np.ascontiguousarray(X[:, :K])
 
 
@@ -262,7 +269,7 @@ HULL_MARGIN = 1.5
 HULL_SAMPLE = 32
 
 
-def sharpen_softmax_exact(W: np.ndarray, *, deadline: float | None = None, **schedule) -> Sharpened:
+def sharpen_softmax_exact(W: np.ndarray, *, deadline: float | None = None, stop=None, **schedule) -> Sharpened:
     """:func:`sharpen_softmax` from the exact separating directions, kept only if the exact rho rises.
 
     Parameters
@@ -277,6 +284,9 @@ def sharpen_softmax_exact(W: np.ndarray, *, deadline: float | None = None, **sch
         current point before each sharpness value: it grows as the code sharpens (at
         K = 1000, d = 128: 1.1 s for the input, 14 s after the stage).  A target, not a
         bound.
+    stop : object with ``is_set()``, optional
+        Ends the continuation when set (the search's Ctrl-C flag); the output is then
+        evaluated and kept if better, as at the deadline.
     **schedule
         ``beta_start``, ``beta_max``, ``max_iter``, ``tol`` of :func:`sharpen_softmax`.
 
@@ -299,7 +309,7 @@ def sharpen_softmax_exact(W: np.ndarray, *, deadline: float | None = None, **sch
         return HULL_MARGIN * max(hull_seconds, certification_seconds(W2, sample=HULL_SAMPLE))
 
     W2 = sharpen_softmax(W, separating_directions(W, res.nearest), deadline=deadline,
-                         reserve=None if deadline is None else reserve, **schedule)
+                         reserve=None if deadline is None else reserve, stop=stop, **schedule)
     t = time.perf_counter()
     rho2 = softmax_value(W2)[0]
     hull_seconds = max(hull_seconds, time.perf_counter() - t)
