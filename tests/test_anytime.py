@@ -256,7 +256,6 @@ def test_basin_hops_keep_small_gains_but_count_them_against_patience():
     from spherecodes.solvers.multistart import _basin_hops
 
     run = {"deadline": None, "stop": None}
-    rng = np.random.default_rng(0)
 
     def chain(step, gain):
         calls = []
@@ -266,7 +265,7 @@ def test_basin_hops_keep_small_gains_but_count_them_against_patience():
             v = X[0, 0] - step(len(calls))
             return np.full((1, 1), v), v
 
-        W, v, n = _basin_hops(np.ones((1, 1)), 1.0, rng, run, hops=30, patience=4, gain=gain,
+        W, v, n = _basin_hops(np.ones((1, 1)), 1.0, run, hops=30, patience=4, gain=gain,
                               perturb=lambda W, v: W, local=local)
         return v, n
 

@@ -210,7 +210,7 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
     return best_W, best
 
 
-def _basin_hops(W, value, rng, run, *, hops, patience, perturb, local, gain=1e-12):
+def _basin_hops(W, value, run, *, hops, patience, perturb, local, gain=1e-12):
     """Monotonic basin hopping from ``(W, value)`` (to minimize).
 
     A hop draws ``X = perturb(W, value)`` (unit columns) and hands it to ``local``, which
@@ -278,7 +278,7 @@ def _symmetric_hops(W, value, rng, s: SearchSettings, run):
     d, n = W.shape[0], W.shape[1] // 2
     beta_hop = min(2.0 * s.beta_top(d, 2 * n), run["beta_max"])  # a start above the cap would not descend
     W, value, _ = _basin_hops(
-        W, value, rng, run, hops=s.hops, patience=s.hop_patience,
+        W, value, run, hops=s.hops, patience=s.hop_patience,
         perturb=lambda W, v: _jitter(W[:, :n], rng, _min_angle(v), s.symmetric_hop_stepsize, slice(None)),
         local=lambda X: lse_descent(X, beta0=beta_hop, antipodal=True, **run))
     return W, value
@@ -303,7 +303,7 @@ def _hop(W, value, rng, s: SearchSettings, run):
         return r.W, -r.value
 
     W, value = polish(W, s.radius)
-    return _basin_hops(W, value, rng, run, hops=s.hops, patience=s.hop_patience,
+    return _basin_hops(W, value, run, hops=s.hops, patience=s.hop_patience,
                        perturb=lambda W, v: _tammes_perturb(W, v, rng, s), local=lambda X: polish(X, s.hop_radius))
 
 
@@ -327,17 +327,18 @@ def _softmax_hops(W, value, rng, s: SearchSettings, deadline, stop):
     rho 0.66876 after 6 accepted hops of 82 moving the 12 nearest, 0.66827 after 1 of 81
     moving all 100 by 0.6.  Returns ``(W, value, hops made, slowest exact evaluation)``.
     """
-    hull = [0.0]
+    hull_seconds = 0.0
 
     def local(X):
+        nonlocal hull_seconds
         r = _softmax_stage(X, s, deadline, stop)
-        hull[0] = max(hull[0], r.hull_seconds)
+        hull_seconds = max(hull_seconds, r.hull_seconds)
         return r.W, 1.0 - r.rho
 
-    W, value, n = _basin_hops(W, value, rng, {"deadline": deadline, "stop": stop}, hops=s.softmax_hops,
+    W, value, n = _basin_hops(W, value, {"deadline": deadline, "stop": stop}, hops=s.softmax_hops,
                               patience=s.softmax_hop_patience, gain=s.softmax_hop_gain, local=local,
                               perturb=lambda W, v: _cap_jitter(W, rng, s.softmax_hop_stepsize, s.softmax_hop_share))
-    return W, value, n, hull[0]
+    return W, value, n, hull_seconds
 
 
 @dataclass
