@@ -189,6 +189,23 @@ MUTANTS = [
      "max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline, stop=stop)",
      "max_iter=s.softmax_iterations, tol=1e-7, deadline=deadline)",
      ["tests/test_sharpen.py::test_the_stop_flag_ends_a_softmax_sharpening_as_the_deadline_does"]),
+    ("orbit-code pullback by g instead of its transpose", "spherecodes/solvers/symmetry.py",
+     'return np.einsum("gji,jgh->ih", self.group.matrices, moved)',
+     'return np.einsum("gij,jgh->ih", self.group.matrices, moved)', ["tests/test_symmetry.py"]),
+    ("orbit-code fast step forgets the orbit sizes of the special orbits", "spherecodes/solvers/symmetry.py",
+     "        total = self._sizes @ E.sum(axis=1)", "        total = self.group.order * E.sum()",
+     ["tests/test_symmetry.py"]),
+    ("orbit decompositions allow no generic orbit", "spherecodes/solvers/symmetry.py",
+     "if rest >= group.order and rest % group.order == 0:", "if rest >= 0 and rest % group.order == 0:",
+     ["tests/test_symmetry.py"]),
+    ("rotation-symmetric restarts on index 0 mod period", "spherecodes/solvers/multistart.py",
+     "index % s.rotation_period == 2", "index % s.rotation_period == 0", ["tests/test_symmetry.py"]),
+    ("rotation tries restart the group sweep in every restart", "spherecodes/solvers/multistart.py",
+     "group, decs = groups[(first + j) % len(groups)]", "group, decs = groups[j % len(groups)]",
+     ["tests/test_symmetry.py"]),
+    ("rotation_period may be odd (collides with the antipodal restarts)", "spherecodes/solvers/settings.py",
+     "(self.rotation_period < 4 or self.rotation_period % 2)", "(self.rotation_period < 4)",
+     ["tests/test_symmetry.py"]),
 ]
 
 

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-__all__ = ["lse_descent", "lse_max_inner", "max_inner_product", "antipodal_code", "sharpness_scale"]
+__all__ = ["lse_descent", "lse_max_inner", "max_inner_product", "antipodal_code", "Antipodal", "sharpness_scale"]
 
 #: Steps between two checks of the deadline and the stop flag.
 CHECK_EVERY = 25
@@ -82,16 +82,34 @@ def antipodal_code(X: np.ndarray) -> np.ndarray:
     return np.concatenate([X, -X], axis=1)
 
 
+class Antipodal:
+    """The symmetry map of antipodal descents: free points ``X`` (d, h) to the code ``[X, -X]``.
+
+    Any object with these two methods can be passed as ``symmetry`` to :func:`lse_descent`
+    (the rotation-invariant codes of :class:`.symmetry.OrbitCode` are the other kind).
+    """
+
+    def code(self, X: np.ndarray) -> np.ndarray:
+        """The code ``[X, -X]``, shape (d, 2 h)."""
+        return antipodal_code(X)
+
+    def pullback(self, grad: np.ndarray) -> np.ndarray:
+        """The gradient in ``X`` from the gradient ``grad`` (d, 2 h) in the code."""
+        h = grad.shape[1] // 2
+        return grad[:, :h] - grad[:, h:]
+
+
 def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per_beta: int = 200,
                 lr: float = 0.01, decay: float = 0.75, factor: float = 2.0, antipodal: bool = False,
-                deadline: float | None = None, stop=None) -> tuple[np.ndarray, float]:
+                symmetry=None, deadline: float | None = None, stop=None) -> tuple[np.ndarray, float]:
     """Minimize the max inner product from ``W`` by a log-sum-exp continuation.
 
     Parameters
     ----------
     W : ndarray, shape (d, K)
         Starting point, unit columns.  With ``antipodal=True`` the columns are the
-        free half ``X`` of the code ``[X, -X]``.
+        free half ``X`` of the code ``[X, -X]``; with ``symmetry``, the free points of
+        ``symmetry.code(X)``.
     beta0, beta_max : float
         Sharpness schedule ``beta0 * factor**i <= beta_max``.
     steps_per_beta : int
@@ -101,7 +119,12 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
         coordinate, roughly): shrinking faster than ``beta^-1/2`` leaves the result within
         about 1e-5 of its basin's optimum (measured at d = 3..6, K = 20..100).
     antipodal : bool
-        Search the codes ``[X, -X]``.
+        Search the codes ``[X, -X]`` (the same as ``symmetry=Antipodal()``).
+    symmetry : object, optional
+        Search the codes ``symmetry.code(X)`` only, with gradients taken back to ``X``
+        by ``symmetry.pullback`` (:class:`Antipodal`, :class:`.symmetry.OrbitCode`), or,
+        where it has one, by ``symmetry.max_and_gradient(X, beta)`` (the max inner product
+        of the code and the smoothed gradient in ``X``).
     deadline : float, optional
         ``time.time()`` after which the best point so far is returned.
     stop : object with ``is_set()``, optional
@@ -109,14 +132,24 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
 
     Returns
     -------
-    W : ndarray, shape (d, K) (or (d, 2 K) with ``antipodal``)
+    W : ndarray, shape (d, K) (or (d, 2 K) with ``antipodal``, the shape of ``symmetry.code(X)`` with ``symmetry``)
         The best iterate as a full code, unit columns.
+
+    Raises
+    ------
+    ValueError
+        Both ``antipodal`` and ``symmetry``.
     t : float
         Its max inner product (exact, not smoothed).
     """
+    if antipodal:
+        if symmetry is not None:
+            raise ValueError("pass antipodal=True or a symmetry, not both")
+        symmetry = Antipodal()
+    # a symmetry may compute the step itself (OrbitCode: from the orbit representatives' rows)
+    fast = getattr(symmetry, "max_and_gradient", None)
     X = np.array(W, dtype=np.float64)
     X /= np.linalg.norm(X, axis=0)
-    h = X.shape[1]
     m = np.zeros_like(X)
     v = np.zeros_like(X)
     b1, b2, eps = 0.9, 0.999, 1e-12
@@ -126,17 +159,20 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
         rate = lr * (beta0 / beta) ** decay
         for _ in range(steps_per_beta):
             if step % CHECK_EVERY == 0 and step and _expired(deadline, stop):
-                return _full(best_X, antipodal), best
-            C = antipodal_code(X) if antipodal else X
-            G = C.T @ C
-            np.fill_diagonal(G, -np.inf)
-            t = G.max()
+                return _full(best_X, symmetry), best
+            if fast is not None:
+                t, g = fast(X, beta)
+            else:
+                C = X if symmetry is None else symmetry.code(X)
+                G = C.T @ C
+                np.fill_diagonal(G, -np.inf)
+                t = G.max()
+                E = np.exp(beta * (G - t))
+                g = 2.0 * (C @ E) / E.sum()  # E is symmetric
+                if symmetry is not None:
+                    g = symmetry.pullback(g)
             if t < best:
                 best_X, best = X, float(t)
-            E = np.exp(beta * (G - t))
-            g = 2.0 * (C @ E) / E.sum()  # E is symmetric
-            if antipodal:
-                g = g[:, :h] - g[:, h:]
             g -= X * np.sum(X * g, axis=0)
             step += 1
             m = b1 * m + (1.0 - b1) * g
@@ -144,15 +180,15 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
             X = X - rate * (m / (1.0 - b1 ** step)) / (np.sqrt(v / (1.0 - b2 ** step)) + eps)
             X /= np.linalg.norm(X, axis=0)
         beta *= factor
-    C = antipodal_code(X) if antipodal else X
+    C = X if symmetry is None else symmetry.code(X)
     t = max_inner_product(C)
     if t < best:
         best_X, best = X, t
-    return _full(best_X, antipodal), best
+    return _full(best_X, symmetry), best
 
 
-def _full(X, antipodal):
-    return np.ascontiguousarray(antipodal_code(X) if antipodal else X)
+def _full(X, symmetry):
+    return np.ascontiguousarray(X if symmetry is None else symmetry.code(X))
 
 
 def _expired(deadline, stop) -> bool:

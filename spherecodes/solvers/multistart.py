@@ -70,7 +70,8 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     """One restart: a random point (or ``init``), the log-sum-exp descent, LP polish and basin hopping.
 
     Restart ``index`` runs an antipodal descent when ``settings.antipodal`` and
-    ``index`` is odd (d >= 3).  The value (to minimize) is the max inner product of
+    ``index`` is odd (d >= 3), and rotation-symmetric descents (:func:`_rotation_tries`)
+    when d = 3 and ``index % settings.rotation_period == 2``.  The value (to minimize) is the max inner product of
     the result, or for the Softmax problem where the polish sharpens (``s.sharpen``)
     ``1 - rho_one_vs_rest`` after a Softmax sharpening stage and its basin hops
     (:func:`_softmax_hops`, where ``s.softmax_hops``); for every value,
@@ -94,7 +95,8 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     Returns
     -------
     dict
-        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``hops`` (Tammes and Softmax
+        ``W`` (d, K), ``value`` (see above), ``antipodal``, ``symmetry`` (``None``,
+        ``"antipodal"`` or the group and orbits of a rotation-symmetric start), ``hops`` (Tammes and Softmax
         hops made), ``timings``, and ``hull_seconds``: the slowest of the exact
         one-vs-rest evaluations of the Softmax stage and its hops (``None`` without the stage).
 
@@ -116,6 +118,8 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     softmax_stage = s.softmax_stage(problem)
     period = s.softmax_antipodal_period if softmax_stage else 2
     antipodal = init is None and s.antipodal and d >= 3 and index % period == 1
+    rotation = init is None and d == 3 and s.rotation_period > 0 and index % s.rotation_period == 2
+    symmetry = "antipodal" if antipodal else None
     # The Softmax stage restarts the continuation at softmax_beta: a descent beyond it is
     # wasted (40 restarts on one core: the same rho after the stage, mean 0.66180 / 0.66185 at
     # (10, 100), 0.76845 / 0.76840 at (20, 200), from a descent stopped at 1000 / at 50, in
@@ -125,10 +129,12 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
                stop=stop)
     if init is not None:
         W = np.array(init, dtype=np.float64)
-    elif not antipodal:
+    elif not (antipodal or rotation):
         W = _random_columns(rng, d, K)
     if antipodal:
         W, value = _antipodal_tries(rng, d, K, s, index, run)
+    elif rotation:
+        W, value, symmetry = _rotation_tries(rng, K, s, index, run)
     elif s.descent:
         W, value = lse_descent(W, beta0=s.beta0(d, K, index), **run)
     else:
@@ -155,8 +161,8 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
             timings["softmax_hops"] = time.perf_counter() - t1
             hull_seconds = max(hull_seconds, hop_hull)
     timings["total"] = time.perf_counter() - t0
-    return {"W": W, "value": value, "antipodal": antipodal, "hops": n_hops, "timings": timings,
-            "hull_seconds": hull_seconds}
+    return {"W": W, "value": value, "antipodal": antipodal, "symmetry": symmetry, "hops": n_hops,
+            "timings": timings, "hull_seconds": hull_seconds}
 
 
 def _softmax_stage(W, s: SearchSettings, deadline, stop=None):
@@ -208,6 +214,50 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
         if value < best:
             best_W, best = W, value
     return best_W, best
+
+
+def _rotation_tries(rng, K, s: SearchSettings, index, run):
+    """The best of ``s.rotation_tries`` descents among rotation-invariant codes in R^3.
+
+    The tries sweep the groups of ``s.rotation_groups`` that have an orbit decomposition
+    of ``K`` (:func:`.symmetry.orbit_decompositions`) in turn, continuing from one
+    rotation-symmetric restart to the next (so every group comes up, where random draws
+    missed the icosahedral group in all 24 tries of a 120 s search at K = 120); each try
+    draws a decomposition and random free points and runs the descent on the free points
+    (:class:`.symmetry.OrbitCode`), its starting sharpness swept with the sub-index
+    ``index * tries + j`` as in :func:`_antipodal_tries`.  Returns ``(W, value, label)``,
+    ``label`` naming the group and orbits of the best (e.g. ``"I: 0 on axes + 2 x 60"``).
+    """
+    from .symmetry import OrbitCode, orbit_decompositions, rotation_group
+
+    groups = [(g, decs) for g in map(rotation_group, s.rotation_groups)
+              if (decs := orbit_decompositions(g, K))]
+    if not groups:  # no invariant code of K points under these groups: a free restart
+        W = _random_columns(rng, 3, K)
+        W, value = lse_descent(W, beta0=s.beta0(3, K, index), **run) if s.descent else (W, max_inner_product(W))
+        return W, value, None
+    # A few free points need no slow anneal: s.steps_per_beta, not the restart's cycle (measured,
+    # 20 descents each, hits of the best known value: K = 130 under D5 10 / 11 at 200 / 200-800
+    # steps, under C5 14 / 15, K = 120 under I 20 / 20; 0.17 / 0.4 s a descent).
+    run = {**run, "steps_per_beta": s.steps_per_beta}
+    best = (None, np.inf, None)
+    tries = s.rotation_tries
+    first = (index // s.rotation_period) * tries  # tries made by the earlier rotation-symmetric restarts
+    for j in range(tries):
+        if j and _expired(run["deadline"], run["stop"]):
+            break
+        group, decs = groups[(first + j) % len(groups)]
+        special, h = decs[int(rng.integers(len(decs)))]
+        orbits = OrbitCode(group, special, h)
+        X = _random_columns(rng, 3, h)
+        if s.descent:
+            W, value = lse_descent(X, beta0=s.beta0(3, K, index * tries + j), symmetry=orbits, **run)
+        else:
+            W = orbits.code(X)
+            value = max_inner_product(W)
+        if value < best[1]:
+            best = (W, value, f"{group.name}: {orbits.fixed.shape[1]} on axes + {h} x {group.order}")
+    return best
 
 
 def _basin_hops(W, value, run, *, hops, patience, perturb, local, gain=1e-12):

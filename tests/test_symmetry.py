@@ -1,0 +1,178 @@
+"""Rotation groups of R^3, invariant codes, and the rotation-symmetric restarts of the d = 3 search."""
+import numpy as np
+import pytest
+
+from spherecodes.solvers.descent import lse_descent, lse_max_inner, max_inner_product
+from spherecodes.solvers.multistart import restart_once
+from spherecodes.solvers.settings import SearchSettings
+from spherecodes.solvers.symmetry import OrbitCode, orbit_decompositions, rotation_group
+
+# Group orders and the sizes of the orbits of points on rotation axes, from the geometry of
+# the solids: the tetrahedron's 4 vertices and 4 face centres and 6 edge midpoints; the
+# octahedron's 6 vertices, 8 faces, 12 edges; the icosahedron's 12 vertices, 20 faces, 30 edges.
+GROUPS = {"C2": (2, [1, 1]), "C5": (5, [1, 1]), "D2": (4, [2, 2, 2]), "D3": (6, [2, 3, 3]),
+          "D6": (12, [2, 6, 6]), "T": (12, [4, 4, 6]), "O": (24, [6, 8, 12]), "I": (60, [12, 20, 30])}
+
+#: The best known 120-point packing of S^2 (icosahedral; Sloane's tables of spherical packings,
+#: ../shared/reference/best_known_tammes_d3.csv, 9 digits).
+BEST_120 = 0.943662307
+
+
+def _key(M):
+    return tuple(np.round(M, 6).ravel())
+
+
+@pytest.mark.parametrize("name", sorted(GROUPS))
+def test_groups_are_rotation_groups_of_the_stated_order_with_their_axis_orbits(name):
+    group = rotation_group(name)
+    order, special = GROUPS[name]
+    G = group.matrices
+    assert G.shape == (order, 3, 3)
+    assert np.allclose(G[0], np.eye(3))
+    for M in G:
+        assert np.allclose(M.T @ M, np.eye(3), atol=1e-12) and np.linalg.det(M) == pytest.approx(1.0)
+    keys = {_key(M) for M in G}
+    assert len(keys) == order  # distinct
+    assert all(_key(A @ B) in keys for A in G for B in G)  # closed: a group
+    assert sorted(o.shape[1] for o in group.special) == sorted(special)
+    for orb in group.special:
+        assert np.allclose(np.linalg.norm(orb, axis=0), 1.0)
+        p = orb[:, 0]
+        # on an axis: fixed by |G| / |orbit| rotations (orbit-stabilizer), more than the identity
+        assert sum(np.allclose(M @ p, p, atol=1e-9) for M in G) == order // orb.shape[1] > 1
+        # an orbit: every rotation permutes it
+        for M in G:
+            moved = M @ orb
+            assert all(np.min(np.linalg.norm(orb - q[:, None], axis=0)) < 1e-9 for q in moved.T)
+
+
+def test_orbit_decompositions_are_exactly_the_ways_to_make_K_points():
+    I = rotation_group("I")
+    assert orbit_decompositions(I, 120) == [((), 2)]
+    assert orbit_decompositions(I, 110) == [((1, 2), 1)]  # 20 + 30 + 60
+    assert orbit_decompositions(I, 61) == []
+    for name in GROUPS:
+        group = rotation_group(name)
+        sizes = [o.shape[1] for o in group.special]
+        for K in range(2, 140):
+            found = set(orbit_decompositions(group, K))
+            # brute force over subsets of the special orbits and counts of generic ones
+            expect = {(tuple(i for i in range(len(sizes)) if mask >> i & 1), h)
+                      for mask in range(2 ** len(sizes)) for h in range(1, K + 1)
+                      if sum(sizes[i] for i in range(len(sizes)) if mask >> i & 1) + h * group.order == K}
+            assert found == expect, (name, K)
+
+
+def test_unknown_groups_are_refused():
+    for bad in ("C1", "D0", "X", "c3", "", 5):
+        with pytest.raises(ValueError, match="unknown rotation group"):
+            rotation_group(bad)
+
+
+@pytest.mark.parametrize("name, special, h", [("I", (1, 2), 1), ("T", (0, 2), 3), ("D5", (0,), 4), ("C3", (1,), 5)])
+def test_an_orbit_code_is_invariant_and_its_pullback_is_the_gradient(name, special, h):
+    group = rotation_group(name)
+    orbits = OrbitCode(group, special, h)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3, h))
+    X /= np.linalg.norm(X, axis=0)
+    W = orbits.code(X)
+    assert W.shape == (3, orbits.K)
+    assert np.allclose(np.linalg.norm(W, axis=0), 1.0)
+    for M in group.matrices:  # each rotation maps the code onto itself
+        D = np.linalg.norm((M @ W)[:, :, None] - W[:, None, :], axis=0)
+        assert np.max(np.min(D, axis=1)) < 1e-9
+    # the pullback against central finite differences of f(X) = lse(code(X)) (X free in R^{3 x h})
+    beta = 7.0
+    f = lambda X: lse_max_inner(orbits.code(X), beta)[0]
+    grad = orbits.pullback(lse_max_inner(W, beta)[1])
+    E = rng.standard_normal(X.shape)
+    step = 1e-6
+    fd = (f(X + step * E) - f(X - step * E)) / (2 * step)
+    assert np.sum(grad * E) == pytest.approx(fd, rel=1e-6, abs=1e-9)
+    # the descent's step from the representatives' rows only: the same max and gradient
+    t, fast = orbits.max_and_gradient(X, beta)
+    assert t == pytest.approx(max_inner_product(W), abs=1e-15)
+    assert np.allclose(fast, grad, rtol=1e-10, atol=1e-12 * np.abs(grad).max())
+
+
+def test_a_symmetric_descent_stays_symmetric_and_refuses_two_symmetries():
+    orbits = OrbitCode(rotation_group("O"), (0,), 2)  # 6 + 2 x 24 = 54 points
+    X = np.random.default_rng(0).standard_normal((3, 2))
+    W, t = lse_descent(X / np.linalg.norm(X, axis=0), beta0=20.0, beta_max=1e3, symmetry=orbits)
+    assert W.shape == (3, 54) and t == pytest.approx(max_inner_product(W), abs=1e-15)
+    for M in rotation_group("O").matrices:
+        D = np.linalg.norm((M @ W)[:, :, None] - W[:, None, :], axis=0)
+        assert np.max(np.min(D, axis=1)) < 1e-9
+    with pytest.raises(ValueError, match="not both"):
+        lse_descent(X, beta0=20.0, antipodal=True, symmetry=orbits)
+
+
+def test_a_rotation_symmetric_restart_finds_the_icosahedral_120_code_a_free_one_misses():
+    # one restart each, no hops: the symmetric descents (icosahedral group only) against a free descent
+    s = SearchSettings.for_size(3, 120, hops=0, rotation_groups=("I",), rotation_tries=2)
+    seq = np.random.SeedSequence(0)
+    sym = restart_once("tammes", 3, 120, seq, s, index=2)
+    free = restart_once("tammes", 3, 120, seq, s, index=0)
+    assert sym["symmetry"] == "I: 0 on axes + 2 x 60" and free["symmetry"] is None
+    assert sym["value"] == pytest.approx(max_inner_product(sym["W"]), abs=1e-15)
+    assert sym["value"] <= BEST_120 + 1e-6  # the descent alone stops within about 1e-6 of its basin's optimum
+    assert free["value"] > BEST_120 + 1e-4
+
+
+def test_rotation_restarts_fall_on_index_2_mod_period_at_d_3_only():
+    s3 = SearchSettings.for_size(3, 30, hops=0, rotation_tries=1, beta_max=100.0)
+    assert s3.rotation_period == 4 and SearchSettings.for_size(4, 30).rotation_period == 0
+    kinds = [restart_once("tammes", 3, 30, np.random.SeedSequence(i), s3, index=i)["symmetry"] for i in range(7)]
+    assert kinds[0] is None and kinds[4] is None
+    assert kinds[1] == kinds[3] == kinds[5] == "antipodal"
+    assert kinds[2] is not None and kinds[2] != "antipodal" and kinds[6] not in (None, "antipodal")
+    s4 = SearchSettings.for_size(4, 30, hops=0, rotation_period=4, beta_max=100.0)
+    assert restart_once("tammes", 4, 30, np.random.SeedSequence(2), s4, index=2)["symmetry"] is None
+    off = SearchSettings.for_size(3, 30, hops=0, rotation_period=0, beta_max=100.0)
+    assert restart_once("tammes", 3, 30, np.random.SeedSequence(2), off, index=2)["symmetry"] is None
+
+
+def test_no_invariant_code_of_that_size_gives_a_free_restart():
+    s = SearchSettings.for_size(3, 61, hops=0, rotation_groups=("I",), beta_max=100.0)  # 61: no I-invariant code
+    r = restart_once("tammes", 3, 61, np.random.SeedSequence(0), s, index=2)
+    assert r["symmetry"] is None and r["W"].shape == (3, 61)
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"rotation_period": 2}, "rotation_period"), ({"rotation_period": 5}, "rotation_period"),
+    ({"rotation_period": -4}, "rotation_period"), ({"rotation_groups": ("I", "Q7")}, "rotation_groups"),
+    ({"rotation_groups": "I"}, "rotation_groups"), ({"rotation_groups": ()}, "rotation_groups"),
+    ({"rotation_tries": 0}, "rotation_tries")])
+def test_bad_rotation_settings_name_the_option(options, match):
+    with pytest.raises(ValueError, match=match):
+        SearchSettings.for_size(3, 30, **options)
+
+
+def test_rotation_settings_round_trip_as_json():
+    s = SearchSettings.for_size(3, 30, rotation_groups=["I", "D5"], rotation_period=6.0)
+    assert s.rotation_groups == ("I", "D5") and s.rotation_period == 6 and isinstance(s.rotation_period, int)
+    d = s.asdict()
+    assert d["rotation_groups"] == ["I", "D5"]
+    assert SearchSettings(**{**d, "rotation_groups": tuple(d["rotation_groups"]), "beta_spread": tuple(d["beta_spread"]),
+                             "steps_cycle": tuple(d["steps_cycle"])}) == s
+
+
+def test_the_tries_sweep_the_groups_in_turn_across_restarts(monkeypatch):
+    from spherecodes.solvers import multistart
+
+    seen = []
+    descent = multistart.lse_descent
+
+    def spy(X, **kw):
+        if kw.get("symmetry") is not None:
+            seen.append(kw["symmetry"].group.name)
+        return descent(X, **kw)
+
+    monkeypatch.setattr(multistart, "lse_descent", spy)
+    # K = 48: no I-invariant code (60 > 48), so I is skipped; O, T, D4 have one
+    s = SearchSettings.for_size(3, 48, hops=0, rotation_groups=("I", "O", "T", "D4"), rotation_tries=2,
+                                beta_max=100.0)
+    for index in (2, 6, 10):
+        restart_once("tammes", 3, 48, np.random.SeedSequence(index), s, index=index)
+    assert seen == ["O", "T", "D4", "O", "T", "D4"]
