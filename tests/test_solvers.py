@@ -206,11 +206,8 @@ def test_softmax_polish_reaches_kkt_point():
 
 def test_polish_beats_smoothing_only():
     K = 9
-    # free and antipodal restarts only: a D3-invariant descent (rotation-symmetric restart 2)
-    # lands on the optimal 9-point code exactly, polish or not
-    opts = dict(method="numeric", restarts=3, seed=11, rotation_period=0, **SERIAL)
-    smooth = tammes_code(3, K, polish=False, **opts)
-    full = tammes_code(3, K, **opts)
+    smooth = tammes_code(3, K, method="numeric", restarts=3, seed=11, polish=False, **SERIAL)
+    full = tammes_code(3, K, method="numeric", restarts=3, seed=11, **SERIAL)
     assert full.max_inner_product == pytest.approx(1 / 3, abs=1e-9)
     assert smooth.max_inner_product > full.max_inner_product + 1e-7  # smoothing alone stops short
 

@@ -121,8 +121,12 @@ def test_a_rotation_symmetric_restart_finds_the_icosahedral_120_code_a_free_one_
 
 
 def test_rotation_restarts_fall_on_index_2_mod_period_at_d_3_only():
-    s3 = SearchSettings.for_size(3, 30, hops=0, rotation_tries=1, beta_max=100.0)
-    assert s3.rotation_period == 4 and SearchSettings.for_size(4, 30).rotation_period == 0
+    from spherecodes.solvers.settings import ROTATION_MIN_K
+
+    assert SearchSettings.for_size(3, ROTATION_MIN_K).rotation_period == 4
+    assert SearchSettings.for_size(3, ROTATION_MIN_K - 1).rotation_period == 0
+    assert SearchSettings.for_size(4, 2 * ROTATION_MIN_K).rotation_period == 0
+    s3 = SearchSettings.for_size(3, 30, hops=0, rotation_period=4, rotation_tries=1, beta_max=100.0)
     kinds = [restart_once("tammes", 3, 30, np.random.SeedSequence(i), s3, index=i)["symmetry"] for i in range(7)]
     assert kinds[0] is None and kinds[4] is None
     assert kinds[1] == kinds[3] == kinds[5] == "antipodal"
@@ -134,7 +138,7 @@ def test_rotation_restarts_fall_on_index_2_mod_period_at_d_3_only():
 
 
 def test_no_invariant_code_of_that_size_gives_a_free_restart():
-    s = SearchSettings.for_size(3, 61, hops=0, rotation_groups=("I",), beta_max=100.0)  # 61: no I-invariant code
+    s = SearchSettings.for_size(3, 61, hops=0, rotation_groups=("I",), rotation_period=4, beta_max=100.0)  # no I-code
     r = restart_once("tammes", 3, 61, np.random.SeedSequence(0), s, index=2)
     assert r["symmetry"] is None and r["W"].shape == (3, 61)
 
@@ -172,7 +176,7 @@ def test_the_tries_sweep_the_groups_in_turn_across_restarts(monkeypatch):
     monkeypatch.setattr(multistart, "lse_descent", spy)
     # K = 48: no I-invariant code (60 > 48), so I is skipped; O, T, D4 have one
     s = SearchSettings.for_size(3, 48, hops=0, rotation_groups=("I", "O", "T", "D4"), rotation_tries=2,
-                                beta_max=100.0)
+                                rotation_period=4, beta_max=100.0)
     for index in (2, 6, 10):
         restart_once("tammes", 3, 48, np.random.SeedSequence(index), s, index=index)
     assert seen == ["O", "T", "D4", "O", "T", "D4"]

@@ -17,6 +17,7 @@ from .descent import sharpness_scale
 from .symmetry import DEFAULT_GROUPS, rotation_group
 
 __all__ = ["SearchSettings", "SHARPEN_MIN_VARIABLES", "HOP_MAX_VARIABLES", "SOFTMAX_HOP_MAX_VARIABLES", "LARGE_K",
+           "ROTATION_MIN_K",
            "LP_MAX_VARIABLES", "sharpens", "large_k", "default_time_limit"]
 
 #: Sharpen (L-BFGS continuation, :mod:`.sharpen`) before the LP polish from this many
@@ -41,6 +42,15 @@ HOP_MAX_VARIABLES = 300
 #: (20, 100) and, in 120 s, 0.76858 / 0.76969 at (20, 200): there a hop costs seconds, and a
 #: few long chains of hops lose to many restarts.
 SOFTMAX_HOP_MAX_VARIABLES = 1000
+
+#: In d = 3, restarts are rotation-symmetric (``rotation_period`` 4) from this many points on.
+#: Below it the free search with hops reaches every best known code of the benchmark list in
+#: 120 s, and the symmetric restarts only take time from it; above it they reach codes the free
+#: search misses.  Measured (``bench_solvers.py --cells 3:5-60,3:65-130:5 --seeds 0
+#: --time-limit 120``, two cells at a time on 2 cores): with rotation-symmetric restarts at every
+#: K, the best known value at K = 90, 120 and 130 (missed without them) but no longer at K = 49,
+#: 53 and 65 (hit without them, in 62-85 s: one lucky free restart in about 30).
+ROTATION_MIN_K = 80
 
 #: From this many classes on, ``softmax_code``/``tammes_code`` take the large-K path
 #: (:func:`.large_k.spread_code`: nearest-neighbour pairs, O(K (d + m)) memory): a dense
@@ -119,7 +129,8 @@ class SearchSettings:
         4 times in 4, free ones once in 4, so some stay.
     rotation_period : int
         d = 3: restarts with ``index % rotation_period == 2`` are rotation-symmetric (0: none;
-        else an even number, at least 4, so that they never fall on the antipodal ones).
+        else an even number, at least 4, so that they never fall on the antipodal ones;
+        default 4 from :data:`ROTATION_MIN_K` points on, else 0).
         Such a restart makes ``rotation_tries`` descents among codes invariant under a
         rotation group, sweeping ``rotation_groups`` in turn (:mod:`.symmetry`), keeps the best, then
         polishes and hops like a free restart (which may break the symmetry).  Measured at
@@ -314,7 +325,7 @@ class SearchSettings:
             "polish_reserve": 0.02 if K * (d - 1) <= HOP_MAX_VARIABLES else 0.2,
             "sharpen": sharpens(d, K),
             "softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,
-            "rotation_period": 4 if d == 3 else 0,
+            "rotation_period": 4 if d == 3 and K >= ROTATION_MIN_K else 0,
         }
         size.update({k: v for k, v in options.items() if v is not None})
         # d = 3: few best known codes are centrally symmetric, so no extra symmetric descents
