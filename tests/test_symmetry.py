@@ -64,7 +64,7 @@ def test_orbit_decompositions_are_exactly_the_ways_to_make_K_points():
 
 
 def test_unknown_groups_are_refused():
-    for bad in ("C1", "D0", "X", "c3", "", 5):
+    for bad in ("C1", "D0", "X", "c3", "", 5, "C02", "D121", "C100000", ["I"], None):
         with pytest.raises(ValueError, match="unknown rotation group"):
             rotation_group(bad)
 
@@ -100,7 +100,7 @@ def test_a_symmetric_descent_stays_symmetric_and_refuses_two_symmetries():
     orbits = OrbitCode(rotation_group("O"), (0,), 2)  # 6 + 2 x 24 = 54 points
     X = np.random.default_rng(0).standard_normal((3, 2))
     W, t = lse_descent(X / np.linalg.norm(X, axis=0), beta0=20.0, beta_max=1e3, symmetry=orbits)
-    assert W.shape == (3, 54) and t == pytest.approx(max_inner_product(W), abs=1e-15)
+    assert W.shape == (3, 54) and t == max_inner_product(W)  # the value of the code returned, exactly
     for M in rotation_group("O").matrices:
         D = np.linalg.norm((M @ W)[:, :, None] - W[:, None, :], axis=0)
         assert np.max(np.min(D, axis=1)) < 1e-9
@@ -180,3 +180,32 @@ def test_the_tries_sweep_the_groups_in_turn_across_restarts(monkeypatch):
     for index in (2, 6, 10):
         restart_once("tammes", 3, 48, np.random.SeedSequence(index), s, index=index)
     assert seen == ["O", "T", "D4", "O", "T", "D4"]
+
+
+def test_rotation_tries_stop_at_the_deadline_and_on_the_stop_flag(monkeypatch):
+    import threading
+    import time
+
+    from spherecodes.solvers import multistart
+
+    calls = []
+    descent = multistart.lse_descent
+
+    def spy(X, **kw):
+        calls.append(kw.get("symmetry"))
+        return descent(X, **kw)
+
+    monkeypatch.setattr(multistart, "lse_descent", spy)
+    s = SearchSettings.for_size(3, 120, hops=0, rotation_tries=50)  # 50 descents: many seconds unbounded
+    seq = np.random.SeedSequence(0)
+    flag = threading.Event()
+    flag.set()
+    t0 = time.perf_counter()
+    r = restart_once("tammes", 3, 120, seq, s, index=2, stop=flag)
+    assert time.perf_counter() - t0 < 1.0 and r["symmetry"] is not None
+    assert len(calls) == 1  # the first try runs (and returns at once), no further try starts
+    calls.clear()
+    t0 = time.perf_counter()
+    r = restart_once("tammes", 3, 120, seq, s, index=2, deadline=time.time() + 1.0)
+    assert time.perf_counter() - t0 < 2.0 and 1 <= len(calls) < 50
+    assert r["value"] == max_inner_product(r["W"]) and r["W"].shape == (3, 120)

@@ -134,13 +134,13 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
     -------
     W : ndarray, shape (d, K) (or (d, 2 K) with ``antipodal``, the shape of ``symmetry.code(X)`` with ``symmetry``)
         The best iterate as a full code, unit columns.
+    t : float
+        Its max inner product (exact, not smoothed).
 
     Raises
     ------
     ValueError
         Both ``antipodal`` and ``symmetry``.
-    t : float
-        Its max inner product (exact, not smoothed).
     """
     if antipodal:
         if symmetry is not None:
@@ -159,7 +159,7 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
         rate = lr * (beta0 / beta) ** decay
         for _ in range(steps_per_beta):
             if step % CHECK_EVERY == 0 and step and _expired(deadline, stop):
-                return _full(best_X, symmetry), best
+                return _result(best_X, best, symmetry, fast)
             if fast is not None:
                 t, g = fast(X, beta)
             else:
@@ -184,11 +184,14 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
     t = max_inner_product(C)
     if t < best:
         best_X, best = X, t
-    return _full(best_X, symmetry), best
+    return _result(best_X, best, symmetry, fast)
 
 
-def _full(X, symmetry):
-    return np.ascontiguousarray(X if symmetry is None else symmetry.code(X))
+def _result(X, t, symmetry, fast):
+    """``(code, max inner product)``; the value recomputed on the whole code where a fast
+    symmetric step took it from the representatives' rows (the rotated copies round differently)."""
+    W = np.ascontiguousarray(X if symmetry is None else symmetry.code(X))
+    return W, (max_inner_product(W) if fast is not None else t)
 
 
 def _expired(deadline, stop) -> bool:

@@ -118,7 +118,9 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     softmax_stage = s.softmax_stage(problem)
     period = s.softmax_antipodal_period if softmax_stage else 2
     antipodal = init is None and s.antipodal and d >= 3 and index % period == 1
-    rotation = init is None and d == 3 and s.rotation_period > 0 and index % s.rotation_period == 2
+    # a rotation turn that falls on an antipodal restart (an odd softmax_antipodal_period) stays antipodal
+    rotation = (init is None and not antipodal and d == 3 and s.rotation_period > 0
+                and index % s.rotation_period == 2 and bool(_rotation_groups(s, K)))
     symmetry = "antipodal" if antipodal else None
     # The Softmax stage restarts the continuation at softmax_beta: a descent beyond it is
     # wasted (40 restarts on one core: the same rho after the stage, mean 0.66180 / 0.66185 at
@@ -141,9 +143,9 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         value = max_inner_product(W)
     timings = {"descent": time.perf_counter() - t0}
     n_hops, hull_seconds = 0, None
-    # A restart of several symmetric descents keeps its symmetric best (hops would break it). One
-    # symmetric descent (d = 3, where few best known codes are centrally symmetric) is just
-    # another start: it hops like the rest (bench_solvers, d = 3, K = 80, seed 0: missed in 120 s
+    # A restart of several antipodal descents keeps its symmetric best (hops would break it). One
+    # antipodal descent (d = 3, where few best known codes are centrally symmetric) is just
+    # another start: it hops like the rest, and so do the rotation-symmetric restarts (bench_solvers, d = 3, K = 80, seed 0: missed in 120 s
     # while half the restarts did not hop, hit in 70 s).
     if s.polish and s.hops > 0 and (not antipodal or s.antipodal_tries == 1):
         W, value, n_hops = _hop(W, value, rng, s, run)
@@ -227,15 +229,11 @@ def _rotation_tries(rng, K, s: SearchSettings, index, run):
     (:class:`.symmetry.OrbitCode`), its starting sharpness swept with the sub-index
     ``index * tries + j`` as in :func:`_antipodal_tries`.  Returns ``(W, value, label)``,
     ``label`` naming the group and orbits of the best (e.g. ``"I: 0 on axes + 2 x 60"``).
+    Called only where some group has a ``K``-point invariant code (:func:`_rotation_groups`).
     """
-    from .symmetry import OrbitCode, orbit_decompositions, rotation_group
+    from .symmetry import OrbitCode
 
-    groups = [(g, decs) for g in map(rotation_group, s.rotation_groups)
-              if (decs := orbit_decompositions(g, K))]
-    if not groups:  # no invariant code of K points under these groups: a free restart
-        W = _random_columns(rng, 3, K)
-        W, value = lse_descent(W, beta0=s.beta0(3, K, index), **run) if s.descent else (W, max_inner_product(W))
-        return W, value, None
+    groups = _rotation_groups(s, K)
     # A few free points need no slow anneal: s.steps_per_beta, not the restart's cycle (measured,
     # 20 descents each, hits of the best known value: K = 130 under D5 10 / 11 at 200 / 200-800
     # steps, under C5 14 / 15, K = 120 under I 20 / 20; 0.17 / 0.4 s a descent).
@@ -258,6 +256,13 @@ def _rotation_tries(rng, K, s: SearchSettings, index, run):
         if value < best[1]:
             best = (W, value, f"{group.name}: {orbits.fixed.shape[1]} on axes + {h} x {group.order}")
     return best
+
+
+def _rotation_groups(s: SearchSettings, K):
+    """``[(group, decompositions)]`` of the groups of ``s.rotation_groups`` with a ``K``-point invariant code."""
+    from .symmetry import orbit_decompositions, rotation_group
+
+    return [(g, decs) for g in map(rotation_group, s.rotation_groups) if (decs := orbit_decompositions(g, K))]
 
 
 def _basin_hops(W, value, run, *, hops, patience, perturb, local, gain=1e-12):

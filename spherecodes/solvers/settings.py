@@ -129,13 +129,14 @@ class SearchSettings:
         4 times in 4, free ones once in 4, so some stay.
     rotation_period : int
         d = 3: restarts with ``index % rotation_period == 2`` are rotation-symmetric (0: none;
-        else an even number, at least 4, so that they never fall on the antipodal ones;
-        default 4 from :data:`ROTATION_MIN_K` points on, else 0).
+        else an even number, at least 4, so that they never fall on the antipodal ones of
+        period 2 (an odd ``softmax_antipodal_period`` can: those stay antipodal); default 4
+        from :data:`ROTATION_MIN_K` points on, else 0).
         Such a restart makes ``rotation_tries`` descents among codes invariant under a
         rotation group, sweeping ``rotation_groups`` in turn (:mod:`.symmetry`), keeps the best, then
         polishes and hops like a free restart (which may break the symmetry).  Measured at
         d = 3, seed 0, 12 s of symmetric descents + LP polish per group, one core: the best
-        known value at K = 120 (group I, in 0.7 s), 90 (C2, C3, D3) and 130 (C5, D5), all
+        known value at K = 120 (group I, in 0.7 s), 90 (C2, C3, D3) and 130 (C2, C5, D5), all
         missed by the free search in 120 s.
     rotation_groups : tuple of str
         The groups swept, in this order (:func:`.symmetry.rotation_group` names; those with
@@ -298,7 +299,7 @@ class SearchSettings:
                 rotation_group(name)
             except ValueError as exc:
                 raise ValueError(f"rotation_groups: {exc}") from None
-        object.__setattr__(self, "rotation_groups", tuple(groups))
+        object.__setattr__(self, "rotation_groups", tuple(str(g) for g in groups))
         if not self.steps_cycle or any(isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 1
                                        for c in self.steps_cycle):
             raise ValueError(f"steps_cycle must be a non-empty sequence of positive integers, got {self.steps_cycle!r}")
