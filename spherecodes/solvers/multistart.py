@@ -119,8 +119,9 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     period = s.softmax_antipodal_period if softmax_stage else 2
     antipodal = init is None and s.antipodal and d >= 3 and index % period == 1
     # a rotation turn that falls on an antipodal restart (an odd softmax_antipodal_period) stays antipodal
-    rotation = (init is None and not antipodal and d == 3 and s.rotation_period > 0
-                and index % s.rotation_period == 2 and bool(_rotation_groups(s, K)))
+    groups = (_rotation_groups(s, K) if init is None and not antipodal and d == 3 and s.rotation_period > 0
+              and index % s.rotation_period == 2 else [])
+    rotation = bool(groups)
     symmetry = "antipodal" if antipodal else None
     # The Softmax stage restarts the continuation at softmax_beta: a descent beyond it is
     # wasted (40 restarts on one core: the same rho after the stage, mean 0.66180 / 0.66185 at
@@ -136,7 +137,7 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     if antipodal:
         W, value = _antipodal_tries(rng, d, K, s, index, run)
     elif rotation:
-        W, value, symmetry = _rotation_tries(rng, K, s, index, run)
+        W, value, symmetry = _rotation_tries(rng, groups, K, s, index, run)
     elif s.descent:
         W, value = lse_descent(W, beta0=s.beta0(d, K, index), **run)
     else:
@@ -218,22 +219,20 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
     return best_W, best
 
 
-def _rotation_tries(rng, K, s: SearchSettings, index, run):
+def _rotation_tries(rng, groups, K, s: SearchSettings, index, run):
     """The best of ``s.rotation_tries`` descents among rotation-invariant codes in R^3.
 
-    The tries sweep the groups of ``s.rotation_groups`` that have an orbit decomposition
-    of ``K`` (:func:`.symmetry.orbit_decompositions`) in turn, continuing from one
+    The tries sweep ``groups`` (:func:`_rotation_groups`: those of ``s.rotation_groups``
+    with an orbit decomposition of ``K``, never empty) in turn, continuing from one
     rotation-symmetric restart to the next (so every group comes up, where random draws
     missed the icosahedral group in all 24 tries of a 120 s search at K = 120); each try
     draws a decomposition and random free points and runs the descent on the free points
     (:class:`.symmetry.OrbitCode`), its starting sharpness swept with the sub-index
     ``index * tries + j`` as in :func:`_antipodal_tries`.  Returns ``(W, value, label)``,
     ``label`` naming the group and orbits of the best (e.g. ``"I: 0 on axes + 2 x 60"``).
-    Called only where some group has a ``K``-point invariant code (:func:`_rotation_groups`).
     """
     from .symmetry import OrbitCode
 
-    groups = _rotation_groups(s, K)
     # A few free points need no slow anneal: s.steps_per_beta, not the restart's cycle (measured,
     # 20 descents each, hits of the best known value: K = 130 under D5 10 / 11 at 200 / 200-800
     # steps, under C5 14 / 15, K = 120 under I 20 / 20; 0.17 / 0.4 s a descent).
