@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +80,32 @@ def test_universal_codes_sampled_classes(tmp_path):
     assert r["classes"].startswith("0,") and len(r["classes"].split(",")) == 3
     assert float(r["rho"]) == pytest.approx(0.5, abs=1e-10)
     assert "EQUAL" in p.stdout
+
+
+def test_paper_optima_completes_a_certificate_cut_by_the_time_limit(tmp_path, monkeypatch):
+    """A code whose certificate the time limit cut is certified in full before it becomes a row.
+
+    The cube's 8 vertices: a vertex is 2/3 from the hull of the other 7 (the plane of its three
+    neighbours, met at their centroid), while the cut certificate only knows the nearest
+    codeword, 2/sqrt(3) away: 'ours' must be 2/3, not 2/sqrt(3).
+    """
+    import importlib.util
+    import itertools
+
+    from spherecodes import SphereCode
+
+    spec = importlib.util.spec_from_file_location("paper_optima_under_test", BENCH / "paper_optima.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cube = np.array(list(itertools.product([-1.0, 1.0], repeat=3))).T / np.sqrt(3.0)
+    cut = SphereCode.from_W(cube, problem="softmax", certificate_time_limit=0.0)
+    assert cut.settings["certified_classes"] < 8 and cut.rho_upper > 1.1  # the premise: a cut certificate
+    monkeypatch.setattr(mod, "solve", lambda d, K, **kw: (cut, 0.5))
+    assert mod.main(["--out", str(tmp_path), "--cells", "3x8", "--time-limit", "1"]) == 0
+    (row,) = read_csv(tmp_path / "paper_optima.csv")
+    for key in ("ours", "lower", "upper"):
+        assert float(row[key]) == pytest.approx(2.0 / 3.0, abs=1e-12), key
+    assert "completed after the call" in row["source"] and "0 of 8 classes" in row["source"]
 
 
 def test_paper_optima_exact_cells(tmp_path):
