@@ -33,6 +33,7 @@ Everything here is private; the public API is in :mod:`spherecodes.hull`.
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -46,6 +47,8 @@ DEGENERATE = ROUNDING
 INSIDE = 3     # ||x||^2 at rounding level of the corral: v may lie in the hull
 
 EPS = 2.0 ** -53           # unit roundoff
+ETA = 2.0 ** -1074         # smallest subnormal: the absolute error of a product that underflows
+SAFE = 2.0 ** -900         # products at least this large (or 0) are exact in double-double
 REFINE_ITERS = 3           # iterative-refinement sweeps of the certificate
 
 
@@ -571,7 +574,9 @@ def diff_dot(xh, xl, a, v):
         sh, sl = _dd_add(sh, sl, ph, pl)
         sabs += abs(xh[t] * dh)
     val = sh + sl
-    return val, 2.0 * EPS * abs(val) + (8.0 * a.shape[0] + 16.0) * EPS * EPS * sabs
+    n = a.shape[0]
+    # the last term: products that underflow (codewords ~1e-150 apart) lose up to ETA each
+    return val, 2.0 * EPS * abs(val) + (8.0 * n + 16.0) * EPS * EPS * sabs + (8.0 * n + 16.0) * ETA
 
 
 @njit(cache=True, nogil=True)
@@ -637,10 +642,11 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
             xl[t] = 0.0
             nn += xh[t] * xh[t]
         nx = np.sqrt(nn)
-        err = (2.0 * s + 8.0) * EPS * ax / tot
+        err = (2.0 * s + 8.0) * EPS * ax / tot + (s + 2.0) * d * ETA
         # the lower bound loses about eps (sigma / ||x||)^2 relative without refinement
         needs_refine = s >= 2 and 16.0 * EPS * sig > tol * nn
-        if nx > 0.0 and err <= 0.0625 * tol * nx and not needs_refine:
+        # below 2^-400 the squares above come near underflow: double-double path, scaled
+        if nx > 2.0 ** -400 and err <= 0.0625 * tol * nx and not needs_refine:
             for i in range(s):
                 lam[i] = lam[i] / tot
             grow = 1.0 + (d + 4.0) * EPS
@@ -713,22 +719,63 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
         Th, Tl = _dd_add(Th, Tl, lh[i], ll[i])
     if not have_x:
         _point_dd(Qh, Ql, lh, ll, s, xh, xl)
-    nh = 0.0
-    nl = 0.0
+    mx = 0.0
     for t in range(d):
         ph, pl = _dd_div(xh[t], xl[t], Th, Tl)
         xh[t] = ph
         xl[t] = pl
-        th, tl = _dd_mul(ph, pl, ph, pl)
-        nh, nl = _dd_add(nh, nl, th, tl)
+        mx = max(mx, abs(ph))
     for i in range(s):
         lam[i] = _dd_div(lh[i], ll[i], Th, Tl)[0]
-    if nh <= 0.0:
-        return 0.0, 0.0, 0.0
+    pad = _underflow_pad(Qh, lh, s)
+    if mx == 0.0:
+        return 0.0, pad, pad      # x = 0 exactly (pad = 0) unless products underflowed
+    n = _dd_norm(xh, xl, mx)
+    if n < 2.0 ** -1022:
+        pad += ETA                # n itself subnormal: rounded
+    up = n * (1.0 + 8.0 * EPS) + pad
+    return n, up, up
+
+
+@njit(cache=True, nogil=True)
+def _underflow_pad(Qh, lh, s):
+    """Absolute error of :func:`refine_support`'s point from products that underflow.
+
+    The double-double products ``lam_i q_i`` are error-free only while they stay
+    far from underflow; a product below ``SAFE`` (codewords less than ~1e-150
+    apart) may lose up to ``ETA`` at each of a few operations per coordinate.
+    Returns 0 when every product is 0 or at least ``SAFE``.
+    """
+    d = Qh.shape[1]
+    for i in range(s):
+        for t in range(d):
+            q = Qh[i, t]
+            p = abs(lh[i] * q)
+            if q != 0.0 and lh[i] != 0.0 and p < SAFE:
+                return (8.0 * s + 32.0) * (d + 1.0) * ETA
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def _dd_norm(xh, xl, mx):
+    """``||xh + xl||`` to double-double accuracy, rounded to double (``mx = max_t |xh_t| > 0``).
+
+    Scaled by the power of two that brings ``mx`` into [0.5, 1) (``ldexp``: exact,
+    subnormals included), so that the squares neither underflow nor overflow;
+    unscaled at the end (exact unless the result is subnormal).
+    """
+    ex = math.frexp(mx)[1]
+    nh = 0.0
+    nl = 0.0
+    for t in range(xh.shape[0]):
+        yh = math.ldexp(xh[t], -ex)
+        yl = math.ldexp(xl[t], -ex)
+        th, tl = _dd_mul(yh, yl, yh, yl)
+        nh, nl = _dd_add(nh, nl, th, tl)
     n = np.sqrt(nh)
     ph, pl = _two_prod(n, n)
     n = n + ((nh - ph) - pl + nl) / (2.0 * n)
-    return n, n * (1.0 + 8.0 * EPS), n * (1.0 + 8.0 * EPS)
+    return math.ldexp(n, ex)
 
 
 @njit(cache=True, nogil=True)
@@ -857,7 +904,7 @@ def _scan_unit(WT, k, xh, norm, g, e):
     """
     K, d = WT.shape
     xk = _dot(WT[k], xh)
-    c = (4.0 * d + 24.0) * EPS * norm
+    c = (4.0 * d + 24.0) * EPS * norm + (2.0 * d + 8.0) * ETA   # ETA: products that underflow
     lo = np.inf
     for j in range(K):
         if j == k:
@@ -1062,7 +1109,7 @@ def lower_rows(WT, ks, rows, X, XL, dist, upper, nupper, g, tol, lower):
         if nx <= 0.0 or nup <= 0.0:
             lower[p] = 0.0
             continue
-        c = (4.0 * d + 24.0) * EPS * nx
+        c = (4.0 * d + 24.0) * EPS * nx + (2.0 * d + 8.0) * ETA   # as in _scan_unit
         row = g[p]
         hi = np.inf
         lo = np.inf

@@ -21,7 +21,12 @@ scale, including distances far below the rounding level of the coordinates
 ``converged`` means the bracket is tight *relative to it*:
 ``upper - lower <= tol * upper``.  Where double precision cannot reach that
 (a point inside the hull, or a face ill-conditioned at rounding level) the
-bracket stays valid and ``converged`` is False.
+bracket stays valid and ``converged`` is False.  So too for codewords less
+than ~1e-150 apart, whose squared gaps leave the normal range of doubles: the
+norm of the hull point is taken after a power-of-two rescaling, products that
+underflow widen the error bounds by the smallest subnormal each, and such a
+class gets a valid but usually loose bracket (not converged), never a
+"certified" 0.
 
 For all K classes at once, each class is first solved on its nearest
 neighbours (largest inner products), then checked against all K codewords in

@@ -42,7 +42,7 @@ def mp_hull_distance(v, A, dps=80, max_support=None):
                 rhs[size] = 1
                 try:
                     sol = mpmath.lu_solve(M, rhs)
-                except ZeroDivisionError:
+                except (ZeroDivisionError, TypeError):   # singular: mpmath's pivot search may find no row
                     continue
                 alpha = [sol[i] for i in range(size)]
                 if min(alpha) < -tiny:

@@ -291,6 +291,116 @@ def test_property_one_vs_rest_near_duplicates(seed, g, gram):
 
 
 # ---------------------------------------------------------------------------
+# gaps whose squares underflow: codewords 1e-140 .. 1e-320 apart
+
+def _underflow_gap_code(seed, g):
+    """Unit columns in R^3: 3 random ones, and +-e_i with three copies moved by about 10^g
+    in the other two coordinates (1 + 10^(2g) rounds to 1, so all stay unit).  A gap
+    survives rounding only where the coordinates are 0.  In their plane the four near
+    points are (0, 0), (a, 0), (0, b), (u a, v b) with u + v > 1: in convex position, so
+    none is in the others' hull (a distance of exactly 0 the mpmath reference resolves
+    only to ~1e-850)."""
+    rng = np.random.default_rng(seed)
+    W = random_code(rng, 3, 3)
+    a, b = rng.uniform(1.0, 4.0, 2) * 10.0 ** g
+    u, v = rng.uniform(0.6, 2.0, 2)
+    near = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, a, 0.0, u * a], [0.0, 0.0, b, v * b]])
+    near = near[rng.permutation(3)] * rng.choice([-1.0, 1.0])
+    return np.hstack([W, near])
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_gaps_whose_squares_underflow_are_bracketed_not_certified_as_zero(gram):
+    """(1, 0, 0), (1, e, 0), (1, 0, e), (-1, 0, 0): classes 1 and 2 are e from the others' hull
+    (the plane y = 0, resp. z = 0, met at the vertex (1, 0, 0)), class 0 about e / sqrt(2).
+
+    Main printed the bracket [0, 0] with converged=True from e = 1e-170 (||x||^2 underflowed
+    to 0) and [9.99994e-161, 9.99994e-161] at e = 1e-160 (a subnormal square).  Reference:
+    mpmath brute force over supports."""
+    for e in (1e-150, 1e-160, 1e-170, 1e-200, 1e-300, 1e-320):
+        W = np.array([[1.0, 0.0, 0.0], [1.0, e, 0.0], [1.0, 0.0, e], [-1.0, 0.0, 0.0]]).T
+        res = one_vs_rest_distances(W, gram=gram)
+        for k in range(4):
+            ref = mp_one_vs_rest(W, k, dps=1500)
+            assert _bracket_holds(res.lower[k], res.upper[k], ref), (e, k, res.lower[k], res.upper[k], ref)
+            if res.converged[k]:
+                assert res.upper[k] - res.lower[k] <= 1e-12 * res.upper[k]
+        assert res.upper[1] > 0.0 and res.distance[1] > 0.0      # never "0, certified"
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31), st.integers(-320, -100), st.booleans())
+def test_property_one_vs_rest_underflowing_gaps(seed, g, gram):
+    """Codewords 10^g apart, g down to -320: the bracket holds for every class (converged or not)."""
+    W = _underflow_gap_code(seed, g)
+    res = one_vs_rest_distances(W, gram=gram, n_neighbors=3)
+    for k in (3, 4, 5, 6, 0):
+        ref = mp_one_vs_rest(W, k, dps=1500)
+        assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+        if res.converged[k]:
+            assert res.upper[k] - res.lower[k] <= 1e-12 * res.upper[k]
+
+
+@pytest.mark.parametrize("gap", [1e-160, 1e-170, 1e-300, 5e-324])
+def test_kernel_hull_point_upper_bound_when_its_square_underflows(gap):
+    """The kernel's hull point x of a one-point support at distance ``gap``: the upper bound it
+    returns must not fall below ||x|| (exact: ``gap``), whether the plain-double path or the
+    double-double path computes it (a subnormal square keeps ~10 bits)."""
+    from spherecodes import _wolfe
+
+    PT = np.array([[1.0, gap, 0.0], [-1.0, 0.0, 0.0]])
+    v = np.array([1.0, 0.0, 0.0])
+    for iters in (0, _wolfe.REFINE_ITERS):
+        xh, xl = np.empty(3), np.empty(3)
+        n, up, nup = _wolfe.refine_support(PT, v, np.array([0]), np.array([1.0]), 1, iters, 1e-12, xh, xl)
+        assert up >= gap and nup >= gap, (iters, n, up, nup)
+        assert up <= 2.0 * gap + 1e-320          # and not vacuous
+
+
+def test_kernel_hull_point_whose_products_underflow_to_zero_is_not_certified_zero():
+    """Weights 1/2 on two copies of a point 2^-1074 away: each product 2^-1075 rounds to 0, so the
+    double-double point is exactly 0 while the true one is 2^-1074 away: the upper bound covers it."""
+    from spherecodes import _wolfe
+
+    tiny = 2.0 ** -1074
+    PT = np.array([[1.0, tiny], [1.0, tiny]])
+    v = np.array([1.0, 0.0])
+    xh, xl = np.empty(2), np.empty(2)
+    n, up, nup = _wolfe.refine_support(PT, v, np.array([0, 1]), np.array([0.5, 0.5]), 2, 0, 1e-12, xh, xl)
+    assert up >= tiny, (n, up)
+
+
+@pytest.mark.parametrize("g", [-160, -165, -170])
+def test_kernel_double_double_inner_product_bound_covers_underflow(g):
+    """diff_dot's value +- its error bound contains the exact <x, a - v> (mpmath) when the
+    products fall into the subnormal range."""
+    from spherecodes import _wolfe
+
+    rng = np.random.default_rng(-g)
+    for _ in range(50):
+        xh = rng.uniform(0.5, 2.0, 3) * 10.0 ** g
+        xl = np.zeros(3)
+        v = np.array([1.0, 0.0, 0.0])
+        a = np.array([1.0, *(rng.uniform(0.5, 2.0, 2) * 10.0 ** g)])
+        val, err = _wolfe.diff_dot(xh, xl, a, v)
+        with mpmath.workdps(60):
+            exact = mpmath.fsum(mpmath.mpf(float(x)) * (mpmath.mpf(float(p)) - mpmath.mpf(float(q)))
+                                for x, p, q in zip(xh, a, v))
+            assert abs(mpmath.mpf(val) - exact) <= mpmath.mpf(err), (val, err, exact)
+
+
+@pytest.mark.parametrize("g", [-160, -200, -320])
+def test_distance_to_hull_of_points_whose_gap_squares_underflow(g):
+    """distance_to_hull of (1, 0) from the segment {(1, 10^g), (1, 2 * 10^g)}: 10^g exactly
+    (nearest point the first end); its square underflows below 10^-154."""
+    e = 10.0 ** g
+    p = distance_to_hull(np.array([1.0, 0.0]), np.array([[1.0, 1.0], [e, 2.0 * e]]))
+    ref = mp_hull_distance(np.array([1.0, 0.0]), np.array([[1.0, 1.0], [e, 2.0 * e]]), dps=1500)
+    assert _bracket_holds(p.lower, p.upper, ref), (p, ref)
+    assert p.upper > 0.0
+
+
+# ---------------------------------------------------------------------------
 # time-limited certificates: classes left by the limit are bounded by their nearest codeword
 
 
