@@ -69,12 +69,19 @@ def lse_max_inner(W: np.ndarray, beta: float) -> tuple[float, np.ndarray]:
     grad : ndarray, shape (d, K)
         Euclidean gradient ``2 W P`` with ``P`` the softmax weights of the pairs.
     """
+    t, s, grad = _max_and_lse_terms(W, beta)
+    return float(t + np.log(s) / beta), grad
+
+
+def _max_and_lse_terms(W: np.ndarray, beta: float) -> tuple[float, float, np.ndarray]:
+    """``(t, s, grad)``: the exact max off-diagonal inner product ``t`` of ``W`` (d, K), the sum
+    ``s = sum_{i != j} exp(beta (<w_i, w_j> - t))`` and the gradient of :func:`lse_max_inner`."""
     G = W.T @ W
     np.fill_diagonal(G, -np.inf)
-    m = G.max()
-    E = np.exp(beta * (G - m))
+    t = G.max()
+    E = np.exp(beta * (G - t))
     s = E.sum()
-    return float(m + np.log(s) / beta), 2.0 * (W @ E) / s
+    return t, s, 2.0 * (W @ E) / s  # E is symmetric
 
 
 def antipodal_code(X: np.ndarray) -> np.ndarray:
@@ -163,12 +170,8 @@ def lse_descent(W: np.ndarray, *, beta0: float, beta_max: float = 1e6, steps_per
             if fast is not None:
                 t, g = fast(X, beta)
             else:
-                C = X if symmetry is None else symmetry.code(X)
-                G = C.T @ C
-                np.fill_diagonal(G, -np.inf)
-                t = G.max()
-                E = np.exp(beta * (G - t))
-                g = 2.0 * (C @ E) / E.sum()  # E is symmetric
+                # the exact max (not the smoothed value) decides the best iterate
+                t, _, g = _max_and_lse_terms(X if symmetry is None else symmetry.code(X), beta)
                 if symmetry is not None:
                     g = symmetry.pullback(g)
             if t < best:
