@@ -727,33 +727,42 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
         mx = max(mx, abs(ph))
     for i in range(s):
         lam[i] = _dd_div(lh[i], ll[i], Th, Tl)[0]
-    pad = _underflow_pad(Qh, lh, s)
+    # the point the weights attain is within err of xh + xl: the upper bound covers it,
+    # which matters when the point is far closer to v than its support (err ~ eps^2 |q|)
+    err = _point_error(Qh, lh, s, Th)
     if mx == 0.0:
-        return 0.0, pad, pad      # x = 0 exactly (pad = 0) unless products underflowed
+        return 0.0, err, 0.0      # x = 0 exactly (err = 0) only for a support on v itself
     n = _dd_norm(xh, xl, mx)
+    nup = n * (1.0 + 8.0 * EPS)
     if n < 2.0 ** -1022:
-        pad += ETA                # n itself subnormal: rounded
-    up = n * (1.0 + 8.0 * EPS) + pad
-    return n, up, up
+        nup += ETA                # n itself subnormal: rounded
+    return n, nup + err, nup
 
 
 @njit(cache=True, nogil=True)
-def _underflow_pad(Qh, lh, s):
-    """Absolute error of :func:`refine_support`'s point from products that underflow.
+def _point_error(Qh, lh, s, T):
+    """Bound on ``||xh + xl - sum_i lam_i q_i / T||`` for the double-double point of :func:`refine_support`.
 
-    The double-double products ``lam_i q_i`` are error-free only while they stay
-    far from underflow; a product below ``SAFE`` (codewords less than ~1e-150
-    apart) may lose up to ``ETA`` at each of a few operations per coordinate.
-    Returns 0 when every product is 0 or at least ``SAFE``.
+    Each coordinate is a double-double sum of ``s`` double-double products,
+    divided by ``T``: its error is at most ``(8 s + 32) eps^2 sum_i |lam_i q_i|``
+    while no product underflows.  A product below ``SAFE`` (codewords less than
+    ~1e-150 apart) may lose up to ``ETA`` at each of a few operations per
+    coordinate.  0 when every ``q_i`` is 0 (the support is ``v`` itself).
     """
     d = Qh.shape[1]
+    acc = 0.0
+    under = False
     for i in range(s):
         for t in range(d):
             q = Qh[i, t]
             p = abs(lh[i] * q)
+            acc += p
             if q != 0.0 and lh[i] != 0.0 and p < SAFE:
-                return (8.0 * s + 32.0) * (d + 1.0) * ETA
-    return 0.0
+                under = True
+    err = (8.0 * s + 32.0) * EPS * EPS * acc / T * (1.0 + 8.0 * d * EPS)
+    if under:
+        err += (8.0 * s + 32.0) * (d + 1.0) * ETA
+    return err
 
 
 @njit(cache=True, nogil=True)

@@ -223,8 +223,44 @@ def _max_iter(m: int, d: int) -> int:
 
 
 def _pow2_scale(x: float) -> float:
-    """A power of two within a factor 2 of ``x`` (1 for 0): dividing by it is exact."""
-    return float(np.ldexp(1.0, int(np.frexp(x)[1]))) if x > 0 else 1.0
+    """The power of two ``s`` with ``x / s`` in [1, 2) (1 for 0); finite for every finite ``x``."""
+    return float(np.ldexp(1.0, int(np.frexp(x)[1]) - 1)) if x > 0 else 1.0
+
+
+def _column_norms(D: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the columns of ``D`` ``(d, n)``, accurate at every scale.
+
+    A column whose plain norm leaves [2^-450, 2^450] (squares near underflow or
+    overflow) is divided by the power of two of its largest entry first (exact
+    but for entries below 2^-1022 of it, negligible in the norm) and the norm
+    multiplied back.
+    """
+    with np.errstate(over="ignore", under="ignore"):   # those columns are redone below
+        r = np.linalg.norm(D, axis=0)
+    for t in np.flatnonzero(~((r >= 2.0 ** -450) & (r <= 2.0 ** 450))):
+        big = np.abs(D[:, t]).max()
+        if big > 0:
+            scale = _pow2_scale(big)
+            r[t] = scale * np.linalg.norm(D[:, t] / scale)
+    return r
+
+
+def _norm_upper(r: np.ndarray, d: int) -> np.ndarray:
+    """Upper bounds on exact norms of d-vectors whose entries (differences) and :func:`_column_norms`
+    ``r`` were rounded: the differences and squares within 1 ulp each, the sum within d + 2, the root 1."""
+    return np.nextafter(r * (1.0 + 2.0 * (d + 4) * _EPS), np.inf)
+
+
+def _nearest_point_projection(v: np.ndarray, A: np.ndarray) -> "HullProjection":
+    """The nearest of the points ``A`` (d, m) to ``v``: a point of the hull, so its distance bounds
+    ``dist(v, conv A)`` from above; the bracket ``[0, that bound]``."""
+    r = _column_norms(A - v[:, None])
+    j = int(np.argmin(r))
+    upper = 0.0 if r[j] == 0 else float(_norm_upper(r[j:j + 1], A.shape[0])[0])
+    weights = np.zeros(A.shape[1])
+    weights[j] = 1.0
+    return HullProjection(distance=float(r[j]), lower=0.0, upper=upper, point=A[:, j].copy(),
+                          weights=weights, converged=upper == 0.0)
 
 
 def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> HullProjection:
@@ -273,10 +309,14 @@ def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> Hu
     Notes
     -----
     The problem is scaled by a power of two (exact) to unit size, so the
-    result is scale-equivariant from the smallest to the largest doubles.  A
-    point inside the hull gets ``lower = 0`` and an ``upper`` at rounding
-    level; ``converged`` is then False unless the hull point found is ``v``
-    itself.
+    result is scale-equivariant from the smallest to the largest doubles
+    (a subnormal result is rounded outward; a distance beyond the largest
+    double has ``upper = inf``).  Entries spanning more than the doubles'
+    range (1e300 beside 1e-100) cannot all be scaled exactly: the result is
+    then the nearest of the points, bracketed by ``[0, its distance]`` and not
+    converged.  A point inside the hull gets ``lower = 0`` and an ``upper`` at
+    rounding level; ``converged`` is then False unless the hull point found
+    is ``v`` itself.
 
     Examples
     --------
@@ -295,8 +335,12 @@ def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> Hu
     kern = _kernel()
     d, m = A.shape
     scale = _pow2_scale(max(float(np.abs(A).max()), float(np.abs(v).max())))
-    As = np.ascontiguousarray((A / scale).T)          # (m, d), exact
+    As = np.ascontiguousarray((A / scale).T)          # (m, d), exact ...
     vs = v / scale
+    if not (np.array_equal(As.T * scale, A) and np.array_equal(vs * scale, v)):
+        # ... unless entries span more than the doubles' range (1e300 beside 1e-100): the
+        # scaled problem is not this one, so only the nearest point's bracket is certain
+        return _nearest_point_projection(v, A)
     Q = np.ascontiguousarray(As - vs)
     lam, status = kern.min_norm_point(Q, np.empty((0, 0)), np.arange(m), 0, np.zeros(m),
                                       tol, _max_iter(m, d))
@@ -312,9 +356,17 @@ def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> Hu
             break
     weights = np.zeros(m)
     weights[sidx] = sw
-    return HullProjection(distance=nx * scale, lower=lo * scale, upper=up * scale,
+    # scaling back is exact unless the result is subnormal (rounded: step outward) or overflows
+    # (upper inf, lower the largest double)
+    lower, upper = lo * scale, up * scale
+    if lower < np.finfo(float).tiny:
+        lower = float(np.nextafter(lower, 0.0))
+    if upper < np.finfo(float).tiny:
+        upper = float(np.nextafter(upper, np.inf)) if upper > 0 or up > 0 else 0.0
+    lower = min(lower, float(np.finfo(float).max))
+    return HullProjection(distance=nx * scale, lower=lower, upper=upper,
                           point=(vs + xh) * scale, weights=weights,
-                          converged=bool(up - lo <= tol * up))
+                          converged=bool(np.isfinite(upper) and upper - lower <= tol * upper))
 
 
 def _default_block(K: int) -> int:
@@ -616,18 +668,9 @@ def _neighbor_bounds(W, ks, maxip, arg):
     step = max(1, (4 * 2**20) // (8 * d))      # column blocks of about 4 MiB: cache-sized temporaries
     for i in range(0, ks.size, step):
         k = ks[i:i + step]
-        diff = W[:, k] - W[:, arg[k]]
-        r = np.linalg.norm(diff, axis=0)
-        # a tiny difference (below 2^-450) is rescaled by a power of two (exact) so that its squares
-        # do not underflow
-        for t in np.flatnonzero(r < 2.0 ** -450):
-            big = np.abs(diff[:, t]).max()
-            if big > 0:
-                scale = 2.0 ** np.floor(np.log2(big))
-                r[t] = scale * np.linalg.norm(diff[:, t] / scale)
+        r = _column_norms(W[:, k] - W[:, arg[k]])
         dist[i:i + step] = r
-        # differences and squares are exact to 1 ulp each, the sum to (d + 2) ulps, the root to 1
-        upper[i:i + step] = np.nextafter(r * (1.0 + 2.0 * (d + 4) * _EPS), np.inf)
+        upper[i:i + step] = _norm_upper(r, d)
         Wk = W[:, k]
         sq = np.einsum("ij,ij->j", Wk, Wk)
         m = maxip[k]

@@ -389,6 +389,54 @@ def test_kernel_double_double_inner_product_bound_covers_underflow(g):
             assert abs(mpmath.mpf(val) - exact) <= mpmath.mpf(err), (val, err, exact)
 
 
+def test_upper_bound_covers_the_rounding_of_a_hull_point_much_closer_than_its_support():
+    """Found by a reviewer (exact rational reference): the hull point is 1e-18 from v while its
+    support points are ~1 away, so the double-double point's own error (eps^2 |q| ~ 1e-32) is
+    above eps times the distance; the upper bound fell 1e-33 below the distance.  The same in
+    a one-vs-rest cluster at gaps of 1e-5 (distance 5e-29) and 1e-91 (distance 9e-109)."""
+    v = np.array([0.4903755006824047, -0.0073458463860744646, -0.248856911443264])
+    A = np.array([[1.4569618153052555, -0.05318422030534141, -0.05390202547204295],
+                  [0.511536419917619, -0.4208570025488712, -0.22853536747815809],
+                  [0.4251487353319089, 0.2824158422444015, -1.1592967269324297]])
+    p = distance_to_hull(v, A)
+    assert _bracket_holds(p.lower, p.upper, mp_hull_distance(v, A, dps=100)), p
+    W = np.array([[1.0, 1.0000000001862723, 1.0000000000653273, 0.9999999996976112],
+                  [-1.3744040580925314e-07, 1.0667972486437839e-05, 7.154937288766581e-06, -2.4640122491981586e-05],
+                  [4.9813019386072355e-06, -2.3667994768839546e-05, 2.495569044813283e-05, -8.175816590980616e-06]])
+    W2 = np.array([[1.0, 1.0, 1.0, 1.0],
+                   [1.9662020114823173e-91, 3.4205260142172283e-91, -8.790004296532326e-92, 3.4280251788181274e-91],
+                   [-1.942922542467813e-92, -2.1717014452779622e-91, 2.6081803318021095e-91, 6.399272651008525e-92],
+                   [-1.4315713371415924e-91, -5.001342939152302e-91, 3.353056107432152e-91, 8.013015920341706e-92]])
+    for code, dps in ((W, 100), (W2, 1500)):
+        ref = mp_one_vs_rest(code, 0, dps=dps)
+        for gram in (True, False):
+            res = one_vs_rest_distances(code, gram=gram)
+            assert _bracket_holds(res.lower[0], res.upper[0], ref), (gram, res.lower[0], res.upper[0], ref)
+
+
+@pytest.mark.parametrize("v, A", [
+    (np.zeros(2), np.array([[5e-324], [5e-324]])),                           # a subnormal distance
+    (np.array([2e-323, 1e-323]), np.array([[-2e-323, -1e-323, -3e-323], [5e-324, 5e-324, 1e-323]])),
+    (np.array([0.0, 1e-100]), np.array([[1e300, 0.0], [0.0, 0.0]])),         # 1e300 beside 1e-100
+    (np.array([0.0, 1e-100]), np.array([[1e300, -1.0], [0.0, 0.0]])),
+    (np.zeros(2), np.array([[1e308], [0.0]])),                               # entries above 2^1023
+    (np.zeros(2), np.array([[1.7e308, 1.7e308], [1.7e308, 1.7e308]])),       # a distance above the doubles
+])
+def test_distance_to_hull_at_the_ends_of_the_double_range(v, A):
+    """Cases a reviewer found false (main: [5e-324, 5e-324] for 6.99e-324; [0, 0] for 1e-100;
+    nan with converged=True for 1e308): the bracket holds, no warning, nothing nan."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = distance_to_hull(v, A)
+    ref = mp_hull_distance(v, A, dps=1500)
+    assert _bracket_holds(p.lower, p.upper, ref), (p, ref)
+    assert not np.isnan([p.lower, p.upper, p.distance]).any()
+    if p.converged:
+        assert p.upper - p.lower <= 1e-12 * p.upper
+
+
 @pytest.mark.parametrize("g", [-160, -200, -320])
 def test_distance_to_hull_of_points_whose_gap_squares_underflow(g):
     """distance_to_hull of (1, 0) from the segment {(1, 10^g), (1, 2 * 10^g)}: 10^g exactly
