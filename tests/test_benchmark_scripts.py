@@ -388,3 +388,16 @@ def test_bench_large_k_report_compares_conservative_ends(tmp_path):
     assert "Not measured" not in path.read_text()
     path = bench_large_k.write_report(tmp_path / "t.md", [row], "cmd", 1, missing=[(512, 20000, 600.0, 1)])
     assert path.read_text().splitlines()[-1] == "Not measured (no finished row): (d = 512, K = 20000, 600 s, seed 1)."
+
+
+def test_every_mutant_still_finds_the_line_it_breaks():
+    """benchmarks/mutants.py breaks each guarded line by text replacement; a line edited since
+    would make its mutant a silent no-op (two were found stale in stop 25)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutants_under_test", BENCH / "mutants.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    stale = [(i, name) for i, (name, path, old, new, tests) in enumerate(mod.MUTANTS)
+             if (ROOT / path).read_text().count(old) != 1 or old == new]
+    assert not stale, stale
