@@ -902,6 +902,12 @@ def _support(cand, lam, m, sidx, sw):
     return s
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _scan_error(d, norm, gj):
+    """Error bound of a fast ``<xh, w_j - w_k>`` = ``gj`` (see :func:`_scan_unit`; ``ETA``: products that underflow)."""
+    return (4.0 * d + 24.0) * EPS * norm + (2.0 * d + 8.0) * ETA + 2.0 * EPS * abs(gj)
+
+
 @njit(cache=True, nogil=True)
 def _scan_unit(WT, k, xh, norm, g, e):
     """Fast ``g[j] = <xh, w_j - w_k>`` over all codewords with an error bound ``e[j]``.
@@ -913,7 +919,6 @@ def _scan_unit(WT, k, xh, norm, g, e):
     """
     K, d = WT.shape
     xk = _dot(WT[k], xh)
-    c = (4.0 * d + 24.0) * EPS * norm + (2.0 * d + 8.0) * ETA   # ETA: products that underflow
     lo = np.inf
     for j in range(K):
         if j == k:
@@ -921,7 +926,7 @@ def _scan_unit(WT, k, xh, norm, g, e):
             e[j] = 0.0
             continue
         gj = _dot(WT[j], xh) - xk
-        ej = c + 2.0 * EPS * abs(gj)
+        ej = _scan_error(d, norm, gj)
         g[j] = gj
         e[j] = ej
         lo = min(lo, gj - ej)
@@ -1118,13 +1123,12 @@ def lower_rows(WT, ks, rows, X, XL, dist, upper, nupper, g, tol, lower):
         if nx <= 0.0 or nup <= 0.0:
             lower[p] = 0.0
             continue
-        c = (4.0 * d + 24.0) * EPS * nx + (2.0 * d + 8.0) * ETA   # as in _scan_unit
         row = g[p]
         hi = np.inf
         lo = np.inf
         for j in range(K):
             if j != k:
-                ej = c + 2.0 * EPS * abs(row[j])
+                ej = _scan_error(d, nx, row[j])
                 hi = min(hi, row[j] + ej)
                 lo = min(lo, row[j] - ej)
         if lo > 0.0:
@@ -1134,7 +1138,7 @@ def lower_rows(WT, ks, rows, X, XL, dist, upper, nupper, g, tol, lower):
                 continue
         tmin = np.inf
         for j in range(K):
-            if j == k or row[j] - c - 2.0 * EPS * abs(row[j]) > hi:
+            if j == k or row[j] - _scan_error(d, nx, row[j]) > hi:
                 continue
             t, err = diff_dot(X[i], XL[i], WT[j], WT[k])
             row[j] = t

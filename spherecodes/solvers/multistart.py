@@ -23,7 +23,7 @@ import numpy as np
 
 from .._validation import check_seed
 from ..executor import available_cpus
-from .descent import _expired, lse_descent, max_inner_product
+from .descent import Antipodal, _expired, lse_descent, max_inner_product
 from .settings import SearchSettings
 
 __all__ = ["restart_once", "run_restarts", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
@@ -201,14 +201,9 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
         if j and _expired(run["deadline"], run["stop"]):
             break
         beta0 = s.beta0(d, K, index * tries + j)
-        X = _random_columns(rng, d, (K + 1) // 2)
-        if s.descent:
-            W, value = lse_descent(X, beta0=beta0, antipodal=True, **run)
-            if s.polish and s.hops > 0 and tries > 1:
-                W, value = _symmetric_hops(W, value, rng, s, run)
-        else:
-            W = np.concatenate([X, -X], axis=1)
-            value = max_inner_product(W)
+        W, value = _symmetric_descent(_random_columns(rng, d, (K + 1) // 2), Antipodal(), beta0, s, run)
+        if s.descent and s.polish and s.hops > 0 and tries > 1:
+            W, value = _symmetric_hops(W, value, rng, s, run)
         if W.shape[1] > K:  # odd K: drop a codeword of the closest pair, relax the rest
             G = W.T @ W
             np.fill_diagonal(G, -np.inf)
@@ -246,15 +241,19 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run):
         group, decs = groups[(first + j) % len(groups)]
         special, h = decs[int(rng.integers(len(decs)))]
         orbits = OrbitCode(group, special, h)
-        X = _random_columns(rng, 3, h)
-        if s.descent:
-            W, value = lse_descent(X, beta0=s.beta0(3, K, index * tries + j), symmetry=orbits, **run)
-        else:
-            W = orbits.code(X)
-            value = max_inner_product(W)
+        W, value = _symmetric_descent(_random_columns(rng, 3, h), orbits, s.beta0(3, K, index * tries + j), s, run)
         if value < best[1]:
             best = (W, value, f"{group.name}: {orbits.fixed.shape[1]} on axes + {h} x {group.order}")
     return best
+
+
+def _symmetric_descent(X, symmetry, beta0, s: SearchSettings, run):
+    """``(W, value)``: the descent from the free points ``X`` among the codes ``symmetry.code(X)``
+    (:func:`.descent.lse_descent`), or with ``s.descent`` off that code as it is."""
+    if s.descent:
+        return lse_descent(X, beta0=beta0, symmetry=symmetry, **run)
+    W = symmetry.code(X)
+    return W, max_inner_product(W)
 
 
 def _rotation_groups(s: SearchSettings, K):
