@@ -382,7 +382,8 @@ def test_restart_kind_and_descent_end_follow_the_softmax_stage(monkeypatch, prob
 
     calls = []
 
-    def record(W, *, beta0, beta_max, antipodal=False, **_):
+    def record(W, *, beta0, beta_max, antipodal=False, symmetry=None, **_):
+        antipodal = antipodal or isinstance(symmetry, multistart.Antipodal)
         calls.append((antipodal, beta_max))
         W = np.concatenate([W, -W], axis=1) if antipodal else W
         return W, 0.5
