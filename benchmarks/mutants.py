@@ -238,6 +238,10 @@ MUTANTS = [
     ("paper_optima reports a certificate the time limit cut", "benchmarks/paper_optima.py",
      '            if "certified_classes" in code.settings:', "            if False:",
      ["tests/test_benchmark_scripts.py::test_paper_optima_completes_a_certificate_cut_by_the_time_limit"]),
+    ("the certificate's cost estimate ignores max_seconds", "spherecodes/hull.py",
+     "            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
+     "            n = m - done",
+     ["tests/test_large_k.py::test_certification_seconds_times_classes_for_at_most_max_seconds"]),
 ]
 
 

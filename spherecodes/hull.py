@@ -533,7 +533,7 @@ def _default_neighbors(d: int, K: int) -> int:
 
 
 def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str = "columns",
-                          gram: bool | None = None) -> float:
+                          gram: bool | None = None, max_seconds: float | None = None) -> float:
     """Estimated wall-clock seconds of ``one_vs_rest_distances(W, n_jobs=n_jobs, gram=gram)``.
 
     Times the exact solve of the first ``sample`` classes (each against all K
@@ -558,6 +558,12 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
         Time the Gram path (``True``) or the blocked path (``False``); default: the
         one :func:`one_vs_rest_distances` takes.  The Gram path is usually faster
         (measured at (8, 2000) and (32, 3000), random codes: 1.8 and 2.3 times).
+    max_seconds : float, optional, keyword-only
+        Stop timing classes once this many seconds are spent on them (at least one
+        class is timed; the chunks are sized by the cost per class so far, so the
+        overrun is about one class).  The kernels' loading and the Gram product are
+        not counted.  Well-spread codes are slow to certify: at (512, 10^4) the 256
+        classes of the default sample took 77 s and then 197 s of a 1200 s search.
 
     Returns
     -------
@@ -568,32 +574,55 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
     ------
     ValueError
         As :func:`one_vs_rest_distances` for ``W`` and ``layout``; ``n_jobs`` or
-        ``sample`` below 1.
+        ``sample`` below 1; ``max_seconds`` negative or not finite.
     TypeError
-        ``n_jobs`` or ``sample`` not an integer.
+        ``n_jobs`` or ``sample`` not an integer, ``max_seconds`` not a real number.
     """
     W = _as_unit_code(W, True, layout)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
     sample = check_int(sample, "sample", minimum=1)
+    if max_seconds is not None:
+        max_seconds = check_seconds(max_seconds, "max_seconds")
     d, K = W.shape
     gram = 8 * K * K <= _FULL_GRAM_BYTES if gram is None else check_bool(gram, "gram")
     WT = np.ascontiguousarray(W.T)
     m0 = _default_neighbors(d, K)
-    m = min(K, sample)
+    t_gram = 0.0
     if not gram:
         _ovr_blocked(WT, W, m0, 1e-12, 2, None, 1, np.arange(min(K, 2)))  # compiled kernels loaded first
+
+        def solve(ks):
+            _ovr_blocked(WT, W, m0, 1e-12, ks.size, None, 1, ks)
+    else:
+        solve_classes_gram = _kernel().solve_classes_gram
         t = time.perf_counter()
-        _ovr_blocked(WT, W, m0, 1e-12, m, None, 1, np.arange(m))
-        return max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
-    solve_classes_gram = _kernel().solve_classes_gram
-    t = time.perf_counter()
-    G = WT @ W
-    t_gram = time.perf_counter() - t
-    out = _gram_outputs(K, d)
-    solve_classes_gram(WT, G, np.arange(1), m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
-    t = time.perf_counter()
-    solve_classes_gram(WT, G, np.arange(m), m0, 1e-12, *out)
-    return t_gram + max(time.perf_counter() - t, 1e-9) * K / m / n_jobs
+        G = WT @ W
+        t_gram = time.perf_counter() - t
+        out = _gram_outputs(K, d)
+        solve_classes_gram(WT, G, np.arange(1), m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
+
+        def solve(ks):
+            solve_classes_gram(WT, G, ks, m0, 1e-12, *out)
+    per_class = _seconds_per_class(solve, min(K, sample), max_seconds)
+    return t_gram + per_class * K / n_jobs
+
+
+def _seconds_per_class(solve, m, max_seconds):
+    """Mean seconds of ``solve(ks)`` per class over the classes ``0 .. m - 1`` (or, with
+    ``max_seconds``, the first of them that fit in it: a first class alone, then chunks of
+    half the time left at the cost so far)."""
+    done, spent = 0, 0.0
+    while done < m:
+        n = m - done
+        if max_seconds is not None:
+            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))
+            if n < 1:
+                break
+        t = time.perf_counter()
+        solve(np.arange(done, done + n))
+        spent += time.perf_counter() - t
+        done += n
+    return max(spent, 1e-9) / done
 
 
 def _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline=None):

@@ -217,7 +217,7 @@ def test_large_k_time_limit_covers_the_certificate(monkeypatch):
     from spherecodes import hull, softmax_code
     from spherecodes.solvers.settings import LARGE_K
 
-    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 1.5)
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, **options: 1.5)
     code = softmax_code(8, LARGE_K, seed=0, time_limit=8.0, executor="serial")
     assert code.status == "time_limit" and "early" in code.message
     assert code.timings["search"] < 6.5 and code.timings["total"] <= 8.0 + 2.0
@@ -231,7 +231,7 @@ def test_large_k_certificate_that_cannot_fit_is_cut_by_the_time_limit(monkeypatc
     from spherecodes import hull, softmax_code
     from spherecodes.solvers.settings import LARGE_K
 
-    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 100.0)
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, **options: 100.0)
     seen = {}
     real = hull.one_vs_rest_distances
 
@@ -250,6 +250,36 @@ def test_large_k_certificate_that_cannot_fit_is_cut_by_the_time_limit(monkeypatc
     assert code.rho_lower <= code.rho_one_vs_rest <= code.rho_upper
 
 
+@pytest.mark.parametrize("gram", [False, True])
+def test_certification_seconds_times_classes_for_at_most_max_seconds(monkeypatch, gram):
+    """With ``max_seconds`` the estimate times only the classes that fit (a first one, then
+    chunks of half the time left): a fake kernel of 10 ms a class, asked for 256 classes
+    in 0.3 s, solves about 30 of them (all 256 without the limit) and still estimates
+    0.01 s a class."""
+    from types import SimpleNamespace
+
+    from spherecodes import hull
+
+    timed = []
+
+    def fake(classes):
+        time.sleep(0.01 * classes.size)
+        timed.append(classes.size)
+
+    if gram:
+        monkeypatch.setattr(hull, "_kernel", lambda: SimpleNamespace(
+            solve_classes_gram=lambda WT, G, ks, *rest: fake(ks)))
+    else:
+        monkeypatch.setattr(hull, "_ovr_blocked", lambda WT, W, m0, tol, B, pool, n_jobs, ks: fake(ks))
+    W = _random(4, 1000, 0)
+    for limit, most in ((0.3, 31), (None, 256)):
+        timed.clear()
+        estimate = hull.certification_seconds(W, sample=256, gram=gram, max_seconds=limit)
+        n = sum(timed[1:])                            # the first call only loads the kernels
+        assert (10 <= n <= most) if limit else n == most
+        assert 0.01 * 1000 <= estimate <= 0.015 * 1000 + (1.0 if gram else 0.0)
+
+
 def test_certification_seconds_checks_its_options():
     from spherecodes.hull import certification_seconds
 
@@ -262,6 +292,9 @@ def test_certification_seconds_checks_its_options():
         certification_seconds(W, sample=0)
     with pytest.raises(TypeError, match="n_jobs"):
         certification_seconds(W, n_jobs="2")
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_seconds"):
+            certification_seconds(W, max_seconds=bad)
 
 
 def test_large_k_search_stops_a_step_before_its_reserve(monkeypatch):
@@ -272,7 +305,7 @@ def test_large_k_search_stops_a_step_before_its_reserve(monkeypatch):
     from spherecodes.solvers import large_k as lk
     from spherecodes.solvers.settings import LARGE_K
 
-    monkeypatch.setattr(hull, "certification_seconds", lambda W, n_jobs=1, gram=None: 100.0)
+    monkeypatch.setattr(hull, "certification_seconds", lambda W, **options: 100.0)
     W = _random(8, LARGE_K, 0)
     stops = []
 

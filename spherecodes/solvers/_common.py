@@ -29,6 +29,11 @@ MEASURED_K = 256
 FULL_CERTIFICATE_SHARE = 0.5
 PARTIAL_CERTIFICATE_SHARE = 0.1
 
+#: Each of the large-K path's three estimates of the certificate's cost times classes for at most
+#: this share of ``time_limit``: untimed, the 256-class sample took 77 s and 197 s of a (512, 10^4)
+#: search of 1200 s, ran past the planned stop and left the certificate no time.
+ESTIMATE_SHARE = 0.02
+
 
 def closed_form(d: int, K: int):
     """The Theorem 3.3 code for (d, K), or ``None`` when (d, K) is not covered.
@@ -225,7 +230,8 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
     ``time_limit`` bounds the call: at a quarter, half and three quarters of it the
     cost of certifying the current iterate (the exact one-vs-rest distances of all K
     classes, :func:`spherecodes.hull.one_vs_rest_distances`, on ``n_jobs`` threads) is
-    estimated (:func:`spherecodes.hull.certification_seconds`), and the search stops
+    estimated (:func:`spherecodes.hull.certification_seconds`, timing classes for at most
+    ``ESTIMATE_SHARE`` of the limit), and the search stops
     that long before the limit, the growth of the estimate extrapolated
     (:func:`certificate_reserve`); where that exceeds ``FULL_CERTIFICATE_SHARE`` of the
     limit, it stops ``PARTIAL_CERTIFICATE_SHARE`` of it (plus a pass over the Gram matrix,
@@ -262,7 +268,8 @@ def _solve_large(problem, d, K, *, seed, time_limit, progress, device, rattler_r
             # the blocked path's estimate, on which the reserve was measured (the Gram path's is lower)
             W_now = state["code"]()
             plan["overheads"] = plan["overheads"] or _measure_overheads(W_now)
-            plan["estimates"].append((now, certification_seconds(W_now, n_jobs=n_jobs, gram=False)))
+            plan["estimates"].append((now, certification_seconds(W_now, n_jobs=n_jobs, gram=False,
+                                                                    max_seconds=ESTIMATE_SHARE * time_limit)))
             plan["reserve"] = certificate_reserve(plan["estimates"], time_limit)
             if plan["reserve"] > FULL_CERTIFICATE_SHARE * time_limit:
                 plan["reserve"] = PARTIAL_CERTIFICATE_SHARE * time_limit + _fixed_seconds(*plan["overheads"], 1.2) + 2.0
