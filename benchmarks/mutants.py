@@ -242,6 +242,13 @@ MUTANTS = [
      "            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
      "            n = m - done",
      ["tests/test_large_k.py::test_certification_seconds_times_classes_for_at_most_max_seconds"]),
+    ("Wolfe stops at a candidate dependent on the corral (no pivot)", "spherecodes/_wolfe.py",
+     "            if exchanges <= 2 * smax:", "            if False:",
+     ["tests/test_certificate.py::test_near_degenerate_code_is_certified_tight",
+      "tests/test_certificate.py::test_perturbed_root_systems_are_certified_tight"]),
+    ("the pivot's dependency has the wrong reference weight", "spherecodes/_wolfe.py",
+     "    nu[0] = tot - 1.0", "    nu[0] = 1.0 - tot",
+     ["tests/test_certificate.py::test_kernel_pivot_dependency_is_the_affine_combination"]),
 ]
 
 
