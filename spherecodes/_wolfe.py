@@ -486,7 +486,7 @@ def _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _exchange(P, C, S, lam, H, L, rhs, beta, nu, in_S, s, jmin):
+def _exchange(C, S, lam, L, beta, nu, in_S, s, jmin):
     """Bring ``jmin``, in the corral's affine hull to rounding, in for a corral point (a pivot).
 
     Polished codes make this the rule, not the exception: the codewords at the
@@ -499,15 +499,15 @@ def _exchange(P, C, S, lam, H, L, rhs, beta, nu, in_S, s, jmin):
     ``jmin``, ``L[s - 1, :s - 1]``); moving weight onto ``jmin`` along ``mu``
     (:func:`_ratio_test`) lowers ``||x||`` as ``<x, q_jmin> < ||x||^2`` says and
     empties a corral point, whose slot ``jmin`` takes (its row of ``C`` is row
-    ``s``).  Returns the new corral size after :func:`_factor_reduced`, or 0 where no
-    point can leave.
+    ``s``).  Returns False where no point can leave; the caller refactors the
+    corral (:func:`_factor_reduced`).
     """
     _dependency(L, s - 1, beta, nu)
     for i in range(s):
         nu[i] = -nu[i]                 # mu: jmin's affine weights on the corral
     out = _ratio_test(lam, nu, s)
     if out < 0:
-        return 0
+        return False
     t = 0.0
     for i in range(s):
         t += lam[i]
@@ -518,7 +518,7 @@ def _exchange(P, C, S, lam, H, L, rhs, beta, nu, in_S, s, jmin):
     for b in range(C.shape[1]):
         C[out, b] = C[s, b]
     _normalize(lam, s)
-    return _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s)
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -594,21 +594,24 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
         lam[s] = 0.0
         _fill_row(P, G, idx, k, jmin, C, s)
         _load_row(P, C, S, s, H, rhs)
-        if _cholesky_row(H, L, s - 1):
+        refactor = not _cholesky_row(H, L, s - 1)
+        if not refactor:
             in_S[jmin] = True
             s += 1
         else:
             # a pivot may cycle where several points are dependent to rounding: a few per solve
             exchanges += 1
-            if exchanges <= 2 * smax:
-                s = _exchange(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, jmin)
-            if exchanges > 2 * smax or s == 0:
+            if exchanges > 2 * smax or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin):
                 status = ROUNDING      # affinely dependent to rounding, and nothing can leave
                 break
-        # ---- minor cycle: to the affine minimizer, dropping vanished weights
-        while s > 1 and not _affine(L, s, rhs, beta, alpha) > 1e-15:
+        # ---- minor cycle: to the affine minimizer, dropping vanished weights (and dependent ones)
+        while True:
+            if refactor:
+                s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s)
+            if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:
+                break
             s = _drop_vanished(S, lam, alpha, C, in_S, s, m)
-            s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s)
+            refactor = True
         if s == 1:
             lam[0] = 1.0
         else:
