@@ -250,6 +250,10 @@ MUTANTS = [
     ("the pivot's dependency has the wrong reference weight", "spherecodes/_wolfe.py",
      "    nu[0] = tot - 1.0", "    nu[0] = 1.0 - tot",
      ["tests/test_certificate.py::test_kernel_pivot_dependency_is_the_affine_combination"]),
+    ("Wolfe's minor cycle drops weights below 1e-15 (not only vanished ones)", "spherecodes/_wolfe.py",
+     "            if s == 1 or _affine(L, s, rhs, beta, alpha) > 0.0:",
+     "            if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:",
+     ["tests/test_certificate.py::test_hull_point_with_a_tiny_weight_on_a_far_codeword_is_certified"]),
 ]
 
 

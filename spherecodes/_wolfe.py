@@ -387,13 +387,15 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
     """Move ``lam`` toward the affine minimizer ``alpha`` until a weight vanishes; drop those points.
 
     Takes the largest step ``theta`` keeping ``lam`` nonnegative, then removes
-    every point whose weight is (to 1e-15) zero, at least the smallest, with
-    its row of ``C`` (m candidates).  Returns the new corral size (the weights
-    renormalized).
+    every point whose weight is zero, at least the smallest, with its row of
+    ``C`` (m candidates).  Returns the new corral size (the weights
+    renormalized).  Only weights that vanish go: a threshold (1e-15 until stop
+    26) drops legitimate tiny weights (a near-duplicate pair 1e-8 apart puts
+    ~1e-17 on a far codeword), and Wolfe then re-adds the point and cycles.
     """
     theta = 1.0
     for i in range(s):
-        if alpha[i] <= 1e-15:
+        if alpha[i] <= 0.0:
             den = lam[i] - alpha[i]
             if den > 0.0 and lam[i] / den < theta:
                 theta = lam[i] / den
@@ -404,7 +406,7 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
             ibest = i
     w = 0
     for i in range(s):
-        if i == ibest or lam[i] <= 1e-15:
+        if i == ibest or lam[i] <= 0.0:
             in_S[S[i]] = False
             continue
         S[w] = S[i]
@@ -608,7 +610,7 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
         while True:
             if refactor:
                 s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s)
-            if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:
+            if s == 1 or _affine(L, s, rhs, beta, alpha) > 0.0:
                 break
             s = _drop_vanished(S, lam, alpha, C, in_S, s, m)
             refactor = True

@@ -572,3 +572,17 @@ def test_kernel_pivot_dependency_is_the_affine_combination():
     beta, nu = np.empty(5), np.empty(5)
     _wolfe._dependency(L, 3, beta, nu)
     np.testing.assert_allclose(nu, np.append(-a, 1.0), atol=1e-12)
+
+
+@pytest.mark.parametrize("gram", [True, False])
+@pytest.mark.parametrize("n_neighbors", [None, 1, 2, 3])
+def test_hull_point_with_a_tiny_weight_on_a_far_codeword_is_certified(n_neighbors, gram):
+    """Class 0 of ``(1,0,0), (1,e,0), (1,0,e), (-1,0,0)`` (e = 1e-8): the nearest point of the
+    others' hull puts weight ~1e-17 on the far codeword.  Wolfe used to drop weights below
+    1e-15, re-add that codeword, drop it again, and return the nearest codeword (1e-8, 41 %
+    too far) with the bracket ``[0, 1e-8]``; weights are now dropped only when they vanish."""
+    e = 1e-8
+    W = np.array([[1.0, 0, 0], [1, e, 0], [1, 0, e], [-1, 0, 0]]).T
+    W = W / np.linalg.norm(W, axis=0)
+    res = one_vs_rest_distances(W, gram=gram, n_neighbors=n_neighbors)
+    _check_ovr(res, W, [0], rel=1e-14)
