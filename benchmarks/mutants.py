@@ -243,17 +243,16 @@ MUTANTS = [
      "            n = m - done",
      ["tests/test_large_k.py::test_certification_seconds_times_classes_for_at_most_max_seconds"]),
     ("Wolfe stops at a candidate dependent on the corral (no pivot)", "spherecodes/_wolfe.py",
-     "            if exchanges > 2 * smax or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin):",
-     "            if True:",
+     "                    or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin)):",
+     "                    or True):",
      ["tests/test_certificate.py::test_near_degenerate_code_is_certified_tight",
       "tests/test_certificate.py::test_perturbed_root_systems_are_certified_tight"]),
     ("the pivot's dependency has the wrong reference weight", "spherecodes/_wolfe.py",
      "    nu[0] = tot - 1.0", "    nu[0] = 1.0 - tot",
      ["tests/test_certificate.py::test_kernel_pivot_dependency_is_the_affine_combination"]),
-    ("Wolfe's minor cycle drops weights below 1e-15 (not only vanished ones)", "spherecodes/_wolfe.py",
-     "            if s == 1 or _affine(L, s, rhs, beta, alpha) > 0.0:",
-     "            if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:",
-     ["tests/test_certificate.py::test_hull_point_with_a_tiny_weight_on_a_far_codeword_is_certified"]),
+    ("the pivot ignores the corral's scales", "spherecodes/_wolfe.py",
+     "    return hi <= 1e8 * lo", "    return True",
+     ["tests/test_certificate.py::test_pivot_keeps_a_near_duplicate_tight"]),
 ]
 
 

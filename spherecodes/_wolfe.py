@@ -387,15 +387,13 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
     """Move ``lam`` toward the affine minimizer ``alpha`` until a weight vanishes; drop those points.
 
     Takes the largest step ``theta`` keeping ``lam`` nonnegative, then removes
-    every point whose weight is zero, at least the smallest, with its row of
-    ``C`` (m candidates).  Returns the new corral size (the weights
-    renormalized).  Only weights that vanish go: a threshold (1e-15 until stop
-    26) drops legitimate tiny weights (a near-duplicate pair 1e-8 apart puts
-    ~1e-17 on a far codeword), and Wolfe then re-adds the point and cycles.
+    every point whose weight is (to 1e-15) zero, at least the smallest, with
+    its row of ``C`` (m candidates).  Returns the new corral size (the weights
+    renormalized).
     """
     theta = 1.0
     for i in range(s):
-        if alpha[i] <= 0.0:
+        if alpha[i] <= 1e-15:
             den = lam[i] - alpha[i]
             if den > 0.0 and lam[i] / den < theta:
                 theta = lam[i] / den
@@ -406,7 +404,7 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
             ibest = i
     w = 0
     for i in range(s):
-        if i == ibest or lam[i] <= 0.0:
+        if i == ibest or lam[i] <= 1e-15:
             in_S[S[i]] = False
             continue
         S[w] = S[i]
@@ -485,6 +483,23 @@ def _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s):
         s -= 1
         _normalize(lam, s)
     return s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _comparable_scales(sq, S, s, jmin):
+    """Whether the corral and ``jmin`` have squared norms within a factor 1e8 of each other.
+
+    The pivot test is relative to the largest of them, so among a near-duplicate
+    (``||q|| ~ 1e-14``) and far points its dependency is rounding noise at the
+    near-duplicate's scale, and a pivot on it loses the hull point (measured: a
+    distance of 2.6e-16 left with the bracket [1.6e-16, 2.6e-16]).  Polished codes,
+    where the pivot is needed, have all their contacts at one distance.
+    """
+    lo = hi = sq[jmin]
+    for i in range(s):
+        lo = min(lo, sq[S[i]])
+        hi = max(hi, sq[S[i]])
+    return hi <= 1e8 * lo
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -603,14 +618,15 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
         else:
             # a pivot may cycle where several points are dependent to rounding: a few per solve
             exchanges += 1
-            if exchanges > 2 * smax or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin):
+            if (exchanges > 2 * smax or not _comparable_scales(sq, S, s, jmin)
+                    or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin)):
                 status = ROUNDING      # affinely dependent to rounding, and nothing can leave
                 break
         # ---- minor cycle: to the affine minimizer, dropping vanished weights (and dependent ones)
         while True:
             if refactor:
                 s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s)
-            if s == 1 or _affine(L, s, rhs, beta, alpha) > 0.0:
+            if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:
                 break
             s = _drop_vanished(S, lam, alpha, C, in_S, s, m)
             refactor = True

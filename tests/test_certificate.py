@@ -574,15 +574,22 @@ def test_kernel_pivot_dependency_is_the_affine_combination():
     np.testing.assert_allclose(nu, np.append(-a, 1.0), atol=1e-12)
 
 
+# A code from a reviewer's search (stop 26) on which the pivot, as first written, lost a tight
+# bracket that the kernel had had.
+_NEAR_DUPLICATE_ARC = np.array([
+    [-0.6681843997132277, -0.661122902674749, -0.6687292425806772, -0.6759772795882785, -0.6687292425806636,
+     -0.6611229026747437, -0.6576139506273833, -0.6602578829582235, -0.6576139506273958, 0.6681843997132182],
+    [0.643418069607268, 0.6434822516037795, 0.635790188899485, 0.6325287447037624, 0.6357901888994941,
+     0.643482251603778, 0.6510990268070925, 0.654178710896854, 0.651099026807074, -0.6434180696072591],
+    [0.373554274079056, 0.38580707540148135, 0.38545043237312737, 0.37810329885351823, 0.38545043237313614,
+     0.3858070754014934, 0.3789643112894701, 0.3689305384497942, 0.37896431128948044, -0.37355427407908814]])
+
+
 @pytest.mark.parametrize("gram", [True, False])
 @pytest.mark.parametrize("n_neighbors", [None, 1, 2, 3])
-def test_hull_point_with_a_tiny_weight_on_a_far_codeword_is_certified(n_neighbors, gram):
-    """Class 0 of ``(1,0,0), (1,e,0), (1,0,e), (-1,0,0)`` (e = 1e-8): the nearest point of the
-    others' hull puts weight ~1e-17 on the far codeword.  Wolfe used to drop weights below
-    1e-15, re-add that codeword, drop it again, and return the nearest codeword (1e-8, 41 %
-    too far) with the bracket ``[0, 1e-8]``; weights are now dropped only when they vanish."""
-    e = 1e-8
-    W = np.array([[1.0, 0, 0], [1, e, 0], [1, 0, e], [-1, 0, 0]]).T
-    W = W / np.linalg.norm(W, axis=0)
-    res = one_vs_rest_distances(W, gram=gram, n_neighbors=n_neighbors)
-    _check_ovr(res, W, [0], rel=1e-14)
+def test_pivot_keeps_a_near_duplicate_tight(n_neighbors, gram):
+    """Class 8 of the arc is 2.6e-16 from the others' hull, next to a near-duplicate: a pivot
+    on a dependency found at the far points' scale left [1.6e-16, 2.6e-16] (pivots now need
+    the corral's norms within 1e8 of each other)."""
+    res = one_vs_rest_distances(_NEAR_DUPLICATE_ARC, gram=gram, n_neighbors=n_neighbors)
+    _check_ovr(res, _NEAR_DUPLICATE_ARC, [8], rel=1e-13)
