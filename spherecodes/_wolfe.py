@@ -548,7 +548,8 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
     :func:`_rounding_floors`), a Cholesky append (``jmin`` joins the corral:
     :func:`_fill_row`, :func:`_load_row`, :func:`_cholesky_row`; where ``jmin`` is
     affinely dependent on the corral to rounding, it is pivoted in for a corral
-    point instead, :func:`_exchange`, at most ``2 smax`` times a solve) and a minor
+    point instead, :func:`_exchange`, at most ``2 smax`` times a solve and only
+    among points of comparable norms, :func:`_comparable_scales`) and a minor
     cycle (move to the corral's affine minimizer, :func:`_affine`, dropping
     the points whose weight would turn negative, :func:`_drop_vanished`, and any
     left affinely dependent, :func:`_factor_reduced`).
