@@ -111,11 +111,12 @@ def _cholesky_row(M, L, n):
 
 @njit(cache=True, nogil=True, inline="always")
 def _cholesky_rebuild(Msmall, s, L):
-    """Cholesky of the leading s x s block of Msmall into L; returns False if not PD."""
+    """Cholesky of the leading s x s block of Msmall into L; returns the first row that is not
+    positive definite to rounding (its row of L up to the diagonal computed), -1 if none."""
     for n in range(s):
         if not _cholesky_row(Msmall, L, n):
-            return False
-    return True
+            return n
+    return -1
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -215,8 +216,8 @@ def _load_cholesky(P, C, S, s, H, L, rhs):
     point): ``H = [<d_i, d_j>]``, ``rhs = [-<d_i, q_{S_0}>]`` (i = 1..s-1).
     Unlike Wolfe's ``Q^T Q + 1 1^T``, nothing here mixes the scale of the
     differences with the scale of the points, so a corral of near-duplicates
-    next to far points keeps its geometry.  Returns False if H is not
-    positive definite to rounding.
+    next to far points keeps its geometry.  Returns the first row of H that is
+    not positive definite to rounding (:func:`_cholesky_rebuild`), -1 if none.
     """
     for i in range(1, s):
         _load_row(P, C, S, i, H, rhs)
@@ -325,7 +326,7 @@ def _start_corral(pts, lam0, smax, jnear, ws):
                 s += 1
         for i in range(s):
             _fill_row(P, G, idx, k, S[i], C, i)
-        usable = _load_cholesky(P, C, S, s, H, L, rhs)
+        usable = _load_cholesky(P, C, S, s, H, L, rhs) < 0
         if usable and s > 1:
             usable = _affine(L, s, rhs, beta, alpha) > 0.0   # Wolfe's invariant
             if usable:
@@ -461,13 +462,7 @@ def _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s):
     """
     m = C.shape[1]
     while s > 1:
-        for i in range(1, s):
-            _load_row(P, C, S, i, H, rhs)
-        bad = -1
-        for n in range(s - 1):
-            if not _cholesky_row(H, L, n):
-                bad = n
-                break
+        bad = _load_cholesky(P, C, S, s, H, L, rhs)
         if bad < 0:
             return s
         _dependency(L, bad, beta, nu)
@@ -813,7 +808,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
                     acc += Dh[i, t] * Dh[j, t]
                 H[i, j] = acc
                 H[j, i] = acc
-        if _cholesky_rebuild(H, n, L):
+        if _cholesky_rebuild(H, n, L) < 0:
             r = np.empty(n)
             delta = np.empty(n)
             shifted = np.empty(n + 1)
