@@ -106,6 +106,25 @@ def check_rtol(value, name: str = "rtol") -> float:
     return value
 
 
+def check_seconds(value, name: str, *, positive: bool = False) -> float:
+    """Wall-clock seconds: a finite real number, at least 0 (``> 0`` with ``positive``).
+
+    Raises
+    ------
+    TypeError
+        Not a real number (:class:`ArgumentTypeError`, also a ``ValueError``).
+    ValueError
+        Infinite, NaN, negative, or 0 with ``positive`` (messages say that
+        ``None`` is the way to ask for no limit).
+    """
+    seconds = check_real(value, name)
+    if positive and not (np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{name} must be a positive finite number of seconds (None: no limit), got {value!r}")
+    if not (np.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"{name} must be a finite number of seconds, at least 0 (None: no limit), got {value!r}")
+    return seconds
+
+
 def check_bool(value, name: str) -> bool:
     """A flag: ``True``/``False`` (numpy bools and the integers 0 and 1 accepted)."""
     if isinstance(value, (bool, np.bool_)):

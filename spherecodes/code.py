@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import ArgumentTypeError, as_code, check_rtol
+from ._validation import ArgumentTypeError, as_code, check_rtol, check_seconds
 
 from .io import json_default, save_npz_atomic
 
@@ -177,7 +177,7 @@ class SphereCode:
         >>> round(code.rho_one_vs_rest, 12), code.rattlers.tolist()
         (1.333333333333, [])
         """
-        from .hull import check_seconds, one_vs_rest_distances
+        from .hull import one_vs_rest_distances
         from .measures import separation
 
         t_start = time.perf_counter()

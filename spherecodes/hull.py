@@ -46,7 +46,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
-                          check_real, check_tol)
+                          check_seconds, check_tol)
 from .executor import available_cpus
 
 _EPS = 2.0 ** -53
@@ -516,14 +516,6 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
                      nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
                      converged=converged, _support=support, layout=layout, solved=solved,
                      _nearest_codewords=neighbors)
-
-
-def check_seconds(value, name: str) -> float:
-    """``value`` as seconds: a finite real number at least 0 (ValueError/TypeError naming ``name``)."""
-    seconds = check_real(value, name)
-    if not (np.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"{name} must be a finite number of seconds, at least 0 (None: no limit), got {value!r}")
-    return seconds
 
 
 def _default_neighbors(d: int, K: int) -> int:

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import as_code, check_bool, check_device, check_dims, check_int, check_real, check_seed
+from .._validation import as_code, check_bool, check_device, check_dims, check_int, check_seconds, check_seed
 from ..executor import available_cpus
 from .descent import max_inner_product
 from .multistart import run_restarts
@@ -80,12 +80,7 @@ def check_time_limit(time_limit, name: str = "time_limit"):
     ValueError
         Not positive, infinite or NaN (``None`` is the way to ask for no limit).
     """
-    if time_limit is None:
-        return None
-    value = check_real(time_limit, name)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number of seconds (None: no limit), got {time_limit!r}")
-    return value
+    return None if time_limit is None else check_seconds(time_limit, name, positive=True)
 
 
 def _check(d, K, restarts, time_limit, method, init, executor):

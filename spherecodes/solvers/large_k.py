@@ -426,8 +426,12 @@ def neighbor_lists(W, n_neighbors: int, *, block_size: int | None = None):
     return np.stack([I, J], axis=1), g, s
 
 
-def _dot_error(d: int) -> float:
-    """Bound on the rounding error of a float32 inner product of two unit vectors of length d."""
+def _float32_dot_error(d: int) -> float:
+    """Bound on the rounding error of a float32 inner product of two float32-normalized vectors
+    of length d: ``2 gamma_{d+4}`` with float32's unit roundoff 2^-24.
+
+    Not :func:`spherecodes.hull._dot_error`: that one bounds float64 products of
+    columns validated to unit norm within 1e-8."""
     u = 2.0 ** -24
     n = d + 4
     return 2.0 * n * u / (1.0 - n * u)
@@ -656,7 +660,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iter=None, device="auto
     itemsize = np.dtype(str(ops.dtype).replace("torch.", "")).itemsize
     block = _block_rows(K, itemsize, block_size)
     deadline = None if time_limit is None else t0 + time_limit
-    eps32 = _dot_error(d) if itemsize == 4 else 4 * (d + 4) * 2.0 ** -53
+    eps32 = _float32_dot_error(d) if itemsize == 4 else 4 * (d + 4) * 2.0 ** -53
 
     # 1. start
     if init is None:
