@@ -253,6 +253,9 @@ MUTANTS = [
     ("the pivot ignores the corral's scales", "spherecodes/_wolfe.py",
      "    return hi <= 1e8 * lo", "    return True",
      ["tests/test_certificate.py::test_pivot_keeps_a_near_duplicate_tight"]),
+    ("the progress bar waits for the first restart", "spherecodes/solvers/multistart.py",
+     "                if tick is not None and best is None:", "                if False:",
+     ["tests/test_anytime.py::test_the_bar_moves_while_the_first_restart_runs"]),
 ]
 
 

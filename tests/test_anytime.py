@@ -174,6 +174,29 @@ def test_progress_callback_returning_true_stops_the_search():
     assert code.max_inner_product <= float(np.nanmin(code.values)) + 1e-12  # the polish kept the best
 
 
+def test_the_bar_moves_while_the_first_restart_runs(monkeypatch):
+    # a restart can take most of the budget ((10, 100) Softmax: tens of seconds); the bar must not
+    # sit at 0 s until it returns.  A slowed restart in a thread: ticks come, then the first value.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spherecodes.solvers import multistart
+    from spherecodes.solvers.settings import SearchSettings
+
+    real = multistart.restart_once
+
+    def slow(*args, **kwargs):
+        time.sleep(1.6)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(multistart, "restart_once", slow)
+    ticks, values = [], []
+    with ThreadPoolExecutor(1) as ex:
+        multistart.run_restarts("tammes", 3, 6, settings=SearchSettings.for_size(3, 6, restarts=1), seed=0,
+                                executor=ex, tick=ticks.append, progress=lambda t, best, n: values.append(t))
+    assert len(ticks) >= 2 and ticks == sorted(ticks)
+    assert values and max(ticks) <= values[0]
+
+
 def test_antipodal_restarts_try_several_symmetric_descents_where_restarts_hop():
     from spherecodes.solvers.settings import SearchSettings
 

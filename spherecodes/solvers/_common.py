@@ -118,14 +118,23 @@ class _Bar:
         self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s",
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s {postfix}"
                         if total else "{desc}: {n:.0f} s {postfix}")
+        self.bar.set_postfix_str("first restart running", refresh=False)
+
+    def tick(self, elapsed):
+        """Move the bar to ``elapsed`` seconds (no new value yet)."""
+        self._move(elapsed)
+        self.bar.refresh()
 
     def __call__(self, elapsed, best, n_done):
-        self.bar.n = elapsed if self.bar.total is None else min(elapsed, self.bar.total)
+        self._move(elapsed)
         self.bar.set_postfix_str(f"{n_done} restarts, best {describe_value(self.problem, best)}", refresh=True)
 
     def close(self, elapsed):
-        self.bar.n = elapsed if self.bar.total is None else min(elapsed, self.bar.total)
+        self._move(elapsed)
         self.bar.close()
+
+    def _move(self, elapsed):
+        self.bar.n = elapsed if self.bar.total is None else min(elapsed, self.bar.total)
 
 
 def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, executor, init, smoothing, polish,
@@ -179,7 +188,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     try:
         ms = run_restarts(problem, d, K, settings=settings, seed=seed, executor=executor, deadline=search_end,
-                          progress=bar, init=init)
+                          progress=bar, tick=bar.tick if isinstance(bar, _Bar) else None, init=init)
         t_search = time.perf_counter() - t0
         polishes = settings.polish and ms.status != "interrupted"
         polish_end = t_end if t_end is None or not polishes else t_end - HULL_MARGIN * _measure_seconds(ms)
