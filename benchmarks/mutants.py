@@ -239,7 +239,7 @@ MUTANTS = [
      '            if "certified_classes" in code.settings:', "            if False:",
      ["tests/test_benchmark_scripts.py::test_paper_optima_completes_a_certificate_cut_by_the_time_limit"]),
     ("the certificate's cost estimate ignores max_seconds", "spherecodes/hull.py",
-     "            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
+     "            n = 1 if done == 0 else int(min(n, 0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
      "            n = m - done",
      ["tests/test_large_k.py::test_certification_seconds_times_classes_for_at_most_max_seconds"]),
     ("Wolfe stops at a candidate dependent on the corral (no pivot)", "spherecodes/_wolfe.py",
@@ -253,9 +253,17 @@ MUTANTS = [
     ("the pivot ignores the corral's scales", "spherecodes/_wolfe.py",
      "    return hi <= 1e8 * lo", "    return True",
      ["tests/test_certificate.py::test_pivot_keeps_a_near_duplicate_tight"]),
-    ("the progress bar waits for the first restart", "spherecodes/solvers/multistart.py",
-     "                if tick is not None and best is None:", "                if False:",
+    ("the progress bar waits for the first restart", "spherecodes/solvers/_common.py",
+     "        while not self._closed.wait(0.5):", "        while False:",
      ["tests/test_anytime.py::test_the_bar_moves_while_the_first_restart_runs"]),
+    ("a huge time limit overflows the chunk of classes", "spherecodes/hull.py",
+     "            n = int(min(K - done, min(0.25 * left, left - per_class) / per_class)) * n_jobs",
+     "            n = int(min(0.25 * left, left - per_class) / per_class) * n_jobs",
+     ["tests/test_hull.py::test_the_largest_time_limits_are_no_limit"]),
+    ("a huge max_seconds overflows the estimate's chunk", "spherecodes/hull.py",
+     "            n = 1 if done == 0 else int(min(n, 0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
+     "            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
+     ["tests/test_hull.py::test_the_largest_time_limits_are_no_limit"]),
 ]
 
 

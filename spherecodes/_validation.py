@@ -65,7 +65,10 @@ def check_real(value, name: str) -> float:
     """Return ``value`` as a float if it is a real number (not a bool or a string)."""
     if not _is_real_scalar(value):
         raise ArgumentTypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:    # an int beyond float64, e.g. 10**400
+        raise ValueError(f"{name} must fit a float64 (at most about 1.8e308 in size), got {value!r}") from None
 
 
 def check_reals(values, name: str, *, check=None) -> np.ndarray:

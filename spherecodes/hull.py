@@ -607,7 +607,7 @@ def _seconds_per_class(solve, m, max_seconds):
     while done < m:
         n = m - done
         if max_seconds is not None:
-            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))
+            n = 1 if done == 0 else int(min(n, 0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))
             if n < 1:
                 break
         t = time.perf_counter()
@@ -730,7 +730,7 @@ def _ovr_timed(WT, W, m0, tol, gram, block_size, n_jobs, deadline, pool):
     while done < K:
         left = deadline - time.perf_counter()
         if per_class is not None:
-            n = int(min(0.25 * left, left - per_class) / per_class) * n_jobs
+            n = int(min(K - done, min(0.25 * left, left - per_class) / per_class)) * n_jobs  # no int(inf) at 1e308 s
         if left <= 0 or n < 1:
             break
         ks = order[done:done + n]

@@ -259,7 +259,7 @@ def test_time_limit_is_checked_and_not_with_an_executor():
     from spherecodes.executor import SerialExecutor
 
     W = random_code(np.random.default_rng(0), 3, 6)
-    for bad in (-1.0, float("nan"), float("inf")):
+    for bad in (-1.0, float("nan"), float("inf"), 10**400):
         with pytest.raises(ValueError, match="time_limit"):
             one_vs_rest_distances(W, time_limit=bad)
     with pytest.raises(TypeError, match="time_limit"):
@@ -267,3 +267,16 @@ def test_time_limit_is_checked_and_not_with_an_executor():
     with pytest.raises(ValueError, match="time_limit cannot be combined with executor"):
         one_vs_rest_distances(W, time_limit=5.0, executor=SerialExecutor())
     assert one_vs_rest_distances(W, time_limit=60.0).complete
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_the_largest_time_limits_are_no_limit(gram):
+    # 1e308 s: the chunk of classes that fits is inf classes; it must become "all of them"
+    from spherecodes.hull import certification_seconds
+
+    W = random_code(np.random.default_rng(1), 3, 12)
+    exact = one_vs_rest_distances(W, gram=gram)
+    for limit in (1e308, np.finfo(float).max):
+        res = one_vs_rest_distances(W, gram=gram, time_limit=limit)
+        assert res.complete and np.array_equal(res.distance, exact.distance)
+        assert 0 < certification_seconds(W, gram=gram, max_seconds=limit) < 1.0

@@ -135,7 +135,8 @@ def test_callback_can_stop_the_run():
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(d=0), "d"), (dict(K=1), "K"), (dict(time_limit=-1), "time_limit"),
-    (dict(time_limit=float("nan")), "time_limit"), (dict(max_iter=-1), "max_iter"),
+    (dict(time_limit=float("nan")), "time_limit"), (dict(time_limit="5"), "time_limit"),
+    (dict(time_limit=10**400), "time_limit"), (dict(max_iter=-1), "max_iter"),
     (dict(n_neighbors=0), "n_neighbors"), (dict(n_neighbors=50), "n_neighbors"),
     (dict(device="tpu"), "device"), (dict(backend="jax"), "backend"), (dict(dtype="float16"), "dtype"),
     (dict(betas=(0, 1)), "betas"), (dict(lrs="fast"), "lrs"), (dict(block_size=0), "block_size"),

@@ -361,6 +361,7 @@ def test_unknown_solver_option_is_an_error(fn):
     ({"time_limit": True}, TypeError, "time_limit must be a real number"),
     ({"time_limit": -1.0}, ValueError, "time_limit must be a positive finite number of seconds"),
     ({"time_limit": float("nan")}, ValueError, "time_limit must be a positive finite number of seconds"),
+    ({"time_limit": 10**400}, ValueError, "time_limit must fit a float64"),
     ({"device": 0}, TypeError, "device must be a string"),
     ({"device": None}, TypeError, "device must be a string"),
     ({"smoothing": "no"}, TypeError, "smoothing must be True or False"),

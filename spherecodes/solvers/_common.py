@@ -100,41 +100,55 @@ def _check(d, K, restarts, time_limit, method, init, executor):
 
 
 def describe_value(problem: str, t: float) -> str:
-    """What a search value (a max inner product ``t``) means for ``problem``, in words."""
-    angle = math.degrees(math.acos(min(1.0, max(-1.0, t))))
+    """What a search value (a max inner product ``t``) means for ``problem``, in a few words."""
     if problem == "tammes":
-        return f"max inner product {t:.9f} (min angle {angle:.5f} deg)"
-    return f"rho >= {1.0 - t:.9f} (1 - max inner product, before the one-vs-rest polish)"
+        angle = math.degrees(math.acos(min(1.0, max(-1.0, t))))
+        return f"max<w_i,w_j> {t:.9f} ({angle:.4f} deg)"
+    return f"rho >= {1.0 - t:.9f}"     # 1 - max<w_i,w_j>: the one-vs-rest polish only raises it
 
 
 class _Bar:
-    """A tqdm bar of elapsed seconds against the time budget, with the best value so far."""
+    """A tqdm bar of elapsed seconds against the time budget, with the best value so far.
 
-    def __init__(self, problem, d, K, budget):
+    A daemon thread moves it about twice a second: a restart may take most of the budget,
+    and with ``executor="serial"`` the search itself never returns to the bar between
+    restarts' ends.
+    """
+
+    def __init__(self, problem, d, K, budget, file=None):
         from tqdm.auto import tqdm
 
         self.problem = problem
+        self.t0 = time.perf_counter()
         total = None if budget is None else max(1, int(math.ceil(budget)))
-        self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s",
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s {postfix}"
-                        if total else "{desc}: {n:.0f} s {postfix}")
-        self.bar.set_postfix_str("first restart running", refresh=False)
+        self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s", file=file,
+                        postfix="first restart running",
+                        bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n:.0f}/{total_fmt} s{postfix}"
+                        if total else "{desc}: {n:.0f} s{postfix}")
+        self._closed = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+        self._beat.start()
 
-    def tick(self, elapsed):
-        """Move the bar to ``elapsed`` seconds (no new value yet)."""
-        self._move(elapsed)
-        self.bar.refresh()
+    def _heartbeat(self):
+        while not self._closed.wait(0.5):
+            self._move(time.perf_counter() - self.t0)
+            self.bar.refresh()
 
     def __call__(self, elapsed, best, n_done):
         self._move(elapsed)
-        self.bar.set_postfix_str(f"{n_done} restarts, best {describe_value(self.problem, best)}", refresh=True)
+        restarts = "1 restart" if n_done == 1 else f"{n_done} restarts"
+        self.bar.set_postfix_str(f"{restarts}, best {describe_value(self.problem, best)}", refresh=True)
 
     def close(self, elapsed):
+        self._closed.set()
+        self._beat.join()
         self._move(elapsed)
         self.bar.close()
 
     def _move(self, elapsed):
-        self.bar.n = elapsed if self.bar.total is None else min(elapsed, self.bar.total)
+        # two clocks (the bar's, the search's) a few ms apart: never move back
+        n = max(self.bar.n, elapsed)
+        self.bar.n = n if self.bar.total is None else min(n, self.bar.total)
 
 
 def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, executor, init, smoothing, polish,
@@ -188,7 +202,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     try:
         ms = run_restarts(problem, d, K, settings=settings, seed=seed, executor=executor, deadline=search_end,
-                          progress=bar, tick=bar.tick if isinstance(bar, _Bar) else None, init=init)
+                          progress=bar, init=init)
         t_search = time.perf_counter() - t0
         polishes = settings.polish and ms.status != "interrupted"
         polish_end = t_end if t_end is None or not polishes else t_end - HULL_MARGIN * _measure_seconds(ms)

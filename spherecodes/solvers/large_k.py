@@ -43,13 +43,12 @@ problem, Theorem 3.3) and Figure 3 (the regime K >> d).
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
 
 import numpy as np
 
-from .._validation import as_generator, check_device, check_dims, check_int, check_real
+from .._validation import as_generator, check_device, check_dims, check_int, check_real, check_seconds
 
 __all__ = ["spread_code", "neighbor_lists", "exact_max_inner_product", "default_neighbors"]
 
@@ -490,12 +489,6 @@ def exact_max_inner_product(W, *, block_size: int | None = None, pairs=None, s=N
 
 
 # --------------------------------------------------------------------------- the solver
-def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
 def _check_pair(value, name):
     if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) != 2:
         raise ValueError(f"{name} must be a pair (start, end) of positive numbers, got {value!r}")
@@ -635,7 +628,7 @@ def spread_code(d, K, *, seed=None, time_limit=None, max_iter=None, device="auto
     t0 = time.perf_counter()
     d, K = check_dims(d, K)
     if time_limit is not None:
-        time_limit = _check_positive(time_limit, "time_limit")
+        time_limit = check_seconds(time_limit, "time_limit", positive=True)
     if max_iter is not None:
         max_iter = check_int(max_iter, "max_iter", minimum=0)
     elif time_limit is None:

@@ -491,7 +491,7 @@ def _make_executor(executor, d, K, restarts, stop_mp):
 
 
 def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed, executor=None,
-                 deadline: float | None = None, progress=None, tick=None, init=None) -> MultistartResult:
+                 deadline: float | None = None, progress=None, init=None) -> MultistartResult:
     """Run up to ``settings.restarts`` restarts until ``deadline``, the adaptive stop or Ctrl-C.
 
     Parameters
@@ -512,9 +512,6 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
         ``progress(elapsed_seconds, best_value, n_done)``, called as restarts finish and
         about twice a second; returning ``True`` stops the search (running restarts
         return their best point so far, status ``"callback"``).
-    tick : callable, optional
-        ``tick(elapsed_seconds)``, called about twice a second until the first restart
-        finishes (a display's heartbeat: a restart may take most of the budget).
     init : array, optional
         Starting point of restart 0 (the others are random).
 
@@ -575,8 +572,6 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
                     values[i] = r["value"]
                     finish[i] = time.perf_counter() - t_start
                     best = r["value"] if best is None else min(best, r["value"])
-                if tick is not None and best is None:
-                    tick(time.perf_counter() - t_start)
                 if progress is not None and best is not None and stop_at is None:
                     if progress(time.perf_counter() - t_start, best, len(results)) is True:
                         status = "callback"
