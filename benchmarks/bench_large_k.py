@@ -152,6 +152,13 @@ def _fmt(x, nd=6):
     return f"{float(x):.{nd}f}"
 
 
+def _bracket(lower, upper):
+    """A certificate's bracket rounded outward (``[-, -]`` when not measured)."""
+    from spherecodes.formatting import bracket
+
+    return "[-, -]" if lower in (None, "") else bracket(float(lower), float(upper), ".6f")
+
+
 def _print_row(r):
     print(f"d={r['d']:>4} K={r['K']:>6} T={float(r['seconds']):>5.0f}s | ours: max<.,.>={_fmt(r['ours_max_inner'])} "
           f"rho in [{_fmt(r['ours_rho_lower'])}, {_fmt(r['ours_rho_upper'])}] "
@@ -251,9 +258,9 @@ def write_report(path, rows, command, threads, missing=()):
         base = r["baseline_rho_lower"] not in ("", None)
         diff = f"{float(r['ours_rho_lower']) - float(r['baseline_rho_upper']):+.6f}" if base else "-"
         lines.append(f"| {r['d']} | {r['K']} | {float(r['seconds']):g} | {r['seed']} | {_fmt(r['ours_max_inner'])} | "
-                     f"{_fmt(r['ours_rho'])} [{_fmt(r['ours_rho_lower'])}, {_fmt(r['ours_rho_upper'])}] | "
-                     f"{_fmt(r['baseline_max_inner'])} | [{_fmt(r['baseline_rho_lower'])}, "
-                     f"{_fmt(r['baseline_rho_upper'])}] | {diff} | {_fmt(r['ours_peak_rss_mib'], 0)} | "
+                     f"{_fmt(r['ours_rho'])} {_bracket(r['ours_rho_lower'], r['ours_rho_upper'])} | "
+                     f"{_fmt(r['baseline_max_inner'])} | {_bracket(r['baseline_rho_lower'], r['baseline_rho_upper'])} "
+                     f"| {diff} | {_fmt(r['ours_peak_rss_mib'], 0)} | "
                      f"{_fmt(r['hull_seconds'], 1)} | {_fmt(r['hull_peak_rss_mib'], 0)} | "
                      f"{_fmt(r['baseline_peak_rss_mib'], 0)} |")
     if missing:

@@ -261,7 +261,9 @@ def main(argv=None):
         res[name] = r = _run(ctx, globals()[f"task_{name}"], a)
         wall = time.perf_counter() - t
         if name == "gnc2":
-            print(f"gnc2   certified rho_one_vs_rest(W) = {r['rho']:.12f} in [{r['lower']:.12f}, {r['upper']:.12f}] "
+            from spherecodes.formatting import bracket
+
+            print(f"gnc2   certified rho_one_vs_rest(W) = {r['rho']:.12f} in {bracket(r['lower'], r['upper'], '.12f')} "
                   f"({r['converged']}/{r['K']} classes converged) | {r['seconds']:.1f} s (cpu {r['cpu']:.0f} s), "
                   f"peak {r['peak']:.0f} MiB",
                   flush=True)

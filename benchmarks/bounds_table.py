@@ -39,6 +39,7 @@ from spherecodes.bounds import theorem39_bounds
 from spherecodes.cli import parse_range
 from spherecodes.compare import known_optimum, measure_code
 from spherecodes.executor import get_executor, submit_unordered
+from spherecodes.formatting import bracket, round_down, round_up
 from spherecodes.io import recorded_commands, write_csv_atomic, write_text_atomic
 
 NAME = "bounds_table"
@@ -127,8 +128,9 @@ def write_markdown(path, rows, command, wall):
         if r["optimum"] is not None:
             ok = "yes" if r["lower"] <= r["optimum"] + 1e-12 and r["optimum"] <= r["upper"] + 1e-12 else "**no**"
         cert = "" if r["optimum_lower"] is None or r["source"].startswith("closed") else \
-            f"[{r['optimum_lower']:.10f}, {r['optimum_upper']:.10f}]"
-        lines.append(f"| {r['K']} | {r['d']} | {_f(r['lower'], '.6g')} | {_f(r['optimum'])} | {_f(r['upper'], '.6g')} "
+            bracket(r['optimum_lower'], r['optimum_upper'])
+        lines.append(f"| {r['K']} | {r['d']} | {round_down(r['lower'], '.6g')} | {_f(r['optimum'])} "
+                     f"| {round_up(r['upper'], '.6g')} "
                      f"| {'yes' if r['applicable'] else 'no'} | {ok} | {pub} | {verdict} | {r['source']} | {cert} "
                      f"| {_f(r['time'], '.1f')} |")
     write_text_atomic(path, "\n".join(lines) + "\n")

@@ -54,12 +54,15 @@ def run_cell(d: int, K: int, time_limit: float, seed: int) -> dict:
 
 
 def markdown(rows, command: str) -> str:
+    from spherecodes.formatting import round_down, round_up
+
     lines = [f"`{command}`", "",
              "| d | K | rho one-vs-rest | certified lower end | Thm 3.9 lower | Thm 3.9 upper | source | seconds |",
              "|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in rows:
-        lines.append(f"| {r['d']} | {r['K']} | {float(r['rho']):.10f} | {float(r['certified_lower']):.10f} | "
-                     f"{float(r['bound_lower']):.6g} | {float(r['bound_upper']):.6g} | {r['source']} | "
+        lines.append(f"| {r['d']} | {r['K']} | {float(r['rho']):.10f} | {round_down(float(r['certified_lower']))} | "
+                     f"{round_down(float(r['bound_lower']), '.6g')} | {round_up(float(r['bound_upper']), '.6g')} "
+                     f"| {r['source']} | "
                      f"{float(r['seconds']):.1f} |")
     lines += ["", "Rows marked *search* are time-limited searches: their value is a certified lower bound on "
               "the optimum, not the optimum."]
@@ -100,6 +103,7 @@ def plot(rows, path: Path) -> None:
 
 
 def main(argv=None) -> int:
+    from spherecodes.formatting import bracket, round_down
     from spherecodes.io import merge_csv_atomic, write_text_atomic
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -127,8 +131,8 @@ def main(argv=None) -> int:
         if (args.K, d) in done:
             continue
         r = run_cell(d, args.K, args.time_limit, args.seed)
-        print(f"d = {d:4d}: rho {r['rho']:.10f} (certified >= {r['certified_lower']:.10f}), Thm 3.9 "
-              f"[{r['bound_lower']:.6g}, {r['bound_upper']:.6g}], {r['source']}, {r['seconds']} s", flush=True)
+        print(f"d = {d:4d}: rho {r['rho']:.10f} (certified >= {round_down(r['certified_lower'])}), Thm 3.9 "
+              f"{bracket(r['bound_lower'], r['bound_upper'], '.6g')}, {r['source']}, {r['seconds']} s", flush=True)
         rows = merge_csv_atomic(csv_path, [{k: str(v) for k, v in r.items()}], FIELDS, key)
     rows = [r for r in rows if int(r["K"]) == args.K and int(r["d"]) in ds]
     command = "python benchmarks/figure3.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))

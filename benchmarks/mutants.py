@@ -264,6 +264,12 @@ MUTANTS = [
      "            n = 1 if done == 0 else int(min(n, 0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
      "            n = 1 if done == 0 else min(n, int(0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
      ["tests/test_hull.py::test_the_largest_time_limits_are_no_limit"]),
+    ("printed lower bounds rounded to nearest", "spherecodes/formatting.py",
+     "    return _directed(x, spec, ROUND_FLOOR)", '    return _directed(x, spec, "ROUND_HALF_EVEN")',
+     ["tests/test_formatting.py"]),
+    ("paper_optima's 'ours' is the computed distance, not the certified lower end", "benchmarks/paper_optima.py",
+     'str(r["source"]).startswith("exact") else round_down(r["lower"])', 'True else ""',
+     ["tests/test_formatting.py::test_paper_optima_prints_the_certified_lower_end_as_ours"]),
 ]
 
 

@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from spherecodes.compare import cell_seed, known_optimum, measure_code
+from spherecodes.formatting import bracket, round_down
 from spherecodes.io import write_csv_atomic, write_text_atomic
 
 NAME = "paper_optima"
@@ -113,8 +114,9 @@ def write_markdown(path, rows, command, wall):
              "```", "", (f"Wall time {wall:.0f} s (last invocation), on {where()}." if math.isfinite(wall) else
                          f"On {where()}; each row's own seconds are in its last column.")
              + " 'paper' = constant in the official plotting notebooks "
-             "(subgradient descent); 'ours' = rho one-vs-rest of the best Softmax Code found, a certified lower bound "
-             "on the optimum (certificate = [lower, upper] bracket of that code's rho)."
+             "(subgradient descent); 'ours' = the certified lower end of the bracket on rho one-vs-rest of the best "
+             "Softmax Code found, so a lower bound on the optimum (certificate = [lower, upper] bracket of that "
+             "code's rho; every bound printed rounded outward)."
              + (" Without the polish step the minimum is attained by a single class, so the rattler count "
                 "(classes above the minimum) is not meaningful for the '(no polish)' and 'random code' rows." if any(
                  "no polish" in str(r["source"]) or "random" in str(r["source"]) for r in rows) else ""), "",
@@ -125,8 +127,10 @@ def write_markdown(path, rows, command, wall):
             lines.append(f"| {r['d']} | {r['K']} | {_f(r['paper'], 'g')} | skipped | | | {r['source']} | | |")
             continue
         ex = "" if r["exceeds_paper"] is None else ("yes" if r["exceeds_paper"] else "no")
-        lines.append(f"| {r['d']} | {r['K']} | {_f(r['paper'], 'g')} | {r['ours']:.10f} "
-                     f"| [{r['lower']:.10f}, {r['upper']:.10f}] | {ex} | {r['source']} | {r['rattlers']} "
+        # a closed form is exact; a search's value is the lower end of its certificate
+        ours = f"{r['ours']:.10f}" if str(r["source"]).startswith("exact") else round_down(r["lower"])
+        lines.append(f"| {r['d']} | {r['K']} | {_f(r['paper'], 'g')} | {ours} "
+                     f"| {bracket(r['lower'], r['upper'])} | {ex} | {r['source']} | {r['rattlers']} "
                      f"| {r['time']:.0f} |")
     write_text_atomic(path, "\n".join(lines) + "\n")
 
@@ -270,7 +274,7 @@ def main(argv=None):
             print(f"d={d:5d} K={K:6d}  paper {_f(r['paper'], 'g'):>7}  ours: {r['source']}", flush=True)
         else:
             print(f"d={d:5d} K={K:6d}  paper {_f(r['paper'], 'g'):>7}  ours {r['ours']:.10f}  "
-                  f"certificate [{r['lower']:.10f}, {r['upper']:.10f}]  ({r['source']}, {r['time']:.0f} s)",
+                  f"certificate {bracket(r['lower'], r['upper'])}  ({r['source']}, {r['time']:.0f} s)",
                   flush=True)
     wall = time.perf_counter() - t0
     write_markdown(out / f"{NAME}.md", _ordered(rows), command, wall)

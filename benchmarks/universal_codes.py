@@ -45,6 +45,7 @@ import numpy as np
 
 from spherecodes.constructions import named_codes
 from spherecodes.hull import distance_to_hull, one_vs_rest_distances
+from spherecodes.formatting import bracket
 from spherecodes.io import write_csv_atomic, write_text_atomic
 
 NAME = "universal_codes"
@@ -143,7 +144,7 @@ def write_markdown(path, rows, command, wall):
         cv = "" if r["cvxpy_class0"] is None else f"{r['cvxpy_class0']:.9f}"
         lines.append(
             f"| {r['description']} | {r['d']} | {r['K']} | {cls} | {r['rho']:.15f} "
-            f"| [{r['rho_lower']:.12f}, {r['rho_upper']:.12f}] | {r['one_minus_t_exact']:.15f} "
+            f"| {bracket(r['rho_lower'], r['rho_upper'], '.12f')} | {r['one_minus_t_exact']:.15f} "
             f"| {r['difference']:.1e} | {'yes' if r['equal'] else '**no**'} | {cv} |"
         )
     write_text_atomic(path, "\n".join(lines) + "\n")

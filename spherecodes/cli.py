@@ -29,6 +29,7 @@ import numpy as np
 
 from .compare import (AGREE_TOL, COMPARE_FIELDS, _code_W, _finite, _truthy, cell_seed, compare_cell,  # noqa: F401
                       known_optimum, markdown_compare_table, measure_code)
+from .formatting import bracket
 
 __all__ = ["main", "build_parser"]
 
@@ -220,7 +221,7 @@ def _measure_lines(m: dict, title: str | None = None) -> list[str]:
         f"  d, K                      : {m['d']}, {m['K']}",
         f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  (class {m['worst_class']}; min over k of "
         "dist(w_k, hull of the others))",
-        f"    certificate             : [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}]  (lower, upper)"
+        f"    certificate             : {bracket(m['rho_lower'], m['rho_upper'], '.12f')}  (lower, upper)"
         + ("" if m.get("certified_classes", m["K"]) == m["K"] else
            f"; the time limit cut it: {m['certified_classes']} of {m['K']} classes solved, the rest bounded by "
            "their nearest codeword (rho one-vs-rest above is an upper bound)"),
@@ -444,7 +445,7 @@ def _cmd_bounds(args):
         obj["numeric_certificate"] = [m["rho_lower"], m["rho_upper"]]
         obj["numeric_time"] = elapsed
         lines.append(f"  numeric optimum           : {m['rho_one_vs_rest']:.12f}  "
-                     f"(certificate [{m['rho_lower']:.12f}, {m['rho_upper']:.12f}], best found in {elapsed:.1f} s)")
+                     f"(certificate {bracket(m['rho_lower'], m['rho_upper'], '.12f')}, best found in {elapsed:.1f} s)")
     elif opt is None and args.optimum == "auto":
         lines.append(f"  numeric optimum           : skipped (d*K = {d * K} > {args.cheap}; use --optimum always)")
     if args.target_rho is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import ArgumentTypeError, as_code, check_rtol, check_seconds
+from .formatting import bracket
 
 from .io import json_default, save_npz_atomic
 
@@ -206,7 +207,7 @@ class SphereCode:
             metadata["settings"]["certified_classes"] = solved
             metadata["message"] = "; ".join(filter(None, [metadata.get("message", ""), (
                 f"the time limit cut the certificate: {solved} of {res.distance.size} classes solved exactly, "
-                f"the rest bounded by their nearest codeword (rho in [{res.rho_lower:.6g}, {res.rho_upper:.6g}]; "
+                f"the rest bounded by their nearest codeword (rho in {bracket(res.rho_lower, res.rho_upper, '.6g')}; "
                 "one_vs_rest_distances(code.W) completes it)")]))
         s = separation(W, rtol=rattler_rtol, one_vs_rest=res)
         values = np.asarray(metadata.pop("values", np.zeros(0)), dtype=np.float64)
@@ -500,7 +501,7 @@ class SphereCode:
         lines = [
             f"SphereCode(problem={self.problem!r}, d={self.d}, K={self.K}, method={self.method!r})",
             f"  rho_one_vs_rest   = {self.rho_one_vs_rest:.15g}  (certified in "
-            f"[{self.rho_lower:.15g}, {self.rho_upper:.15g}])",
+            f"{bracket(self.rho_lower, self.rho_upper, '.15g')})",
             f"  rho_one_vs_one    = {self.rho_one_vs_one:.15g}",
             f"  max_inner_product = {self.max_inner_product:.15g}  (min angle "
             f"{math.degrees(self.min_angle):.10g} deg)",

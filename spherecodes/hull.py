@@ -47,6 +47,7 @@ import scipy.sparse as sp
 
 from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
                           check_seconds, check_tol)
+from .formatting import bracket
 from .executor import available_cpus
 
 _EPS = 2.0 ** -53
@@ -92,8 +93,8 @@ class HullProjection:
     converged: bool
 
     def __repr__(self) -> str:
-        return (f"HullProjection(distance={self.distance:.12g}, certificate=[{self.lower:.12g}, "
-                f"{self.upper:.12g}], support={int(np.count_nonzero(self.weights))})")
+        return (f"HullProjection(distance={self.distance:.12g}, certificate={bracket(self.lower, self.upper, '.12g')}, "
+                f"support={int(np.count_nonzero(self.weights))})")
 
 
 @dataclass(frozen=True, repr=False)
@@ -193,8 +194,8 @@ class OneVsRest:
     def __repr__(self) -> str:
         K = self.distance.shape[0]
         cut = "" if self.complete else f", solved {int(self.solved.sum())} of {K} classes"
-        return (f"OneVsRest(K={K}, rho={self.rho:.12g}, certificate=[{self.rho_lower:.12g}, "
-                f"{self.rho_upper:.12g}], max gap={float(np.max(self.upper - self.lower)):.2g}{cut})")
+        return (f"OneVsRest(K={K}, rho={self.rho:.12g}, certificate={bracket(self.rho_lower, self.rho_upper, '.12g')}, "
+                f"max gap={float(np.max(self.upper - self.lower)):.2g}{cut})")
 
 
 def _kernel():

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validation import as_features, as_matrix, check_indices, check_int, check_tol
+from .formatting import bracket
 
 __all__ = ["distance_between_hulls", "HullDistance", "feature_margins", "FeatureMargins"]
 
@@ -103,7 +104,7 @@ class HullDistance:
     rounds: int = field(default=0)
 
     def __repr__(self) -> str:
-        return (f"HullDistance(distance={self.distance:.12g}, certificate=[{self.lower:.12g}, {self.upper:.12g}], "
+        return (f"HullDistance(distance={self.distance:.12g}, certificate={bracket(self.lower, self.upper, '.12g')}, "
                 f"support={int(np.count_nonzero(self.weights_a))}+{int(np.count_nonzero(self.weights_b))}, "
                 f"converged={self.converged})")
 
@@ -355,7 +356,7 @@ class FeatureMargins:
 
     def __repr__(self) -> str:
         return (f"FeatureMargins(K={self.distance.shape[0]}, min={self.min:.12g}, "
-                f"certificate=[{self.min_lower:.12g}, {self.min_upper:.12g}], "
+                f"certificate={bracket(self.min_lower, self.min_upper, '.12g')}, "
                 f"converged={int(self.converged.sum())}/{self.converged.size})")
 
 

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from ._validation import ArgumentTypeError, as_code, check_rtol
+from .formatting import bracket
 from .hull import OneVsRest, nearest_codewords, one_vs_rest_distances
 
 
@@ -385,7 +386,7 @@ class Separation:
         return "\n".join([
             f"Separation of K = {K} codewords",
             f"  rho one-vs-rest    {self.rho_one_vs_rest:.12g}  (min over classes of dist(w_k, conv of the others); "
-            f"certified in [{self.rho_one_vs_rest_lower:.12g}, {self.rho_one_vs_rest_upper:.12g}] = [lower, upper])",
+            f"certified in {bracket(self.rho_one_vs_rest_lower, self.rho_one_vs_rest_upper, '.12g')} = [lower, upper])",
             f"  rho one-vs-one     {self.rho_one_vs_one:.12g}  (min pairwise distance)",
             f"  max inner product  {self.max_inner_product:.12g}",
             f"  min angle          {self.min_angle:.12g} rad ({math.degrees(self.min_angle):.8g} deg)",
