@@ -161,11 +161,12 @@ def _bracket(lower, upper):
 
 def _print_row(r):
     print(f"d={r['d']:>4} K={r['K']:>6} T={float(r['seconds']):>5.0f}s | ours: max<.,.>={_fmt(r['ours_max_inner'])} "
-          f"rho in [{_fmt(r['ours_rho_lower'])}, {_fmt(r['ours_rho_upper'])}] "
+          f"rho in {_bracket(r['ours_rho_lower'], r['ours_rho_upper'])} "
           f"({r['ours_iterations']} it, {float(r['ours_solve_seconds']):.1f} s, peak {float(r['ours_peak_rss_mib']):.0f} MiB; "
           f"hull {_fmt(r['hull_seconds'], 1)} s, peak {_fmt(r['hull_peak_rss_mib'], 0)} MiB) | "
-          f"baseline: max<.,.>={_fmt(r['baseline_max_inner'])} rho in [{_fmt(r['baseline_rho_lower'])}, "
-          f"{_fmt(r['baseline_rho_upper'])}] ({r['baseline_steps']} steps, {_fmt(r['baseline_seconds'], 1)} s, "
+          f"baseline: max<.,.>={_fmt(r['baseline_max_inner'])} rho in "
+          f"{_bracket(r['baseline_rho_lower'], r['baseline_rho_upper'])} ({r['baseline_steps']} steps, "
+          f"{_fmt(r['baseline_seconds'], 1)} s, "
           f"peak {_fmt(r['baseline_peak_rss_mib'], 0)} MiB) | random start {_fmt(r['random_max_inner'])}",
           flush=True)
 

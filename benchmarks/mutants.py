@@ -270,6 +270,14 @@ MUTANTS = [
     ("paper_optima's 'ours' is the computed distance, not the certified lower end", "benchmarks/paper_optima.py",
      'str(r["source"]).startswith("exact") else round_down(r["lower"])', 'True else ""',
      ["tests/test_formatting.py::test_paper_optima_prints_the_certified_lower_end_as_ours"]),
+    ("the Tammes-vs-Softmax table prints the code's distance, not its certified lower end", "spherecodes/compare.py",
+     '        softmax = round_down(float(lower if lower not in (None, "") else r["rho_softmax"]))',
+     '        softmax = f"{float(r[\'rho_softmax\']):.10f}"',
+     ["tests/test_formatting.py::test_tammes_vs_softmax_table_prints_the_certified_lower_end"]),
+    ("the CLI prints Theorem 3.9 bounds to nearest", "spherecodes/cli.py",
+     """             f"  Theorem 3.9 upper         : {round_up(b.upper, '.12g')}\"""",
+     """             f"  Theorem 3.9 upper         : {b.upper:.12g}\"""",
+     ["tests/test_formatting.py::test_cli_bounds_print_theorem39_bounds_outward"]),
 ]
 
 

@@ -152,7 +152,8 @@ def write_markdown(path: Path, rows: list[dict], command: str, wall: float, todo
         "",
         "rho = rho one-vs-rest (Definition 2.1); t* = max inner product of the Tammes code, "
         "so 1 - t* <= rho one-vs-rest of the Tammes code <= max rho one-vs-rest, and the best Softmax Code found "
-        "is a certified lower bound on that maximum. "
+        "is a certified lower bound on that maximum (printed: its certificate's lower end, rounded down; "
+        "1 - t* rounded down too). "
         "Rattlers: classes whose one-vs-rest distance exceeds the minimum by more than 1e-6 (relative).",
         "",
         markdown_compare_table(rows).rstrip(),

@@ -29,7 +29,7 @@ import numpy as np
 
 from .compare import (AGREE_TOL, COMPARE_FIELDS, _code_W, _finite, _truthy, cell_seed, compare_cell,  # noqa: F401
                       known_optimum, markdown_compare_table, measure_code)
-from .formatting import bracket
+from .formatting import bracket, round_down, round_up
 
 __all__ = ["main", "build_parser"]
 
@@ -429,9 +429,9 @@ def _cmd_bounds(args):
     opt, why = known_optimum(d, K)
     obj["known_optimum"], obj["known_optimum_reason"] = opt, why
     lines = [f"Bounds on max rho one-vs-rest over OB({d}, {K})",
-             f"  Theorem 3.9 lower         : {b.lower:.12g}",
-             f"  Theorem 3.9 upper         : {b.upper:.12g}"
-             + ("" if b.upper_raw == b.upper else f"  (capped at 2; eq. (13) gives {b.upper_raw:.6g})"),
+             f"  Theorem 3.9 lower         : {round_down(b.lower, '.12g')}",
+             f"  Theorem 3.9 upper         : {round_up(b.upper, '.12g')}"
+             + ("" if b.upper_raw == b.upper else f"  (capped at 2; eq. (13) gives {round_up(b.upper_raw, '.6g')})"),
              f"  Theorem 3.9 applies       : {'yes' if b.applicable else 'NO, bounds not guaranteed'}"
              f"  ({b.condition})"]
     if opt is not None:
@@ -476,8 +476,10 @@ def _compare_lines(r: dict) -> list[str]:
         f"Tammes vs Softmax for d={r['d']}, K={r['K']}",
         f"  {'':28}{'Softmax Code':>18}{'Tammes code':>18}",
         f"  {'rho one-vs-rest':28}{r['rho_softmax']:>18.12f}{r['rho_tammes']:>18.12f}",
-        f"  {'  certificate lower':28}{r['rho_softmax_lower']:>18.12f}{r['rho_tammes_lower']:>18.12f}",
-        f"  {'  certificate upper':28}{r['rho_softmax_upper']:>18.12f}{r['rho_tammes_upper']:>18.12f}",
+        f"  {'  certificate lower':28}{round_down(r['rho_softmax_lower'], '.12f'):>18}"
+        f"{round_down(r['rho_tammes_lower'], '.12f'):>18}",
+        f"  {'  certificate upper':28}{round_up(r['rho_softmax_upper'], '.12f'):>18}"
+        f"{round_up(r['rho_tammes_upper'], '.12f'):>18}",
         f"  {'rho one-vs-one':28}{r['softmax_ovo']:>18.12f}{r['tammes_ovo']:>18.12f}",
         f"  {'rattlers':28}{r['rattlers_softmax']:>18d}{r['rattlers_tammes']:>18d}",
         f"  {'time [s]':28}{r['time_softmax']:>18.2f}{r['time_tammes']:>18.2f}",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import check_int
+from .formatting import round_down
 
 __all__ = ["measure_code", "compare_cell", "known_optimum", "cell_seed", "markdown_compare_table",
            "COMPARE_FIELDS", "AGREE_TOL"]
@@ -381,6 +382,10 @@ COMPARE_FIELDS = [
 def markdown_compare_table(rows) -> str:
     """Render :func:`compare_cell` rows as a Markdown table.
 
+    "rho Softmax" is the lower end of the Softmax Code's certificate
+    (``rho_softmax_lower``, where a row has it), rounded down: the table reads it
+    as a lower bound on the optimum.  ``1 - t*`` is rounded down too.
+
     Parameters
     ----------
     rows : sequence of dict
@@ -417,11 +422,14 @@ def markdown_compare_table(rows) -> str:
         ref = ""
         if published:
             pub = r.get("published")
-            ref = (f"| {1.0 - float(pub):.10f} | {r.get('vs_published') or ''} " if pub not in (None, "")
+            ref = (f"| {round_down(1.0 - float(pub))} | {r.get('vs_published') or ''} " if pub not in (None, "")
                    else "| - | no published value ")
+        # rho Softmax is read as a lower bound on the optimum: its certificate's lower end, rounded down
+        lower = r.get("rho_softmax_lower")
+        softmax = round_down(float(lower if lower not in (None, "") else r["rho_softmax"]))
         out.append(
-            f"| {int(r['d'])} | {int(r['K'])} | {float(r['rho_softmax']):.10f} | {float(r['rho_tammes']):.10f} "
-            f"| {float(r['one_minus_t']):.10f} | {'yes' if _truthy(r['agree']) else '**no**'} {ref}"
+            f"| {int(r['d'])} | {int(r['K'])} | {softmax} | {float(r['rho_tammes']):.10f} "
+            f"| {round_down(float(r['one_minus_t']))} | {'yes' if _truthy(r['agree']) else '**no**'} {ref}"
             f"| {int(r['rattlers_softmax'])} | {int(r['rattlers_tammes'])} | {float(r['time']):.1f} |"
         )
     return "\n".join(out) + "\n"

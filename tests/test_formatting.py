@@ -51,6 +51,13 @@ def test_round_to_nearest_would_print_a_bracket_that_misses_the_value():
     for bad in ("10f", ".f", ".10e", "", ".x0f"):
         with pytest.raises(ValueError, match="spec"):
             round_down(0.5, bad)
+    # ints are printed exactly (float(2**53 + 1) would round it); other types are refused, not rounded
+    assert round_up(2**53 + 1, ".0f") == "9007199254740993" and round_down(-(2**53) - 1, ".0f") == "-9007199254740993"
+    assert round_up(10**400, ".3g") == "1.00e+400" and round_up(np.float32(0.1), ".12f") == "0.100000001491"
+    for bad in ("0.1", Fraction(1, 3), True):
+        with pytest.raises(TypeError, match="x must be"):
+            round_up(bad)
+    assert round_down(1.7976931348623157e308, ".900f").endswith(".0" + "0" * 899)   # more digits than a context
 
 
 def test_reprs_print_brackets_that_contain_the_certificate():
@@ -72,3 +79,28 @@ def test_paper_optima_prints_the_certified_lower_end_as_ours(tmp_path):
     mod.write_markdown(tmp_path / "t.md", [row], "cmd", 1.0)
     line = next(ln for ln in (tmp_path / "t.md").read_text().splitlines() if ln.startswith("| 10 | 100 |"))
     assert "| 0.6689327316 | [0.6689327316, 0.6689327342] |" in line
+
+
+def test_tammes_vs_softmax_table_prints_the_certified_lower_end():
+    from spherecodes.compare import markdown_compare_table
+
+    row = {"d": 3, "K": 7, "rho_softmax": 0.7898616873, "rho_softmax_lower": 0.7898616872693963,
+           "rho_tammes": 0.7898616873, "one_minus_t": 0.7898616872693963, "agree": True,
+           "rattlers_softmax": 0, "rattlers_tammes": 0, "time": 1.0}
+    line = markdown_compare_table([row]).splitlines()[2]
+    assert line.startswith("| 3 | 7 | 0.7898616872 | 0.7898616873 | 0.7898616872 |"), line
+
+
+def test_cli_bounds_print_theorem39_bounds_outward():
+    import subprocess
+    import sys
+
+    from spherecodes.bounds import theorem39_bounds
+
+    out = subprocess.run([sys.executable, "-m", "spherecodes", "bounds", "-d", "3", "-K", "50", "--optimum", "never"],
+                         capture_output=True, text=True, check=True).stdout
+    b = theorem39_bounds(3, 50, warn=False)
+    lower = re.search(r"Theorem 3.9 lower\s*: (\S+)", out).group(1)
+    upper = re.search(r"Theorem 3.9 upper\s*: (\S+)", out).group(1)
+    assert Fraction(lower) <= Fraction(b.lower) and Fraction(upper) >= Fraction(b.upper)
+    assert f"{b.upper:.12g}" != upper        # here round-to-nearest would print below the bound

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._validation import as_code, check_bool, check_device, check_dims, check_int, check_seconds, check_seed
 from ..executor import available_cpus
+from ..formatting import round_down
 from .descent import max_inner_product
 from .multistart import run_restarts
 from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
@@ -104,7 +105,7 @@ def describe_value(problem: str, t: float) -> str:
     if problem == "tammes":
         angle = math.degrees(math.acos(min(1.0, max(-1.0, t))))
         return f"max<w_i,w_j> {t:.9f} ({angle:.4f} deg)"
-    return f"rho >= {1.0 - t:.9f}"     # 1 - max<w_i,w_j>: the one-vs-rest polish only raises it
+    return f"rho >= {round_down(1.0 - t, '.9f')}"     # 1 - max<w_i,w_j>: the one-vs-rest polish only raises it
 
 
 class _Bar:
