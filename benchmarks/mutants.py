@@ -278,6 +278,9 @@ MUTANTS = [
      """             f"  Theorem 3.9 upper         : {round_up(b.upper, '.12g')}\"""",
      """             f"  Theorem 3.9 upper         : {b.upper:.12g}\"""",
      ["tests/test_formatting.py::test_cli_bounds_print_theorem39_bounds_outward"]),
+    ("Theorem 3.9 bounds not widened by their rounding", "spherecodes/bounds.py",
+     "    err = _LOG_SLACK * (size + log2)", "    err = 0.0 * (size + log2)",
+     ["tests/test_bounds.py::test_bounds_are_rounded_outward_against_mpmath"]),
 ]
 
 

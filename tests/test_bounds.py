@@ -204,3 +204,17 @@ def test_dimension_bounds_closed_forms():
 def test_dimension_bounds_bad(K, rho, max_d):
     with pytest.raises(ValueError):
         dimension_bounds(K, rho, max_d=max_d)
+
+
+@pytest.mark.parametrize("d", [2, 3, 5, 10, 33, 100, 512, 1000, 10**4, 10**5])
+def test_bounds_are_rounded_outward_against_mpmath(d):
+    # lower <= the exact value of eq. (13) <= upper_raw, with no slack, and still tight to 1e-12
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    for K in [2, 4, 12, 100, 1000, 10**6, 10**12]:
+        b = quiet(d, K)
+        ratio = mpmath.sqrt(mpmath.pi) / K * mpmath.gamma(mpmath.mpf(d + 1) / 2)
+        lo = mpmath.mpf(1) / 2 * (ratio / mpmath.gamma(mpmath.mpf(d) / 2 + 1)) ** (mpmath.mpf(2) / (d - 1))
+        hi = 2 * (2 * ratio / mpmath.gamma(mpmath.mpf(d) / 2)) ** (mpmath.mpf(1) / (d - 1))
+        assert mpmath.mpf(b.lower) <= lo <= mpmath.mpf(b.lower) * (1 + 1e-12), (d, K)
+        assert mpmath.mpf(b.upper_raw) * (1 - 1e-12) <= hi <= mpmath.mpf(b.upper_raw), (d, K)
