@@ -47,8 +47,8 @@ import scipy.sparse as sp
 
 from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
                           check_seconds, check_tol)
-from .formatting import bracket
 from .executor import available_cpus
+from .formatting import bracket
 
 _EPS = 2.0 ** -53
 # Above this the K x K Gram matrix is not kept whole (23170 classes at most).
