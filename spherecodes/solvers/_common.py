@@ -116,13 +116,13 @@ class _Bar:
     restarts' ends.
     """
 
-    def __init__(self, problem, d, K, budget, file=None):
+    def __init__(self, problem, d, K, budget):
         from tqdm.auto import tqdm
 
         self.problem = problem
         self.t0 = time.perf_counter()
         total = None if budget is None else max(1, int(math.ceil(budget)))
-        self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s", file=file,
+        self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s",
                         postfix="first restart running",
                         bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n:.0f}/{total_fmt} s{postfix}"
                         if total else "{desc}: {n:.0f} s{postfix}")
