@@ -118,7 +118,7 @@ def write_markdown(path, rows, command, wall):
              "Softmax Code found, so a lower bound on the optimum (certificate = [lower, upper] bracket of that "
              "code's rho; every bound printed rounded outward)."
              + (" Without the polish step the minimum is attained by a single class, so the rattler count "
-                "(classes above the minimum) is not meaningful for the '(no polish)' and 'random code' rows." if any(
+                "(classes above the minimum) is not meaningful in rows whose source says 'no polish' or 'random code'." if any(
                  "no polish" in str(r["source"]) or "random" in str(r["source"]) for r in rows) else ""), "",
              "| d | K | paper | ours | certificate | ours > paper | source | rattlers | time [s] |",
              "|---:|---:|---:|---:|---|:---:|---|---:|---:|"]

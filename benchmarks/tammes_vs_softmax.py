@@ -152,8 +152,9 @@ def write_markdown(path: Path, rows: list[dict], command: str, wall: float, todo
         "",
         "rho = rho one-vs-rest (Definition 2.1); t* = max inner product of the Tammes code, "
         "so 1 - t* <= rho one-vs-rest of the Tammes code <= max rho one-vs-rest, and the best Softmax Code found "
-        "is a certified lower bound on that maximum (printed: its certificate's lower end, rounded down; "
-        "1 - t* rounded down too). "
+        "is a certified lower bound on that maximum. Both rho columns print the lower end of the code's "
+        "certificate, rounded down (the closed form where Theorem 3.3 gives one); 1 - t* is rounded down "
+        "too; 'reaches' means within 1e-9 of the published value. "
         "Rattlers: classes whose one-vs-rest distance exceeds the minimum by more than 1e-6 (relative).",
         "",
         markdown_compare_table(rows).rstrip(),

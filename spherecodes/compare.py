@@ -382,9 +382,10 @@ COMPARE_FIELDS = [
 def markdown_compare_table(rows) -> str:
     """Render :func:`compare_cell` rows as a Markdown table.
 
-    "rho Softmax" is the lower end of the Softmax Code's certificate
-    (``rho_softmax_lower``, where a row has it), rounded down: the table reads it
-    as a lower bound on the optimum.  ``1 - t*`` is rounded down too.
+    "rho Softmax" and "rho Tammes" are the lower ends of the codes'
+    certificates (``rho_softmax_lower``, ``rho_tammes_lower``, where a row has
+    them), rounded down, or the closed form where ``known_optimum`` gives one;
+    ``1 - t*`` is rounded down too.
 
     Parameters
     ----------
@@ -424,15 +425,23 @@ def markdown_compare_table(rows) -> str:
             pub = r.get("published")
             ref = (f"| {round_down(1.0 - float(pub))} | {r.get('vs_published') or ''} " if pub not in (None, "")
                    else "| - | no published value ")
-        # rho Softmax is read as a lower bound on the optimum: its certificate's lower end, rounded down
-        lower = r.get("rho_softmax_lower")
-        softmax = round_down(float(lower if lower not in (None, "") else r["rho_softmax"]))
+        softmax, tammes = _certified(r, "rho_softmax"), _certified(r, "rho_tammes")
         out.append(
-            f"| {int(r['d'])} | {int(r['K'])} | {softmax} | {float(r['rho_tammes']):.10f} "
+            f"| {int(r['d'])} | {int(r['K'])} | {softmax} | {tammes} "
             f"| {round_down(float(r['one_minus_t']))} | {'yes' if _truthy(r['agree']) else '**no**'} {ref}"
             f"| {int(r['rattlers_softmax'])} | {int(r['rattlers_tammes'])} | {float(r['time']):.1f} |"
         )
     return "\n".join(out) + "\n"
+
+
+def _certified(r, key: str) -> str:
+    """A row's rho as the table prints it: the closed form where Theorem 3.3 gives one (exact),
+    else the lower end of the code's certificate, rounded down (the number that bounds the
+    optimum; both codes printed alike, so their order is never an artefact of rounding)."""
+    known, lower = r.get("known_optimum"), r.get(f"{key}_lower")
+    if known not in (None, ""):
+        return f"{float(known):.10f}"
+    return round_down(float(lower if lower not in (None, "") else r[key]))
 
 
 def _truthy(v) -> bool:

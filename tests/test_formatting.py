@@ -74,11 +74,17 @@ def test_paper_optima_prints_the_certified_lower_end_as_ours(tmp_path):
 def test_tammes_vs_softmax_table_prints_the_certified_lower_end():
     from spherecodes.compare import markdown_compare_table
 
-    row = {"d": 3, "K": 7, "rho_softmax": 0.7898616873, "rho_softmax_lower": 0.7898616872693963,
-           "rho_tammes": 0.7898616873, "one_minus_t": 0.7898616872693963, "agree": True,
+    # (3, 7) as committed: the Softmax code's rho is the larger by 1e-15; to nearest, the Tammes
+    # column printed 0.7898616873 beside 0.7898616872 and seemed the better code
+    row = {"d": 3, "K": 7, "rho_softmax": 0.7898616872693968, "rho_softmax_lower": 0.7898616872693963,
+           "rho_tammes": 0.7898616872693957, "rho_tammes_lower": 0.7898616872693952,
+           "one_minus_t": 0.7898616872693963, "agree": True, "known_optimum": "",
            "rattlers_softmax": 0, "rattlers_tammes": 0, "time": 1.0}
-    line = markdown_compare_table([row]).splitlines()[2]
-    assert line.startswith("| 3 | 7 | 0.7898616872 | 0.7898616873 | 0.7898616872 |"), line
+    closed = dict(row, K=5, rho_softmax_lower=0.9999999999999998, rho_tammes_lower=0.9999999999999998,
+                  rho_softmax=1.0, rho_tammes=1.0, one_minus_t=1.0, known_optimum=1.0)   # Theorem 3.3
+    lines = markdown_compare_table([row, closed]).splitlines()
+    assert lines[2].startswith("| 3 | 7 | 0.7898616872 | 0.7898616872 | 0.7898616872 |"), lines[2]
+    assert lines[3].startswith("| 3 | 5 | 1.0000000000 | 1.0000000000 | 1.0000000000 |"), lines[3]
 
 
 def test_cli_bounds_print_theorem39_bounds_outward():

@@ -108,6 +108,10 @@ def describe_value(problem: str, t: float) -> str:
     return f"rho >= {round_down(1.0 - t, '.9f')}"     # 1 - max<w_i,w_j>: the one-vs-rest polish only raises it
 
 
+def _restarts(n: int) -> str:
+    return "1 restart" if n == 1 else f"{n} restarts"
+
+
 class _Bar:
     """A tqdm bar of elapsed seconds against the time budget, with the best value so far.
 
@@ -124,8 +128,9 @@ class _Bar:
         total = None if budget is None else max(1, int(math.ceil(budget)))
         self.bar = tqdm(total=total, desc=f"{problem} d={d} K={K}", unit="s",
                         postfix="first restart running",
-                        bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n:.0f}/{total_fmt} s{postfix}"
-                        if total else "{desc}: {n:.0f} s{postfix}")
+                        # the value first: a narrow terminal cuts the line's end
+                        bar_format="{desc}{postfix}  {percentage:3.0f}%|{bar:10}| {n:.0f}/{total_fmt} s"
+                        if total else "{desc}{postfix}  {n:.0f} s")
         self._closed = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, daemon=True)
         self._beat.start()
@@ -137,8 +142,7 @@ class _Bar:
 
     def __call__(self, elapsed, best, n_done):
         self._move(elapsed)
-        restarts = "1 restart" if n_done == 1 else f"{n_done} restarts"
-        self.bar.set_postfix_str(f"{restarts}, best {describe_value(self.problem, best)}", refresh=True)
+        self.bar.set_postfix_str(f"best {describe_value(self.problem, best)}, {_restarts(n_done)}", refresh=True)
 
     def close(self, elapsed):
         self._closed.set()
@@ -381,16 +385,16 @@ def _replace(settings, **changes):
 
 
 _STATUS_WORDS = {
-    "adaptive": "the best basin was reached {n_best} times in the first {n} restarts (adaptive stop)",
-    "restarts": "all {n} restarts ran",
-    "time_limit": "the time limit ({limit:g} s) ended the search after {n} restarts",
-    "interrupted": "interrupted (Ctrl-C) after {n} restarts: the best code so far",
-    "callback": "the progress callback stopped the search after {n} restarts",
+    "adaptive": "the best basin was reached {n_best} times in the first {restarts} (adaptive stop)",
+    "restarts": "all {restarts} ran",
+    "time_limit": "the time limit ({limit:g} s) ended the search after {restarts}",
+    "interrupted": "interrupted (Ctrl-C) after {restarts}: the best code so far",
+    "callback": "the progress callback stopped the search after {restarts}",
 }
 
 
 def _message(ms, time_limit, n_best, polish_status):
-    words = _STATUS_WORDS[ms.status].format(n_best=n_best, n=ms.n_run, limit=time_limit or 0.0)
+    words = _STATUS_WORDS[ms.status].format(n_best=n_best, restarts=_restarts(ms.n_run), limit=time_limit or 0.0)
     return f"{words}; final polish: {polish_status}"
 
 
