@@ -115,8 +115,8 @@ def write_markdown(path, rows, command, wall):
                          f"On {where()}; each row's own seconds are in its last column.")
              + " 'paper' = constant in the official plotting notebooks "
              "(subgradient descent); 'ours' = the certified lower end of the bracket on rho one-vs-rest of the best "
-             "Softmax Code found, so a lower bound on the optimum (certificate = [lower, upper] bracket of that "
-             "code's rho; every bound printed rounded outward)."
+             "Softmax Code found, so a lower bound on the optimum (in 'exact' rows the closed form itself; "
+             "certificate = [lower, upper] bracket of that code's rho; every bound printed rounded outward)."
              + (" Without the polish step the minimum is attained by a single class, so the rattler count "
                 "(classes above the minimum) is not meaningful in rows whose source says 'no polish' or 'random code'." if any(
                  "no polish" in str(r["source"]) or "random" in str(r["source"]) for r in rows) else ""), "",
