@@ -106,6 +106,12 @@ def test_paper_optima_completes_a_certificate_cut_by_the_time_limit(tmp_path, mo
     for key in ("ours", "lower", "upper"):
         assert float(row[key]) == pytest.approx(2.0 / 3.0, abs=1e-12), key
     assert "completed after the call" in row["source"] and "0 of 8 classes" in row["source"]
+    # kept as cut on request: a wide bracket, and 'ours' its certified lower end (1 - 1/3 = 2/3 here,
+    # from the nearest codeword's hyperplane, rounded down)
+    assert mod.main(["--out", str(tmp_path), "--cells", "3x8", "--time-limit", "1", "--keep-cut-certificate"]) == 0
+    (row,) = read_csv(tmp_path / "paper_optima.csv")
+    assert float(row["lower"]) == cut.rho_lower <= 2.0 / 3.0 and float(row["upper"]) == cut.rho_upper
+    assert "cut the certificate" in row["source"] and "0 of 8 classes solved" in row["source"]
 
 
 def test_paper_optima_exact_cells(tmp_path):
