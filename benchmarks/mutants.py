@@ -281,6 +281,10 @@ MUTANTS = [
     ("Theorem 3.9 bounds not widened by their rounding", "spherecodes/bounds.py",
      "    err = _LOG_SLACK * (size + log2)", "    err = 0.0 * (size + log2)",
      ["tests/test_bounds.py::test_bounds_are_rounded_outward_against_mpmath"]),
+    ("paper_optima completes a cut certificate even when asked to keep it", "benchmarks/paper_optima.py",
+     '            if "certified_classes" in code.settings and args.keep_cut_certificate:',
+     '            if "certified_classes" in code.settings and False:',
+     ["tests/test_benchmark_scripts.py::test_paper_optima_completes_a_certificate_cut_by_the_time_limit"]),
 ]
 
 
