@@ -280,7 +280,7 @@ def main(argv=None):
         if r["ours"] is None:
             print(f"d={d:5d} K={K:6d}  paper {_f(r['paper'], 'g'):>7}  ours: {r['source']}", flush=True)
         else:
-            print(f"d={d:5d} K={K:6d}  paper {_f(r['paper'], 'g'):>7}  ours {r['ours']:.10f}  "
+            print(f"d={d:5d} K={K:6d}  paper {_f(r['paper'], 'g'):>7}  ours >= {round_down(r['lower'])}  "
                   f"certificate {bracket(r['lower'], r['upper'])}  ({r['source']}, {r['time']:.0f} s)",
                   flush=True)
     wall = time.perf_counter() - t0
