@@ -236,7 +236,7 @@ MUTANTS = [
      "int(np.frexp(x)[1]) - 1)", "int(np.frexp(x)[1]))",
      ["tests/test_certificate.py::test_distance_to_hull_at_the_ends_of_the_double_range"]),
     ("paper_optima reports a certificate the time limit cut", "benchmarks/paper_optima.py",
-     '            if "certified_classes" in code.settings:', "            if False:",
+     '            elif "certified_classes" in code.settings:', "            elif False:",
      ["tests/test_benchmark_scripts.py::test_paper_optima_completes_a_certificate_cut_by_the_time_limit"]),
     ("the certificate's cost estimate ignores max_seconds", "spherecodes/hull.py",
      "            n = 1 if done == 0 else int(min(n, 0.5 * (max_seconds - spent) * done / max(spent, 1e-9)))",
