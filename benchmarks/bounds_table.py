@@ -39,7 +39,7 @@ from spherecodes.bounds import theorem39_bounds
 from spherecodes.cli import parse_range
 from spherecodes.compare import known_optimum, measure_code
 from spherecodes.executor import get_executor, submit_unordered
-from spherecodes.formatting import bracket, round_down, round_up
+from spherecodes.formatting import bracket, lower_bound_text, round_down, round_up
 from spherecodes.io import recorded_commands, write_csv_atomic, write_text_atomic
 
 NAME = "bounds_table"
@@ -132,7 +132,7 @@ def write_markdown(path, rows, command, wall):
         if value is not None:
             ok = "yes" if r["lower"] <= value + 1e-12 and value <= r["upper"] + 1e-12 else "**no**"
         cert = "" if exact else bracket(r["optimum_lower"], r["optimum_upper"])
-        shown = _f(value) if exact else round_down(value)
+        shown = "" if value is None else lower_bound_text(r["optimum"], r["optimum_lower"], exact=exact)
         lines.append(f"| {r['K']} | {r['d']} | {round_down(r['lower'], '.6g')} | {shown} "
                      f"| {round_up(r['upper'], '.6g')} "
                      f"| {'yes' if r['applicable'] else 'no'} | {ok} | {pub} | {verdict} | {r['source']} | {cert} "

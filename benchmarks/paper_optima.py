@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from spherecodes.compare import cell_seed, known_optimum, measure_code
-from spherecodes.formatting import bracket, round_down
+from spherecodes.formatting import bracket, lower_bound_text, round_down
 from spherecodes.io import write_csv_atomic, write_text_atomic
 
 NAME = "paper_optima"
@@ -128,7 +128,7 @@ def write_markdown(path, rows, command, wall):
             continue
         ex = "" if r["exceeds_paper"] is None else ("yes" if r["exceeds_paper"] else "no")
         # a closed form is exact; a search's value is the lower end of its certificate
-        ours = f"{r['ours']:.10f}" if str(r["source"]).startswith("exact") else round_down(r["lower"])
+        ours = lower_bound_text(r["ours"], r["lower"], exact=str(r["source"]).startswith("exact"))
         lines.append(f"| {r['d']} | {r['K']} | {_f(r['paper'], 'g')} | {ours} "
                      f"| {bracket(r['lower'], r['upper'])} | {ex} | {r['source']} | {r['rattlers']} "
                      f"| {r['time']:.0f} |")

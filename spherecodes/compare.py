@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import check_int
-from .formatting import round_down
+from .formatting import lower_bound_text, round_down
 
 __all__ = ["measure_code", "compare_cell", "known_optimum", "cell_seed", "markdown_compare_table",
            "COMPARE_FIELDS", "AGREE_TOL"]
@@ -439,9 +439,8 @@ def _certified(r, key: str) -> str:
     else the lower end of the code's certificate, rounded down (the number that bounds the
     optimum; both codes printed alike, so their order is never an artefact of rounding)."""
     known, lower = r.get("known_optimum"), r.get(f"{key}_lower")
-    if known not in (None, ""):
-        return f"{float(known):.10f}"
-    return round_down(float(lower if lower not in (None, "") else r[key]))
+    exact = known not in (None, "")
+    return lower_bound_text(known if exact else r[key], lower if lower not in (None, "") else r[key], exact=exact)
 
 
 def _truthy(v) -> bool:

@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 import numpy as np
 
-__all__ = ["round_down", "round_up", "bracket"]
+__all__ = ["round_down", "round_up", "bracket", "lower_bound_text"]
 
 
 def _exact(x) -> Decimal:
@@ -64,6 +64,15 @@ def round_down(x, spec: str = ".10f") -> str:
 def round_up(x, spec: str = ".10f") -> str:
     """``x`` as a decimal string no smaller than ``x`` (as :func:`round_down`)."""
     return _directed(x, spec, ROUND_CEILING)
+
+
+def lower_bound_text(value, lower, *, exact: bool, spec: str = ".10f") -> str:
+    """How a table prints a number offered as a lower bound on an optimum.
+
+    ``value`` itself where it is exact (a closed form), else ``lower``, the lower
+    end of its certificate, rounded down.  Both may be numeric strings (CSV cells).
+    """
+    return format(float(value), spec) if exact else round_down(float(lower), spec)
 
 
 def bracket(lower, upper, spec: str = ".10f") -> str:
