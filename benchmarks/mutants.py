@@ -285,6 +285,12 @@ MUTANTS = [
      '            if "certified_classes" in code.settings and args.keep_cut_certificate:',
      '            if "certified_classes" in code.settings and False:',
      ["tests/test_benchmark_scripts.py::test_paper_optima_completes_a_certificate_cut_by_the_time_limit"]),
+    ("overlap energy sums the overlaps, not their squares", "spherecodes/solvers/overlap.py",
+     "            E += o * o", "            E += o", ["tests/test_overlap.py"]),
+    ("overlap gradient pushes the second point of a pair the wrong way", "spherecodes/solvers/overlap.py",
+     "                G[j, a] -= t", "                G[j, a] += t", ["tests/test_overlap.py"]),
+    ("overlap relaxation never rebuilds its neighbour list", "spherecodes/solvers/overlap.py",
+     "        if _max_moved2(X, X0) > moved2:", "        if False:", ["tests/test_overlap.py"]),
 ]
 
 

@@ -130,11 +130,15 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     beta_max = min(s.beta_max, max(s.softmax_beta, s.beta_top(d, K))) if softmax_stage else s.beta_max
     run = dict(beta_max=beta_max, steps_per_beta=s.steps(index), lr=s.lr, decay=s.decay, deadline=deadline,
                stop=stop)
+    overlap = init is None and not (antipodal or rotation) and s.polish and s.hops > 0 and s.overlap_patience > 0
     if init is not None:
         W = np.array(init, dtype=np.float64)
     elif not (antipodal or rotation):
         W = _random_columns(rng, d, K)
-    if antipodal:
+    n_moves = 0
+    if overlap:
+        W, value, n_moves = _overlap_restart(W, rng, s, run)
+    elif antipodal:
         W, value = _antipodal_tries(rng, d, K, s, index, run)
     elif rotation:
         W, value, symmetry = _rotation_tries(rng, groups, K, s, index, run)
@@ -149,7 +153,8 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     # another start: it hops like the rest, and so do the rotation-symmetric restarts (bench_solvers, d = 3, K = 80, seed 0: missed in 120 s
     # while half the restarts did not hop, hit in 70 s).
     if s.polish and s.hops > 0 and (not antipodal or s.antipodal_tries == 1):
-        W, value, n_hops = _hop(W, value, rng, s, run)
+        W, value, n_hops = _hop(W, value, rng, s, run, hops=0 if overlap else s.hops)
+        n_hops += n_moves
         timings["hops"] = time.perf_counter() - t0 - timings["descent"]
     if softmax_stage and not _expired(deadline, stop):
         t1 = time.perf_counter()
@@ -337,7 +342,15 @@ def _symmetric_hops(W, value, rng, s: SearchSettings, run):
     return W, value
 
 
-def _hop(W, value, rng, s: SearchSettings, run):
+def _overlap_restart(W, rng, s: SearchSettings, run):
+    """``(W, max inner product, moves)`` after overlap-penalty basin hopping from ``W`` (:func:`.overlap.overlap_hops`)."""
+    from .overlap import overlap_hops
+
+    return overlap_hops(W, perturb=lambda X, t: _cap_jitter(X, rng, s.overlap_stepsize, s.overlap_share),
+                        patience=s.overlap_patience, deadline=run["deadline"], stop=run["stop"])
+
+
+def _hop(W, value, rng, s: SearchSettings, run, hops):
     """Polish, then basin hopping: perturb the codewords (:func:`_tammes_perturb`), LP-polish, keep if better.
 
     The descent's point is polished first (trust-region sequential LP, :func:`.polish.polish_tammes`);
@@ -356,7 +369,7 @@ def _hop(W, value, rng, s: SearchSettings, run):
         return r.W, -r.value
 
     W, value = polish(W, s.radius)
-    return _basin_hops(W, value, run, hops=s.hops, patience=s.hop_patience,
+    return _basin_hops(W, value, run, hops=hops, patience=s.hop_patience,
                        perturb=lambda W, v: _tammes_perturb(W, v, rng, s), local=lambda X: polish(X, s.hop_radius))
 
 

@@ -119,7 +119,8 @@ class SearchSettings:
         Adam step length ``lr * (beta0 / beta)**decay`` at sharpness ``beta``.
     antipodal : bool
         Every other restart searches centrally symmetric codes ``[X, -X]`` (for odd K,
-        a symmetric (K + 1)-code with one codeword dropped).
+        a symmetric (K + 1)-code with one codeword dropped).  Default: on, except in
+        d = 3 where the free restarts run the overlap search (``overlap_patience``).
     softmax_antipodal_period : int
         Softmax problems with ``sharpen``: only restarts ``index % period == 1`` are
         antipodal (at least 2; 2 is every other).  Measured after the Softmax stage, one
@@ -210,6 +211,15 @@ class SearchSettings:
         Their step, in units of the current minimum angle.
     softmax_hop_share : float
         The share of the K codewords that a hop moves (those nearest a random codeword).
+    overlap_patience : int
+        Free restarts (neither antipodal nor rotation-symmetric) of Tammes searches that hop
+        (``hops > 0``) search by overlap-penalty basin hopping instead of the log-sum-exp
+        descent and LP hops (:func:`.overlap.overlap_hops`), until this many moves in a row
+        fail, then LP-polish (0: off; default 200 in d = 3, else 0).  A move costs
+        milliseconds where an LP hop costs a tenth of a second.
+    overlap_share, overlap_stepsize : float
+        Its move: the codewords of a cap of ``overlap_share`` of them, nearest a random one,
+        shifted by ``overlap_stepsize`` times the minimum angle (:func:`.multistart._cap_jitter`).
     """
 
     restarts: int = 64
@@ -255,6 +265,9 @@ class SearchSettings:
     softmax_hop_stepsize: float = 1.0
     softmax_hop_gain: float = 1e-5
     softmax_hop_share: float = 0.125
+    overlap_patience: int = 0
+    overlap_share: float = 0.1
+    overlap_stepsize: float = 0.7
 
     def __post_init__(self):
         from .._validation import check_int, check_real
@@ -263,13 +276,13 @@ class SearchSettings:
         for names, minimum in ((("restarts", "stop_hits", "min_restarts", "steps_per_beta", "n_polish",
                                  "polish_iterations", "antipodal_tries", "softmax_iterations", "rotation_tries"), 1),
                                (("hops", "hop_patience", "sharpened_polish_iterations", "softmax_hops",
-                                 "softmax_hop_patience", "rotation_period"), 0),
+                                 "softmax_hop_patience", "rotation_period", "overlap_patience"), 0),
                                (("softmax_antipodal_period",), 2)):
             for name in names:
                 object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=minimum))
         for name in ("hit_tol", "beta_base", "beta_max", "lr", "hop_stepsize", "hop_radius", "symmetric_hop_stepsize",
                      "radius", "softmax_radius", "sharpened_radius", "softmax_beta", "softmax_beta_max",
-                     "softmax_hop_stepsize", "softmax_hop_share", "hop_share"):
+                     "softmax_hop_stepsize", "softmax_hop_share", "hop_share", "overlap_share", "overlap_stepsize"):
             _check_positive(getattr(self, name), name)
         _check_positive(self.softmax_hop_gain, "softmax_hop_gain", strict=False)
         if self.softmax_beta_max < self.softmax_beta:
@@ -280,7 +293,7 @@ class SearchSettings:
             _check_positive(self.time_limit, "time_limit")
         if not 0.0 <= check_real(self.polish_reserve, "polish_reserve") < 1.0:
             raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
-        for name in ("hop_share", "softmax_hop_share"):
+        for name in ("hop_share", "softmax_hop_share", "overlap_share"):
             if getattr(self, name) > 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
         spread = self.beta_spread
@@ -327,10 +340,14 @@ class SearchSettings:
             "sharpen": sharpens(d, K),
             "softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,
             "rotation_period": 4 if d == 3 and K >= ROTATION_MIN_K else 0,
+            "overlap_patience": 200 if d == 3 else 0,
         }
         size.update({k: v for k, v in options.items() if v is not None})
-        # d = 3: few best known codes are centrally symmetric, so no extra symmetric descents
+        # d = 3: few best known codes are centrally symmetric, so no extra symmetric descents, and
+        # where the free restarts run the overlap search none at all (bench cell (3, 85), seed 0,
+        # 120 s, one core: the best known value with every restart free, missed with half antipodal)
         size.setdefault("antipodal_tries", 1 + size["hops"] // 4 if d >= 4 else 1)
+        size.setdefault("antipodal", not (d == 3 and size["hops"] > 0 and size["overlap_patience"] > 0))
         return cls(**size)
 
     def beta0(self, d: int, K: int, index: int) -> float:

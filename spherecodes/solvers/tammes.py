@@ -15,8 +15,10 @@ def tammes_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fal
     Closed forms (regular polygon for d = 2, simplex for K <= d + 1,
     cross-polytope subset for d + 1 < K <= 2d, optimal by Rankin's bounds) are
     returned unless ``method="numeric"``.  Otherwise the multistart search of
-    :func:`spherecodes.softmax_code` (projected-Adam log-sum-exp continuation from
-    random, random antipodal and, in d = 3 from K = 80 on, rotation-symmetric starts), then a trust-region sequential LP polish of
+    :func:`spherecodes.softmax_code`: projected-Adam log-sum-exp continuation from
+    random and random antipodal starts with LP basin hopping; in d = 3, overlap-penalty
+    basin hopping from random starts (:mod:`spherecodes.solvers.overlap`) and, from
+    K = 80 on, rotation-symmetric starts.  Then a trust-region sequential LP polish of
     the best few restarts to a KKT point (about 1e-13 in the max inner product; after
     an L-BFGS sharpening when ``K (d - 1) >= 400``).
 

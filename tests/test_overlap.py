@@ -1,0 +1,105 @@
+"""The overlap-penalty search of d = 3 Tammes restarts (spherecodes.solvers.overlap)."""
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist
+
+from spherecodes.constructions import icosahedron
+from spherecodes.solvers.overlap import _energy_grad, _pairs_within, overlap_energy, overlap_hops, relax
+from spherecodes.solvers.polish import polish_tammes
+
+
+def _random_code(rng, d, K):
+    W = rng.standard_normal((d, K))
+    return W / np.linalg.norm(W, axis=0)
+
+
+def _brute_energy(W, c):
+    """sum over pairs of max(0, sqrt(2 - 2c) - |w_i - w_j|)^2, from scipy's pairwise distances."""
+    gap = np.sqrt(2.0 - 2.0 * c) - pdist(W.T)
+    return float(np.sum(np.maximum(gap, 0.0) ** 2))
+
+
+def _max_ip(W):
+    return float(1.0 - 0.5 * pdist(W.T).min() ** 2)
+
+
+@pytest.mark.parametrize("d, K, c", [(3, 40, 0.8), (3, 100, 0.9), (5, 30, 0.3), (3, 12, 0.9)])
+def test_energy_against_pairwise_distances(d, K, c):
+    W = _random_code(np.random.default_rng(K), d, K)
+    assert overlap_energy(W, c) == pytest.approx(_brute_energy(W, c), rel=1e-12, abs=1e-300)
+
+
+def test_energy_is_zero_exactly_on_codes_below_the_target():
+    W = icosahedron()
+    t = 1 / np.sqrt(5)
+    assert overlap_energy(W, t + 1e-9) == 0.0
+    assert overlap_energy(W, t - 1e-6) > 0.0
+    assert _brute_energy(W, t - 1e-6) == pytest.approx(overlap_energy(W, t - 1e-6), rel=1e-9)
+
+
+def test_gradient_against_finite_differences():
+    rng = np.random.default_rng(3)
+    W = _random_code(rng, 3, 30)
+    c = 0.7
+    X = np.ascontiguousarray(W.T)
+    delta = np.sqrt(2 - 2 * c)
+    G = np.zeros_like(X)
+    _energy_grad(X, delta, G, _pairs_within(X, 2.0 * delta))
+    assert np.abs(np.sum(G * X, axis=1)).max() < 1e-12  # tangent rows
+    V = rng.standard_normal(X.shape)
+    V -= np.sum(V * X, axis=1, keepdims=True) * X
+    h = 1e-6
+
+    def moved(s):
+        Y = X + s * V
+        return (Y / np.linalg.norm(Y, axis=1, keepdims=True)).T
+
+    numeric = (_brute_energy(moved(h), c) - _brute_energy(moved(-h), c)) / (2 * h)
+    assert float(np.sum(G * V)) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_relax_lowers_the_energy_and_reports_it_on_every_pair():
+    """Points travel far from a random start: the reported energy must count pairs that
+    were not neighbours at the start (the neighbour list is rebuilt)."""
+    rng = np.random.default_rng(1)
+    W0 = _random_code(rng, 3, 80)
+    c = 1.0 - 8.0 / 80
+    W, E = relax(W0, c)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, atol=1e-14)
+    assert E == pytest.approx(_brute_energy(W, c), rel=1e-10)
+    assert E < 0.05 * _brute_energy(W0, c)
+    np.testing.assert_array_equal(W0, _random_code(np.random.default_rng(1), 3, 80))  # not modified
+
+
+def test_relax_separates_near_duplicates():
+    """The chord penalty pushes two points 1e-9 apart away from each other (a penalty on
+    <w_i, w_j> - c would not: its pull vanishes as they meet)."""
+    W = icosahedron()
+    W = np.concatenate([W, W[:, :1] + 1e-9 * np.array([[0.0], [1.0], [0.0]])], axis=1)
+    W /= np.linalg.norm(W, axis=0)
+    W2, E = relax(W, 0.6)
+    assert _max_ip(W2) < 0.7  # 13 caps: the best known max inner product is 0.5704
+
+
+@pytest.mark.parametrize("K, seed", [(12, 0), (24, 1)])
+def test_hops_reach_proven_optima(K, seed):
+    """From random points to the icosahedron (Schütte-van der Waerden, proven) and the snub
+    cube (Robinson, proven), after the LP polish; the unpolished code is within the slack."""
+    rng = np.random.default_rng(seed)
+    best = {12: 1 / np.sqrt(5), 24: 0.7230784683335085}[K]  # as in test_solvers.TAMMES_D3
+
+    def perturb(X, t):
+        X = X + 0.3 * np.arccos(t) * rng.standard_normal(X.shape) / np.sqrt(2)
+        return X / np.linalg.norm(X, axis=0)
+
+    W, value, moves = overlap_hops(_random_code(rng, 3, K), perturb=perturb, patience=60)
+    assert value == pytest.approx(_max_ip(W), abs=1e-15)
+    assert moves >= 60
+    assert value < best + 5e-3
+    assert -polish_tammes(W, radius=1e-3).value == pytest.approx(best, abs=1e-9)
+
+
+def test_hops_stop_at_the_deadline():
+    rng = np.random.default_rng(0)
+    W, value, moves = overlap_hops(_random_code(rng, 3, 60), perturb=lambda X, t: X, patience=10**9, deadline=0.0)
+    assert moves == 0 and value == pytest.approx(_max_ip(W), abs=1e-15)
