@@ -215,7 +215,7 @@ class SearchSettings:
         Free restarts (neither antipodal nor rotation-symmetric) of Tammes searches that hop
         (``hops > 0``) search by overlap-penalty basin hopping instead of the log-sum-exp
         descent and LP hops (:func:`.overlap.overlap_hops`), until this many moves in a row
-        fail, then LP-polish (0: off; default 200 in d = 3, else 0).  A move costs
+        fail, then LP-polish (0: off; default 100 in d = 3, else 0).  A move costs
         milliseconds where an LP hop costs a tenth of a second.
     overlap_share, overlap_stepsize : float
         Its move: the codewords of a cap of ``overlap_share`` of them, nearest a random one,
@@ -340,7 +340,10 @@ class SearchSettings:
             "sharpen": sharpens(d, K),
             "softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,
             "rotation_period": 4 if d == 3 and K >= ROTATION_MIN_K else 0,
-            "overlap_patience": 200 if d == 3 else 0,
+            # 100, not 200: shorter restarts leave the rotation-symmetric ones (K >= 80) their turns
+            # (bench cell (3, 90), seed 0, 120 s, one core: hit by the 5th of them with 100, missed with
+            # 200 after 4; (3, 65), (3, 80) and (3, 85) hit with both)
+            "overlap_patience": 100 if d == 3 else 0,
         }
         size.update({k: v for k, v in options.items() if v is not None})
         # d = 3: few best known codes are centrally symmetric, so no extra symmetric descents, and
