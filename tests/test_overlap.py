@@ -103,3 +103,21 @@ def test_hops_stop_at_the_deadline():
     rng = np.random.default_rng(0)
     W, value, moves = overlap_hops(_random_code(rng, 3, 60), perturb=lambda X, t: X, patience=10**9, deadline=0.0)
     assert moves == 0 and value == pytest.approx(_max_ip(W), abs=1e-15)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda W: overlap_energy(W, 1.5), ValueError, r"c \(a target max inner product\) must be in \[-1, 1\]"),
+    (lambda W: overlap_energy(W, float("nan")), ValueError, "c"),
+    (lambda W: overlap_energy(W, "0.5"), TypeError, "c"),
+    (lambda W: overlap_energy(2 * W, 0.5), ValueError, "unit norm"),
+    (lambda W: overlap_energy(W[:, :1], 0.5), ValueError, "K >= 2"),
+    (lambda W: relax(W, 0.5, max_iter=-1), ValueError, "max_iter"),
+    (lambda W: relax(W, 0.5, max_iter=2.5), TypeError, "max_iter"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: X, patience=-1), ValueError, "patience"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: X, patience=5, slack=0.0), ValueError, "slack"),
+    (lambda W: overlap_hops(W, perturb=None, patience=5), TypeError, "perturb must be callable"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: X[:, 1:], patience=5), ValueError, "perturb must return"),
+])
+def test_bad_input_is_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call(icosahedron())

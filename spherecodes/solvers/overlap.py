@@ -224,13 +224,22 @@ def _delta(c: float) -> float:
     return float(np.sqrt(max(0.0, 2.0 - 2.0 * c)))
 
 
-def overlap_energy(W: np.ndarray, c: float) -> float:
+def _check_target(c) -> float:
+    from .._validation import check_real
+
+    c = check_real(c, "c")
+    if not -1.0 <= c <= 1.0:
+        raise ValueError(f"c (a target max inner product) must be in [-1, 1], got {c!r}")
+    return c
+
+
+def overlap_energy(W, c) -> float:
     """The overlap energy ``E_c`` of the code ``W`` (module doc).
 
     Parameters
     ----------
-    W : ndarray, shape (d, K)
-        Unit columns.
+    W : array_like, shape (d, K)
+        Unit columns, ``K >= 2``.
     c : float
         Target max inner product, in [-1, 1].
 
@@ -238,21 +247,28 @@ def overlap_energy(W: np.ndarray, c: float) -> float:
     -------
     float
         ``sum_{i<j} max(0, sqrt(2 - 2c) - |w_i - w_j|)^2``; zero iff ``max <w_i, w_j> <= c``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        ``W`` not a finite (d, K) array of unit columns; ``c`` not a real in [-1, 1].
     """
-    X = np.ascontiguousarray(np.asarray(W, dtype=np.float64).T)
-    delta = _delta(c)
+    from .._validation import as_code
+
+    X = np.ascontiguousarray(as_code(W).T)
+    delta = _delta(_check_target(c))
     return float(_energy_grad(X, delta, np.zeros_like(X), _pairs_within(X, delta)))
 
 
-def relax(W: np.ndarray, c: float, *, max_iter: int = 3000):
+def relax(W, c, *, max_iter: int = 3000):
     """Minimize the overlap energy ``E_c`` from ``W`` (a local minimum).
 
     Parameters
     ----------
-    W : ndarray, shape (d, K)
-        Unit columns (the start; not modified).
+    W : array_like, shape (d, K)
+        Unit columns, ``K >= 2`` (the start; not modified).
     c : float
-        Target max inner product.
+        Target max inner product, in [-1, 1].
     max_iter : int
         L-BFGS iterations allowed (a jammed code of 100 points takes about 1000).
 
@@ -262,8 +278,19 @@ def relax(W: np.ndarray, c: float, *, max_iter: int = 3000):
         The relaxed code (unit columns).
     energy : float
         Its overlap energy.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`overlap_energy`; ``max_iter`` not an integer >= 0.
     """
-    X = np.array(np.asarray(W, dtype=np.float64).T, order="C")
+    from .._validation import as_code, check_int
+
+    return _relax(as_code(W), _check_target(c), check_int(max_iter, "max_iter", minimum=0))
+
+
+def _relax(W, c, max_iter=3000):
+    X = np.array(W.T, order="C")
     E, _ = _lbfgs(X, _delta(c), int(max_iter), _MEMORY, _SKIN)
     return np.ascontiguousarray(X.T), float(E)
 
@@ -279,8 +306,8 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
 
     Parameters
     ----------
-    W : ndarray, shape (d, K)
-        Unit columns (any start: it is relaxed first).
+    W : array_like, shape (d, K)
+        Unit columns, ``K >= 2`` (any start: it is relaxed first).
     perturb : callable
         ``perturb(W, t) -> X`` (unit columns, the shape of ``W``): a move of the
         code ``W`` whose max inner product is ``t``.
@@ -308,22 +335,40 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         Its max inner product.
     moves : int
         Moves made.
+
+    Raises
+    ------
+    ValueError, TypeError
+        ``W`` as in :func:`overlap_energy`; ``patience`` not an integer >= 0, ``slack``
+        not in (0, 1), ``perturb`` not callable or returning another shape.
     """
+    from .._validation import as_code, check_int, check_real
+
+    W = as_code(W)
+    patience = check_int(patience, "patience", minimum=0)
+    slack = check_real(slack, "slack")
+    if not 0.0 < slack < 1.0:
+        raise ValueError(f"slack must be in (0, 1), got {slack!r}")
+    if not callable(perturb):
+        raise TypeError(f"perturb must be callable, got {type(perturb).__name__}")
     K = W.shape[1]
     # a random start is first spread at a target below the optimum for every K (in d = 3 about
     # 1 - 7.3/K, hexagonal caps); a spread start keeps its own max inner product as the target
-    X, _ = relax(W, min(_max_inner(W), 1.0 - 8.0 / K))
+    X, _ = _relax(W, max(-1.0, min(_max_inner(W), 1.0 - 8.0 / K)))
     best = _max_inner(X)
     c = best - slack * (1.0 - best)
-    X, E = relax(X, c)
+    X, E = _relax(X, c)
     fails = moves = 0
     while fails < patience and not _expired(deadline, stop):
         t = _max_inner(X)
         if t < best:  # the target follows the code down
             best = t
             c = best - slack * (1.0 - best)
-            X, E = relax(X, c)
-        Y, E2 = relax(perturb(X, t), c)
+            X, E = _relax(X, c)
+        Y = np.asarray(perturb(X, t), dtype=np.float64)
+        if Y.shape != X.shape:
+            raise ValueError(f"perturb must return an array of the shape of W {X.shape}, got {Y.shape}")
+        Y, E2 = _relax(Y, c)
         moves += 1
         if E2 < E * (1.0 - 1e-9):
             X, E, fails = Y, E2, 0
