@@ -146,7 +146,8 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
         W, value = lse_descent(W, beta0=s.beta0(d, K, index), **run)
     else:
         value = max_inner_product(W)
-    timings = {"descent": time.perf_counter() - t0}
+    first = time.perf_counter() - t0
+    timings = {"overlap" if overlap else "descent": first}
     n_hops, hull_seconds = 0, None
     # A restart of several antipodal descents keeps its symmetric best (hops would break it). One
     # antipodal descent (d = 3, where few best known codes are centrally symmetric) is just
@@ -155,7 +156,7 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     if s.polish and s.hops > 0 and (not antipodal or s.antipodal_tries == 1):
         W, value, n_hops = _hop(W, value, rng, s, run, hops=0 if overlap else s.hops)
         n_hops += n_moves
-        timings["hops"] = time.perf_counter() - t0 - timings["descent"]
+        timings["hops"] = time.perf_counter() - t0 - first
     if softmax_stage and not _expired(deadline, stop):
         t1 = time.perf_counter()
         r = _softmax_stage(W, s, deadline, stop)

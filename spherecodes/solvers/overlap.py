@@ -4,13 +4,14 @@ For a target ``c`` of the max inner product, the overlap energy
 
     E_c(X) = sum_{i < j} max(0, delta - |x_i - x_j|)^2,   delta = sqrt(2 - 2 c),
 
-of unit rows ``x_i`` is zero exactly on the codes with ``max <x_i, x_j> <= c``
+of unit vectors ``x_i`` (the columns of ``W``) is zero exactly on the codes with ``max <x_i, x_j> <= c``
 (``|x_i - x_j|^2 = 2 - 2 <x_i, x_j>``): a feasibility problem for caps of chord
 ``delta``.  Minimizing it (:func:`relax`, L-BFGS on the sphere, numba-compiled,
 a neighbour list of the pairs within ``1.5 delta``) costs milliseconds where a
 trust-region LP polish of the max inner product costs a tenth of a second, so
-a restart can try hundreds of moves.  Unlike ``(<x_i, x_j> - c)^2``, whose pull
-vanishes as two points meet, the chord penalty pushes coincident points apart.
+a restart can try hundreds of moves.  Unlike ``max(0, <x_i, x_j> - c)^2``, whose pull
+vanishes as two points meet, the chord penalty pushes nearly coincident points apart
+(exactly equal ones have no direction to move in and stay).
 
 :func:`overlap_hops` is monotonic basin hopping on it, after the iterated
 dynamic neighbourhood search of Lai et al.: the target sits just below the best
@@ -19,8 +20,8 @@ max inner product found so far, a move shifts the codewords of a small cap
 target follows every improvement.  The relaxed codes are approximate (their
 overlaps are about ``slack (1 - t)``); the restart LP-polishes the result.
 
-Measured (``/work/exp/s28/ov.py``: restarts of this search, each LP-polished, for
-100 s on one core, seed 0): the best known value at K = 80 from 22 of 22 restarts,
+Measured (restarts of this search, each LP-polished, for 100 s on one core, seed 0;
+the scripts are described in docs/theory.md): the best known value at K = 80 from 22 of 22 restarts,
 at K = 95 from 11 of 15; at K = 110, 115 and 125 from none (10, 10 and 7 restarts).
 
 References
@@ -31,7 +32,7 @@ doi:10.1016/j.cor.2022.106121 (the method, not code: nothing here is taken from 
 """
 from __future__ import annotations
 
-import time
+import math
 
 import numpy as np
 
@@ -291,7 +292,7 @@ def relax(W, c, *, max_iter: int = 3000):
 
 def _relax(W, c, max_iter=3000):
     X = np.array(W.T, order="C")
-    E, _ = _lbfgs(X, _delta(c), int(max_iter), _MEMORY, _SKIN)
+    E, _ = _lbfgs(X, _delta(c), int(min(max_iter, 2 ** 62)), _MEMORY, _SKIN)  # numba's int64
     return np.ascontiguousarray(X.T), float(E)
 
 
@@ -307,17 +308,18 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
     Parameters
     ----------
     W : array_like, shape (d, K)
-        Unit columns, ``K >= 2`` (any start: it is relaxed first).
+        Unit columns, ``K >= 2``, no two equal (any start: it is relaxed first).
     perturb : callable
-        ``perturb(W, t) -> X`` (unit columns, the shape of ``W``): a move of the
-        code ``W`` whose max inner product is ``t``.
+        ``perturb(W, t) -> X`` (the shape of ``W``; its columns are normalized): a move
+        of (a copy of) the code ``W``, whose max inner product is ``t``.
     patience : int
-        Stop after this many moves in a row that did not lower the energy.
+        Stop after this many moves in a row that lowered neither the energy nor the max
+        inner product.
     slack : float
         The target is ``t - slack (1 - t)`` for the lowest max inner product ``t``
         met so far: just below every code found, so that the energy ranks codes
         nearly as their max inner product does.  Measured at d = 3, K = 80, 100 s of
-        restarts of 200-move patience on one core (``/work/exp/s28/ov.py``): the best
+        restarts of 200-move patience on one core: the best
         known code after the LP polish from 22 of 22 restarts at 1e-4, 5 of 9 at
         1e-5 (slower moves), 0 of 52 at 1e-3, where a target 8e-5 below ranks basins
         4e-6 apart by their overlaps' sum of squares, not by their largest.
@@ -339,8 +341,10 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
     Raises
     ------
     ValueError, TypeError
-        ``W`` as in :func:`overlap_energy`; ``patience`` not an integer >= 0, ``slack``
-        not in (0, 1), ``perturb`` not callable or returning another shape.
+        ``W`` as in :func:`overlap_energy` or with two equal columns; ``patience`` not an
+        integer >= 0, ``slack`` not in (0, 1), ``deadline`` nan, ``stop`` without
+        ``is_set``; ``perturb`` not callable, or returning another shape, a non-finite
+        value or a zero column.
     """
     from .._validation import as_code, check_int, check_real
 
@@ -351,24 +355,44 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         raise ValueError(f"slack must be in (0, 1), got {slack!r}")
     if not callable(perturb):
         raise TypeError(f"perturb must be callable, got {type(perturb).__name__}")
+    if deadline is not None and math.isnan(check_real(deadline, "deadline")):
+        raise ValueError("deadline must be a time.time() value or None, got nan")
+    if stop is not None and not callable(getattr(stop, "is_set", None)):
+        raise TypeError(f"stop must have an is_set() method (a threading.Event), got {type(stop).__name__}")
     K = W.shape[1]
+    G = W.T @ W
+    np.fill_diagonal(G, -np.inf)
+    i, j = np.unravel_index(np.argmax(G), G.shape)
+    if G[i, j] >= 1.0 - 1e-15:  # no direction to push them apart in: the target would stay at 1
+        raise ValueError(f"W has coincident columns {min(i, j)} and {max(i, j)}; separate them first")
     # a random start is first spread at a target below the optimum for every K (in d = 3 about
     # 1 - 7.3/K, hexagonal caps); a spread start keeps its own max inner product as the target
-    X, _ = _relax(W, max(-1.0, min(_max_inner(W), 1.0 - 8.0 / K)))
-    best = _max_inner(X)
+    X, _ = _relax(W, max(-1.0, min(float(G[i, j]), 1.0 - 8.0 / K)))
+    best = t = _max_inner(X)
     c = best - slack * (1.0 - best)
     X, E = _relax(X, c)
     fails = moves = 0
-    while fails < patience and not _expired(deadline, stop):
-        t = _max_inner(X)
-        if t < best:  # the target follows the code down
+    while not _expired(deadline, stop):
+        # the target follows the code down, without spending moves, until the code overlaps it
+        if (t := _max_inner(X)) < best:
             best = t
             c = best - slack * (1.0 - best)
             X, E = _relax(X, c)
-        Y = np.asarray(perturb(X, t), dtype=np.float64)
-        if Y.shape != X.shape:
-            raise ValueError(f"perturb must return an array of the shape of W {X.shape}, got {Y.shape}")
-        Y, E2 = _relax(Y, c)
+            fails = 0
+            continue
+        if fails >= patience:
+            break
+        Y = perturb(X.copy(), t)  # a copy: a perturb that works in place cannot change the kept code
+        try:
+            Y = None if np.iscomplexobj(Y) else np.asarray(Y, dtype=np.float64)
+        except (TypeError, ValueError):
+            Y = None
+        if Y is None or Y.shape != X.shape or not np.all(np.isfinite(Y)):
+            raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}")
+        norms = np.linalg.norm(Y, axis=0)
+        if not np.all(norms > 0.0):
+            raise ValueError("perturb returned a zero column")
+        Y, E2 = _relax(Y / norms, c)
         moves += 1
         if E2 < E * (1.0 - 1e-9):
             X, E, fails = Y, E2, 0

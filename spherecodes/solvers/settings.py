@@ -120,7 +120,8 @@ class SearchSettings:
     antipodal : bool
         Every other restart searches centrally symmetric codes ``[X, -X]`` (for odd K,
         a symmetric (K + 1)-code with one codeword dropped).  Default: on, except in
-        d = 3 where the free restarts run the overlap search (``overlap_patience``).
+        d = 3 where the free restarts run the overlap search (``overlap_patience`` and
+        ``hops`` > 0, ``polish`` on: K <= 150 by default).
     softmax_antipodal_period : int
         Softmax problems with ``sharpen``: only restarts ``index % period == 1`` are
         antipodal (at least 2; 2 is every other).  Measured after the Softmax stage, one
@@ -151,7 +152,9 @@ class SearchSettings:
         to the two kinds comparable.
     hops : int
         Basin-hopping moves per free (non-antipodal) restart: the descent's point is
-        LP-polished, then perturbed and LP-polished again, kept if better.
+        LP-polished, then perturbed and LP-polished again, kept if better.  Where the
+        overlap search runs (``overlap_patience``, d = 3) it replaces these hops, and
+        ``hops > 0`` only switches it on.
     hop_patience : int
         A restart stops hopping after this many failed hops in a row.
     hop_stepsize : float
@@ -212,14 +215,17 @@ class SearchSettings:
     softmax_hop_share : float
         The share of the K codewords that a hop moves (those nearest a random codeword).
     overlap_patience : int
-        Free restarts (neither antipodal nor rotation-symmetric) of Tammes searches that hop
-        (``hops > 0``) search by overlap-penalty basin hopping instead of the log-sum-exp
-        descent and LP hops (:func:`.overlap.overlap_hops`), until this many moves in a row
-        fail, then LP-polish (0: off; default 100 in d = 3, else 0).  A move costs
+        Free restarts (neither antipodal nor rotation-symmetric) that hop (``hops > 0``,
+        ``polish`` on; Tammes searches and the Tammes stage of small Softmax ones) search by
+        overlap-penalty basin hopping instead of the log-sum-exp descent and LP hops
+        (:func:`.overlap.overlap_hops`), until this many moves in a row lower neither the
+        overlap energy nor the max inner product, then LP-polish (0: off; default 100 in
+        d = 3, else 0).  There ``hops`` only switches the search on.  A move costs
         milliseconds where an LP hop costs a tenth of a second.
     overlap_share, overlap_stepsize : float
-        Its move: the codewords of a cap of ``overlap_share`` of them, nearest a random one,
-        shifted by ``overlap_stepsize`` times the minimum angle (:func:`.multistart._cap_jitter`).
+        Its move: the codewords of a cap of ``overlap_share`` of them (default 0.1), nearest
+        a random one, shifted by ``overlap_stepsize`` (default 0.7) times the minimum angle
+        (:func:`.multistart._cap_jitter`).
     """
 
     restarts: int = 64
@@ -350,7 +356,8 @@ class SearchSettings:
         # where the free restarts run the overlap search none at all (bench cell (3, 85), seed 0,
         # 120 s, one core: the best known value with every restart free, missed with half antipodal)
         size.setdefault("antipodal_tries", 1 + size["hops"] // 4 if d >= 4 else 1)
-        size.setdefault("antipodal", not (d == 3 and size["hops"] > 0 and size["overlap_patience"] > 0))
+        size.setdefault("antipodal", not (d == 3 and _positive(size["hops"]) and _positive(size["overlap_patience"])
+                                          and size.get("polish", True) is not False))
         return cls(**size)
 
     def beta0(self, d: int, K: int, index: int) -> float:
@@ -391,6 +398,11 @@ class SearchSettings:
 
 
 _GOLDEN = 0.6180339887498949
+
+
+def _positive(value) -> bool:
+    """Whether a count option is a number > 0 (a bad value is left to the checks of ``__post_init__``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
 
 
 def _check_positive(value, name, *, strict=True):
