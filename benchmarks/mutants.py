@@ -291,6 +291,8 @@ MUTANTS = [
      "                G[j, a] -= t", "                G[j, a] += t", ["tests/test_overlap.py"]),
     ("overlap relaxation never rebuilds its neighbour list", "spherecodes/solvers/overlap.py",
      "        if _max_moved2(X, X0) > moved2:", "        if False:", ["tests/test_overlap.py"]),
+    ("overlap search: each step of the sliding target spends a move", "spherecodes/solvers/overlap.py",
+     "            fails = 0\n            continue", "            fails = 0", ["tests/test_overlap.py"]),
 ]
 
 

@@ -117,7 +117,71 @@ def test_hops_stop_at_the_deadline():
     (lambda W: overlap_hops(W, perturb=lambda X, t: X, patience=5, slack=0.0), ValueError, "slack"),
     (lambda W: overlap_hops(W, perturb=None, patience=5), TypeError, "perturb must be callable"),
     (lambda W: overlap_hops(W, perturb=lambda X, t: X[:, 1:], patience=5), ValueError, "perturb must return"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: X * np.nan, patience=5), ValueError, "perturb must return"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: "x", patience=5), ValueError, "perturb must return"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: 0 * X, patience=5), ValueError, "zero column"),
+    (lambda W: overlap_hops(np.concatenate([W, W[:, :1]], axis=1), perturb=lambda X, t: X, patience=5),
+     ValueError, "coincident columns 0 and 12"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: X, patience=5, deadline=float("nan")), ValueError, "deadline"),
+    (lambda W: overlap_hops(W, perturb=lambda X, t: X, patience=5, stop=True), TypeError, "stop"),
 ])
 def test_bad_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
         call(icosahedron())
+
+
+def test_hops_keep_their_own_code_whatever_perturb_returns():
+    """perturb gets a copy (changing it in place cannot touch the kept code) and its columns are
+    normalized: a move that scales the code by 3 is still a unit code."""
+    rng = np.random.default_rng(4)
+
+    def perturb(X, t):
+        X *= 3.0
+        X += 0.2 * rng.standard_normal(X.shape)
+        return X
+
+    W, value, _ = overlap_hops(_random_code(rng, 3, 40), perturb=perturb, patience=20)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, atol=1e-14)
+    assert value == pytest.approx(_max_ip(W), abs=1e-15) and value < 0.9
+
+
+def test_patience_counts_moves_only_after_the_target_settles():
+    """The target slides down with the code without spending moves: even with patience 0 the
+    search ends far below the code after one step of the target, computed here by hand
+    (a sliding target counted as failed moves stopped K = 40 mid-slide at patience 100)."""
+    rng = np.random.default_rng(2)
+    W0 = _random_code(rng, 3, 40)
+    W1, _ = relax(W0, 1.0 - 8.0 / 40)
+    t1 = _max_ip(W1)
+    t2 = _max_ip(relax(W1, t1 - 1e-4 * (1.0 - t1))[0])
+    W, value, moves = overlap_hops(W0, perturb=lambda X, t: X, patience=0)
+    assert moves == 0
+    assert value < t2 - 0.005  # measured: 0.83755 against 0.84903
+
+
+def test_no_antipodal_restarts_only_where_the_overlap_search_runs():
+    from spherecodes.solvers.settings import SearchSettings
+
+    assert not SearchSettings.for_size(3, 20).antipodal
+    assert SearchSettings.for_size(3, 200).antipodal  # K (d - 1) > 300: no hops, no overlap search
+    assert SearchSettings.for_size(3, 20, polish=False).antipodal
+    assert SearchSettings.for_size(3, 20, overlap_patience=0).antipodal
+    assert SearchSettings.for_size(4, 20).antipodal
+
+
+def test_relax_leaves_exactly_coincident_columns():
+    """No direction to push two equal columns apart: they stay (documented), while 1e-12 apart they separate."""
+    W = icosahedron()
+    same = np.concatenate([W, W[:, :1]], axis=1)
+    W2, _ = relax(same, 0.6)
+    assert float(W2[:, 0] @ W2[:, 12]) == pytest.approx(1.0, abs=1e-12)
+    near = same.copy()
+    near[:, 12] += 1e-12 * np.array([0.0, 1.0, 0.0])
+    near /= np.linalg.norm(near, axis=0)
+    W3, _ = relax(near, 0.6)
+    assert float(W3[:, 0] @ W3[:, 12]) < 0.7
+
+
+def test_huge_max_iter_is_accepted():
+    W, E = relax(icosahedron(), 0.5, max_iter=10**30)
+    assert E == pytest.approx(_brute_energy(W, 0.5), rel=1e-10)

@@ -382,6 +382,9 @@ def test_time_limit_and_device_errors(fn, kwargs, error, match):
     ({"beta_spread": (1.0, True)}, TypeError, r"beta_spread\[1\] must be a real number"),
     ({"beta_spread": "14"}, ValueError, "beta_spread must be two positive numbers"),
     ({"polish_reserve": "0.1"}, TypeError, "polish_reserve must be a real number"),
+    ({"overlap_patience": "100"}, TypeError, "overlap_patience must be an integer"),
+    ({"overlap_share": 2.0}, ValueError, r"overlap_share must be in \(0, 1\]"),
+    ({"overlap_stepsize": float("inf")}, ValueError, "overlap_stepsize must be a finite positive number"),
 ])
 def test_search_options_are_not_cast(kwargs, error, match):
     """beta_spread entries went through float() ("1" -> 1.0), polish_reserve="0.1" failed in a comparison."""
