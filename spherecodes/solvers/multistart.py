@@ -358,7 +358,7 @@ def _hop(W, value, rng, s: SearchSettings, run, hops):
     a hop (:func:`_basin_hops`, step ``hop_stepsize``) polishes from a wide trust region
     (``hop_radius``).  In d = 3 this reaches the best known codes that the descent alone
     misses (measured: K = 50 in 5 s and K = 60 in 8 s with hops, neither in 90 s of
-    descents alone).
+    descents alone).  ``hops`` caps the hops (0: the polish only, after the overlap search).
     """
     from .polish import polish_tammes
 
