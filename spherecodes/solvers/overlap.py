@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from .._jit import njit
-from .descent import _expired
+from .descent import _expired, max_inner_product
 
 __all__ = ["overlap_energy", "relax", "overlap_hops"]
 
@@ -296,12 +296,6 @@ def _relax(W, c, max_iter=3000):
     return np.ascontiguousarray(X.T), float(E)
 
 
-def _max_inner(W):
-    G = W.T @ W
-    np.fill_diagonal(G, -np.inf)
-    return float(G.max())
-
-
 def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, deadline=None, stop=None):
     """Monotonic basin hopping on the overlap energy (module doc), from ``W``.
 
@@ -346,7 +340,7 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         ``is_set``; ``perturb`` not callable, or returning another shape, a non-finite
         value or a zero column.
     """
-    from .._validation import as_code, check_int, check_real
+    from .._validation import as_code, check_int, check_real, unit_columns
 
     W = as_code(W)
     patience = check_int(patience, "patience", minimum=0)
@@ -360,21 +354,20 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
     if stop is not None and not callable(getattr(stop, "is_set", None)):
         raise TypeError(f"stop must have an is_set() method (a threading.Event), got {type(stop).__name__}")
     K = W.shape[1]
-    G = W.T @ W
-    np.fill_diagonal(G, -np.inf)
-    i, j = np.unravel_index(np.argmax(G), G.shape)
-    if G[i, j] >= 1.0 - 1e-15:  # no direction to push them apart in: the target would stay at 1
-        raise ValueError(f"W has coincident columns {min(i, j)} and {max(i, j)}; separate them first")
+    t = max_inner_product(W)
+    if t >= 1.0 - 1e-15:  # no direction to push them apart in: the target would stay at 1
+        i, j = sorted(np.argwhere(np.triu(W.T @ W, 1) >= t)[0])
+        raise ValueError(f"W has coincident columns {i} and {j}; separate them first")
     # a random start is first spread at a target below the optimum for every K (in d = 3 about
     # 1 - 7.3/K, hexagonal caps); a spread start keeps its own max inner product as the target
-    X, _ = _relax(W, max(-1.0, min(float(G[i, j]), 1.0 - 8.0 / K)))
-    best = t = _max_inner(X)
+    X, _ = _relax(W, max(-1.0, min(t, 1.0 - 8.0 / K)))
+    best = t = max_inner_product(X)
     c = best - slack * (1.0 - best)
     X, E = _relax(X, c)
     fails = moves = 0
     while not _expired(deadline, stop):
         # the target follows the code down, without spending moves, until the code overlaps it
-        if (t := _max_inner(X)) < best:
+        if (t := max_inner_product(X)) < best:
             best = t
             c = best - slack * (1.0 - best)
             X, E = _relax(X, c)
@@ -389,13 +382,12 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
             Y = None
         if Y is None or Y.shape != X.shape or not np.all(np.isfinite(Y)):
             raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}")
-        norms = np.linalg.norm(Y, axis=0)
-        if not np.all(norms > 0.0):
+        if np.any(np.all(Y == 0.0, axis=0)):
             raise ValueError("perturb returned a zero column")
-        Y, E2 = _relax(Y / norms, c)
+        Y, E2 = _relax(unit_columns(Y), c)
         moves += 1
         if E2 < E * (1.0 - 1e-9):
             X, E, fails = Y, E2, 0
         else:
             fails += 1
-    return X, _max_inner(X), moves
+    return X, max_inner_product(X), moves
