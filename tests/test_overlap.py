@@ -110,6 +110,8 @@ def test_hops_stop_at_the_deadline():
     (lambda W: overlap_energy(W, float("nan")), ValueError, "c"),
     (lambda W: overlap_energy(W, "0.5"), TypeError, "c"),
     (lambda W: overlap_energy(2 * W, 0.5), ValueError, "unit norm"),
+    (lambda W: relax(0 * W, 0.5, normalize=True), ValueError, "zero column"),
+    (lambda W: overlap_energy(W, 0.5, normalize="yes"), TypeError, "normalize"),
     (lambda W: overlap_energy(W[:, :1], 0.5), ValueError, "K >= 2"),
     (lambda W: relax(W, 0.5, max_iter=-1), ValueError, "max_iter"),
     (lambda W: relax(W, 0.5, max_iter=2.5), TypeError, "max_iter"),
@@ -128,6 +130,21 @@ def test_hops_stop_at_the_deadline():
 def test_bad_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
         call(icosahedron())
+
+
+def test_normalize_rescales_the_columns_first():
+    """The unit-norm error suggests ``normalize=True``; every entry point takes it and then
+    works on the rescaled code (checked against the call on the unit code itself, to rounding)."""
+    W = icosahedron()
+    scales = np.linspace(0.5, 3.0, W.shape[1])
+    c = 0.3
+    assert overlap_energy(W * scales, c, normalize=True) == pytest.approx(overlap_energy(W, c), rel=1e-12)
+    X, E = relax(W * scales, c, normalize=True)
+    X0, E0 = relax(W, c)
+    np.testing.assert_allclose(X, X0, atol=1e-12)
+    assert E == pytest.approx(E0, rel=1e-9)
+    X, value, _ = overlap_hops(W * scales, perturb=lambda Y, t: Y, patience=0, normalize=True)
+    assert value == pytest.approx(_max_ip(W), abs=1e-14)
 
 
 def test_hops_keep_their_own_code_whatever_perturb_returns():

@@ -234,7 +234,7 @@ def _check_target(c) -> float:
     return c
 
 
-def overlap_energy(W, c) -> float:
+def overlap_energy(W, c, *, normalize: bool = False) -> float:
     """The overlap energy ``E_c`` of the code ``W`` (module doc).
 
     Parameters
@@ -243,6 +243,8 @@ def overlap_energy(W, c) -> float:
         Unit columns, ``K >= 2``.
     c : float
         Target max inner product, in [-1, 1].
+    normalize : bool, keyword-only
+        Rescale the columns of ``W`` to unit norm instead of rejecting them.
 
     Returns
     -------
@@ -252,16 +254,17 @@ def overlap_energy(W, c) -> float:
     Raises
     ------
     ValueError, TypeError
-        ``W`` not a finite (d, K) array of unit columns; ``c`` not a real in [-1, 1].
+        ``W`` not a finite (d, K) array of unit columns (a zero column with ``normalize``);
+        ``c`` not a real in [-1, 1].
     """
     from .._validation import as_code
 
-    X = np.ascontiguousarray(as_code(W).T)
+    X = np.ascontiguousarray(as_code(W, normalize=normalize).T)
     delta = _delta(_check_target(c))
     return float(_energy_grad(X, delta, np.zeros_like(X), _pairs_within(X, delta)))
 
 
-def relax(W, c, *, max_iter: int = 3000):
+def relax(W, c, *, max_iter: int = 3000, normalize: bool = False):
     """Minimize the overlap energy ``E_c`` from ``W`` (a local minimum).
 
     Parameters
@@ -272,6 +275,8 @@ def relax(W, c, *, max_iter: int = 3000):
         Target max inner product, in [-1, 1].
     max_iter : int
         L-BFGS iterations allowed (a jammed code of 100 points takes about 1000).
+    normalize : bool
+        Rescale the columns of ``W`` to unit norm instead of rejecting them.
 
     Returns
     -------
@@ -287,7 +292,7 @@ def relax(W, c, *, max_iter: int = 3000):
     """
     from .._validation import as_code, check_int
 
-    return _relax(as_code(W), _check_target(c), check_int(max_iter, "max_iter", minimum=0))
+    return _relax(as_code(W, normalize=normalize), _check_target(c), check_int(max_iter, "max_iter", minimum=0))
 
 
 def _relax(W, c, max_iter=3000):
@@ -296,7 +301,8 @@ def _relax(W, c, max_iter=3000):
     return np.ascontiguousarray(X.T), float(E)
 
 
-def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, deadline=None, stop=None):
+def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, deadline=None, stop=None,
+                 normalize: bool = False):
     """Monotonic basin hopping on the overlap energy (module doc), from ``W``.
 
     Parameters
@@ -321,6 +327,8 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         ``time.time()`` at which to stop (checked before every move).
     stop : object with ``is_set()``, optional
         Checked before every move.
+    normalize : bool
+        Rescale the columns of ``W`` to unit norm instead of rejecting them.
 
     Returns
     -------
@@ -342,7 +350,7 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
     """
     from .._validation import as_code, check_int, check_real, unit_columns
 
-    W = as_code(W)
+    W = as_code(W, normalize=normalize)
     patience = check_int(patience, "patience", minimum=0)
     slack = check_real(slack, "slack")
     if not 0.0 < slack < 1.0:
