@@ -293,6 +293,9 @@ MUTANTS = [
      "        if _max_moved2(X, X0) > moved2:", "        if False:", ["tests/test_overlap.py"]),
     ("overlap search: each step of the sliding target spends a move", "spherecodes/solvers/overlap.py",
      "            fails = 0\n            continue", "            fails = 0", ["tests/test_overlap.py"]),
+    ("relax ignores normalize=True", "spherecodes/solvers/overlap.py",
+     "    return _relax(as_code(W, normalize=normalize), _check_target(c),",
+     "    return _relax(as_code(W), _check_target(c),", ["tests/test_overlap.py"]),
 ]
 
 
