@@ -243,7 +243,7 @@ def overlap_energy(W, c, *, normalize: bool = False) -> float:
         Unit columns, ``K >= 2``.
     c : float
         Target max inner product, in [-1, 1].
-    normalize : bool, keyword-only
+    normalize : bool
         Rescale the columns of ``W`` to unit norm instead of rejecting them.
 
     Returns
