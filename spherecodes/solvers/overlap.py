@@ -348,7 +348,7 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         ``is_set``; ``perturb`` not callable, or returning another shape, a non-finite
         value or a zero column.
     """
-    from .._validation import as_code, check_int, check_real, unit_columns
+    from .._validation import as_code, check_int, check_real
 
     W = as_code(W, normalize=normalize)
     patience = check_int(patience, "patience", minimum=0)
@@ -385,14 +385,12 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
             break
         Y = perturb(X.copy(), t)  # a copy: a perturb that works in place cannot change the kept code
         try:
-            Y = None if np.iscomplexobj(Y) else np.asarray(Y, dtype=np.float64)
-        except (TypeError, ValueError):
-            Y = None
-        if Y is None or Y.shape != X.shape or not np.all(np.isfinite(Y)):
-            raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}")
-        if np.any(np.all(Y == 0.0, axis=0)):
-            raise ValueError("perturb returned a zero column")
-        Y, E2 = _relax(unit_columns(Y), c)
+            Y = as_code(Y, normalize=True, name="perturb's output")  # ArgumentTypeError is a ValueError
+        except ValueError as exc:
+            raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}: {exc}") from None
+        if Y.shape != X.shape:
+            raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}, got {Y.shape}")
+        Y, E2 = _relax(Y, c)
         moves += 1
         if E2 < E * (1.0 - 1e-9):
             X, E, fails = Y, E2, 0
