@@ -130,7 +130,8 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     beta_max = min(s.beta_max, max(s.softmax_beta, s.beta_top(d, K))) if softmax_stage else s.beta_max
     run = dict(beta_max=beta_max, steps_per_beta=s.steps(index), lr=s.lr, decay=s.decay, deadline=deadline,
                stop=stop)
-    overlap = init is None and not (antipodal or rotation) and s.polish and s.hops > 0 and s.overlap_patience > 0
+    overlap_search = init is None and s.overlap_search
+    overlap = overlap_search and not (antipodal or rotation)
     if init is not None:
         W = np.array(init, dtype=np.float64)
     elif not (antipodal or rotation):
@@ -141,7 +142,9 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     elif antipodal:
         W, value = _antipodal_tries(rng, d, K, s, index, run)
     elif rotation:
-        W, value, symmetry = _rotation_tries(rng, groups, K, s, index, run)
+        W, value, symmetry = _rotation_tries(rng, groups, K, s, index, run, overlap=overlap_search)
+        if overlap_search:  # the symmetric code's neighbourhood, searched without the symmetry
+            W, value, n_moves = _overlap_restart(W, rng, s, run)
     elif s.descent:
         W, value = lse_descent(W, beta0=s.beta0(d, K, index), **run)
     else:
@@ -220,8 +223,11 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
     return best_W, best
 
 
-def _rotation_tries(rng, groups, K, s: SearchSettings, index, run):
-    """The best of ``s.rotation_tries`` descents among rotation-invariant codes in R^3.
+def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False):
+    """The best of ``s.rotation_tries`` searches among rotation-invariant codes in R^3.
+
+    A search is a log-sum-exp descent, or with ``overlap`` symmetric overlap basin
+    hopping (:func:`_symmetric_overlap`).
 
     The tries sweep ``groups`` (:func:`_rotation_groups`: those of ``s.rotation_groups``
     with an orbit decomposition of ``K``, never empty) in turn, continuing from one
@@ -247,7 +253,11 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run):
         group, decs = groups[(first + j) % len(groups)]
         special, h = decs[int(rng.integers(len(decs)))]
         orbits = OrbitCode(group, special, h)
-        W, value = _symmetric_descent(_random_columns(rng, 3, h), orbits, s.beta0(3, K, index * tries + j), s, run)
+        X = _random_columns(rng, 3, h)
+        if overlap:
+            W, value = _symmetric_overlap(X, orbits, rng, s, run)
+        else:
+            W, value = _symmetric_descent(X, orbits, s.beta0(3, K, index * tries + j), s, run)
         if value < best[1]:
             best = (W, value, f"{group.name}: {orbits.fixed.shape[1]} on axes + {h} x {group.order}")
     return best
@@ -260,6 +270,37 @@ def _symmetric_descent(X, symmetry, beta0, s: SearchSettings, run):
         return lse_descent(X, beta0=beta0, symmetry=symmetry, **run)
     W = symmetry.code(X)
     return W, max_inner_product(W)
+
+
+def _symmetric_overlap(X, orbits, rng, s: SearchSettings, run):
+    """``(W, max inner product)`` after overlap basin hopping (:func:`.overlap.overlap_hops`)
+    among the codes ``orbits.code(Y)`` (:class:`.symmetry.OrbitCode`), from the free points ``X``.
+
+    A move shifts free points (:func:`_orbit_cap_jitter`) and rebuilds the code, so it
+    stays invariant: the relaxation of an invariant code is invariant (the energy is)
+    up to rounding, which the next move's rebuild removes.  The search space is that of
+    ``h`` free points, and the hops find basins that free restarts almost never reach
+    (measured in docs/theory.md).
+    """
+    from .overlap import overlap_hops
+
+    W, value, _ = overlap_hops(
+        orbits.code(X), patience=s.overlap_patience, deadline=run["deadline"], stop=run["stop"],
+        perturb=lambda W, t: _orbit_cap_jitter(W, orbits, rng, s.overlap_stepsize, s.overlap_share, t))
+    return W, value
+
+
+def _orbit_cap_jitter(W, orbits, rng, stepsize, share, t):
+    """The invariant code of ``orbits`` (an :class:`.symmetry.OrbitCode`) whose free points are those
+    of ``W`` (shape (3, K), ``orbits.code(X)`` relaxed: its columns ``X``) with the :func:`_cap_size`
+    of ``share`` of them nearest a random one (the orbit's nearest point counts) moved by steps of
+    ``stepsize`` times the angle of ``t``, the max inner product of ``W``.  Returns shape (3, K)."""
+    nf, h = orbits.fixed.shape[1], orbits.h
+    X = W[:, nf:nf + h]  # g_1 is the identity
+    images = W[:, nf:].reshape(3, orbits.group.order, h)
+    near = np.einsum("igh,i->gh", images, X[:, int(rng.integers(h))]).max(axis=0)
+    cap = np.argsort(-near, kind="stable")[:_cap_size(share, h)]
+    return orbits.code(_jitter(X, rng, _min_angle(t), stepsize, cap))
 
 
 def _rotation_groups(s: SearchSettings, K):
