@@ -209,3 +209,50 @@ def test_rotation_tries_stop_at_the_deadline_and_on_the_stop_flag(monkeypatch):
     r = restart_once("tammes", 3, 120, seq, s, index=2, deadline=time.time() + 1.0)
     assert time.perf_counter() - t0 < 2.0 and 1 <= len(calls) < 50
     assert r["value"] == max_inner_product(r["W"]) and r["W"].shape == (3, 120)
+
+
+def test_a_symmetric_overlap_search_stays_invariant_and_improves_its_start():
+    from spherecodes.solvers.multistart import _symmetric_overlap
+
+    group = rotation_group("D3")
+    orbits = OrbitCode(group, (0, 1), 4)  # 2 poles + 3 on the two-fold axes + 4 x 6 = 29 points
+    s = SearchSettings.for_size(3, 29, overlap_patience=20)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 4))
+    X /= np.linalg.norm(X, axis=0)
+    W, t = _symmetric_overlap(X, orbits, rng, s, {"deadline": None, "stop": None})
+    assert W.shape == (3, 29) and t == max_inner_product(W)
+    assert t < max_inner_product(orbits.code(X)) - 0.1
+    for M in group.matrices:  # every rotation of the group maps the code onto itself
+        D = np.linalg.norm((M @ W)[:, :, None] - W[:, None, :], axis=0)
+        assert np.max(np.min(D, axis=1)) < 1e-9
+
+
+def test_rotation_tries_default_to_one_where_the_overlap_search_runs():
+    assert SearchSettings.for_size(3, 120).rotation_tries == 1
+    assert SearchSettings.for_size(3, 120, overlap_patience=0).rotation_tries == 8
+    assert SearchSettings.for_size(3, 120, hops=0).rotation_tries == 8
+    assert SearchSettings.for_size(3, 120, overlap_patience=0, rotation_tries=3).rotation_tries == 3
+
+
+def test_a_rotation_symmetric_overlap_restart_searches_invariant_codes_then_all_codes(monkeypatch):
+    from spherecodes.solvers import overlap
+
+    starts, symmetries = [], []
+    hops = overlap._hops
+
+    def spy(W, *args, **kw):
+        starts.append(np.array(W))
+        symmetries.append(kw.get("orbits"))
+        return hops(W, *args, **kw)
+
+    monkeypatch.setattr(overlap, "_hops", spy)
+    s = SearchSettings.for_size(3, 120, rotation_groups=("I",), overlap_patience=30, hop_patience=5)
+    r = restart_once("tammes", 3, 120, np.random.SeedSequence(0), s, index=2)
+    assert r["symmetry"] == "I: 0 on axes + 2 x 60" and len(starts) == 2
+    assert symmetries[0].group.name == "I" and symmetries[1] is None
+    for M in rotation_group("I").matrices:  # the first search starts from an invariant code
+        D = np.linalg.norm((M @ starts[0])[:, :, None] - starts[0][:, None, :], axis=0)
+        assert np.max(np.min(D, axis=1)) < 1e-9
+    assert max_inner_product(starts[1]) < max_inner_product(starts[0]) - 0.01  # the second, from its result
+    assert r["value"] == max_inner_product(r["W"]) and r["value"] <= BEST_120 + 1e-9

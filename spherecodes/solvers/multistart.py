@@ -276,17 +276,15 @@ def _symmetric_overlap(X, orbits, rng, s: SearchSettings, run):
     """``(W, max inner product)`` after overlap basin hopping (:func:`.overlap.overlap_hops`)
     among the codes ``orbits.code(Y)`` (:class:`.symmetry.OrbitCode`), from the free points ``X``.
 
-    A move shifts free points (:func:`_orbit_cap_jitter`) and rebuilds the code, so it
-    stays invariant: the relaxation of an invariant code is invariant (the energy is)
-    up to rounding, which the next move's rebuild removes.  The search space is that of
-    ``h`` free points, and the hops find basins that free restarts almost never reach
-    (measured in docs/theory.md).
+    A move shifts free points (:func:`_orbit_cap_jitter`) and the relaxations move the
+    free points only, so the search space is that of ``h`` points: the hops find basins
+    that free restarts almost never reach (measured in docs/theory.md).
     """
-    from .overlap import overlap_hops
+    from .overlap import _hops
 
-    W, value, _ = overlap_hops(
-        orbits.code(X), patience=s.overlap_patience, deadline=run["deadline"], stop=run["stop"],
-        perturb=lambda W, t: _orbit_cap_jitter(W, orbits, rng, s.overlap_stepsize, s.overlap_share, t))
+    W, value, _ = _hops(orbits.code(X), patience=s.overlap_patience, deadline=run["deadline"], stop=run["stop"],
+                        perturb=lambda W, t: _orbit_cap_jitter(W, orbits, rng, s.overlap_stepsize, s.overlap_share, t),
+                        orbits=orbits)
     return W, value
 
 

@@ -112,6 +112,41 @@ def _energy_grad(X, delta, G, pairs):
 
 
 @njit(cache=True)
+def _orbit_code(V, mats, fixed, X):
+    """``X`` (rows) = the fixed points, then ``mats[g] @ V[j]`` at row ``nf + g h + j``: the layout of
+    :meth:`.symmetry.OrbitCode.code` (g-major) for the free points ``V`` (h rows)."""
+    nf, h = fixed.shape[0], V.shape[0]
+    X[:nf] = fixed
+    for g in range(mats.shape[0]):
+        for j in range(h):
+            for a in range(3):
+                s = 0.0
+                for b in range(3):
+                    s += mats[g, a, b] * V[j, b]
+                X[nf + g * h + j, a] = s
+
+
+@njit(cache=True)
+def _energy_vars(V, delta, G, pairs, mats, fixed, X, GX):
+    """``E`` and its Riemannian gradient ``G`` in the variables ``V``: the code itself without
+    ``mats`` (none given), else the free points of the invariant code ``X`` (:func:`_orbit_code`;
+    ``GX`` receives the gradient at ``X``, pulled back as ``sum_g mats[g]^T GX[nf + g h + j]``)."""
+    if mats.shape[0] == 0:
+        return _energy_grad(V, delta, G, pairs)
+    _orbit_code(V, mats, fixed, X)
+    E = _energy_grad(X, delta, GX, pairs)
+    nf, h = fixed.shape[0], V.shape[0]
+    G[:] = 0.0
+    for g in range(mats.shape[0]):
+        for j in range(h):
+            for a in range(3):
+                u = GX[nf + g * h + j, a]
+                for b in range(3):
+                    G[j, b] += mats[g, a, b] * u
+    return E
+
+
+@njit(cache=True)
 def _retract(X, P, t, out):
     """``out`` = rows of ``X + t P`` normalized."""
     K, d = X.shape
@@ -139,8 +174,11 @@ def _max_moved2(X, X0):
 
 
 @njit(cache=True)
-def _lbfgs(X, delta, max_iter, memory, skin):
+def _lbfgs(X, delta, max_iter, memory, skin, mats, fixed):
     """Minimize the overlap energy from the rows ``X`` (in place); returns ``(E, iterations)``.
+
+    ``X`` holds the code, or with ``mats`` (shape (n, 3, 3), n > 0) the free points of the
+    invariant code of :func:`_orbit_code` (``fixed``: its fixed points, rows).
 
     L-BFGS (two-loop recursion, stored pairs not transported: the steps are short)
     with an Armijo backtracking search along the normalization retraction; stops at
@@ -150,7 +188,13 @@ def _lbfgs(X, delta, max_iter, memory, skin):
     K, d = X.shape
     n = K * d
     cut = delta * (1.0 + skin)
-    pairs = _pairs_within(X, cut)
+    # the whole code (empty without mats), its gradient, and its pairs: rotations move every image of
+    # a free point as far as the point, so the list is rebuilt on the free points' moves as before
+    C = np.empty((fixed.shape[0] + mats.shape[0] * K, d))
+    GC = np.empty_like(C)
+    if mats.shape[0] > 0:
+        _orbit_code(X, mats, fixed, C)
+    pairs = _pairs_within(C if mats.shape[0] > 0 else X, cut)
     X0 = X.copy()
     moved2 = (0.5 * delta * skin) ** 2
     S = np.zeros((memory, n))
@@ -160,7 +204,7 @@ def _lbfgs(X, delta, max_iter, memory, skin):
     G = np.zeros((K, d))
     Gn = np.zeros((K, d))
     Xn = np.empty((K, d))
-    E = _energy_grad(X, delta, G, pairs)
+    E = _energy_vars(X, delta, G, pairs, mats, fixed, C, GC)
     head = 0
     stored = 0
     it = 0
@@ -191,7 +235,7 @@ def _lbfgs(X, delta, max_iter, memory, skin):
         found = False
         for _ in range(40):
             _retract(X, P, t, Xn)
-            En = _energy_grad(Xn, delta, Gn, pairs)
+            En = _energy_vars(Xn, delta, Gn, pairs, mats, fixed, C, GC)
             if En <= E + 1e-4 * t * slope:
                 found = True
                 break
@@ -210,9 +254,11 @@ def _lbfgs(X, delta, max_iter, memory, skin):
         X[:] = Xn
         G[:] = Gn
         if _max_moved2(X, X0) > moved2:  # a pair may have come within delta: list again
-            pairs = _pairs_within(X, cut)
+            if mats.shape[0] > 0:
+                _orbit_code(X, mats, fixed, C)
+            pairs = _pairs_within(C if mats.shape[0] > 0 else X, cut)
             X0[:] = X
-            E = _energy_grad(X, delta, G, pairs)
+            E = _energy_vars(X, delta, G, pairs, mats, fixed, C, GC)
             continue
         if E - En < 1e-16 * E:
             E = En
@@ -295,10 +341,25 @@ def relax(W, c, *, max_iter: int = 3000, normalize: bool = False):
     return _relax(as_code(W, normalize=normalize), _check_target(c), check_int(max_iter, "max_iter", minimum=0))
 
 
-def _relax(W, c, max_iter=3000):
-    X = np.array(W.T, order="C")
-    E, _ = _lbfgs(X, _delta(c), int(min(max_iter, 2 ** 62)), _MEMORY, _SKIN)  # numba's int64
+def _relax(W, c, max_iter=3000, orbits=None):
+    """``(W, E)`` relaxed; with ``orbits`` (an :class:`.symmetry.OrbitCode` of which ``W`` is a code)
+    among its invariant codes only: the variables are the free points."""
+    max_iter = int(min(max_iter, 2 ** 62))  # numba's int64
+    if orbits is None:
+        X = np.array(W.T, order="C")
+        E, _ = _lbfgs(X, _delta(c), max_iter, _MEMORY, _SKIN, _NO_MATS, np.zeros((0, X.shape[1])))
+        return np.ascontiguousarray(X.T), float(E)
+    nf = orbits.fixed.shape[1]
+    V = np.array(W[:, nf:nf + orbits.h].T, order="C")  # g_1 is the identity
+    mats, fixed = np.ascontiguousarray(orbits.group.matrices), np.ascontiguousarray(orbits.fixed.T)
+    E, _ = _lbfgs(V, _delta(c), max_iter, _MEMORY, _SKIN, mats, fixed)
+    X = np.empty((W.shape[1], 3))
+    _orbit_code(V, mats, fixed, X)
     return np.ascontiguousarray(X.T), float(E)
+
+
+#: ``mats`` of a relaxation without symmetry.
+_NO_MATS = np.zeros((0, 3, 3))
 
 
 def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, deadline=None, stop=None,
@@ -361,6 +422,16 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         raise ValueError("deadline must be a time.time() value or None, got nan")
     if stop is not None and not callable(getattr(stop, "is_set", None)):
         raise TypeError(f"stop must have an is_set() method (a threading.Event), got {type(stop).__name__}")
+    return _hops(W, perturb, patience, slack, deadline, stop)
+
+
+def _hops(W, perturb, patience, slack=1e-4, deadline=None, stop=None, orbits=None):
+    """:func:`overlap_hops` on checked arguments; with ``orbits`` (an :class:`.symmetry.OrbitCode`),
+    among its invariant codes: ``W`` and every move ``perturb`` returns must be such codes, and the
+    relaxations move the free points only (a relaxation of all K points leaves the invariant codes
+    where the invariant optimum is a saddle of the whole energy, as it mostly is)."""
+    from .._validation import as_code
+
     K = W.shape[1]
     t = max_inner_product(W)
     if t >= 1.0 - 1e-15:  # no direction to push them apart in: the target would stay at 1
@@ -368,17 +439,17 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
         raise ValueError(f"W has coincident columns {i} and {j}; separate them first")
     # a random start is first spread at a target below the optimum for every K (in d = 3 about
     # 1 - 7.3/K, hexagonal caps); a spread start keeps its own max inner product as the target
-    X, _ = _relax(W, max(-1.0, min(t, 1.0 - 8.0 / K)))
+    X, _ = _relax(W, max(-1.0, min(t, 1.0 - 8.0 / K)), orbits=orbits)
     best = t = max_inner_product(X)
     c = best - slack * (1.0 - best)
-    X, E = _relax(X, c)
+    X, E = _relax(X, c, orbits=orbits)
     fails = moves = 0
     while not _expired(deadline, stop):
         # the target follows the code down, without spending moves, until the code overlaps it
         if (t := max_inner_product(X)) < best:
             best = t
             c = best - slack * (1.0 - best)
-            X, E = _relax(X, c)
+            X, E = _relax(X, c, orbits=orbits)
             fails = 0
             continue
         if fails >= patience:
@@ -390,7 +461,7 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
             raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}: {exc}") from None
         if Y.shape != X.shape:
             raise ValueError(f"perturb must return a finite real array of the shape of W {X.shape}, got {Y.shape}")
-        Y, E2 = _relax(Y, c)
+        Y, E2 = _relax(Y, c, orbits=orbits)
         moves += 1
         if E2 < E * (1.0 - 1e-9):
             X, E, fails = Y, E2, 0
