@@ -296,6 +296,15 @@ MUTANTS = [
     ("relax ignores normalize=True", "spherecodes/solvers/overlap.py",
      "    return _relax(as_code(W, normalize=normalize), _check_target(c),",
      "    return _relax(as_code(W), _check_target(c),", ["tests/test_overlap.py"]),
+    ("symmetric overlap gradient pulled back by the transposed rotations", "spherecodes/solvers/overlap.py",
+     "                    G[j, b] += mats[g, a, b] * u", "                    G[j, b] += mats[g, b, a] * u",
+     ["tests/test_overlap.py"]),
+    ("symmetric overlap search relaxes all K points", "spherecodes/solvers/multistart.py",
+     "                        orbits=orbits)", "                        orbits=None)", ["tests/test_symmetry.py"]),
+    ("rotation-symmetric restarts skip the symmetric overlap search", "spherecodes/solvers/multistart.py",
+     "overlap=overlap_search)", "overlap=False)", ["tests/test_symmetry.py"]),
+    ("rotation-symmetric restarts skip the overlap search without the symmetry", "spherecodes/solvers/multistart.py",
+     "        if overlap_search:  # the symmetric", "        if False:  # the symmetric", ["tests/test_symmetry.py"]),
 ]
 
 

@@ -58,6 +58,33 @@ def test_gradient_against_finite_differences():
     assert float(np.sum(G * V)) == pytest.approx(numeric, rel=1e-6)
 
 
+def test_gradient_in_the_free_points_of_an_invariant_code_against_finite_differences():
+    from spherecodes.solvers.overlap import _energy_vars
+    from spherecodes.solvers.symmetry import OrbitCode, rotation_group
+
+    rng = np.random.default_rng(4)
+    orbits = OrbitCode(rotation_group("D3"), (0, 1), 4)  # 5 fixed points + 4 x 6
+    V = _random_code(rng, 3, 4).T.copy()
+    c = 0.6
+    delta = np.sqrt(2 - 2 * c)
+    C = np.ascontiguousarray(orbits.code(V.T).T)
+    G, GC = np.zeros_like(V), np.zeros_like(C)
+    mats, fixed = np.ascontiguousarray(orbits.group.matrices), np.ascontiguousarray(orbits.fixed.T)
+    E = _energy_vars(V, delta, G, _pairs_within(C, 2.0 * delta), mats, fixed, np.empty_like(C), GC)
+    assert E == pytest.approx(_brute_energy(orbits.code(V.T), c), rel=1e-12) and E > 0
+    assert np.abs(np.sum(G * V, axis=1)).max() < 1e-12  # tangent rows
+    P = rng.standard_normal(V.shape)
+    P -= np.sum(P * V, axis=1, keepdims=True) * V
+    h = 1e-6
+
+    def moved(s):
+        Y = V + s * P
+        return orbits.code((Y / np.linalg.norm(Y, axis=1, keepdims=True)).T)
+
+    numeric = (_brute_energy(moved(h), c) - _brute_energy(moved(-h), c)) / (2 * h)
+    assert float(np.sum(G * P)) == pytest.approx(numeric, rel=1e-6)
+
+
 def test_relax_lowers_the_energy_and_reports_it_on_every_pair():
     """Points travel far from a random start: the reported energy must count pairs that
     were not neighbours at the start (the neighbour list is rebuilt)."""

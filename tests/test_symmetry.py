@@ -228,13 +228,6 @@ def test_a_symmetric_overlap_search_stays_invariant_and_improves_its_start():
         assert np.max(np.min(D, axis=1)) < 1e-9
 
 
-def test_rotation_tries_default_to_one_where_the_overlap_search_runs():
-    assert SearchSettings.for_size(3, 120).rotation_tries == 1
-    assert SearchSettings.for_size(3, 120, overlap_patience=0).rotation_tries == 8
-    assert SearchSettings.for_size(3, 120, hops=0).rotation_tries == 8
-    assert SearchSettings.for_size(3, 120, overlap_patience=0, rotation_tries=3).rotation_tries == 3
-
-
 def test_a_rotation_symmetric_overlap_restart_searches_invariant_codes_then_all_codes(monkeypatch):
     from spherecodes.solvers import overlap
 
@@ -254,5 +247,5 @@ def test_a_rotation_symmetric_overlap_restart_searches_invariant_codes_then_all_
     for M in rotation_group("I").matrices:  # the first search starts from an invariant code
         D = np.linalg.norm((M @ starts[0])[:, :, None] - starts[0][:, None, :], axis=0)
         assert np.max(np.min(D, axis=1)) < 1e-9
-    assert max_inner_product(starts[1]) < max_inner_product(starts[0]) - 0.01  # the second, from its result
+    assert max_inner_product(starts[1]) <= max_inner_product(starts[0])  # the second, from the better code
     assert r["value"] == max_inner_product(r["W"]) and r["value"] <= BEST_120 + 1e-9

@@ -226,17 +226,17 @@ def _antipodal_tries(rng, d, K, s: SearchSettings, index, run):
 def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False):
     """The best of ``s.rotation_tries`` searches among rotation-invariant codes in R^3.
 
-    A search is a log-sum-exp descent, or with ``overlap`` symmetric overlap basin
-    hopping (:func:`_symmetric_overlap`).
-
     The tries sweep ``groups`` (:func:`_rotation_groups`: those of ``s.rotation_groups``
     with an orbit decomposition of ``K``, never empty) in turn, continuing from one
     rotation-symmetric restart to the next (so every group comes up, where random draws
     missed the icosahedral group in all 24 tries of a 120 s search at K = 120); each try
     draws a decomposition and random free points and runs the descent on the free points
     (:class:`.symmetry.OrbitCode`), its starting sharpness swept with the sub-index
-    ``index * tries + j`` as in :func:`_antipodal_tries`.  Returns ``(W, value, label)``,
-    ``label`` naming the group and orbits of the best (e.g. ``"I: 0 on axes + 2 x 60"``).
+    ``index * tries + j`` as in :func:`_antipodal_tries`.  With ``overlap``, overlap basin
+    hopping among the codes invariant under the best try's group (:func:`_symmetric_overlap`)
+    then starts from its free points, and the better of the two codes is kept.  Returns
+    ``(W, value, label)``, ``label`` naming the group and orbits of the best (e.g.
+    ``"I: 0 on axes + 2 x 60"``).
     """
     from .symmetry import OrbitCode
 
@@ -253,14 +253,16 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
         group, decs = groups[(first + j) % len(groups)]
         special, h = decs[int(rng.integers(len(decs)))]
         orbits = OrbitCode(group, special, h)
-        X = _random_columns(rng, 3, h)
-        if overlap:
-            W, value = _symmetric_overlap(X, orbits, rng, s, run)
-        else:
-            W, value = _symmetric_descent(X, orbits, s.beta0(3, K, index * tries + j), s, run)
+        W, value = _symmetric_descent(_random_columns(rng, 3, h), orbits, s.beta0(3, K, index * tries + j), s, run)
         if value < best[1]:
-            best = (W, value, f"{group.name}: {orbits.fixed.shape[1]} on axes + {h} x {group.order}")
-    return best
+            best = (W, value, orbits)
+    W, value, orbits = best
+    nf = orbits.fixed.shape[1]
+    if overlap and not _expired(run["deadline"], run["stop"]):
+        W2, value2 = _symmetric_overlap(W[:, nf:nf + orbits.h], orbits, rng, s, run)
+        if value2 < value:
+            W, value = W2, value2
+    return W, value, f"{orbits.group.name}: {nf} on axes + {orbits.h} x {orbits.group.order}"
 
 
 def _symmetric_descent(X, symmetry, beta0, s: SearchSettings, run):

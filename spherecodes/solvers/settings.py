@@ -144,13 +144,10 @@ class SearchSettings:
         The groups swept, in this order (:func:`.symmetry.rotation_group` names; those with
         no orbit decomposition of K are skipped).
     rotation_tries : int
-        Symmetric searches per rotation-symmetric restart: log-sum-exp descents (default 8),
-        or where the overlap search runs (``overlap_patience``), overlap basin hopping
-        among the invariant codes, after which the restart continues that search without
-        the symmetry (default 1: each costs about as much as a free restart).  Measured at
-        d = 3, seed 1, 120 s of such restarts on one core: the best known value at K = 115
-        (C2) and better than the published one at K = 125 (D3), neither reached by free
-        restarts in 120 s.
+        Symmetric descents per rotation-symmetric restart.  Where the overlap search runs
+        (``overlap_patience``), the best of them then seeds overlap basin hopping among the
+        codes invariant under its group, and the restart continues that search without
+        the symmetry.
     antipodal_tries : int
         Antipodal descents per antipodal restart (the best is kept): one is much
         cheaper than a free restart that basin-hops, so where restarts hop an antipodal
@@ -362,11 +359,8 @@ class SearchSettings:
         # where the free restarts run the overlap search none at all (bench cell (3, 85), seed 0,
         # 120 s, one core: the best known value with every restart free, missed with half antipodal)
         size.setdefault("antipodal_tries", 1 + size["hops"] // 4 if d >= 4 else 1)
-        overlap = (_positive(size["hops"]) and _positive(size["overlap_patience"])
-                   and size.get("polish", True) is not False)  # the overlap_search property, before validation
-        size.setdefault("antipodal", not (d == 3 and overlap))
-        # one symmetric overlap search costs about as much as a free restart (a descent: a tenth of one)
-        size.setdefault("rotation_tries", 1 if overlap else 8)
+        size.setdefault("antipodal", not (d == 3 and _positive(size["hops"]) and _positive(size["overlap_patience"])
+                                          and size.get("polish", True) is not False))
         return cls(**size)
 
     def beta0(self, d: int, K: int, index: int) -> float:
