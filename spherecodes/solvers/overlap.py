@@ -24,6 +24,13 @@ Measured (restarts of this search, each LP-polished, for 100 s on one core, seed
 the scripts are described in docs/theory.md): the best known value at K = 80 from 22 of 22 restarts,
 at K = 95 from 11 of 15; at K = 110, 115 and 125 from none (10, 10 and 7 restarts).
 
+In d = 3 the same search also runs among the codes invariant under a rotation group
+(``_hops`` with an :class:`.symmetry.OrbitCode`): the variables are then the free
+points, and the energy and its gradient those of the whole code, pulled back
+(:func:`_energy_vars`).  Relaxing all K points instead need not stay invariant: an
+invariant optimum can be a saddle of the whole energy, and rounding grows off it (a
+29-point code under D3, 20 moves: images 0.36 in chord from any codeword).
+
 References
 ----------
 X. Lai, D. Yue, J.-K. Hao, F. Glover, Z. Lü, "Iterated dynamic neighborhood search
@@ -428,8 +435,8 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
 def _hops(W, perturb, patience, slack=1e-4, deadline=None, stop=None, orbits=None):
     """:func:`overlap_hops` on checked arguments; with ``orbits`` (an :class:`.symmetry.OrbitCode`),
     among its invariant codes: ``W`` and every move ``perturb`` returns must be such codes, and the
-    relaxations move the free points only (a relaxation of all K points leaves the invariant codes
-    where the invariant optimum is a saddle of the whole energy, as it mostly is)."""
+    relaxations move the free points only (a relaxation of all K points can leave the invariant
+    codes: module doc)."""
     from .._validation import as_code
 
     K = W.shape[1]

@@ -144,10 +144,10 @@ class SearchSettings:
         The groups swept, in this order (:func:`.symmetry.rotation_group` names; those with
         no orbit decomposition of K are skipped).
     rotation_tries : int
-        Symmetric descents per rotation-symmetric restart.  Where the overlap search runs
-        (``overlap_patience``), the best of them then seeds overlap basin hopping among the
-        codes invariant under its group, and the restart continues that search without
-        the symmetry.
+        Symmetric searches per rotation-symmetric restart: log-sum-exp descents, or where
+        the overlap search runs (``overlap_patience``), overlap basin hopping among the
+        invariant codes with a fifth of its patience; the best of these goes on with the
+        whole patience, and the restart then continues the search without the symmetry.
     antipodal_tries : int
         Antipodal descents per antipodal restart (the best is kept): one is much
         cheaper than a free restart that basin-hops, so where restarts hop an antipodal
