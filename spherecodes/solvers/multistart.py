@@ -70,7 +70,7 @@ def restart_once(problem: str, d: int, K: int, seed_seq, settings: SearchSetting
     """One restart: a random point (or ``init``), the log-sum-exp descent, LP polish and basin hopping.
 
     Restart ``index`` runs an antipodal descent when ``settings.antipodal`` and
-    ``index`` is odd (d >= 3), and rotation-symmetric descents (:func:`_rotation_tries`)
+    ``index`` is odd (d >= 3), and rotation-symmetric searches (:func:`_rotation_tries`)
     when d = 3 and ``index % settings.rotation_period == 2``.  The value (to minimize) is the max inner product of
     the result, or for the Softmax problem where the polish sharpens (``s.sharpen``)
     ``1 - rho_one_vs_rest`` after a Softmax sharpening stage and its basin hops
@@ -240,9 +240,9 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
 
     The descents rank the groups badly where the overlap search does not (measured at
     K = 125, one core, three tries per orbit decomposition, ``/work/exp/s30/grp.py``): D3
-    descents end at 0.94688-0.94730 and D5 ones at 0.94653-0.94659, while 20-move D3
-    searches reach 0.946405 in 3 of 6 tries, 0.2-0.8 s each, D5 ones 0.946528, and only
-    the first is the basin of the best known code.
+    descents end at 0.94688-0.94730 and D5 ones at 0.94653-0.94659, while D3 searches of
+    20 moves' patience reach 0.946405 in 3 of 6 tries, 0.2-0.8 s each, D5 ones 0.946528,
+    and only the first is the basin of the best known code.
     """
     from .symmetry import OrbitCode
 

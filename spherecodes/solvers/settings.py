@@ -134,12 +134,13 @@ class SearchSettings:
         else an even number, at least 4, so that they never fall on the antipodal ones of
         period 2 (an odd ``softmax_antipodal_period`` can: those stay antipodal); default 4
         from :data:`ROTATION_MIN_K` points on, else 0).
-        Such a restart makes ``rotation_tries`` descents among codes invariant under a
+        Such a restart makes ``rotation_tries`` searches among codes invariant under a
         rotation group, sweeping ``rotation_groups`` in turn (:mod:`.symmetry`), keeps the best, then
         polishes and hops like a free restart (which may break the symmetry).  Measured at
         d = 3, seed 0, 12 s of symmetric descents + LP polish per group, one core: the best
         known value at K = 120 (group I, in 0.7 s), 90 (C2, C3, D3) and 130 (C2, C5, D5), all
-        missed by the free search in 120 s.
+        missed by the free search in 120 s; with symmetric overlap searches, K = 125 (C3, D3;
+        docs/theory.md).
     rotation_groups : tuple of str
         The groups swept, in this order (:func:`.symmetry.rotation_group` names; those with
         no orbit decomposition of K are skipped).
