@@ -241,8 +241,8 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     The descents rank the groups badly where the overlap search does not (measured at
     K = 125, one core, three tries per orbit decomposition, ``/work/exp/s30/grp.py``): D3
     descents end at 0.94688-0.94730 and D5 ones at 0.94653-0.94659, while D3 searches of
-    20 moves' patience reach 0.946405 in 3 of 6 tries, 0.2-0.8 s each, D5 ones 0.946528,
-    and only the first is the basin of the best known code.
+    20 moves' patience reach 0.946405 in 3 of 6 tries, 0.5-0.8 s each, D5 ones 0.946528;
+    the best known code was reached from the D3 codes (docs/theory.md).
     """
     from .symmetry import OrbitCode
 

@@ -139,8 +139,8 @@ class SearchSettings:
         polishes and hops like a free restart (which may break the symmetry).  Measured at
         d = 3, seed 0, 12 s of symmetric descents + LP polish per group, one core: the best
         known value at K = 120 (group I, in 0.7 s), 90 (C2, C3, D3) and 130 (C2, C5, D5), all
-        missed by the free search in 120 s; with symmetric overlap searches, K = 125 (C3, D3;
-        docs/theory.md).
+        missed by the free search in 120 s; K = 125 from C3- and D3-invariant codes found by
+        symmetric overlap searches, after the search without the symmetry (docs/theory.md).
     rotation_groups : tuple of str
         The groups swept, in this order (:func:`.symmetry.rotation_group` names; those with
         no orbit decomposition of K are skipped).
