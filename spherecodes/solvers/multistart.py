@@ -233,7 +233,7 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     draws a decomposition and random free points and runs the descent on the free points
     (:class:`.symmetry.OrbitCode`), its starting sharpness swept with the sub-index
     ``index * tries + j`` as in :func:`_antipodal_tries`.  With ``overlap``, a try is instead
-    overlap basin hopping among the invariant codes (:func:`_symmetric_overlap`) with a fifth
+    overlap basin hopping among the invariant codes (:func:`_symmetric_overlap`) with half
     of ``s.overlap_patience``, and the best try's search goes on with all of it.  Returns
     ``(W, value, label)``, ``label`` naming the group and orbits of the best (e.g.
     ``"I: 0 on axes + 2 x 60"``).
@@ -242,7 +242,10 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     K = 125, one core, three tries per orbit decomposition, ``/work/exp/s30/grp.py``): D3
     descents end at 0.94688-0.94730 and D5 ones at 0.94653-0.94659, while D3 searches of
     20 moves' patience reach 0.946405 in 3 of 6 tries, 0.5-0.8 s each, D5 ones 0.946528;
-    the best known code was reached from the D3 codes (docs/theory.md).
+    the best known code was reached from the D3 codes (docs/theory.md).  Half, not a fifth:
+    at K = 115 tries of 20 moves' patience rank C2, the group of the best known code, below
+    C5 and D5 (0.94207-0.94216 against 0.94196-0.94197), tries of 50 reach 0.94192-0.94194
+    in 2 of 3 under C2 with a pole (``grp.py 115 50 3``).
     """
     from .symmetry import OrbitCode
 
@@ -261,7 +264,7 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
         orbits = OrbitCode(group, special, h)
         X = _random_columns(rng, 3, h)
         if overlap:
-            W, value = _symmetric_overlap(X, orbits, rng, s, run, patience=max(1, s.overlap_patience // 5))
+            W, value = _symmetric_overlap(X, orbits, rng, s, run, patience=max(1, s.overlap_patience // 2))
         else:
             W, value = _symmetric_descent(X, orbits, s.beta0(3, K, index * tries + j), s, run)
         if value < best[1]:

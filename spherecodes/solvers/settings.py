@@ -147,7 +147,7 @@ class SearchSettings:
     rotation_tries : int
         Symmetric searches per rotation-symmetric restart: log-sum-exp descents, or where
         the overlap search runs (``overlap_patience``), overlap basin hopping among the
-        invariant codes with a fifth of its patience; the best of these goes on with the
+        invariant codes with half its patience; the best of these goes on with the
         whole patience, and the restart then continues the search without the symmetry.
     antipodal_tries : int
         Antipodal descents per antipodal restart (the best is kept): one is much
