@@ -244,8 +244,8 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     20 moves' patience reach 0.946405 in 3 of 6 tries, 0.5-0.8 s each, D5 ones 0.946528;
     the best known code was reached from the D3 codes (docs/theory.md).  Half, not a fifth:
     at K = 115 tries of 20 moves' patience rank C2, the group of the best known code, below
-    C5 and D5 (0.94207-0.94216 against 0.94196-0.94197), tries of 50 reach 0.94192-0.94194
-    in 2 of 3 under C2 with a pole (``grp.py 115 50 3``).
+    C5 and D5 (0.94207-0.94216 against 0.94196-0.94197); tries of 50 reach 0.94192 and
+    0.94194 in 2 of 6 under C2 (``grp.py 115 50 3``).
     """
     from .symmetry import OrbitCode
 
