@@ -120,10 +120,11 @@ def test_a_rotation_symmetric_restart_finds_the_icosahedral_120_code_a_free_one_
     assert free["value"] > BEST_120 + 1e-4
 
 
-def test_rotation_restarts_fall_on_index_2_mod_period_at_d_3_only():
+def test_rotation_restarts_fall_on_index_half_period_mod_period_at_d_3_only():
     from spherecodes.solvers.settings import ROTATION_MIN_K
 
-    assert SearchSettings.for_size(3, ROTATION_MIN_K).rotation_period == 4
+    assert SearchSettings.for_size(3, ROTATION_MIN_K).rotation_period == 2  # no antipodal restarts there
+    assert SearchSettings.for_size(3, ROTATION_MIN_K, overlap_patience=0).rotation_period == 4
     assert SearchSettings.for_size(3, ROTATION_MIN_K - 1).rotation_period == 0
     assert SearchSettings.for_size(4, 2 * ROTATION_MIN_K).rotation_period == 0
     s3 = SearchSettings.for_size(3, 30, hops=0, rotation_period=4, rotation_tries=1, beta_max=100.0)
@@ -135,6 +136,9 @@ def test_rotation_restarts_fall_on_index_2_mod_period_at_d_3_only():
     assert restart_once("tammes", 4, 30, np.random.SeedSequence(2), s4, index=2)["symmetry"] is None
     off = SearchSettings.for_size(3, 30, hops=0, rotation_period=0, beta_max=100.0)
     assert restart_once("tammes", 3, 30, np.random.SeedSequence(2), off, index=2)["symmetry"] is None
+    s2 = SearchSettings.for_size(3, 30, hops=0, antipodal=False, rotation_period=2, rotation_tries=1, beta_max=100.0)
+    kinds = [restart_once("tammes", 3, 30, np.random.SeedSequence(i), s2, index=i)["symmetry"] for i in range(4)]
+    assert kinds[0] is None and kinds[2] is None and None not in (kinds[1], kinds[3])
 
 
 def test_no_invariant_code_of_that_size_gives_a_free_restart():
@@ -144,7 +148,8 @@ def test_no_invariant_code_of_that_size_gives_a_free_restart():
 
 
 @pytest.mark.parametrize("options, match", [
-    ({"rotation_period": 2}, "rotation_period"), ({"rotation_period": 5}, "rotation_period"),
+    ({"rotation_period": 2, "antipodal": True}, "rotation_period 2 puts"), ({"rotation_period": 5}, "rotation_period"),
+    ({"rotation_period": 6, "antipodal": True}, "antipodal=False"),
     ({"rotation_period": -4}, "rotation_period"), ({"rotation_groups": ("I", "Q7")}, "rotation_groups"),
     ({"rotation_groups": "I"}, "rotation_groups"), ({"rotation_groups": ()}, "rotation_groups"),
     ({"rotation_tries": 0}, "rotation_tries")])
@@ -241,7 +246,7 @@ def test_a_rotation_symmetric_overlap_restart_searches_invariant_codes_then_all_
 
     monkeypatch.setattr(overlap, "_hops", spy)
     s = SearchSettings.for_size(3, 120, rotation_groups=("I",), rotation_tries=3, overlap_patience=30, hop_patience=5)
-    r = restart_once("tammes", 3, 120, np.random.SeedSequence(0), s, index=2)
+    r = restart_once("tammes", 3, 120, np.random.SeedSequence(0), s, index=s.rotation_period // 2)
     # three short searches among I-invariant codes, the best one's going on, then one without symmetry
     assert r["symmetry"] == "I: 0 on axes + 2 x 60" and len(starts) == 5
     assert [o.group.name for o in symmetries[:4]] == ["I"] * 4 and symmetries[4] is None
@@ -250,4 +255,18 @@ def test_a_rotation_symmetric_overlap_restart_searches_invariant_codes_then_all_
             D = np.linalg.norm((M @ W)[:, :, None] - W[:, None, :], axis=0)
             assert np.max(np.min(D, axis=1)) < 1e-9
     assert max_inner_product(starts[4]) <= max_inner_product(starts[3])  # the last, from the better code
+    assert r["value"] == max_inner_product(r["W"]) and r["value"] <= BEST_120 + 1e-9
+
+
+def test_a_rotation_symmetric_restart_keeps_its_symmetric_code_when_the_free_search_loses_it(monkeypatch):
+    from spherecodes.solvers import multistart
+
+    # the search without the symmetry can end above the symmetric code it started from (its overlap
+    # energy, not the max inner product, decides); here it returns a random code
+    rng = np.random.default_rng(5)
+    monkeypatch.setattr(multistart, "_overlap_restart",
+                        lambda W, *a: (lambda X: (X, max_inner_product(X), 0))(multistart._random_columns(rng, 3, 120)))
+    s = SearchSettings.for_size(3, 120, rotation_groups=("I",), rotation_tries=2, overlap_patience=20, hop_patience=1)
+    r = restart_once("tammes", 3, 120, np.random.SeedSequence(0), s, index=s.rotation_period // 2)
+    assert r["symmetry"] == "I: 0 on axes + 2 x 60"
     assert r["value"] == max_inner_product(r["W"]) and r["value"] <= BEST_120 + 1e-9

@@ -43,7 +43,7 @@ HOP_MAX_VARIABLES = 300
 #: few long chains of hops lose to many restarts.
 SOFTMAX_HOP_MAX_VARIABLES = 1000
 
-#: In d = 3, restarts are rotation-symmetric (``rotation_period`` 4) from this many points on.
+#: In d = 3, restarts are rotation-symmetric (``rotation_period``) from this many points on.
 #: Below it the free search with hops reaches every best known code of the benchmark list in
 #: 120 s, and the symmetric restarts only take time from it; above it they reach codes the free
 #: search misses.  Measured (``bench_solvers.py --cells 3:5-60,3:65-130:5 --seeds 0
@@ -130,10 +130,15 @@ class SearchSettings:
         the spread (best of 50: 0.66581 vs 0.66804); at (8, 240) they give E8 (rho 0.5)
         4 times in 4, free ones once in 4, so some stay.
     rotation_period : int
-        d = 3: restarts with ``index % rotation_period == 2`` are rotation-symmetric (0: none;
-        else an even number, at least 4, so that they never fall on the antipodal ones of
-        period 2 (an odd ``softmax_antipodal_period`` can: those stay antipodal); default 4
-        from :data:`ROTATION_MIN_K` points on, else 0).
+        d = 3: restarts with ``index % rotation_period == rotation_period // 2`` are
+        rotation-symmetric (0: none; else an even number).  With ``antipodal`` it must be a
+        multiple of 4, so that they never fall on the antipodal restarts of period 2 (those of
+        an odd ``softmax_antipodal_period`` can: those stay antipodal).  Default from
+        :data:`ROTATION_MIN_K` points on: 2 (every other restart, the odd ones) without
+        antipodal restarts (d = 3 with the overlap search), else 4 (restarts 2, 6, 10, ...);
+        below it 0.  Every other restart, not one in four: at K = 110, 115 and 125, seeds 4-7,
+        one core each, 120 s, 10 of 12 runs reached the best known value against 7 of 12 with
+        one in four (``/work/exp/s31/hit_*_47.log``).
         Such a restart makes ``rotation_tries`` searches among codes invariant under a
         rotation group, sweeping ``rotation_groups`` in turn (:mod:`.symmetry`), keeps the best, then
         polishes and hops like a free restart (which may break the symmetry).  Measured at
@@ -312,8 +317,12 @@ class SearchSettings:
         lo, hi = (check_real(b, f"beta_spread[{i}]") for i, b in enumerate(spread))
         if not 0.0 < lo <= hi < math.inf:
             raise ValueError(f"beta_spread must be two positive numbers lo <= hi, got {self.beta_spread!r}")
-        if self.rotation_period != 0 and (self.rotation_period < 4 or self.rotation_period % 2):
-            raise ValueError(f"rotation_period must be 0 or an even number >= 4, got {self.rotation_period!r}")
+        period = self.rotation_period
+        if period != 0 and (period < 2 or period % 2):
+            raise ValueError(f"rotation_period must be 0 or an even number >= 2, got {period!r}")
+        if period and self.antipodal and (period // 2) % 2:
+            raise ValueError(f"rotation_period {period} puts the rotation-symmetric restarts (index % {period} == "
+                             f"{period // 2}) on odd indices, which are antipodal; use a multiple of 4 or antipodal=False")
         groups = self.rotation_groups
         if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, str) for g in groups):
             raise ValueError(f"rotation_groups must be a non-empty sequence of group names, got {groups!r}")
@@ -349,7 +358,6 @@ class SearchSettings:
             "polish_reserve": 0.02 if K * (d - 1) <= HOP_MAX_VARIABLES else 0.2,
             "sharpen": sharpens(d, K),
             "softmax_hops": 1000 if sharpens(d, K) and K * (d - 1) <= SOFTMAX_HOP_MAX_VARIABLES else 0,
-            "rotation_period": 4 if d == 3 and K >= ROTATION_MIN_K else 0,
             # 100, not 200: shorter restarts leave the rotation-symmetric ones (K >= 80) their turns
             # (bench cell (3, 90), seed 0, 120 s, one core: hit by the 5th of them with 100, missed with
             # 200 after 4; (3, 65), (3, 80) and (3, 85) hit with both)
@@ -362,6 +370,8 @@ class SearchSettings:
         size.setdefault("antipodal_tries", 1 + size["hops"] // 4 if d >= 4 else 1)
         size.setdefault("antipodal", not (d == 3 and _positive(size["hops"]) and _positive(size["overlap_patience"])
                                           and size.get("polish", True) is not False))
+        # every other restart where none is antipodal (the d = 3 default), else one in four
+        size.setdefault("rotation_period", (4 if size["antipodal"] else 2) if d == 3 and K >= ROTATION_MIN_K else 0)
         return cls(**size)
 
     def beta0(self, d: int, K: int, index: int) -> float:

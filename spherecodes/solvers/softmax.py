@@ -23,7 +23,7 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     every other restart on centrally symmetric codes ``[X, -X]``, where the root-system
     codes lie; in d = 3 where restarts basin-hop (K <= 150 by default) none, and the
     free ones run an overlap-penalty search instead, see ``overlap_patience``; in d = 3 from K = 80 on,
-    one in four on codes invariant under a rotation
+    every other one (one in four beside antipodal restarts) on codes invariant under a rotation
     group, see ``rotation_period``, as the icosahedral 120-point code; where ``K (d - 1) >= 400`` each restart then sharpens the Softmax objective,
     and one in four is symmetric, see ``softmax_antipodal_period`` of
     :class:`~spherecodes.solvers.SearchSettings`; up to ``K (d - 1) = 1000`` it then
