@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from published import best_known  # noqa: E402
+from published import best_known, reach_tolerance  # noqa: E402
 from spherecodes.bounds import theorem39_bounds
 from spherecodes.cli import parse_range
 from spherecodes.compare import known_optimum, measure_code
@@ -127,7 +127,7 @@ def write_markdown(path, rows, command, wall):
         pub, verdict = ("-", "") if ref is None else (round_down(1.0 - ref[0]), "")
         if ref is not None and value is not None:
             short = (1.0 - ref[0]) - value
-            verdict = "reaches" if short <= 1e-9 else f"**SHORT** by {short:.2e}"
+            verdict = "reaches" if short <= reach_tolerance(ref[1], 1e-9) else f"**SHORT** by {short:.2e}"
         ok = ""
         if value is not None:
             ok = "yes" if r["lower"] <= value + 1e-12 and value <= r["upper"] + 1e-12 else "**no**"

@@ -55,7 +55,7 @@ def mark_published(row: dict) -> dict:
     else ``"**SHORT** ..."`` with the shortfall, so that a shortfall is never shown as an
     agreement.
     """
-    from published import best_known
+    from published import best_known, reach_tolerance
 
     ref = best_known(row["d"], row["K"])
     row["published"] = "" if ref is None else ref[0]
@@ -65,7 +65,8 @@ def mark_published(row: dict) -> dict:
     t_pub = ref[0]
     short_t = (1.0 - float(row["one_minus_t"])) - t_pub
     short_rho = (1.0 - t_pub) - float(row["rho_softmax"])
-    if short_t <= AGREE_TOL and short_rho <= AGREE_TOL:
+    tol = reach_tolerance(ref[1], AGREE_TOL)
+    if short_t <= tol and short_rho <= tol:
         row["vs_published"] = "reaches"
     else:
         row["vs_published"] = (f"**SHORT**: t* above by {max(short_t, 0.0):.2e}, "

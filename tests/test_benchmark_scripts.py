@@ -242,12 +242,12 @@ def test_tammes_vs_softmax_flags_cells_below_a_larger_K():
     assert tvs.monotonicity_shortfalls(rows) == [(4, 10, 0.7, 11, 0.8)]
 
 
-def _reference_dir(tmp_path, rows):
+def _reference_dir(tmp_path, rows, status="best_known_putative"):
     folder = tmp_path / "reference"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     (folder / "best_known_tammes_d3.csv").write_text(
         "d,K,max_inner_product,min_angle_deg,status\n"
-        + "".join(f"3,{K},{t!r},0,best_known_putative\n" for K, t in rows))
+        + "".join(f"3,{K},{t!r},0,{status}\n" for K, t in rows))
     (folder / "named_codes.csv").write_text("d,K,max_inner_product,name,status\n")
     return folder
 
@@ -271,6 +271,11 @@ def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monk
     soft_short = mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico, "rho_softmax": 1 - t_ico - 1e-6})
     assert soft_short["vs_published"].startswith("**SHORT**")
     assert mark_published({"d": 3, "K": 13, "one_minus_t": 0.5, "rho_softmax": 0.5})["vs_published"] == ""
+    # 7e-10 above a value known to 9 digits only is short of it (within 1e-9 of a full one it reaches)
+    _reference_dir(tmp_path, [(12, t_ico - 7e-10)], status="best_known_putative_9_digits")
+    published._table.cache_clear()
+    assert mark_published({"d": 3, "K": 12, "one_minus_t": 1 - t_ico, "rho_softmax": 1 - t_ico}
+                          )["vs_published"].startswith("**SHORT**")
     published._table.cache_clear()
 
 
@@ -304,6 +309,28 @@ def test_bench_solvers_cell_reaches_a_published_value(tmp_path):
     assert "1 hit the best known value, 0 missed" in p.stdout
     again = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert "(1 already in" in again.stdout and len(read_csv(out / "bench_solvers.csv")) == 1
+
+
+def test_a_value_published_to_9_digits_is_reached_only_within_half_a_unit_of_its_last_digit(tmp_path, monkeypatch):
+    """A code 7e-10 above a value known to 9 digits lies above every value that rounds to it: MISS
+    (at (3, 110) 0.939026291719 is a worse local optimum than the published 0.939026291 [...0863]);
+    7e-10 above a value given in full, it reaches it (the values' own accuracy, 1e-9)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_solvers
+        import published
+    finally:
+        sys.path.remove(str(BENCH))
+    t8 = (2 * math.sqrt(2) - 1) / 7  # the square antiprism (Schuette-vdW): the solver reaches it to ~1e-12
+    verdicts = {}
+    for status in ("best_known_putative_9_digits", "best_known_putative"):
+        monkeypatch.setenv("SPHERECODES_REFERENCE", str(_reference_dir(tmp_path, [(8, t8 - 7e-10)], status)))
+        published._table.cache_clear()
+        row = bench_solvers.run_cell(3, 8, 0, 20.0, restarts=4)
+        assert float(row["value"]) == pytest.approx(t8, abs=1e-11)
+        verdicts[status] = row["hit"]
+    published._table.cache_clear()
+    assert verdicts == {"best_known_putative_9_digits": "MISS", "best_known_putative": "hit"}
 
 
 def test_two_runs_into_one_folder_keep_both_runs_cells(tmp_path):

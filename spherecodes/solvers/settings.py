@@ -137,8 +137,9 @@ class SearchSettings:
         :data:`ROTATION_MIN_K` points on: 2 (every other restart, the odd ones) without
         antipodal restarts (d = 3 with the overlap search), else 4 (restarts 2, 6, 10, ...);
         below it 0.  Every other restart, not one in four: at K = 110, 115 and 125, seeds 4-7,
-        one core each, 120 s, 10 of 12 runs reached the best known value against 7 of 12 with
-        one in four (``/work/exp/s31/hit_*_47.log``).
+        one core each, 120 s, 9 of 12 runs reached the best known value against 7 of 12 with
+        one in four (``/work/exp/s31/hit_*_47.log``); with seeds 0-3, 5 of 12 against 6 of 12
+        at daae151 (docs/theory.md).
         Such a restart makes ``rotation_tries`` searches among codes invariant under a
         rotation group, sweeping ``rotation_groups`` in turn (:mod:`.symmetry`), keeps the best, then
         polishes and hops like a free restart (which may break the symmetry).  Measured at
