@@ -159,7 +159,7 @@ def _restart(problem, d, K, seed_seq, s: SearchSettings, init, index, deadline, 
     # another start: it hops like the rest, and so do the rotation-symmetric restarts (bench_solvers, d = 3, K = 80, seed 0: missed in 120 s
     # while half the restarts did not hop, hit in 70 s).
     if s.polish and s.hops > 0 and (not antipodal or s.antipodal_tries == 1):
-        W, value, n_hops = _hop(W, value, rng, s, run, hops=0 if overlap else s.hops, also=kept)
+        W, value, n_hops = _hop(W, value, rng, s, run, hops=0 if overlap else s.hops, also=kept, fine=rotation)
         n_hops += n_moves
         timings["hops"] = time.perf_counter() - t0 - first
     if softmax_stage and not _expired(deadline, stop):
@@ -407,7 +407,7 @@ def _overlap_restart(W, rng, s: SearchSettings, run):
                         patience=s.overlap_patience, deadline=run["deadline"], stop=run["stop"])
 
 
-def _hop(W, value, rng, s: SearchSettings, run, hops, also=()):
+def _hop(W, value, rng, s: SearchSettings, run, hops, also=(), fine=False):
     """Polish, then basin hopping: perturb the codewords (:func:`_tammes_perturb`), LP-polish, keep if better.
 
     The descent's point is polished first (trust-region sequential LP, :func:`.polish.polish_tammes`);
@@ -419,7 +419,8 @@ def _hop(W, value, rng, s: SearchSettings, run, hops, also=()):
     rotation-symmetric restart keeps its symmetric code so, which the search without the
     symmetry can leave for a worse one (it follows the overlap energy, not the max inner
     product): at K = 115, C2 tries only, six restarts reached the best known value 4 times
-    with it, 3 without (``/work/exp/s31/rot115_C2_*.log``).
+    with it, 3 without (``/work/exp/s31/rot115_C2_*.log``).  With ``fine``, the hops go on
+    with steps of ``s.fine_hop_stepsize`` (0: none).  Returns ``(W, value, hops made)``.
     """
     from .polish import polish_tammes
 
@@ -431,8 +432,14 @@ def _hop(W, value, rng, s: SearchSettings, run, hops, also=()):
         return r.W, -r.value
 
     W, value = min((polish(X, s.radius) for X in (W, *also)), key=lambda r: r[1])
-    return _basin_hops(W, value, run, hops=hops, patience=s.hop_patience,
-                       perturb=lambda W, v: _tammes_perturb(W, v, rng, s), local=lambda X: polish(X, s.hop_radius))
+    W, value, n = _basin_hops(W, value, run, hops=hops, patience=s.hop_patience,
+                              perturb=lambda W, v: _tammes_perturb(W, v, rng, s), local=lambda X: polish(X, s.hop_radius))
+    if fine and s.fine_hop_stepsize > 0 and hops > 0:
+        W, value, n_fine = _basin_hops(
+            W, value, run, hops=hops, patience=s.hop_patience, local=lambda X: polish(X, s.hop_radius),
+            perturb=lambda W, v: _jitter(W, rng, _min_angle(v), s.fine_hop_stepsize, slice(None)))
+        n += n_fine
+    return W, value, n
 
 
 def _tammes_perturb(W, value, rng, s: SearchSettings):
