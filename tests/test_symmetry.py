@@ -258,6 +258,36 @@ def test_a_rotation_symmetric_overlap_restart_searches_invariant_codes_then_all_
     assert r["value"] == max_inner_product(r["W"]) and r["value"] <= BEST_120 + 1e-9
 
 
+def test_rotation_symmetric_restarts_hop_again_with_fine_steps_and_free_ones_do_not(monkeypatch):
+    from spherecodes.solvers import multistart
+
+    steps = []
+    jitter = multistart._jitter
+
+    def spy(W, rng, angle, stepsize, columns):
+        steps.append(stepsize)
+        return jitter(W, rng, angle, stepsize, columns)
+
+    monkeypatch.setattr(multistart, "_jitter", spy)
+    s = SearchSettings.for_size(3, 120, rotation_groups=("I",), rotation_tries=1, overlap_patience=5, hop_patience=2,
+                                hops=6)
+    r = restart_once("tammes", 3, 120, np.random.SeedSequence(0), s, index=s.rotation_period // 2)
+    hops = [x for x in steps if x in (s.hop_stepsize, s.fine_hop_stepsize)]
+    # the LP hops of hop_stepsize, then the fine ones; each phase ends after hop_patience failures or 6 hops
+    k = hops.index(s.fine_hop_stepsize)
+    assert 1 <= k <= 6 and 1 <= len(hops) - k <= 6 and set(hops[:k]) == {s.hop_stepsize}
+    assert set(hops[k:]) == {s.fine_hop_stepsize} and r["hops"] >= len(hops)
+    steps.clear()
+    off = SearchSettings.for_size(3, 120, rotation_groups=("I",), rotation_tries=1, overlap_patience=5, hop_patience=2,
+                                  hops=6, fine_hop_stepsize=0)
+    restart_once("tammes", 3, 120, np.random.SeedSequence(0), off, index=off.rotation_period // 2)
+    assert s.fine_hop_stepsize not in steps and s.hop_stepsize in steps
+    steps.clear()
+    free = SearchSettings.for_size(3, 30, overlap_patience=0, hops=6, hop_patience=2)  # LP hops, not rotation-symmetric
+    restart_once("tammes", 3, 30, np.random.SeedSequence(0), free, index=0)
+    assert free.hop_stepsize in steps and free.fine_hop_stepsize not in steps
+
+
 def test_a_rotation_symmetric_restart_keeps_its_symmetric_code_when_the_free_search_loses_it(monkeypatch):
     from spherecodes.solvers import multistart
 

@@ -184,8 +184,9 @@ class SearchSettings:
         each other, which steps of 0.15 do not connect and steps of 0.02 do: at K = 110, 60 s of
         LP hops from a C5 code at 0.939026296457 reached the best known 0.939026290863 in 2 of 3
         runs with steps of 0.02, in 0 of 3 with 0.05 (0.939026291719 twice) and 0 of 1 with 0.15;
-        from a D3 code at 0.939026298922, in the first 60 s run with steps of 0.02
-        (``/work/exp/s31/fine110*.log``).
+        from a D3 code at 0.939026298922, in 2 of 2 with steps of 0.02 (``/work/exp/s31/fine110*.log``).
+        At K = 115 steps of 0.02 did not connect 0.941921303080 to the best known
+        0.941916896842 (2 runs, ``fine115_C2.log``).
     symmetric_hop_stepsize : float
         Where restarts hop and an antipodal restart makes several symmetric descents
         (d >= 4), each is followed by symmetric hops (:func:`.multistart._symmetric_hops`):
