@@ -432,13 +432,14 @@ def _hop(W, value, rng, s: SearchSettings, run, hops, also=(), fine=False):
         return r.W, -r.value
 
     W, value = min((polish(X, s.radius) for X in (W, *also)), key=lambda r: r[1])
-    W, value, n = _basin_hops(W, value, run, hops=hops, patience=s.hop_patience,
-                              perturb=lambda W, v: _tammes_perturb(W, v, rng, s), local=lambda X: polish(X, s.hop_radius))
-    if fine and s.fine_hop_stepsize > 0 and hops > 0:
-        W, value, n_fine = _basin_hops(
-            W, value, run, hops=hops, patience=s.hop_patience, local=lambda X: polish(X, s.hop_radius),
-            perturb=lambda W, v: _jitter(W, rng, _min_angle(v), s.fine_hop_stepsize, slice(None)))
-        n += n_fine
+    moves = [lambda W, v: _tammes_perturb(W, v, rng, s)]
+    if fine and s.fine_hop_stepsize > 0:
+        moves.append(lambda W, v: _jitter(W, rng, _min_angle(v), s.fine_hop_stepsize, slice(None)))
+    n = 0
+    for perturb in moves:
+        W, value, made = _basin_hops(W, value, run, hops=hops, patience=s.hop_patience, perturb=perturb,
+                                     local=lambda X: polish(X, s.hop_radius))
+        n += made
     return W, value, n
 
 

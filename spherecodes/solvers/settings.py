@@ -182,9 +182,10 @@ class SearchSettings:
         step (in units of the minimum angle; same ``hop_patience`` and ``hops``; 0: off).
         At K = 110 in d = 3 the near-optimal codes are many distinct local optima within 1e-8
         of each other, which steps of 0.15 did not connect (1 run) and steps of 0.02 did (4 of 5
-        runs): 60 s of LP hops (up to 400, 400 failures in a row allowed) from a C5 code at 0.939026296457 reached the best known 0.939026290863 in 2 of 3
-        runs with steps of 0.02, in 0 of 3 with 0.05 (0.939026291719 twice) and 0 of 1 with 0.15;
-        from a D3 code at 0.939026298922, in 2 of 2 with steps of 0.02 (``/work/exp/s31/fine110*.log``).
+        runs): 60 s of LP hops (up to 400, 400 failures in a row allowed) from a C5 code at
+        0.939026296457 reached the best known 0.939026290863 in 2 of 3 runs with steps of 0.02,
+        in 0 of 3 with 0.05 (0.939026291719 twice) and 0 of 1 with 0.15; from a D3 code at
+        0.939026298922, in 2 of 2 with steps of 0.02 (``/work/exp/s31/fine110*.log``).
         At K = 115 steps of 0.02 did not connect 0.941921303080 to the best known
         0.941916896842 (2 runs, ``fine115_C2.log``).  The solver's own setting (5 failures, 30
         hops) was measured by the benchmark only (docs/tables.md: K = 110 with 4 seeds of 4).
