@@ -1,4 +1,6 @@
 """Rotation groups of R^3, invariant codes, and the rotation-symmetric restarts of the d = 3 search."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -278,8 +280,7 @@ def test_rotation_symmetric_restarts_hop_again_with_fine_steps_and_free_ones_do_
     assert 1 <= k <= 6 and 1 <= len(hops) - k <= 6 and set(hops[:k]) == {s.hop_stepsize}
     assert set(hops[k:]) == {s.fine_hop_stepsize} and r["hops"] >= len(hops)
     steps.clear()
-    off = SearchSettings.for_size(3, 120, rotation_groups=("I",), rotation_tries=1, overlap_patience=5, hop_patience=2,
-                                  hops=6, fine_hop_stepsize=0)
+    off = dataclasses.replace(s, fine_hop_stepsize=0.0)
     restart_once("tammes", 3, 120, np.random.SeedSequence(0), off, index=off.rotation_period // 2)
     assert s.fine_hop_stepsize not in steps and s.hop_stepsize in steps
     steps.clear()
