@@ -80,12 +80,29 @@ def _function_cache_class():
 _SAFE_CACHE = _function_cache_class()
 
 
-def njit(**options):
-    """``numba.njit(**options)``; ``cache=True`` uses a cache that falls back instead of failing (see module doc)."""
+def njit(*, refcount: bool = True, **options):
+    """``numba.njit(**options)``; ``cache=True`` uses a cache that falls back instead of failing (see module doc).
+
+    ``refcount=False`` compiles without numba's reference counting (its
+    private ``_nrt=False`` flag), for small kernels that allocate nothing and
+    only read and write arrays their caller holds.  numba counts every array
+    a function receives or unpacks with atomic operations; in Wolfe's kernel
+    that was a third of a one-vs-rest call at (d, K) = (10, 100)
+    (``benchmarks/bench_one_vs_rest.py``).  Such a function cannot allocate
+    (numba refuses to compile it), and it must not keep or return a view of
+    its arguments.  Where numba no longer knows the flag, the function is
+    compiled with reference counting: slower, the same results.
+    """
     cache = bool(options.pop("cache", False))
+    if not refcount:
+        options["_nrt"] = False
 
     def decorate(fn):
-        dispatcher = numba.njit(cache=False, **options)(fn)
+        try:
+            dispatcher = numba.njit(cache=False, **options)(fn)
+        except (KeyError, TypeError, ValueError):  # pragma: no cover - numba dropped its private flag
+            options.pop("_nrt", None)
+            dispatcher = numba.njit(cache=False, **options)(fn)
         if cache:
             try:
                 dispatcher._cache = (_SAFE_CACHE or _stock_cache)(fn)
