@@ -1057,33 +1057,41 @@ def _scan_error(d, norm, gj):
     return (4.0 * d + 24.0) * EPS * norm + (2.0 * d + 8.0) * ETA + 2.0 * EPS * abs(gj)
 
 
-@njit(cache=True, nogil=True, refcount=False)
-def _scan_unit(WT, k, xh, norm, g, e):
+@njit(cache=True, nogil=True, refcount=False, fastmath={"reassoc", "contract", "nnan", "nsz"})
+def _scan_unit(W, k, xh, norm, g, e):
     """Fast ``g[j] = <xh, w_j - w_k>`` over all codewords with an error bound ``e[j]``.
 
-    The bound covers the dot products' rounding (``gamma_d`` per product, any
-    summation order), the subtraction, and the low part of ``x`` that ``xh``
-    leaves out, for columns of norm at most ``1 + 1e-8``.  Returns
-    ``min_j g[j] - e[j]``, a certified lower bound on ``min_j <x, w_j - w_k>``.
+    ``W`` is the code, ``(d, K)`` C-contiguous: the products run along its
+    rows, so they vectorize over the codewords even where d is small.  The
+    bound covers the dot products' rounding (``gamma_d`` per product, any
+    summation order, fused multiply-adds or not), the subtraction, and the low
+    part of ``x`` that ``xh`` leaves out, for columns of norm at most ``1 +
+    1e-8``.  ``g[k] = inf``, ``e[k] = 0``.  Returns ``min_j g[j] - e[j]``, a
+    certified lower bound on ``min_j <x, w_j - w_k>``.  Finite inputs only
+    (the fast-math flags assume no NaN; the code was validated).
     """
-    K, d = WT.shape
-    xk = _dot(WT[k], xh)
+    d, K = W.shape
+    for j in range(K):
+        g[j] = 0.0
+    for t in range(d):
+        xt = xh[t]
+        for j in range(K):
+            g[j] += W[t, j] * xt
+    xk = g[k]
     lo = np.inf
     for j in range(K):
-        if j == k:
-            g[j] = np.inf
-            e[j] = 0.0
-            continue
-        gj = _dot(WT[j], xh) - xk
+        gj = g[j] - xk
         ej = _scan_error(d, norm, gj)
         g[j] = gj
         e[j] = ej
-        lo = min(lo, gj - ej)
+        lo = min(lo, gj - ej if j != k else np.inf)
+    g[k] = np.inf
+    e[k] = 0.0
     return lo
 
 
 @njit(cache=True, nogil=True)
-def solve_classes_gram(WT, G, ks, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
+def solve_classes_gram(WT, W, G, ks, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
     """One-vs-rest projections of the classes ``ks`` (int64 array) with the whole Gram matrix.
 
     For each class: solve on its ``m0`` nearest codewords, certify the
@@ -1136,7 +1144,7 @@ def solve_classes_gram(WT, G, ks, m0, tol, supp_idx, supp_w, nearest, dist, lowe
                                    50 * (min(m, d + 1) + 10), ws, lam)
             s = _support(cand, lam, m, sidx, sw)
             nx, up, nup = refine_support(WT, WT[k], sidx, sw, s, iters, tol, xh, xl)
-            tlo = _scan_unit(WT, k, xh, nx, g, e)
+            tlo = _scan_unit(W, k, xh, nx, g, e)
             lo = 0.0
             if tlo > 0.0 and nup > 0.0:
                 lo = tlo / nup * (1.0 - 4.0 * EPS)

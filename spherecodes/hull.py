@@ -578,6 +578,7 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
         max_seconds = check_seconds(max_seconds, "max_seconds")
     d, K = W.shape
     gram = 8 * K * K <= _FULL_GRAM_BYTES if gram is None else check_bool(gram, "gram")
+    W = np.ascontiguousarray(W)
     WT = np.ascontiguousarray(W.T)
     m0 = _default_neighbors(d, K)
     t_gram = 0.0
@@ -592,10 +593,10 @@ def certification_seconds(W, *, n_jobs: int = 1, sample: int = 256, layout: str 
         G = WT @ W
         t_gram = time.perf_counter() - t
         out = _gram_outputs(K, d)
-        solve_classes_gram(WT, G, np.arange(1), m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
+        solve_classes_gram(WT, W, G, np.arange(1), m0, 1e-12, *out)  # compiled kernel loaded before the clock starts
 
         def solve(ks):
-            solve_classes_gram(WT, G, ks, m0, 1e-12, *out)
+            solve_classes_gram(WT, W, G, ks, m0, 1e-12, *out)
     per_class = _seconds_per_class(solve, min(K, sample), max_seconds)
     return t_gram + per_class * K / n_jobs
 
@@ -623,6 +624,7 @@ def _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline=None):
     ``(dist, lower, upper, nearest, converged, support, solved, neighbors)``, the last two
     None without a deadline (see :func:`_ovr_timed`)."""
     K = W.shape[1]
+    W = np.ascontiguousarray(W)     # the kernels' scans run along its rows
     WT = np.ascontiguousarray(W.T)
     with ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext() as pool:
         if deadline is not None:
@@ -737,7 +739,7 @@ def _ovr_timed(WT, W, m0, tol, gram, block_size, n_jobs, deadline, pool):
         ks = order[done:done + n]
         t = time.perf_counter()
         if gram:
-            _solve_gram(WT, G, ks, m0, tol, out, pool, n_jobs)
+            _solve_gram(WT, W, G, ks, m0, tol, out, pool, n_jobs)
         else:
             part = _ovr_blocked(WT, W, m0, tol, min(B, ks.size), pool, n_jobs, ks)
             dist[ks], lower[ks], upper[ks], nearest[:, ks], converged[ks] = part[:5]
@@ -782,15 +784,15 @@ def _ovr_gram(WT, W, m0, tol, pool, n_jobs):
     # segfault at K = 20000 (OpenBLAS 0.3.31).
     G = WT @ W
     out = _gram_outputs(K, d)
-    _solve_gram(WT, G, np.arange(K), m0, tol, out, pool, n_jobs)
+    _solve_gram(WT, W, G, np.arange(K), m0, tol, out, pool, n_jobs)
     supp_idx, supp_w, nearest, dist, lower, upper, converged = out
     return dist, lower, upper, nearest, converged, (supp_idx, supp_w)
 
 
-def _solve_gram(WT, G, ks, m0, tol, out, pool, n_jobs):
+def _solve_gram(WT, W, G, ks, m0, tol, out, pool, n_jobs):
     """Solve the classes ``ks`` on the Gram path, writing into ``out`` (:func:`_gram_outputs`)."""
     solve_classes_gram = _kernel().solve_classes_gram
-    _split(pool, n_jobs, ks.size, lambda i0, i1: solve_classes_gram(WT, G, ks[i0:i1], m0, tol, *out))
+    _split(pool, n_jobs, ks.size, lambda i0, i1: solve_classes_gram(WT, W, G, ks[i0:i1], m0, tol, *out))
 
 
 def _dask_client(executor):

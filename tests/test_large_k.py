@@ -269,7 +269,7 @@ def test_certification_seconds_times_classes_for_at_most_max_seconds(monkeypatch
 
     if gram:
         monkeypatch.setattr(hull, "_kernel", lambda: SimpleNamespace(
-            solve_classes_gram=lambda WT, G, ks, *rest: fake(ks)))
+            solve_classes_gram=lambda WT, W, G, ks, *rest: fake(ks)))
     else:
         monkeypatch.setattr(hull, "_ovr_blocked", lambda WT, W, m0, tol, B, pool, n_jobs, ks: fake(ks))
     W = _random(4, 1000, 0)
