@@ -48,8 +48,8 @@ MUTANTS = [
     ("rattlers: tolerance dropped", "spherecodes/measures.py",
      "rho + rtol * max(rho", "rho + 0 * rtol * max(rho", HULL_TESTS + ["tests/test_code.py"]),
     ("Wolfe optimality scan skips the last codeword", "spherecodes/_wolfe.py",
-     "        if j == k:\n            g[j] = np.inf\n            e[j] = 0.0",
-     "        if j == k or j == K - 1:\n            g[j] = np.inf\n            e[j] = 0.0", HULL_TESTS),
+     "        lo = min(lo, gj - ej if j != k else np.inf)",
+     "        lo = min(lo, gj - ej if j != k and j != K - 1 else np.inf)", HULL_TESTS),
     ("kernel rounding floor from the largest corral norm", "spherecodes/_wolfe.py",
      "        nu += lam[i] * np.sqrt(max(sq[S[i]], 0.0))",
      "        nu = max(nu, np.sqrt(max(sq[S[i]], 0.0)))", HULL_TESTS),
@@ -201,7 +201,7 @@ MUTANTS = [
     ("rotation-symmetric restarts on index 0 mod period", "spherecodes/solvers/multistart.py",
      "index % s.rotation_period == s.rotation_period // 2", "index % s.rotation_period == 0", ["tests/test_symmetry.py"]),
     ("rotation tries restart the group sweep in every restart", "spherecodes/solvers/multistart.py",
-     "group, decs = groups[(first + j) % len(groups)]", "group, decs = groups[j % len(groups)]",
+     "group, decs = groups[_group_turn(first + j, groups)]", "group, decs = groups[_group_turn(j, groups)]",
      ["tests/test_symmetry.py"]),
     ("rotation-symmetric restarts at every K in d = 3", "spherecodes/solvers/settings.py",
      'if d == 3 and K >= ROTATION_MIN_K else 0)', 'if d == 3 else 0)',
@@ -326,6 +326,11 @@ MUTANTS = [
     ("tammes_vs_softmax ignores the digits a value is published to", "benchmarks/tammes_vs_softmax.py",
      "    tol = reach_tolerance(ref[1], AGREE_TOL)", "    tol = AGREE_TOL",
      ["tests/test_benchmark_scripts.py::test_tammes_vs_softmax_flags_cells_short_of_a_published_value"]),
+    ("rotation tries ignore the groups' free points", "spherecodes/solvers/multistart.py",
+     "    weights = np.array([np.mean([h for _, h in decs]) for _, decs in groups])",
+     "    weights = np.ones(len(groups))", ["tests/test_symmetry.py"]),
+    ("rotation tries skip the first round in turn", "spherecodes/solvers/multistart.py",
+     "    if t < n:\n        return t", "    if t < 0:\n        return t", ["tests/test_symmetry.py"]),
 ]
 
 

@@ -169,7 +169,7 @@ def test_rotation_settings_round_trip_as_json():
                              "steps_cycle": tuple(d["steps_cycle"])}) == s
 
 
-def test_the_tries_sweep_the_groups_in_turn_across_restarts(monkeypatch):
+def test_the_tries_sweep_the_groups_once_in_turn_across_restarts_then_by_their_free_points(monkeypatch):
     from spherecodes.solvers import multistart
 
     seen = []
@@ -186,7 +186,13 @@ def test_the_tries_sweep_the_groups_in_turn_across_restarts(monkeypatch):
                                 rotation_period=4, beta_max=100.0)
     for index in (2, 6, 10):
         restart_once("tammes", 3, 48, np.random.SeedSequence(index), s, index=index)
-    assert seen == ["O", "T", "D4", "O", "T", "D4"]
+    assert len(seen) == 6 and seen[:3] == ["O", "T", "D4"]
+    # later turns in proportion to the free points: 48 = 2 x 24 (O), 4 x 12 (T), 6 x 8 or 4 + 4 + 5 x 8 (D4)
+    groups = multistart._rotation_groups(s, 48)
+    turns = [groups[multistart._group_turn(t, groups)][0].name for t in range(3, 3 + 2300)]
+    for name, h in (("O", 2.0), ("T", 4.0), ("D4", 5.5)):
+        assert turns.count(name) / len(turns) == pytest.approx(h / 11.5, abs=0.005)
+    assert seen[3:] == turns[:3]
 
 
 def test_rotation_tries_stop_at_the_deadline_and_on_the_stop_flag(monkeypatch):

@@ -24,7 +24,7 @@ import numpy as np
 from .._validation import check_seed
 from ..executor import available_cpus
 from .descent import Antipodal, _expired, lse_descent, max_inner_product
-from .settings import SearchSettings
+from .settings import _GOLDEN, SearchSettings
 
 __all__ = ["restart_once", "run_restarts", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
 
@@ -229,9 +229,10 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     """The best of ``s.rotation_tries`` searches among rotation-invariant codes in R^3.
 
     The tries sweep ``groups`` (:func:`_rotation_groups`: those of ``s.rotation_groups``
-    with an orbit decomposition of ``K``, never empty) in turn, continuing from one
-    rotation-symmetric restart to the next (so every group comes up, where random draws
-    missed the icosahedral group in all 24 tries of a 120 s search at K = 120); each try
+    with an orbit decomposition of ``K``, never empty), continuing from one
+    rotation-symmetric restart to the next: each group once in turn (so every group comes
+    up, where random draws missed the icosahedral group in all 24 tries of a 120 s search at
+    K = 120), then in proportion to its free points (:func:`_group_turn`); each try
     draws a decomposition and random free points and runs the descent on the free points
     (:class:`.symmetry.OrbitCode`), its starting sharpness swept with the sub-index
     ``index * tries + j`` as in :func:`_antipodal_tries`.  With ``overlap``, a try is instead
@@ -261,7 +262,7 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     for j in range(tries):
         if j and _expired(run["deadline"], run["stop"]):
             break
-        group, decs = groups[(first + j) % len(groups)]
+        group, decs = groups[_group_turn(first + j, groups)]
         special, h = decs[int(rng.integers(len(decs)))]
         orbits = OrbitCode(group, special, h)
         X = _random_columns(rng, 3, h)
@@ -278,6 +279,25 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
         if value2 < value:
             W, value = W2, value2
     return W, value, f"{orbits.group.name}: {nf} on axes + {orbits.h} x {orbits.group.order}"
+
+
+def _group_turn(t, groups):
+    """Index into ``groups`` (:func:`_rotation_groups`) of rotation try ``t``, counted over the restarts.
+
+    Each group once in turn, then in proportion to its free points (the mean ``h`` of its
+    decompositions), by the golden-ratio sequence.  Why: a group of few free points ends
+    at the same code try after try (at K = 115: C6 at 0.94267, D5 at 0.94197 and C5 at
+    0.94196 in every try), while one of many keeps finding new ones; the best known
+    115-point code is C2-invariant (57 free points).  Measured on rotation-symmetric
+    restarts 1, 3, ..., 23 at K = 115 (one core, the same seeds): 4 of 12 reached the best
+    known value, against 1 of 12 with the groups in turn, in 14.0 and 13.6 s a restart.
+    """
+    n = len(groups)
+    if t < n:
+        return t
+    weights = np.array([np.mean([h for _, h in decs]) for _, decs in groups])
+    u = (0.5 + (t - n) * _GOLDEN) % 1.0
+    return int(min(n - 1, np.searchsorted(np.cumsum(weights) / weights.sum(), u, side="right")))
 
 
 def _symmetric_descent(X, symmetry, beta0, s: SearchSettings, run):
