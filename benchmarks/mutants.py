@@ -331,6 +331,9 @@ MUTANTS = [
      "    weights = np.ones(len(groups))", ["tests/test_symmetry.py"]),
     ("rotation tries skip the first round in turn", "spherecodes/solvers/multistart.py",
      "    if t < n:\n        return t", "    if t < 0:\n        return t", ["tests/test_symmetry.py"]),
+    ("refcount=False compiles with reference counting all the same", "spherecodes/_jit.py",
+     '        options["_nrt"] = False', '        options["_nrt"] = True',
+     ["tests/test_inputs.py::test_kernels_without_reference_counting_compute_the_same_and_cannot_allocate"]),
 ]
 
 

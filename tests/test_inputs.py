@@ -351,6 +351,30 @@ def test_corrupt_numba_cache_file_is_replaced(tmp_path):
     assert index.stat().st_size > 0                              # rewritten by the recompile
 
 
+def test_kernels_without_reference_counting_compute_the_same_and_cannot_allocate():
+    import numba
+    import numpy as np
+
+    from spherecodes._jit import njit
+
+    def scale(a, out):
+        for i in range(a.shape[0]):
+            out[i] = 2.0 * a[i] + 1.0
+        return out[-1]
+
+    a = np.arange(5.0)
+    out = np.empty(5)
+    assert njit(refcount=False)(scale)(a, out) == 9.0 and out.tolist() == [1.0, 3.0, 5.0, 7.0, 9.0]
+
+    def alloc(n):
+        return np.zeros(n).sum()
+
+    assert njit()(alloc)(3) == 0.0
+    # the flag is live: without reference counting numba refuses to allocate (else the speed is gone)
+    with pytest.raises(numba.core.errors.NumbaError):
+        njit(refcount=False)(alloc)(3)
+
+
 def _package_copy(tmp_path):
     sc.one_vs_rest_distances(sc.polygon(5))                     # the in-tree cache is filled (or was)
     dst = tmp_path / "site" / "spherecodes"
