@@ -87,7 +87,7 @@ def njit(*, refcount: bool = True, **options):
     private ``_nrt=False`` flag), for small kernels that allocate nothing and
     only read and write arrays their caller holds.  numba counts every array
     a function receives or unpacks with atomic operations; in Wolfe's kernel
-    that was a third of a one-vs-rest call at (d, K) = (10, 100)
+    that was about 30 % of a one-vs-rest call at (d, K) = (10, 100)
     (``benchmarks/bench_one_vs_rest.py``).  Such a function cannot allocate
     (numba refuses to compile it), and it must not keep or return a view of
     its arguments.  Where numba no longer knows the flag, the function is

@@ -89,12 +89,12 @@ Workspace = namedtuple("Workspace", [
 # the explicit path that need ``fastmath`` reassociation to vectorize stay
 # separate functions (_fill_row_explicit, _load_row_explicit).  A step taking
 # the Workspace and unpacking it would count all its arrays on every call
-# (this was measured 30% slower).  Even so the counting that remained was a
-# third of a call at (10, 100): the kernels that allocate nothing
+# (this was measured 30% slower).  Even so the counting that remained was about
+# 30 % of a call at (10, 100): the kernels that allocate nothing
 # (min_norm_point_ws, the scans, the double-double helpers, the plain-double
 # hull point _point_double) are compiled without it (``refcount=False``, see
 # :func:`spherecodes._jit.njit`): bit-identical results; the Gram kernel's
-# time for all 100 classes went from 0.39-0.42 to 0.28 ms on random codes and
+# time for all 100 classes went from 0.39-0.42 to 0.28-0.29 ms on random codes and
 # from 0.85-0.89 to 0.55 ms on a polished Tammes code (same process, one core).
 
 
