@@ -1032,14 +1032,6 @@ def _sift_down(hv, hi, pos, n):
             return
 
 
-@njit(cache=True, nogil=True, refcount=False, fastmath={"reassoc", "contract"})
-def _dot(a, b):
-    acc = 0.0
-    for t in range(a.shape[0]):
-        acc += a[t] * b[t]
-    return acc
-
-
 @njit(cache=True, nogil=True, refcount=False)
 def _support(cand, lam, m, sidx, sw):
     s = 0
@@ -1094,6 +1086,8 @@ def _scan_unit(W, k, xh, norm, g, e):
 def solve_classes_gram(WT, W, G, ks, m0, tol, supp_idx, supp_w, nearest, dist, lower, upper, converged):
     """One-vs-rest projections of the classes ``ks`` (int64 array) with the whole Gram matrix.
 
+    ``WT`` ``(K, d)`` and ``W`` ``(d, K)`` are the code in both layouts
+    (C-contiguous; the scans run along the rows of ``W``), ``G = WT @ W``.
     For each class: solve on its ``m0`` nearest codewords, certify the
     support's hull point (:func:`refine_support`), check optimality against
     all K codewords (``<x, w_j - w_k> >= ||x||^2``, :func:`lower_bound`), add
