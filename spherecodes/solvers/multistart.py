@@ -288,9 +288,13 @@ def _group_turn(t, groups):
     decompositions), by the golden-ratio sequence.  Why: a group of few free points ends
     at the same code try after try (at K = 115, of about 19 tries each: C6 always at
     0.94267, D5 and C5 nearly always at 0.94197 and 0.94196), while one of many keeps
-    finding new ones; the best known 115-point code is C2-invariant (57 free points).  Measured on rotation-symmetric
-    restarts 1, 3, ..., 23 at K = 115 (one core, the same seeds): 4 of 12 reached the best
-    known value, against 1 of 12 with the groups in turn, in 14.0 and 13.6 s a restart.
+    finding new ones; the best known 115-point code is C2-invariant (57 free points).
+    Measured on rotation-symmetric restarts 1, 3, ..., 23 at K = 115 (one core, the same
+    seeds): 4 of 12 reached the best known value, against 1 of 12 with the groups in turn,
+    in 14.0 and 13.6 s a restart.  At K = 110, whose best known code comes from C5 and D3
+    codes, the same restarts did the reverse (1 of 12 against 4 of 12): a trade between
+    the two cells, kept for (3, 115), which the benchmark's list run missed (docs/theory.md,
+    stop 32).
     """
     n = len(groups)
     if t < n:
