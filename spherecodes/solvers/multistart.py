@@ -24,7 +24,7 @@ import numpy as np
 from .._validation import check_seed
 from ..executor import available_cpus
 from .descent import Antipodal, _expired, lse_descent, max_inner_product
-from .settings import _GOLDEN, SearchSettings
+from .settings import SearchSettings, golden_fraction
 
 __all__ = ["restart_once", "run_restarts", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
 
@@ -300,7 +300,7 @@ def _group_turn(t, groups):
     if t < n:
         return t
     weights = np.array([np.mean([h for _, h in decs]) for _, decs in groups])
-    u = (0.5 + (t - n) * _GOLDEN) % 1.0
+    u = golden_fraction(t - n)
     return int(min(n - 1, np.searchsorted(np.cumsum(weights) / weights.sum(), u, side="right")))
 
 

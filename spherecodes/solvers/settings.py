@@ -188,7 +188,8 @@ class SearchSettings:
         0.939026298922, in 2 of 2 with steps of 0.02 (``/work/exp/s31/fine110*.log``).
         At K = 115 steps of 0.02 did not connect 0.941921303080 to the best known
         0.941916896842 (2 runs, ``fine115_C2.log``).  The solver's own setting (5 failures, 30
-        hops) was measured by the benchmark only (docs/tables.md: K = 110 with 4 seeds of 4).
+        hops) was measured by the benchmark only (docs/tables.md: K = 110 with 4 seeds of 4 at
+        3f33844, 3 of 4 after the stop-32 change of the group sweep).
     symmetric_hop_stepsize : float
         Where restarts hop and an antipodal restart makes several symmetric descents
         (d >= 4), each is followed by symmetric hops (:func:`.multistart._symmetric_hops`):
@@ -392,7 +393,7 @@ class SearchSettings:
     def beta0(self, d: int, K: int, index: int) -> float:
         """Starting sharpness of restart ``index``."""
         lo, hi = self.beta_spread
-        u = (0.5 + index * _GOLDEN) % 1.0
+        u = golden_fraction(index)
         return float(self.beta_base * sharpness_scale(d, K) ** 0.5 * lo * (hi / lo) ** u)
 
     def beta_top(self, d: int, K: int) -> float:
@@ -433,6 +434,12 @@ class SearchSettings:
 
 
 _GOLDEN = 0.6180339887498949
+
+
+def golden_fraction(i: int) -> float:
+    """The ``i``-th point in [0, 1) of the golden-ratio sequence started at 0.5: evenly
+    spread for every prefix, the same for the same ``i`` (restart and try schedules)."""
+    return (0.5 + i * _GOLDEN) % 1.0
 
 
 def _positive(value) -> bool:
