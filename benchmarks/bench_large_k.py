@@ -46,6 +46,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from spherecodes import cli  # noqa: E402
+
 COLUMNS = ["d", "K", "seconds", "seed", "ours_max_inner", "ours_rho", "ours_rho_lower", "ours_rho_upper",
            "ours_solve_seconds", "ours_iterations", "ours_refreshes", "ours_peak_rss_mib", "hull_seconds",
            "hull_peak_rss_mib", "baseline_max_inner", "baseline_rho_lower", "baseline_rho_upper",
@@ -116,14 +118,8 @@ def _run(ctx, fn, *args):
 
 
 def _parse_sizes(text):
-    sizes = []
-    for item in text.split(","):
-        try:
-            d, K = (int(x) for x in item.lower().split("x"))
-        except ValueError:
-            raise SystemExit(f"--sizes: expected DxK[,DxK...], got {item!r}") from None
-        sizes.append((d, K))
-    return sizes
+    """``"64x1000,128x10000"`` -> [(64, 1000), (128, 10000)] (:func:`spherecodes.cli.parse_cells`)."""
+    return cli.parse_cells(text, sep="x")
 
 
 def _read_done(path):
@@ -172,9 +168,10 @@ def _print_row(r):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ScriptParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=_parse_sizes, default=None, help="cells as DxK,DxK (default 64x1000,128x10000,512x20000)")
-    p.add_argument("--seconds", default=None, help="comma-separated budgets in seconds (default 60,600)")
+    p.add_argument("--seconds", type=cli.comma_list(cli._positive_float), default=None,
+                   help="comma-separated budgets in seconds (default 60,600)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="tiny cells and 3-second budgets (smoke test)")
     p.add_argument("--threads", type=int, default=1, help="BLAS/torch threads in every child (default 1)")
@@ -192,9 +189,7 @@ def main(argv=None):
         p.error("--report-only needs --report and --out")
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    seconds = [float(s) for s in (args.seconds or ("3" if args.quick else "60,600")).split(",")]
-    if any(not s > 0 for s in seconds):
-        raise SystemExit(f"--seconds must be positive, got {args.seconds!r}")
+    seconds = args.seconds or ([3.0] if args.quick else [60.0, 600.0])
     out = None
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from spherecodes import cli  # noqa: E402
+
 TASKS = ("gnc2", "stream", "dense")
 
 
@@ -223,8 +225,8 @@ def _load():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ScriptParser(description=__doc__.split("\n\n")[0],
+                         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--K", type=int, default=29233, help="number of classes (default 29233)")
     p.add_argument("--d", type=int, default=768, help="feature dimension (default 768)")
     p.add_argument("--N", type=int, default=300000, help="number of features (default 300000)")
@@ -234,13 +236,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
     p.add_argument("--tol", type=float, default=1e-12, help="relative width of the GNC2 certificates (default 1e-12)")
     p.add_argument("--threads", type=int, default=2, help="BLAS/torch/hull threads in every child (default 2)")
-    p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    p.add_argument("--tasks", type=cli.comma_list(choices=TASKS), default=",".join(TASKS),
+                   help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--pairwise", action="store_true", help="also CDNV and uniformity (blocked, and K x K dense)")
     args = p.parse_args(argv)
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    bad = [t for t in tasks if t not in TASKS]
-    if bad:
-        p.error(f"--tasks: unknown {bad}; choose from {', '.join(TASKS)}")
+    tasks = args.tasks
     for name in ("K", "d", "N", "batch", "threads"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")

@@ -55,34 +55,22 @@ sys.path.insert(0, str(HERE))
 from adam_baseline import adam_lse_baseline  # noqa: E402
 from published import best_known, reach_tolerance  # noqa: E402
 
+from spherecodes import cli  # noqa: E402
+
 HIT_TOL = 1e-9
 BASIN_TOL = 1e-4
 NAMED = "4:24,4:120,5:16,5:40,6:27,6:72,7:56,7:126,8:240"
+#: --cells groups, by name.
+GROUPS = {"d3": "3:5-60,3:65-130:5", "named": NAMED, "large": "10:100,20:200"}
 FIELDS = ["d", "K", "seed", "problem", "time_limit", "value", "baseline", "best_known", "status", "hit",
           "ahead", "t_hit", "wall", "overshoot", "restarts", "baseline_restarts", "until_hit", "message",
           "solver_cores"]
 
 
 def parse_cells(text: str) -> list[tuple[int, int]]:
-    """``"3:5-60,3:65-130:5,named"`` -> [(3, 5), ..., (3, 60), (3, 65), (3, 70), ...]."""
-    cells = []
-    for part in text.split(","):
-        part = part.strip()
-        if part == "named":
-            cells += parse_cells(NAMED)
-            continue
-        if part == "large":
-            cells += [(10, 100), (20, 200)]
-            continue
-        if part == "d3":
-            cells += parse_cells("3:5-60,3:65-130:5")
-            continue
-        bits = part.split(":")
-        d = int(bits[0])
-        lo, _, hi = bits[1].partition("-")
-        step = int(bits[2]) if len(bits) > 2 else 1
-        cells += [(d, K) for K in range(int(lo), int(hi or lo) + 1, step)]
-    return cells
+    """``"3:5-60,3:65-130:5,named"`` -> [(3, 5), ..., (3, 60), (3, 65), (3, 70), ...]
+    (:func:`spherecodes.cli.parse_cells` with the groups of ``GROUPS``)."""
+    return cli.parse_cells(text, groups=GROUPS)
 
 
 def _warm_up() -> None:
@@ -179,29 +167,29 @@ def main(argv=None) -> int:
     from spherecodes.executor import get_executor, submit_unordered
     from spherecodes.io import merge_csv_atomic, write_text_atomic
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cells", default="d3,named,large",
+    ap = cli.ScriptParser(description=__doc__.split("\n\n")[0],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cells", type=parse_cells, default="d3,named,large",
                     help="cells: d:K, d:K1-K2[:step], or the groups d3, named, large (default: all three)")
-    ap.add_argument("--seeds", default=None, help="seeds, e.g. 0,1,2 (default: 0 for d = 3, 0,1,2 for named cells)")
-    ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solver call (default 120)")
-    ap.add_argument("--restarts", type=int, default=None,
+    ap.add_argument("--seeds", type=cli.comma_list(cli._nonneg_int), default=None,
+                    help="seeds, e.g. 0,1,2 (default: 0 for d = 3, 0,1,2 for named cells)")
+    ap.add_argument("--time-limit", type=cli._positive_float, default=120.0, help="seconds per solver call (default 120)")
+    ap.add_argument("--restarts", type=cli._positive_int, default=None,
                     help="cap on restarts per solve (default: as many as fit in --time-limit)")
     ap.add_argument("--until-hit", action="store_true",
                     help="stop a solve once a restart reaches the best known basin (the baseline then gets "
                          "the seconds used); default: every solve uses its whole --time-limit")
-    ap.add_argument("--workers", type=int, default=1, help="cells in parallel (default 1: in this process)")
+    ap.add_argument("--workers", type=cli._positive_int, default=1, help="cells in parallel (default 1: in this process)")
     ap.add_argument("--solver-cores", choices=("one", "all"), default="one",
                     help="the solver's restarts in the cell's process (one, default) or on a process per "
                          "available core (all; run with --workers 1)")
     ap.add_argument("--out", default="out/bench_solvers", help="folder of the resumable CSV (default out/bench_solvers)")
     args = ap.parse_args(argv)
 
-    cells = parse_cells(args.cells)
     named = set(parse_cells(NAMED))
     jobs = []
-    for d, K in cells:
-        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else ([0, 1, 2] if (d, K) in named else [0])
+    for d, K in args.cells:
+        seeds = args.seeds or ([0, 1, 2] if (d, K) in named else [0])
         jobs += [(d, K, s) for s in seeds]
     out = Path(args.out)
     csv_path = out / "bench_solvers.csv"

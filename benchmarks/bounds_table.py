@@ -22,7 +22,6 @@ Example (the committed table)::
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shlex
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from published import best_known, reach_tolerance  # noqa: E402
 from spherecodes.bounds import theorem39_bounds
-from spherecodes.cli import parse_range
+from spherecodes.cli import ScriptParser, parse_range
 from spherecodes.compare import known_optimum, measure_code
 from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.formatting import bracket, lower_bound_text, round_down, round_up
@@ -183,7 +182,7 @@ def write_figure(path: Path, rows, Ks):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    p = argparse.ArgumentParser(description="Theorem 3.9 bounds vs the numerical optimum.")
+    p = ScriptParser(description="Theorem 3.9 bounds vs the numerical optimum.")
     p.add_argument("--K", default="30,100", help="class counts (comma list or A:B; default 30,100)")
     p.add_argument("--d", default="3:10", help="dimensions (A:B inclusive, comma list; default 3:10)")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds per numeric solve (default 60)")

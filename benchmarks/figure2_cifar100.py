@@ -21,6 +21,8 @@ import argparse
 import os
 import sys
 
+from spherecodes import cli
+
 TAUS = "1,0.3,0.1,0.03,0.01,0.003"
 
 
@@ -30,13 +32,14 @@ def _fail(message: str) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ScriptParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-root", required=True, help="folder with CIFAR-100's train, test, meta (python layout)")
     p.add_argument("--out", default="runs/figure2_cifar100")
     p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--taus", default=TAUS)
-    p.add_argument("--seeds", default="0")
-    p.add_argument("--protocols", default="fixed,continuation")
+    p.add_argument("--taus", type=cli.comma_list(cli._positive_float), default=TAUS)
+    p.add_argument("--seeds", type=cli.comma_list(cli._nonneg_int), default="0")
+    p.add_argument("--protocols", type=cli.comma_list(choices=("fixed", "continuation")),
+                   default="fixed,continuation")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--softmax-time-limit", type=float, default=300.0)
@@ -60,17 +63,12 @@ def main(argv=None) -> int:
         first = str(exc).splitlines()[0]
         return _fail(f"CIFAR-100 (python layout: train, test, meta) not found under {root!r}; nothing is "
                      f"downloaded ({first})")
-    try:
-        taus = tuple(float(t) for t in args.taus.split(","))
-        seeds = tuple(int(s) for s in args.seeds.split(","))
-    except ValueError:
-        return _fail("--taus must be comma-separated numbers and --seeds comma-separated integers")
 
     from spherecodes.train.studies import temperature_study
 
     try:
-        res = temperature_study(args.out, dataset="cifar100", data=data, dims=(10,), taus=taus, seeds=seeds,
-                                protocols=tuple(args.protocols.split(",")),
+        res = temperature_study(args.out, dataset="cifar100", data=data, dims=(10,), taus=tuple(args.taus),
+                                seeds=tuple(args.seeds), protocols=tuple(args.protocols),
                                 softmax_time_limit=args.softmax_time_limit, device="cuda" if cuda else "cpu",
                                 encoder="resnet18", encoder_kwargs={"width": args.width}, epochs=args.epochs,
                                 batch_size=args.batch_size, optimizer="sgd", lr=args.lr, weight_decay=5e-4,

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spherecodes.cli import ScriptParser
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Address-space limit of every case (bytes): big enough for numpy, numba and torch, far below a terabyte.
 MEMORY_LIMIT = 8 * 2**30
@@ -438,7 +440,7 @@ def run_loads(paths, timeout: float) -> tuple[int, list]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ScriptParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0, help="seed of the cases (default 0)")
     ap.add_argument("--sample", type=int, default=None, help="run only this many CLI cases, drawn at random")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per case before SIGINT (default 30)")

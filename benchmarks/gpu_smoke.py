@@ -27,9 +27,11 @@ import time
 
 import numpy as np
 
+from spherecodes.cli import ScriptParser
+
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ScriptParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny sizes (CPU testing)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="runs/gpu_smoke")

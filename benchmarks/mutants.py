@@ -19,7 +19,6 @@ value), which no test of values should catch.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from spherecodes.cli import ScriptParser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -357,7 +358,7 @@ def run_mutant(index: int, workdir: Path) -> tuple[bool, str, float]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ScriptParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("mutants", nargs="*", type=int, help="mutant numbers (default: all)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = ap.parse_args(argv)

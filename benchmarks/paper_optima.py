@@ -41,7 +41,6 @@ Example (the committed table)::
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import platform
@@ -52,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spherecodes import cli
 from spherecodes.compare import cell_seed, known_optimum, measure_code
 from spherecodes.formatting import bracket, lower_bound_text, round_down
 from spherecodes.io import write_csv_atomic, write_text_atomic
@@ -184,23 +184,14 @@ def report_only(out: Path, command: str) -> int:
 
 
 def parse_cells(text):
-    cells = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            d, K = (int(x) for x in part.lower().split("x"))
-        except ValueError:
-            raise SystemExit(f"paper_optima.py: error: --cells expects DxK,DxK,..., got {part!r}") from None
-        cells.append((d, K))
-    return cells
+    """``"10x100,20x100"`` -> [(10, 100), (20, 100)] (:func:`spherecodes.cli.parse_cells`)."""
+    return cli.parse_cells(text, sep="x")
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    p = argparse.ArgumentParser(description="Recompute the paper's 'Optimal' rho one-vs-rest values.")
-    p.add_argument("--cells", default=None,
+    p = cli.ScriptParser(description="Recompute the paper's 'Optimal' rho one-vs-rest values.")
+    p.add_argument("--cells", type=parse_cells, default=None,
                    help="DxK list, e.g. 10x100,20x100 (default: {10,20,30}x{100,200} and the large cases)")
     p.add_argument("--time-limit", type=float, default=120.0, help="seconds per (d, K) solve (default 120)")
     p.add_argument("--restarts", type=int, default=None)
@@ -216,15 +207,13 @@ def main(argv=None):
     p.add_argument("--no-polish", action="store_true",
                    help="skip the active-set polish (smoothing only: much faster for K >= 100; still certified)")
     p.add_argument("--workers", type=int, default=None, help="local processes for the restarts (1 = in-process)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=cli._nonneg_int, default=0)
     p.add_argument("--out", default="docs/tables")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: rewrite the Markdown table from the CSV (keeps the recorded commands)")
     p.add_argument("--fresh", action="store_true", help="drop the rows already in the CSV")
     args = p.parse_args(argv)
-    if args.seed < 0:
-        p.error(f"--seed must be a non-negative integer, got {args.seed}")
-    cells = parse_cells(args.cells) if args.cells else SMALL + LARGE
+    cells = args.cells or SMALL + LARGE
     out = Path(args.out)
     command = "python benchmarks/paper_optima.py " + " ".join(shlex.quote(a) for a in argv)
     if args.report_only:

@@ -24,7 +24,6 @@ Example (the committed table)::
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shlex
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spherecodes.cli import parse_range
+from spherecodes.cli import ScriptParser, parse_range
 from spherecodes.compare import AGREE_TOL, COMPARE_FIELDS, cell_seed, compare_cell, markdown_compare_table
 from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.io import merge_csv_atomic, recorded_commands, save_npz_atomic, write_text_atomic
@@ -232,7 +231,7 @@ def write_figure(path: Path, rows: list[dict]):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = ScriptParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--d", default="3:6", help="dimensions: A:B (inclusive), a,b,c or N (default 3:6; at most 8)")
     p.add_argument("--K", default=None, help="class counts, same syntax (default d+2 .. --K-max)")
     p.add_argument("--K-max", type=int, default=40, help="largest K when --K is not given (default 40; at most 100)")

@@ -35,7 +35,6 @@ Example (the committed table)::
 """
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 import time
@@ -43,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spherecodes import cli
 from spherecodes.constructions import named_codes
 from spherecodes.hull import distance_to_hull, one_vs_rest_distances
 from spherecodes.formatting import bracket
@@ -152,11 +152,11 @@ def write_markdown(path, rows, command, wall):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    p = argparse.ArgumentParser(description="Footnote-5 check on the universally optimal codes.")
+    p = cli.ScriptParser(description="Footnote-5 check on the universally optimal codes.")
     p.add_argument("--out", default="docs/tables", help="output directory (default docs/tables)")
     p.add_argument("--max-K", type=int, default=1000,
                    help="leave out codes with more points (default 1000; 196560 includes the Leech codes)")
-    p.add_argument("--only", default=None, help="comma list of code names to run")
+    p.add_argument("--only", type=cli.comma_list(), default=None, help="comma list of code names to run")
     p.add_argument("--all-classes-max", type=int, default=1000,
                    help="compute every class for codes up to this many points (default 1000)")
     p.add_argument("--sample", type=int, default=3, help="extra random classes for larger codes (default 3)")
@@ -167,11 +167,10 @@ def main(argv=None):
         p.error("--max-K must be >= 2")
     codes = named_codes(max_K=args.max_K)
     if args.only:
-        want = [s.strip() for s in args.only.split(",") if s.strip()]
-        unknown = [w for w in want if w not in codes]
+        unknown = [w for w in args.only if w not in codes]
         if unknown:
-            p.error(f"unknown code(s) {', '.join(unknown)}; known: {', '.join(codes)}")
-        codes = {k: codes[k] for k in want}
+            p.error(f"--only: unknown code(s) {', '.join(unknown)}; known: {', '.join(codes)}")
+        codes = {k: codes[k] for k in args.only}
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     command = "python benchmarks/universal_codes.py " + " ".join(shlex.quote(a) for a in argv)

@@ -31,7 +31,7 @@ from .compare import (AGREE_TOL, COMPARE_FIELDS, _code_W, _finite, _truthy, cell
                       known_optimum, markdown_compare_table, measure_code)
 from .formatting import bracket, round_down, round_up
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_range", "comma_list", "parse_cells", "ScriptParser"]
 
 class CLIError(Exception):
     """A user error with an exit status (2 for bad input)."""
@@ -590,6 +590,86 @@ def _nonneg_int(text):
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
     return v
+
+
+# ------------------------------------------- option parsers shared with benchmarks/
+def comma_list(item=str, *, choices=None):
+    """An argparse ``type=`` for a comma-separated list: ``"a, b,c"`` -> ``[item("a"), item("b"), item("c")]``.
+
+    ``item`` parses one stripped item (``_positive_int``, ``_nonneg_int``, ``_positive_float``
+    or ``str``) and raises :class:`argparse.ArgumentTypeError` or ValueError for a bad one;
+    ``choices``, when given, lists the items allowed.  An empty list or an empty item
+    (``"0,,1"``, a trailing comma) is refused.  Errors are ArgumentTypeErrors, which argparse
+    reports as ``argument --OPTION: MESSAGE``.
+    """
+    def comma_list(text):
+        items = [s.strip() for s in str(text).split(",")]
+        if not all(items):
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list without empty items, got {text!r}")
+        where = f" in {text!r}" if len(items) > 1 else ""
+        values = []
+        for s in items:
+            if choices is not None and s not in choices:
+                raise argparse.ArgumentTypeError(f"unknown {s!r}{where}; choose from {', '.join(choices)}")
+            try:
+                values.append(item(s))
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise argparse.ArgumentTypeError(f"{_one_line(exc)}{where}") from None
+        return values
+
+    return comma_list
+
+
+def parse_cells(text: str, *, sep: str = ":", groups: dict | None = None) -> list[tuple[int, int]]:
+    """A comma-separated list of (d, K) cells, in order, repeats kept: ``"3:5-7,4:24"`` ->
+    ``[(3, 5), (3, 6), (3, 7), (4, 24)]``.
+
+    With ``sep=":"`` an item is ``D:K``, ``D:K1-K2`` (K1 to K2 inclusive) or ``D:K1-K2:STEP``;
+    with ``sep="x"`` it is ``DxK`` (or ``DXK``) only.  ``groups`` maps a name to a list in the
+    same syntax (``{"named": "4:24,4:120"}``), expanded where the name stands.  Refused, with
+    :class:`argparse.ArgumentTypeError` (so that, wrapped to one argument, it serves as an
+    argparse ``type=``): an empty item, a malformed one, d < 1, K < 2, STEP < 1, a range with no
+    K (K2 < K1), more than ``MAX_RANGE`` cells.
+    """
+    syntax = ", ".join((["D:K", "D:K1-K2", "D:K1-K2:STEP"] if sep == ":" else [f"D{sep}K"]) + list(groups or ()))
+    cells: list[tuple[int, int]] = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {syntax} (no empty items); "
+                                             f"got {text!r}")
+        if groups and item in groups:
+            cells += parse_cells(groups[item], sep=sep)
+            continue
+        bits = item.lower().split(sep)
+        try:
+            if len(bits) not in ((2, 3) if sep == ":" else (2,)):
+                raise ValueError
+            lo, dash, hi = bits[1].partition("-") if sep == ":" else (bits[1], "", "")
+            d, K1, K2 = int(bits[0]), int(lo), int(hi if dash else lo)
+            step = int(bits[2]) if len(bits) == 3 else 1
+        except ValueError:
+            where = f" in {text!r}" if item != str(text).strip() else ""
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {syntax}; "
+                                             f"got {item!r}{where}") from None
+        for ok, need in ((d >= 1, "d >= 1"), (min(K1, K2) >= 2, "K >= 2"), (step >= 1, "STEP >= 1")):
+            if not ok:
+                raise argparse.ArgumentTypeError(f"cell {item!r}: need {need}")
+        span = range(K1, K2 + 1, step)
+        if not span:
+            raise argparse.ArgumentTypeError(f"cell {item!r}: no K from {K1} up to {K2}")
+        if len(cells) + len(span) > MAX_RANGE:
+            raise argparse.ArgumentTypeError(f"{text!r} has more than {MAX_RANGE} cells")
+        cells += [(d, K) for K in span]
+    return cells
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """argparse for the scripts in benchmarks/: a bad argument is one line on stderr
+    (``PROG: error: MESSAGE``) and exit status 2, as the ``spherecodes`` command answers."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 class _Parser(argparse.ArgumentParser):
