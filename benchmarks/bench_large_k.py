@@ -172,9 +172,9 @@ def main(argv=None):
     p.add_argument("--sizes", type=_parse_sizes, default=None, help="cells as DxK,DxK (default 64x1000,128x10000,512x20000)")
     p.add_argument("--seconds", type=cli.comma_list(cli._positive_float), default=None,
                    help="comma-separated budgets in seconds (default 60,600)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=cli._nonneg_int, default=1)
     p.add_argument("--quick", action="store_true", help="tiny cells and 3-second budgets (smoke test)")
-    p.add_argument("--threads", type=int, default=1, help="BLAS/torch threads in every child (default 1)")
+    p.add_argument("--threads", type=cli._positive_int, default=1, help="BLAS/torch threads in every child (default 1)")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     p.add_argument("--no-baseline-rho", action="store_true", help="skip the hull certificate of the baseline's code")
     p.add_argument("--out", default=None, help="folder for results.csv (rows already there are skipped)")

@@ -35,7 +35,7 @@ import warnings
 import numpy as np
 
 from spherecodes import one_vs_rest_distances
-from spherecodes.cli import ScriptParser
+from spherecodes.cli import ScriptParser, _positive_int
 
 
 def random_code(d, K, seed=0):
@@ -180,7 +180,7 @@ def cold_start(cache_dir=None):
 def main(argv=None):
     ap = ScriptParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--large", action="store_true", help="also run d=512, K=20000")
-    ap.add_argument("--steps", type=int, default=10_000, help="subgradient steps (paper: 10^4)")
+    ap.add_argument("--steps", type=_positive_int, default=10_000, help="subgradient steps (paper: 10^4)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args(argv)
     report = {}

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from published import best_known, reach_tolerance  # noqa: E402
 from spherecodes.bounds import theorem39_bounds
-from spherecodes.cli import ScriptParser, parse_range
+from spherecodes.cli import ScriptParser, _nonneg_int, _positive_float, _positive_int, parse_range
 from spherecodes.compare import known_optimum, measure_code
 from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.formatting import bracket, lower_bound_text, round_down, round_up
@@ -185,14 +185,14 @@ def main(argv=None):
     p = ScriptParser(description="Theorem 3.9 bounds vs the numerical optimum.")
     p.add_argument("--K", default="30,100", help="class counts (comma list or A:B; default 30,100)")
     p.add_argument("--d", default="3:10", help="dimensions (A:B inclusive, comma list; default 3:10)")
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds per numeric solve (default 60)")
-    p.add_argument("--restarts", type=int, default=None)
+    p.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per numeric solve (default 60)")
+    p.add_argument("--restarts", type=_positive_int, default=None)
     p.add_argument("--method", default="auto")
-    p.add_argument("--max-numeric-dK", type=int, default=4000,
+    p.add_argument("--max-numeric-dK", type=_nonneg_int, default=4000,
                    help="solve numerically only when d*K <= this (default 4000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
     p.add_argument("--out", default="docs/tables")
-    p.add_argument("--workers", type=int, default=None, help="local processes (1 = in-process)")
+    p.add_argument("--workers", type=_positive_int, default=None, help="local processes (1 = in-process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address")
     p.add_argument("--fresh", action="store_true", help="ignore rows already in the CSV")
     p.add_argument("--no-figure", action="store_true")

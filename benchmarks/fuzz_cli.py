@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spherecodes.cli import ScriptParser
+from spherecodes.cli import ScriptParser, _nonneg_int, _positive_float, _positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Address-space limit of every case (bytes): big enough for numpy, numba and torch, far below a terabyte.
@@ -441,10 +441,10 @@ def run_loads(paths, timeout: float) -> tuple[int, list]:
 
 def main(argv=None) -> int:
     ap = ScriptParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seed", type=int, default=0, help="seed of the cases (default 0)")
-    ap.add_argument("--sample", type=int, default=None, help="run only this many CLI cases, drawn at random")
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per case before SIGINT (default 30)")
-    ap.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
+    ap.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the cases (default 0)")
+    ap.add_argument("--sample", type=_positive_int, default=None, help="run only this many CLI cases, drawn at random")
+    ap.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds per case before SIGINT (default 30)")
+    ap.add_argument("--jobs", type=_positive_int, default=1, help="cases run at once (default 1)")
     ap.add_argument("--no-load", action="store_true", help="skip the SphereCode.load cases")
     ap.add_argument("--skip", action="append", default=[], metavar="SUBCOMMAND",
                     help="leave out the argument cases of this subcommand (repeatable)")

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from spherecodes.cli import ScriptParser
+from spherecodes.cli import ScriptParser, _positive_int
 
 
 def main(argv=None):
@@ -35,7 +35,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="tiny sizes (CPU testing)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="runs/gpu_smoke")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
     p.add_argument("--compare", action="store_true", help="also solve softmax_code(d, K) for the UFM reference")
     p.add_argument("--require-gpu", action="store_true", help="exit 2 at once when no CUDA GPU is visible")
     args = p.parse_args(argv)

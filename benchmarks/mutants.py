@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spherecodes.cli import ScriptParser
+from spherecodes.cli import ScriptParser, _nonneg_int
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -359,7 +359,7 @@ def run_mutant(index: int, workdir: Path) -> tuple[bool, str, float]:
 
 def main(argv=None) -> int:
     ap = ScriptParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mutants", nargs="*", type=int, help="mutant numbers (default: all)")
+    ap.add_argument("mutants", nargs="*", type=_nonneg_int, help="mutant numbers (default: all)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = ap.parse_args(argv)
     if args.list:

@@ -193,20 +193,22 @@ def main(argv=None):
     p = cli.ScriptParser(description="Recompute the paper's 'Optimal' rho one-vs-rest values.")
     p.add_argument("--cells", type=parse_cells, default=None,
                    help="DxK list, e.g. 10x100,20x100 (default: {10,20,30}x{100,200} and the large cases)")
-    p.add_argument("--time-limit", type=float, default=120.0, help="seconds per (d, K) solve (default 120)")
-    p.add_argument("--restarts", type=int, default=None)
+    p.add_argument("--time-limit", type=cli._positive_float, default=120.0,
+                   help="seconds per (d, K) solve (default 120)")
+    p.add_argument("--restarts", type=cli._positive_int, default=None)
     p.add_argument("--method", default="auto")
     p.add_argument("--large", action="store_true",
                    help="also attempt (512, 10000) and (2048, 10000) with the solver, time-boxed")
     p.add_argument("--large-random", action="store_true",
                    help="for (512, 10000) and (2048, 10000): certify rho of a random code (a lower bound, no solve)")
-    p.add_argument("--large-time-limit", type=float, default=600.0)
+    p.add_argument("--large-time-limit", type=cli._positive_float, default=600.0)
     p.add_argument("--keep-cut-certificate", action="store_true",
                    help="keep a certificate the time limit cut (its lower end is still certified) instead of "
                         "completing it after the call (at (2048, 10000) that would take days on a CPU)")
     p.add_argument("--no-polish", action="store_true",
                    help="skip the active-set polish (smoothing only: much faster for K >= 100; still certified)")
-    p.add_argument("--workers", type=int, default=None, help="local processes for the restarts (1 = in-process)")
+    p.add_argument("--workers", type=cli._positive_int, default=None,
+                   help="local processes for the restarts (1 = in-process)")
     p.add_argument("--seed", type=cli._nonneg_int, default=0)
     p.add_argument("--out", default="docs/tables")
     p.add_argument("--report-only", action="store_true",

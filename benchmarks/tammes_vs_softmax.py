@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spherecodes.cli import ScriptParser, parse_range
+from spherecodes.cli import ScriptParser, _classes, _nonneg_int, _positive_float, _positive_int, parse_range
 from spherecodes.compare import AGREE_TOL, COMPARE_FIELDS, cell_seed, compare_cell, markdown_compare_table
 from spherecodes.executor import get_executor, submit_unordered
 from spherecodes.io import merge_csv_atomic, recorded_commands, save_npz_atomic, write_text_atomic
@@ -234,17 +234,19 @@ def parse_args(argv):
     p = ScriptParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--d", default="3:6", help="dimensions: A:B (inclusive), a,b,c or N (default 3:6; at most 8)")
     p.add_argument("--K", default=None, help="class counts, same syntax (default d+2 .. --K-max)")
-    p.add_argument("--K-max", type=int, default=40, help="largest K when --K is not given (default 40; at most 100)")
-    p.add_argument("--restarts", type=int, default=None, help="random restarts per solve (default: solver's)")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds per solve (default: none)")
+    p.add_argument("--K-max", type=_classes, default=40,
+                   help="largest K when --K is not given (default 40; at most 100)")
+    p.add_argument("--restarts", type=_positive_int, default=None, help="random restarts per solve (default: solver's)")
+    p.add_argument("--time-limit", type=_positive_float, default=None, help="seconds per solve (default: none)")
     p.add_argument("--method", default="auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
     p.add_argument("--out", default="docs/tables", help="output directory (default docs/tables)")
-    p.add_argument("--workers", type=int, default=None, help="local processes (default: all cores; 1 = in-process)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="local processes (default: all cores; 1 = in-process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address")
     p.add_argument("--fresh", action="store_true", help="ignore cells already in the CSV")
     p.add_argument("--no-figure", action="store_true")
-    p.add_argument("--max-cells", type=int, default=None, help="stop after this many new cells (time-boxing)")
+    p.add_argument("--max-cells", type=_nonneg_int, default=None, help="stop after this many new cells (time-boxing)")
     p.add_argument("--redo-short", action="store_true",
                    help="also rerun the cells already in the CSV that fall short of a published value")
     p.add_argument("--report-only", action="store_true",

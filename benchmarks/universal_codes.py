@@ -154,17 +154,16 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     p = cli.ScriptParser(description="Footnote-5 check on the universally optimal codes.")
     p.add_argument("--out", default="docs/tables", help="output directory (default docs/tables)")
-    p.add_argument("--max-K", type=int, default=1000,
+    p.add_argument("--max-K", type=cli._classes, default=1000,
                    help="leave out codes with more points (default 1000; 196560 includes the Leech codes)")
     p.add_argument("--only", type=cli.comma_list(), default=None, help="comma list of code names to run")
-    p.add_argument("--all-classes-max", type=int, default=1000,
+    p.add_argument("--all-classes-max", type=cli._nonneg_int, default=1000,
                    help="compute every class for codes up to this many points (default 1000)")
-    p.add_argument("--sample", type=int, default=3, help="extra random classes for larger codes (default 3)")
+    p.add_argument("--sample", type=cli._nonneg_int, default=3,
+                   help="extra random classes for larger codes (default 3)")
     p.add_argument("--cvxpy", action="store_true", help="independent cvxpy check of class 0 (K <= 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the sampled classes")
+    p.add_argument("--seed", type=cli._nonneg_int, default=0, help="seed for the sampled classes")
     args = p.parse_args(argv)
-    if args.max_K < 2:
-        p.error("--max-K must be >= 2")
     codes = named_codes(max_K=args.max_K)
     if args.only:
         unknown = [w for w in args.only if w not in codes]

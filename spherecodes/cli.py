@@ -562,14 +562,20 @@ def _positive_int(text):
     return v
 
 
-def _positive_float(text):
+def _finite_float(text, *, zero: bool):
+    """A finite number > 0, or >= 0 with ``zero``."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    if not (math.isfinite(v) and (v >= 0 if zero else v > 0)):
+        what = "non-negative" if zero else "positive"
+        raise argparse.ArgumentTypeError(f"expected a {what} finite number, got {text!r}")
     return v
+
+
+def _positive_float(text):
+    return _finite_float(text, zero=False)
 
 
 def _class_count(text):
@@ -589,6 +595,19 @@ def _nonneg_int(text):
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def _nonneg_float(text):
+    """A finite number >= 0 (a spread, where 0 is the limit case, not an error)."""
+    return _finite_float(text, zero=True)
+
+
+def _classes(text):
+    """A number of classes K >= 2, as :func:`_class_count` reads it (``1e6`` notation accepted)."""
+    v = _class_count(text)
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"expected at least 2 classes, got {text!r}")
     return v
 
 
