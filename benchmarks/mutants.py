@@ -335,6 +335,10 @@ MUTANTS = [
     ("refcount=False compiles with reference counting all the same", "spherecodes/_jit.py",
      '        options["_nrt"] = False', '        options["_nrt"] = True',
      ["tests/test_inputs.py::test_kernels_without_reference_counting_compute_the_same_and_cannot_allocate"]),
+    ("benchmark cells with K < 2 accepted", "spherecodes/cli.py",
+     '(min(K1, K2) >= 2, "K >= 2")', '(True, "K >= 2")', ["tests/test_benchmark_options.py"]),
+    ("benchmark comma lists keep empty items", "spherecodes/cli.py",
+     "        if not all(items):", "        if False:", ["tests/test_benchmark_options.py"]),
 ]
 
 
