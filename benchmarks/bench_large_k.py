@@ -1,11 +1,14 @@
 #!/usr/bin/env python
-"""Large-K benchmark: :func:`spherecodes.solvers.large_k.spread_code` against the
+"""Large-K benchmark: :func:`spherecodes.solvers.large_k.spread_code` (or, with
+``--solver softmax_code``, whatever path ``softmax_code`` takes at that size) against the
 projected-Adam log-sum-exp baseline at equal seconds, certified by the hull kernel.
 
 For each cell (d, K) and each budget T (seconds), in the same run:
 
-* ours: ``spread_code(d, K, seed=seed, time_limit=T)``; its exact max inner
-  product, then ``rho_one_vs_rest`` with its certificate ``[lower, upper]``
+* ours: ``spread_code(d, K, seed=seed, time_limit=T)``, or ``softmax_code(d, K,
+  seed=seed, time_limit=T, executor="serial")`` (one core, as the baseline; below
+  K = 2000 it is the dense multistart search, not ``spread_code``); its exact max
+  inner product, then ``rho_one_vs_rest`` with its certificate ``[lower, upper]``
   from :func:`spherecodes.hull.one_vs_rest_distances` (and how long that took);
 * the baseline (``benchmarks/adam_baseline.py``) given the same T seconds: its
   best max inner product (and its certified rho, unless ``--no-baseline-rho``).
@@ -21,6 +24,7 @@ the call really took (the step under way at T is finished).
     python benchmarks/bench_large_k.py                         # 3 cells x (60 s, 600 s)
     python benchmarks/bench_large_k.py --seconds 60            # 60 s only
     python benchmarks/bench_large_k.py --sizes 64x1000 --seconds 600
+    python benchmarks/bench_large_k.py --sizes 64x1000 --solver softmax_code
     python benchmarks/bench_large_k.py --quick                 # tiny cells, ~1 minute
     python benchmarks/bench_large_k.py --out runs/large_k      # resumable CSV there
     python benchmarks/bench_large_k.py --out runs/large_k --report docs/tables/bench_large_k.md
@@ -48,7 +52,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from spherecodes import cli  # noqa: E402
 
-COLUMNS = ["d", "K", "seconds", "seed", "ours_max_inner", "ours_rho", "ours_rho_lower", "ours_rho_upper",
+#: ``--solver`` choices; rows written before the option existed are ``spread_code``.
+SOLVERS = ("spread_code", "softmax_code")
+COLUMNS = ["d", "K", "seconds", "seed", "solver", "ours_max_inner", "ours_rho", "ours_rho_lower", "ours_rho_upper",
            "ours_solve_seconds", "ours_iterations", "ours_refreshes", "ours_peak_rss_mib", "hull_seconds",
            "hull_peak_rss_mib", "baseline_max_inner", "baseline_rho_lower", "baseline_rho_upper",
            "baseline_seconds", "baseline_steps", "baseline_peak_rss_mib", "random_max_inner"]
@@ -72,12 +78,21 @@ def _peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
 
 
-def task_ours(d, K, seconds, seed, threads):
+def task_ours(d, K, seconds, seed, threads, solver="spread_code"):
+    """Our code for (d, K) in ``seconds``; ``info`` has ``max_inner_product``, ``iterations``
+    (``softmax_code``: restarts) and ``refreshes`` (neighbour-list rebuilds; none for ``softmax_code``)."""
     _limit_threads(threads)
-    from spherecodes.solvers.large_k import spread_code
+    from spherecodes.solvers.large_k import exact_max_inner_product, spread_code
 
     t = time.perf_counter()
-    W, info = spread_code(d, K, seed=seed, time_limit=seconds)
+    if solver == "softmax_code":
+        from spherecodes import softmax_code
+
+        code = softmax_code(d, K, seed=seed, time_limit=seconds, executor="serial")
+        W = code.W
+        info = dict(max_inner_product=exact_max_inner_product(W)[0], iterations=code.restarts, refreshes="")
+    else:
+        W, info = spread_code(d, K, seed=seed, time_limit=seconds)
     return dict(W=np.ascontiguousarray(W), info=info, seconds=time.perf_counter() - t, peak=_peak_mib())
 
 
@@ -126,13 +141,23 @@ def _read_done(path):
     if path is None or not path.exists():
         return {}
     with path.open() as f:
-        return {(int(r["d"]), int(r["K"]), float(r["seconds"]), int(r["seed"])): r for r in csv.DictReader(f)}
+        return {(int(r["d"]), int(r["K"]), float(r["seconds"]), int(r["seed"]), r.get("solver") or "spread_code"): r
+                for r in csv.DictReader(f)}
 
 
 def _append(path, row):
     if path is None:
         return
     new = not path.exists()
+    if not new:
+        with path.open(newline="") as f:
+            old = csv.DictReader(f)
+            if old.fieldnames != COLUMNS:   # written before a column was added: rewrite it whole
+                from spherecodes.io import write_csv_atomic
+
+                rows = [dict(r, solver=r.get("solver") or "spread_code") for r in old]
+                write_csv_atomic(path, rows + [row], COLUMNS)
+                return
     with path.open("a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)
         if new:
@@ -173,6 +198,8 @@ def main(argv=None):
     p.add_argument("--seconds", type=cli.comma_list(cli._positive_float), default=None,
                    help="comma-separated budgets in seconds (default 60,600)")
     p.add_argument("--seed", type=cli._nonneg_int, default=1)
+    p.add_argument("--solver", choices=SOLVERS, default="spread_code",
+                   help="ours: spread_code (default) or softmax_code, which picks its path by size (one core)")
     p.add_argument("--quick", action="store_true", help="tiny cells and 3-second budgets (smoke test)")
     p.add_argument("--threads", type=cli._positive_int, default=1, help="BLAS/torch threads in every child (default 1)")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
@@ -202,14 +229,14 @@ def main(argv=None):
     for d, K in [] if args.report_only else sizes:
         random_max = None
         for T in seconds:
-            key = (d, K, T, args.seed)
+            key = (d, K, T, args.seed, args.solver)
             if key in done:
                 _print_row(done[key])
                 continue
             if random_max is None:
                 random_max = _run(ctx, task_random, d, K, args.seed, args.threads)
-            row = dict(d=d, K=K, seconds=T, seed=args.seed, random_max_inner=random_max)
-            ours = _run(ctx, task_ours, d, K, T, args.seed, args.threads)
+            row = dict(d=d, K=K, seconds=T, seed=args.seed, solver=args.solver, random_max_inner=random_max)
+            ours = _run(ctx, task_ours, d, K, T, args.seed, args.threads, args.solver)
             info = ours["info"]
             row.update(ours_max_inner=info["max_inner_product"], ours_solve_seconds=ours["seconds"],
                        ours_iterations=info["iterations"], ours_refreshes=info["refreshes"],
@@ -228,7 +255,7 @@ def main(argv=None):
             _print_row(row)
     if args.report:
         argv = sys.argv[1:] if argv is None else list(argv)
-        keys = [(d, K, T, args.seed) for d, K in sizes for T in seconds]  # this command's rows only
+        keys = [(d, K, T, args.seed, args.solver) for d, K in sizes for T in seconds]  # this command's rows only
         done = _read_done(out)
         write_report(Path(args.report), [done[k] for k in keys if k in done],
                      "python benchmarks/bench_large_k.py " + " ".join(shlex.quote(a) for a in argv), args.threads,
@@ -238,12 +265,13 @@ def main(argv=None):
 
 def write_report(path, rows, command, threads, missing=()):
     """The rows of ``results.csv`` as a Markdown table (written atomically), the command on top;
-    ``missing`` (d, K, seconds, seed) cells of the command that have no row are listed under it."""
+    ``missing`` (d, K, seconds, seed[, solver]) cells of the command that have no row are listed under it."""
     from spherecodes.io import write_text_atomic
 
     lines = [f"`{command}`", "",
              f"On CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores visible), {threads} "
-             "thread(s) per task, one task at a time. rho = certified rho one-vs-rest "
+             f"thread(s) per task, one task at a time; ours: "
+             f"{', '.join(sorted({r.get('solver') or 'spread_code' for r in rows})) or '-'}. rho = certified rho one-vs-rest "
              "(hull kernel bracket [lower, upper]); the baseline is the dense projected-Adam "
              "log-sum-exp descent given the same seconds.", "",
              "| d | K | seconds | seed | ours max<w_i,w_j> | ours rho [lower, upper] | baseline max<w_i,w_j> "
@@ -261,7 +289,7 @@ def write_report(path, rows, command, threads, missing=()):
                      f"{_fmt(r['baseline_peak_rss_mib'], 0)} |")
     if missing:
         lines += ["", "Not measured (no finished row): " + ", ".join(
-            f"(d = {d}, K = {K}, {T:g} s, seed {s})" for d, K, T, s in missing) + "."]
+            f"(d = {d}, K = {K}, {T:g} s, seed {s})" for d, K, T, s, *_ in missing) + "."]
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 

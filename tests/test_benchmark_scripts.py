@@ -423,6 +423,23 @@ def test_bench_large_k_report_compares_conservative_ends(tmp_path):
     assert path.read_text().splitlines()[-1] == "Not measured (no finished row): (d = 512, K = 20000, 600 s, seed 1)."
 
 
+def test_bench_large_k_keeps_rows_written_before_the_solver_column(tmp_path):
+    """A results.csv from before ``--solver`` is rewritten whole with the new header: its rows
+    become ``spread_code`` rows (what they measured), and the new row is read back with its solver."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_large_k
+    finally:
+        sys.path.remove(str(BENCH))
+    path = tmp_path / "results.csv"
+    path.write_text("d,K,seconds,seed,ours_max_inner\n16,300,3.0,1,0.5\n")
+    bench_large_k._append(path, dict(d=8, K=40, seconds=2.0, seed=1, solver="softmax_code", ours_max_inner=0.25))
+    done = bench_large_k._read_done(path)
+    assert set(done) == {(16, 300, 3.0, 1, "spread_code"), (8, 40, 2.0, 1, "softmax_code")}
+    assert done[(16, 300, 3.0, 1, "spread_code")]["ours_max_inner"] == "0.5"
+    assert path.read_text().splitlines()[0] == ",".join(bench_large_k.COLUMNS)
+
+
 def test_every_mutant_still_finds_the_line_it_breaks():
     """benchmarks/mutants.py breaks each guarded line by text replacement; a line edited since
     would make its mutant a silent no-op (two were found stale in stop 25)."""
