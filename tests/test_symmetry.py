@@ -195,6 +195,43 @@ def test_the_tries_sweep_the_groups_once_in_turn_across_restarts_then_by_their_f
     assert seen[3:] == turns[:3]
 
 
+def test_the_best_try_and_the_best_try_of_the_most_free_points_both_go_on(monkeypatch):
+    """With the overlap search, the best try goes on with the whole patience, and so does the best
+    try of the most free points where that is another one (a fake search ranks few free points first)."""
+    from spherecodes.solvers import multistart
+
+    calls = []
+
+    def fake(X, orbits, rng, s, run, patience):
+        calls.append((orbits, patience))
+        # fewer free points rank better; within a group, the later try
+        return orbits.code(X), 1.0 + orbits.h - 1e-3 * len(calls)
+
+    monkeypatch.setattr(multistart, "_symmetric_overlap", fake)
+    # K = 48 under O (2 x 24: h = 2) and D4 (h = 6, or 5 with the axes): both come up in 4 tries
+    s = SearchSettings.for_size(3, 48, rotation_groups=("O", "D4"), rotation_tries=4, overlap_patience=20,
+                                rotation_period=2)
+    groups = multistart._rotation_groups(s, 48)
+    run = {"deadline": None, "stop": None, "beta_max": 100.0, "steps_per_beta": 10, "lr": s.lr, "decay": s.decay}
+    W, value, label = multistart._rotation_tries(np.random.default_rng(0), groups, 48, s, 1, run, overlap=True)
+    tries, went_on = calls[:4], calls[4:]
+    assert [p for _, p in tries] == [10] * 4 and [p for _, p in went_on] == [20, 20]
+    values = [1.0 + o.h - 1e-3 * (i + 1) for i, (o, _) in enumerate(tries)]
+    best = tries[int(np.argmin(values))][0]
+    widest = max(range(4), key=lambda i: (tries[i][0].h, -values[i]))
+    assert best.group.name == "O" and went_on[0][0] is best
+    assert went_on[1][0] is tries[widest][0] and went_on[1][0].group.name == "D4"
+    assert value == min(values + [1.0 + o.h - 1e-3 * (5 + i) for i, (o, _) in enumerate(went_on)])
+    assert label.startswith("O: ")
+    # one group: its best try goes on once
+    calls.clear()
+    s1 = SearchSettings.for_size(3, 48, rotation_groups=("O",), rotation_tries=3, overlap_patience=20,
+                                 rotation_period=2)
+    multistart._rotation_tries(np.random.default_rng(0), multistart._rotation_groups(s1, 48), 48, s1, 1, run,
+                               overlap=True)
+    assert [p for _, p in calls] == [10, 10, 10, 20] and calls[3][0] is calls[2][0]
+
+
 def test_rotation_tries_stop_at_the_deadline_and_on_the_stop_flag(monkeypatch):
     import threading
     import time
