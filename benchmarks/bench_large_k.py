@@ -137,11 +137,16 @@ def _parse_sizes(text):
     return cli.parse_cells(text, sep="x")
 
 
+def _solver(row):
+    """The ``solver`` of a results.csv row; rows written before that column are ``spread_code``."""
+    return row.get("solver") or "spread_code"
+
+
 def _read_done(path):
     if path is None or not path.exists():
         return {}
     with path.open() as f:
-        return {(int(r["d"]), int(r["K"]), float(r["seconds"]), int(r["seed"]), r.get("solver") or "spread_code"): r
+        return {(int(r["d"]), int(r["K"]), float(r["seconds"]), int(r["seed"]), _solver(r)): r
                 for r in csv.DictReader(f)}
 
 
@@ -155,7 +160,7 @@ def _append(path, row):
             if old.fieldnames != COLUMNS:   # written before a column was added: rewrite it whole
                 from spherecodes.io import write_csv_atomic
 
-                rows = [dict(r, solver=r.get("solver") or "spread_code") for r in old]
+                rows = [dict(r, solver=_solver(r)) for r in old]
                 write_csv_atomic(path, rows + [row], COLUMNS)
                 return
     with path.open("a", newline="") as f:
@@ -271,7 +276,7 @@ def write_report(path, rows, command, threads, missing=()):
     lines = [f"`{command}`", "",
              f"On CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores visible), {threads} "
              f"thread(s) per task, one task at a time; ours: "
-             f"{', '.join(sorted({r.get('solver') or 'spread_code' for r in rows})) or '-'}. rho = certified rho one-vs-rest "
+             f"{', '.join(sorted({_solver(r) for r in rows})) or '-'}. rho = certified rho one-vs-rest "
              "(hull kernel bracket [lower, upper]); the baseline is the dense projected-Adam "
              "log-sum-exp descent given the same seconds.", "",
              "| d | K | seconds | seed | ours max<w_i,w_j> | ours rho [lower, upper] | baseline max<w_i,w_j> "
