@@ -256,6 +256,7 @@ def main(argv=None):
                 if not args.no_baseline_rho:
                     bh = _run(ctx, task_hull, base["W"], args.threads)
                     row.update(baseline_rho_lower=bh["lower"], baseline_rho_upper=bh["upper"])
+            row = {k: row.get(k, "") for k in COLUMNS}  # --no-baseline(-rho) leaves columns empty
             _append(out, row)
             _print_row(row)
     if args.report:

@@ -440,6 +440,27 @@ def test_bench_large_k_keeps_rows_written_before_the_solver_column(tmp_path):
     assert path.read_text().splitlines()[0] == ",".join(bench_large_k.COLUMNS)
 
 
+@pytest.mark.parametrize("skip", ["--no-baseline", "--no-baseline-rho"])
+def test_bench_large_k_prints_and_keeps_a_row_without_the_baseline(tmp_path, monkeypatch, capsys, skip):
+    """A run that skips the baseline (or its certificate) prints its row with dashes there and
+    writes it (it raised KeyError before stop 33); the children are faked, nothing is solved."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_large_k
+    finally:
+        sys.path.remove(str(BENCH))
+    W = np.eye(3)[:, [0, 1, 2]]
+    fake = {"task_random": 0.9,
+            "task_ours": dict(W=W, info=dict(max_inner_product=0.0, iterations=1, refreshes=0), seconds=0.1, peak=1.0),
+            "task_hull": dict(rho=1.0, lower=1.0, upper=1.0, converged=True, seconds=0.1, peak=1.0),
+            "task_baseline": dict(W=W, value=0.0, steps=3, seconds=0.1, peak=1.0)}
+    monkeypatch.setattr(bench_large_k, "_run", lambda ctx, fn, *a: fake[fn.__name__])
+    assert bench_large_k.main(["--sizes", "3x3", "--seconds", "1", "--out", str(tmp_path), skip]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert "rho in [-, -]" in line and "rho in [1.000000, 1.000000]" in line
+    assert list(bench_large_k._read_done(tmp_path / "results.csv")) == [(3, 3, 1.0, 1, "spread_code")]
+
+
 def test_every_mutant_still_finds_the_line_it_breaks():
     """benchmarks/mutants.py breaks each guarded line by text replacement; a line edited since
     would make its mutant a silent no-op (two were found stale in stop 25)."""
