@@ -552,14 +552,19 @@ def _cmd_table(args):
 
 
 # ---------------------------------------------------------------- the parser
-def _positive_int(text):
+def _int_at_least(text, minimum: int, what: str):
+    """An integer ``>= minimum`` (``what`` names that range in the error)."""
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"expected a {what} integer, got {v}")
     return v
+
+
+def _positive_int(text):
+    return _int_at_least(text, 1, "positive")
 
 
 def _finite_float(text, *, zero: bool):
@@ -589,13 +594,7 @@ def _class_count(text):
 
 
 def _nonneg_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
+    return _int_at_least(text, 0, "non-negative")
 
 
 def _nonneg_float(text):
