@@ -264,8 +264,7 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
     # 20 descents each, hits of the best known value: K = 130 under D5 10 / 11 at 200 / 200-800
     # steps, under C5 14 / 15, K = 120 under I 20 / 20; 0.17 / 0.4 s a descent).
     run = {**run, "steps_per_beta": s.steps_per_beta}
-    best = (None, np.inf, None)
-    widest = (None, np.inf, None)   # the best try of the most free points
+    done = []  # (W, value, orbits) of each try
     tries = s.rotation_tries
     first = (index // s.rotation_period) * tries  # tries made by the earlier rotation-symmetric restarts
     for j in range(tries):
@@ -279,13 +278,12 @@ def _rotation_tries(rng, groups, K, s: SearchSettings, index, run, overlap=False
             W, value = _symmetric_overlap(X, orbits, rng, s, run, patience=max(1, s.overlap_patience // 2))
         else:
             W, value = _symmetric_descent(X, orbits, s.beta0(3, K, index * tries + j), s, run)
-        if value < best[1]:
-            best = (W, value, orbits)
-        if widest[2] is None or (orbits.h, -value) > (widest[2].h, -widest[1]):
-            widest = (W, value, orbits)
+        done.append((W, value, orbits))
+    best = min(done, key=lambda t: t[1])
     W, value, orbits = best
     if overlap:
-        for W1, _, o1 in ([best] if widest[2] is best[2] else [best, widest]):
+        widest = max(done, key=lambda t: (t[2].h, -t[1]))  # the best try of the most free points
+        for W1, _, o1 in [best] if widest is best else [best, widest]:
             if _expired(run["deadline"], run["stop"]):
                 break
             n1 = o1.fixed.shape[1]
