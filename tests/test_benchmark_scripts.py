@@ -28,6 +28,17 @@ def script(name, *args, timeout=300):
     return p
 
 
+def bench_modules(*names):
+    """The benchmark scripts ``names`` imported as modules (benchmarks/ on sys.path while importing)."""
+    import importlib
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        return [importlib.import_module(n) for n in names]
+    finally:
+        sys.path.remove(str(BENCH))
+
+
 def read_csv(path):
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -254,12 +265,8 @@ def _reference_dir(tmp_path, rows, status="best_known_putative"):
 
 def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monkeypatch):
     """A cell above the published max inner product is flagged SHORT, never shown as reaching it."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import published
-        from tammes_vs_softmax import mark_published
-    finally:
-        sys.path.remove(str(BENCH))
+    published, tvs = bench_modules("published", "tammes_vs_softmax")
+    mark_published = tvs.mark_published
     # the icosahedron: t = 1/sqrt(5) (closed form), rho = 1 - t
     t_ico = 1 / math.sqrt(5)
     monkeypatch.setenv("SPHERECODES_REFERENCE", str(_reference_dir(tmp_path, [(12, t_ico)])))
@@ -281,11 +288,7 @@ def test_tammes_vs_softmax_flags_cells_short_of_a_published_value(tmp_path, monk
 
 def test_missing_reference_folder_warns(tmp_path, monkeypatch):
     """No reference files (a worktree beside no shared/): a warning, not silently empty columns."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import published
-    finally:
-        sys.path.remove(str(BENCH))
+    published, = bench_modules("published")
     monkeypatch.setenv("SPHERECODES_REFERENCE", str(tmp_path / "nowhere"))
     published._table.cache_clear()
     with pytest.warns(UserWarning, match="SPHERECODES_REFERENCE"):
@@ -315,12 +318,7 @@ def test_a_value_published_to_9_digits_is_reached_only_within_half_a_unit_of_its
     """A code 7e-10 above a value known to 9 digits lies above every value that rounds to it: MISS
     (at (3, 110) 0.939026291719 is a worse local optimum than 0.939026290863, the published 0.939026291);
     7e-10 above a value given in full, it reaches it (the values' own accuracy, 1e-9)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_solvers
-        import published
-    finally:
-        sys.path.remove(str(BENCH))
+    bench_solvers, published = bench_modules("bench_solvers", "published")
     t8 = (2 * math.sqrt(2) - 1) / 7  # the square antiprism (Schuette-vdW): the solver reaches it to ~1e-12
     verdicts = {}
     for status in ("best_known_putative_9_digits", "best_known_putative"):
@@ -403,11 +401,7 @@ def test_figure3_rows_exact_and_searched_within_theorem39(tmp_path):
 
 def test_bench_large_k_report_compares_conservative_ends(tmp_path):
     """The Markdown report subtracts the baseline's upper end from our lower end (never the reverse)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_large_k
-    finally:
-        sys.path.remove(str(BENCH))
+    bench_large_k, = bench_modules("bench_large_k")
     row = {c: "" for c in bench_large_k.COLUMNS}
     row.update(d="8", K="3000", seconds="60", seed="1", ours_max_inner="0.2", ours_rho="0.81", ours_rho_lower="0.8",
                ours_rho_upper="0.81", baseline_max_inner="0.3", baseline_rho_lower="0.74", baseline_rho_upper="0.75")
@@ -426,11 +420,7 @@ def test_bench_large_k_report_compares_conservative_ends(tmp_path):
 def test_bench_large_k_keeps_rows_written_before_the_solver_column(tmp_path):
     """A results.csv from before ``--solver`` is rewritten whole with the new header: its rows
     become ``spread_code`` rows (what they measured), and the new row is read back with its solver."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_large_k
-    finally:
-        sys.path.remove(str(BENCH))
+    bench_large_k, = bench_modules("bench_large_k")
     path = tmp_path / "results.csv"
     path.write_text("d,K,seconds,seed,ours_max_inner\n16,300,3.0,1,0.5\n")
     bench_large_k._append(path, dict(d=8, K=40, seconds=2.0, seed=1, solver="softmax_code", ours_max_inner=0.25))
@@ -444,11 +434,7 @@ def test_bench_large_k_keeps_rows_written_before_the_solver_column(tmp_path):
 def test_bench_large_k_prints_and_keeps_a_row_without_the_baseline(tmp_path, monkeypatch, capsys, skip):
     """A run that skips the baseline (or its certificate) prints its row with dashes there and
     writes it (it raised KeyError before stop 33); the children are faked, nothing is solved."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_large_k
-    finally:
-        sys.path.remove(str(BENCH))
+    bench_large_k, = bench_modules("bench_large_k")
     W = np.eye(3)[:, [0, 1, 2]]
     fake = {"task_random": 0.9,
             "task_ours": dict(W=W, info=dict(max_inner_product=0.0, iterations=1, refreshes=0), seconds=0.1, peak=1.0),
