@@ -16,9 +16,10 @@ Printed per cell: the best value of each (max inner product, or rho one-vs-rest 
 Softmax cells, the baseline's rho computed exactly by the hull kernel), the best known
 value, ``hit``/``MISS`` (within 1e-9, or half a unit of the last digit of a value
 published to fewer digits: :func:`published.reach_tolerance`), the time until a restart
-first reached the best known value (within that tolerance where restarts LP-polish, else
-within 1e-4, the descent's basin; before the final polish), the wall time and the
-overshoot past ``T``.  The last line counts hits, misses, cells ahead of the baseline
+(or the endgame's fine hops, :func:`spherecodes.solvers.multistart.fine_hops`) first
+reached the best known value (within that tolerance where restarts LP-polish, else
+within 1e-4, the descent's basin; where only the final polish reached it, the wall
+time), the wall time and the overshoot past ``T``.  The last line counts hits, misses, cells ahead of the baseline
 and the largest overshoot.
 
 With ``--until-hit`` a solve stops (through its ``progress`` callback) once a restart
@@ -128,7 +129,7 @@ def run_cell(d: int, K: int, seed: int, time_limit: float, restarts: int | None 
     return {"d": d, "K": K, "seed": seed, "problem": problem, "time_limit": time_limit, "value": value,
             "baseline": baseline, "best_known": "" if ref is None else ref[0], "status": "" if ref is None else ref[1],
             "hit": "" if ref is None else ("hit" if hit else "MISS"), "ahead": "yes" if ahead else "no",
-            "t_hit": f"{first_hit[0]:.1f}" if (hit and first_hit) else "", "wall": round(wall, 2),
+            "t_hit": f"{first_hit[0] if first_hit else wall:.1f}" if hit else "", "wall": round(wall, 2),
             "overshoot": round(wall - time_limit, 2), "restarts": code.restarts, "baseline_restarts": "",
             "until_hit": "yes" if until_hit else "no", "message": code.message, "solver_cores": solver_cores}
 

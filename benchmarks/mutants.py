@@ -311,7 +311,7 @@ MUTANTS = [
     ("rotation-symmetric restarts skip the overlap search without the symmetry", "spherecodes/solvers/multistart.py",
      "        if overlap_search:  # the symmetric", "        if False:  # the symmetric", ["tests/test_symmetry.py"]),
     ("rotation-symmetric restarts drop their symmetric code after the search without the symmetry",
-     "spherecodes/solvers/multistart.py", "for X in (W, *also)", "for X in (W,)",
+     "spherecodes/solvers/multistart.py", "s.radius), (W, *also))", "s.radius), (W,))",
      ["tests/test_symmetry.py::test_a_rotation_symmetric_restart_keeps_its_symmetric_code_when_the_free_search_loses_it"]),
     ("rotation-symmetric restarts skip the fine hops", "spherecodes/solvers/multistart.py",
      "    if fine and s.fine_hop_stepsize > 0:", "    if False:",
@@ -345,6 +345,18 @@ MUTANTS = [
      '(min(K1, K2) >= 2, "K >= 2")', '(True, "K >= 2")', ["tests/test_benchmark_options.py"]),
     ("benchmark comma lists keep empty items", "spherecodes/cli.py",
      "        if not all(items):", "        if False:", ["tests/test_benchmark_options.py"]),
+    ("the endgame also runs after a search that did not run out of time", "spherecodes/solvers/_common.py",
+     '        if polishes and ms.status == "time_limit" and _endgame_share(problem, settings) > 0:',
+     "        if polishes and _endgame_share(problem, settings) > 0:",
+     ["tests/test_anytime.py::test_the_endgame_fills_the_reserve_only_where_the_restarts_ran_out_of_time"]),
+    ("the restarts leave the endgame no time", "spherecodes/solvers/_common.py",
+     "    reserve = settings.polish_reserve + _endgame_share(problem, settings)",
+     "    reserve = settings.polish_reserve",
+     ["tests/test_anytime.py::test_the_endgame_fills_the_reserve_only_where_the_restarts_ran_out_of_time"]),
+    ("bench_solvers: a hit of the final polish has no time to hit", "benchmarks/bench_solvers.py",
+     '            "t_hit": f"{first_hit[0] if first_hit else wall:.1f}" if hit else "", "wall": round(wall, 2),',
+     '            "t_hit": f"{first_hit[0]:.1f}" if (hit and first_hit) else "", "wall": round(wall, 2),',
+     ["tests/test_benchmark_scripts.py::test_bench_solvers_times_a_hit_of_the_final_polish_at_the_wall_time"]),
 ]
 
 

@@ -510,3 +510,49 @@ def test_time_limit_leaves_room_for_the_final_measures(monkeypatch):
     assert wall < 6.0 + 1.5  # a restart's stage may start its first evaluation just before the search ends
     # the code's timings count its measures (one slowed evaluation) in the total
     assert code.timings["measures"] >= 1.0 and wall - 0.1 <= code.timings["total"] <= wall
+
+
+def _fine_hops_made(code):
+    m = re.search(r"then (\d+) fine hops?", code.message)
+    return None if m is None else int(m.group(1))
+
+
+def test_the_endgame_fills_the_reserve_only_where_the_restarts_ran_out_of_time():
+    # endgame_share=0.5 of 4 s: about 2 s of fine hops (a (3, 20) hop takes milliseconds),
+    # after restarts that the limit cut; none after a fixed number of restarts.
+    tammes_code(3, 20, seed=0, time_limit=0.5, restarts=10_000, executor="serial")  # one-time costs
+    t0 = time.perf_counter()
+    code = tammes_code(3, 20, seed=0, time_limit=4.0, restarts=10_000, executor="serial", endgame_share=0.5)
+    wall = time.perf_counter() - t0
+    assert code.status == "time_limit" and wall < 4.0 + 2.0
+    assert _fine_hops_made(code) >= 5, code.message
+    assert code.max_inner_product == pytest.approx(max_inner_product(np.asarray(code.W)), abs=1e-15)
+    fixed = tammes_code(3, 20, seed=0, restarts=2, executor="serial", endgame_share=0.5)
+    assert fixed.status == "restarts" and _fine_hops_made(fixed) is None, fixed.message
+
+
+def test_fine_hops_keep_the_best_code_and_stop_on_report_or_ctrl_c():
+    from spherecodes.solvers.multistart import fine_hops
+    from spherecodes.solvers.settings import SearchSettings
+
+    s = SearchSettings.for_size(3, 30)
+    W = _random_code(3, 30, 0)
+    v0 = max_inner_product(W)
+    seq = np.random.SeedSequence(0)
+    W1, v1, n = fine_hops(W, v0, seq, s, deadline=time.time() + 1.0)
+    assert n >= 2 and v1 < v0
+    assert v1 == pytest.approx(max_inner_product(W1), abs=1e-15)          # the value is the code's
+    seen = []
+    W2, v2, n2 = fine_hops(W, v0, seq, s, deadline=time.time() + 60.0,
+                           report=lambda v, n: seen.append((v, n)) or n == 3)
+    assert n2 == 3 and [n for _, n in seen] == [1, 2, 3] and seen[-1][0] == v2
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        t0 = time.perf_counter()
+        W3, v3, n3 = fine_hops(W, v0, seq, s, deadline=time.time() + 60.0)
+        wall = time.perf_counter() - t0
+    finally:
+        timer.cancel()
+    assert wall < 5.0 and n3 >= 1 and v3 <= v0
+    assert v3 == pytest.approx(max_inner_product(W3), abs=1e-15)

@@ -386,6 +386,28 @@ def test_bench_solvers_until_hit_stops_the_search_at_the_first_hit(tmp_path):
     assert float(row["value"]) == pytest.approx((2 * math.sqrt(2) - 1) / 7, abs=1e-9)
 
 
+def test_bench_solvers_times_a_hit_of_the_final_polish_at_the_wall_time(monkeypatch):
+    """A hit that no restart reported to the progress callback (the final polish's) has the
+    wall time as its time to hit, not none; a miss has none."""
+    import types
+
+    import spherecodes
+
+    bench_solvers, = bench_modules("bench_solvers")
+    monkeypatch.setattr(bench_solvers, "_warm_up", lambda: None)
+    monkeypatch.setattr(bench_solvers, "best_known", lambda d, K: (0.5, "best_known_putative"))
+    monkeypatch.setattr(bench_solvers, "adam_lse_baseline", lambda d, K, seconds, seed: (None, 0.6, None))
+    for value, t_hit in ((0.5, True), (0.51, False)):
+        def solve(d, K, progress, **kw):
+            progress(0.1, value + 0.1, 1)  # a restart short of the target, seen by the callback
+            return types.SimpleNamespace(max_inner_product=value, restarts=3, message="m")
+
+        monkeypatch.setattr(spherecodes, "tammes_code", solve)
+        row = bench_solvers.run_cell(3, 12, 0, 5.0)
+        assert row["hit"] == ("hit" if t_hit else "MISS")
+        assert row["t_hit"] == (f"{row['wall']:.1f}" if t_hit else "")
+
+
 def test_figure3_rows_exact_and_searched_within_theorem39(tmp_path):
     out = tmp_path / "fig3"
     script("figure3.py", "--K", "8", "--d", "3,4", "--time-limit", "5", "--out", out)

@@ -385,6 +385,9 @@ def test_time_limit_and_device_errors(fn, kwargs, error, match):
     ({"overlap_patience": "100"}, TypeError, "overlap_patience must be an integer"),
     ({"overlap_share": 2.0}, ValueError, r"overlap_share must be in \(0, 1\]"),
     ({"overlap_stepsize": float("inf")}, ValueError, "overlap_stepsize must be a finite positive number"),
+    ({"endgame_share": "0.1"}, TypeError, "endgame_share must be a real number"),
+    ({"endgame_share": -0.1}, ValueError, r"endgame_share must be at least 0 and below 1 - polish_reserve \(0.98\)"),
+    ({"endgame_share": 0.5, "polish_reserve": 0.5}, ValueError, r"below 1 - polish_reserve \(0.5\), got 0.5"),
 ])
 def test_search_options_are_not_cast(kwargs, error, match):
     """beta_spread entries went through float() ("1" -> 1.0), polish_reserve="0.1" failed in a comparison."""

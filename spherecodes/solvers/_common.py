@@ -203,7 +203,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         time_limit = None  # exactly `restarts` restarts run
     settings = _replace(settings, time_limit=time_limit)
     t_end = None if time_limit is None else time.time() + time_limit
-    search_end = t_end if (t_end is None or not settings.polish) else t_end - settings.polish_reserve * time_limit
+    reserve = settings.polish_reserve + _endgame_share(problem, settings)
+    search_end = t_end if (t_end is None or not settings.polish) else t_end - reserve * time_limit
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     try:
         ms = run_restarts(problem, d, K, settings=settings, seed=seed, executor=executor, deadline=search_end,
@@ -212,6 +213,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         polishes = settings.polish and ms.status != "interrupted"
         polish_end = t_end if t_end is None or not polishes else t_end - HULL_MARGIN * _measure_seconds(ms)
         W, value, polish_status = _polish_best(problem, ms, settings, deadline=polish_end)
+        if polishes and ms.status == "time_limit" and _endgame_share(problem, settings) > 0:
+            W, value, polish_status = _endgame(W, value, ms, settings, polish_end, polish_status, bar, t0)
     finally:
         if isinstance(bar, _Bar):
             bar.close(time.perf_counter() - t0)
@@ -396,6 +399,24 @@ _STATUS_WORDS = {
 def _message(ms, time_limit, n_best, polish_status):
     words = _STATUS_WORDS[ms.status].format(n_best=n_best, restarts=_restarts(ms.n_run), limit=time_limit or 0.0)
     return f"{words}; final polish: {polish_status}"
+
+
+def _endgame_share(problem, s: SearchSettings) -> float:
+    """The share of the time limit kept for :func:`.multistart.fine_hops` (Tammes only)."""
+    return s.endgame_share if problem == "tammes" and s.polish else 0.0
+
+
+def _endgame(W, value, ms, s: SearchSettings, deadline, polish_status, progress, t0):
+    """Fine hops from the polished best code until ``deadline`` (:func:`.multistart.fine_hops`):
+    ``(W, value, polish status)``, the status with the hops made.  Their moves draw from the
+    seed sequence after the restarts' (spawn key ``s.restarts``); ``progress`` sees the best
+    value after each hop, and may stop them."""
+    from .multistart import fine_hops
+
+    seq = np.random.SeedSequence(ms.seed, spawn_key=(s.restarts,))
+    report = None if progress is None else (lambda v, n: progress(time.perf_counter() - t0, v, ms.n_run))
+    W, value, n = fine_hops(W, value, seq, s, deadline=deadline, report=report)
+    return W, value, f"{polish_status}, then {n} fine hop{'s' if n != 1 else ''}"
 
 
 def _polish_best(problem, ms, s: SearchSettings, *, deadline):

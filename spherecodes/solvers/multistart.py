@@ -26,7 +26,7 @@ from ..executor import available_cpus
 from .descent import Antipodal, _expired, lse_descent, max_inner_product
 from .settings import SearchSettings, golden_fraction
 
-__all__ = ["restart_once", "run_restarts", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
+__all__ = ["restart_once", "run_restarts", "fine_hops", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
 
 #: With ``executor=None``, problems with ``d * K`` below this run in-process instead of in a process pool.
 SMALL_PROBLEM = 100
@@ -362,14 +362,15 @@ def _rotation_groups(s: SearchSettings, K):
     return [(g, decs) for g in map(rotation_group, s.rotation_groups) if (decs := orbit_decompositions(g, K))]
 
 
-def _basin_hops(W, value, run, *, hops, patience, perturb, local, gain=1e-12):
+def _basin_hops(W, value, run, *, hops, patience, perturb, local, gain=1e-12, report=None):
     """Monotonic basin hopping from ``(W, value)`` (to minimize).
 
     A hop draws ``X = perturb(W, value)`` (unit columns) and hands it to ``local``, which
     returns ``(W2, value2)``; the result is kept if better.  Ends after ``patience`` hops
     in a row that did not lower the value by more than ``gain`` (relative to
     ``max(1, |value|)``: a local step that only continues an unfinished polish is kept
-    but is no new basin), ``hops`` hops, or at the deadline / stop flag of ``run``.
+    but is no new basin), ``hops`` hops, at the deadline / stop flag of ``run``, or when
+    ``report(value, hops made)``, called after each hop, returns True.
     Returns ``(W, value, hops made)``.
     """
     fails = n = 0
@@ -380,6 +381,8 @@ def _basin_hops(W, value, run, *, hops, patience, perturb, local, gain=1e-12):
         fails = 0 if value2 < value - gain * scale else fails + 1
         if value2 < value - 1e-12 * scale:
             W, value = W2, value2
+        if report is not None and report(value, n) is True:
+            break
     return W, value, n
 
 
@@ -459,25 +462,72 @@ def _hop(W, value, rng, s: SearchSettings, run, hops, also=(), fine=False):
     with it, 3 without (``/work/exp/s31/rot115_C2_*.log``).  With ``fine``, the hops go on
     with steps of ``s.fine_hop_stepsize`` (0: none).  Returns ``(W, value, hops made)``.
     """
+    W, value = min(map(_polisher(s, run, s.radius), (W, *also)), key=lambda r: r[1])
+    moves = [lambda W, v: _tammes_perturb(W, v, rng, s)]
+    if fine and s.fine_hop_stepsize > 0:
+        moves.append(_fine_move(rng, s))
+    n = 0
+    for perturb in moves:
+        W, value, made = _basin_hops(W, value, run, hops=hops, patience=s.hop_patience, perturb=perturb,
+                                     local=_polisher(s, run, s.hop_radius))
+        n += made
+    return W, value, n
+
+
+def _polisher(s: SearchSettings, run, radius):
+    """``polish(X) -> (W, max inner product)``: the LP polish of a hop (:func:`.polish.polish_tammes`,
+    trust radius ``radius``), each given the time left before ``run``'s deadline."""
     from .polish import polish_tammes
 
     deadline, stop = run["deadline"], run["stop"]
 
-    def polish(X, radius):
+    def polish(X):
         left = None if deadline is None else max(1e-3, deadline - time.time())
         r = polish_tammes(X, radius=radius, max_iter=s.polish_iterations, time_limit=left, stop=stop)
         return r.W, -r.value
 
-    W, value = min((polish(X, s.radius) for X in (W, *also)), key=lambda r: r[1])
-    moves = [lambda W, v: _tammes_perturb(W, v, rng, s)]
-    if fine and s.fine_hop_stepsize > 0:
-        moves.append(lambda W, v: _jitter(W, rng, _min_angle(v), s.fine_hop_stepsize, slice(None)))
-    n = 0
-    for perturb in moves:
-        W, value, made = _basin_hops(W, value, run, hops=hops, patience=s.hop_patience, perturb=perturb,
-                                     local=lambda X: polish(X, s.hop_radius))
-        n += made
-    return W, value, n
+    return polish
+
+
+def _fine_move(rng, s: SearchSettings):
+    """A fine hop's move ``(W, max inner product) -> X``: every codeword by ``s.fine_hop_stepsize``
+    times the minimum angle."""
+    return lambda W, v: _jitter(W, rng, _min_angle(v), s.fine_hop_stepsize, slice(None))
+
+
+def fine_hops(W, value, seed_seq, s: SearchSettings, *, deadline: float, report=None):
+    """The endgame of a Tammes search: fine basin hops from its best code until ``deadline``.
+
+    Every codeword moves by ``s.fine_hop_stepsize`` times the minimum angle, the LP polish
+    (trust radius ``s.hop_radius``) follows, and the result is kept if better; there is no
+    patience limit, only the deadline (``time.time()``), Ctrl-C (the best so far is
+    kept) or ``report(value, hops made)`` returning True.  Why: at (3, 110) the restarts
+    end on one of many optima within 1e-8 of the best known value (0.939026295626,
+    0.939026293239, 0.939026291719, ...), which such hops connect where new restarts
+    rarely land: from a 0.939026295626 code, one of two 60 s runs reached the best known
+    0.939026290863 (in 9.8 s), and the restarts of a 120 s search, which reach the
+    0.93902629 area several times, missed it with one seed of four (docs/theory.md, stop 34).
+
+    Parameters
+    ----------
+    W : ndarray, shape (3, K) or (d, K)
+        The code to start from (unit columns); ``value`` its max inner product.
+    seed_seq : numpy.random.SeedSequence
+        The moves' randomness.
+    s : SearchSettings
+    deadline : float
+    report : callable, optional
+
+    Returns
+    -------
+    (W, value, hops made)
+    """
+    rng = np.random.default_rng(seed_seq)
+    stop = threading.Event()
+    with _Interrupt([stop]):
+        run = {"deadline": deadline, "stop": stop}
+        return _basin_hops(W, value, run, hops=math.inf, patience=math.inf, report=report,
+                           perturb=_fine_move(rng, s), local=_polisher(s, run, s.hop_radius))
 
 
 def _tammes_perturb(W, value, rng, s: SearchSettings):

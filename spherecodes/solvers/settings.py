@@ -52,6 +52,9 @@ SOFTMAX_HOP_MAX_VARIABLES = 1000
 #: 53 and 65 (hit without them, in 62-85 s: one lucky free restart in about 30).
 ROTATION_MIN_K = 80
 
+#: Default :attr:`SearchSettings.endgame_share` where the rotation-symmetric restarts run.
+ENDGAME_SHARE = 0.15
+
 #: From this many classes on, ``softmax_code``/``tammes_code`` take the large-K path
 #: (:func:`.large_k.spread_code`: nearest-neighbour pairs, O(K (d + m)) memory): a dense
 #: descent step costs ``K^2 d`` and three ``K x K`` arrays (at K = 2000, d = 128: about
@@ -202,6 +205,14 @@ class SearchSettings:
     polish_reserve : float
         Fraction of ``time_limit`` kept for the final polish (0.2; 0.02 where the restarts
         are LP-polished already).
+    endgame_share : float
+        Fraction of ``time_limit`` kept, on top of ``polish_reserve``, for fine basin hops
+        from the best code found (:func:`.multistart.fine_hops`: every codeword moved by
+        ``fine_hop_stepsize``, kept if better, until the time is up), spent only where the
+        restarts ran out of time (not after the adaptive stop, a ``progress`` stop or
+        Ctrl-C).  Default 0.15 where rotation-symmetric restarts run (d = 3, K >= 80),
+        else 0: at K = 110 the restarts end on one of many optima within 1e-8 of the best
+        known, which fine hops connect (docs/theory.md, stop 34).
     sharpen : bool
         L-BFGS sharpness continuation before the LP polish (large problems).
     radius, softmax_radius, sharpened_radius : float
@@ -281,6 +292,7 @@ class SearchSettings:
     polish: bool = True
     n_polish: int = 3
     polish_reserve: float = 0.2
+    endgame_share: float = 0.0
     sharpen: bool = False
     radius: float = 1e-3
     softmax_radius: float = 0.02
@@ -324,6 +336,9 @@ class SearchSettings:
             _check_positive(self.time_limit, "time_limit")
         if not 0.0 <= check_real(self.polish_reserve, "polish_reserve") < 1.0:
             raise ValueError(f"polish_reserve must be in [0, 1), got {self.polish_reserve!r}")
+        if not 0.0 <= check_real(self.endgame_share, "endgame_share") < 1.0 - self.polish_reserve:
+            raise ValueError(f"endgame_share must be at least 0 and below 1 - polish_reserve "
+                             f"({1.0 - self.polish_reserve:g}), got {self.endgame_share!r}")
         for name in ("hop_share", "softmax_hop_share", "overlap_share"):
             if getattr(self, name) > 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
@@ -388,6 +403,8 @@ class SearchSettings:
                                           and size.get("polish", True) is not False))
         # every other restart where none is antipodal (the d = 3 default), else one in four
         size.setdefault("rotation_period", (4 if size["antipodal"] else 2) if d == 3 and K >= ROTATION_MIN_K else 0)
+        size.setdefault("endgame_share", ENDGAME_SHARE if d == 3 and K >= ROTATION_MIN_K and _positive(size["hops"])
+                        else 0.0)
         return cls(**size)
 
     def beta0(self, d: int, K: int, index: int) -> float:
