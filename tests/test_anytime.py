@@ -529,6 +529,32 @@ def test_the_endgame_fills_the_reserve_only_where_the_restarts_ran_out_of_time()
     assert code.max_inner_product == pytest.approx(max_inner_product(np.asarray(code.W)), abs=1e-15)
     fixed = tammes_code(3, 20, seed=0, restarts=2, executor="serial", endgame_share=0.5)
     assert fixed.status == "restarts" and _fine_hops_made(fixed) is None, fixed.message
+    off = tammes_code(3, 20, seed=0, time_limit=1.0, restarts=10_000, executor="serial", endgame_share=0.5,
+                      fine_hop_stepsize=0.0)  # fine hops off: no endgame
+    assert off.status == "time_limit" and _fine_hops_made(off) is None, off.message
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # restarts side by side (here one thread): no endgame
+        side = tammes_code(3, 20, seed=0, time_limit=1.0, restarts=10_000, executor=pool, endgame_share=0.5)
+    assert side.status == "time_limit" and _fine_hops_made(side) is None, side.message
+
+
+def test_runs_serially_follows_the_executor_argument(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spherecodes.executor import SerialExecutor
+    from spherecodes.solvers import multistart
+
+    assert multistart.runs_serially("serial", 3, 100, 50) and multistart.runs_serially(" Serial ", 3, 100, 50)
+    assert multistart.runs_serially(SerialExecutor(), 3, 100, 50)
+    assert not multistart.runs_serially("tcp://127.0.0.1:8786", 3, 100, 50)
+    with ThreadPoolExecutor(1) as pool:
+        assert not multistart.runs_serially(pool, 3, 100, 50)
+    monkeypatch.setattr(multistart, "available_cpus", lambda: 2)
+    assert not multistart.runs_serially(None, 3, 100, 50)
+    assert multistart.runs_serially(None, 3, 100, 1) and multistart.runs_serially(None, 3, 30, 50)  # d K < 100
+    monkeypatch.setattr(multistart, "available_cpus", lambda: 1)
+    assert multistart.runs_serially(None, 3, 100, 50)
 
 
 def test_fine_hops_keep_the_best_code_and_stop_on_report_or_ctrl_c():
@@ -539,20 +565,20 @@ def test_fine_hops_keep_the_best_code_and_stop_on_report_or_ctrl_c():
     W = _random_code(3, 30, 0)
     v0 = max_inner_product(W)
     seq = np.random.SeedSequence(0)
-    W1, v1, n = fine_hops(W, v0, seq, s, deadline=time.time() + 1.0)
-    assert n >= 2 and v1 < v0
+    W1, v1, n, stopped = fine_hops(W, v0, seq, s, deadline=time.time() + 1.0)
+    assert n >= 2 and v1 < v0 and not stopped
     assert v1 == pytest.approx(max_inner_product(W1), abs=1e-15)          # the value is the code's
     seen = []
-    W2, v2, n2 = fine_hops(W, v0, seq, s, deadline=time.time() + 60.0,
-                           report=lambda v, n: seen.append((v, n)) or n == 3)
-    assert n2 == 3 and [n for _, n in seen] == [1, 2, 3] and seen[-1][0] == v2
+    W2, v2, n2, stopped = fine_hops(W, v0, seq, s, deadline=time.time() + 60.0,
+                                    report=lambda v, n: seen.append((v, n)) or n == 3)
+    assert n2 == 3 and not stopped and [n for _, n in seen] == [1, 2, 3] and seen[-1][0] == v2
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         t0 = time.perf_counter()
-        W3, v3, n3 = fine_hops(W, v0, seq, s, deadline=time.time() + 60.0)
+        W3, v3, n3, stopped = fine_hops(W, v0, seq, s, deadline=time.time() + 60.0)
         wall = time.perf_counter() - t0
     finally:
         timer.cancel()
-    assert wall < 5.0 and n3 >= 1 and v3 <= v0
+    assert stopped and wall < 5.0 and n3 >= 1 and v3 <= v0
     assert v3 == pytest.approx(max_inner_product(W3), abs=1e-15)

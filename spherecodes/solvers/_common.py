@@ -203,7 +203,8 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         time_limit = None  # exactly `restarts` restarts run
     settings = _replace(settings, time_limit=time_limit)
     t_end = None if time_limit is None else time.time() + time_limit
-    reserve = settings.polish_reserve + _endgame_share(problem, settings)
+    endgame = _endgame_share(problem, settings, executor, d, K)
+    reserve = settings.polish_reserve + endgame
     search_end = t_end if (t_end is None or not settings.polish) else t_end - reserve * time_limit
     bar = progress if callable(progress) else (_Bar(problem, d, K, time_limit) if progress else None)
     try:
@@ -213,7 +214,7 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
         polishes = settings.polish and ms.status != "interrupted"
         polish_end = t_end if t_end is None or not polishes else t_end - HULL_MARGIN * _measure_seconds(ms)
         W, value, polish_status = _polish_best(problem, ms, settings, deadline=polish_end)
-        if polishes and ms.status == "time_limit" and _endgame_share(problem, settings) > 0:
+        if polishes and ms.status == "time_limit" and endgame > 0:
             W, value, polish_status = _endgame(W, value, ms, settings, polish_end, polish_status, bar, t0)
     finally:
         if isinstance(bar, _Bar):
@@ -401,9 +402,14 @@ def _message(ms, time_limit, n_best, polish_status):
     return f"{words}; final polish: {polish_status}"
 
 
-def _endgame_share(problem, s: SearchSettings) -> float:
-    """The share of the time limit kept for :func:`.multistart.fine_hops` (Tammes only)."""
-    return s.endgame_share if problem == "tammes" and s.polish else 0.0
+def _endgame_share(problem, s: SearchSettings, executor, d, K) -> float:
+    """The share of the time limit kept for :func:`.multistart.fine_hops`: Tammes only, where
+    the restarts run one at a time (:func:`.multistart.runs_serially`; see ``endgame_share``)."""
+    from .multistart import runs_serially
+
+    if problem != "tammes" or not s.polish or s.fine_hop_stepsize <= 0:
+        return 0.0
+    return s.endgame_share if runs_serially(executor, d, K, s.restarts) else 0.0
 
 
 def _endgame(W, value, ms, s: SearchSettings, deadline, polish_status, progress, t0):
@@ -415,8 +421,8 @@ def _endgame(W, value, ms, s: SearchSettings, deadline, polish_status, progress,
 
     seq = np.random.SeedSequence(ms.seed, spawn_key=(s.restarts,))
     report = None if progress is None else (lambda v, n: progress(time.perf_counter() - t0, v, ms.n_run))
-    W, value, n = fine_hops(W, value, seq, s, deadline=deadline, report=report)
-    return W, value, f"{polish_status}, then {n} fine hop{'s' if n != 1 else ''}"
+    W, value, n, interrupted = fine_hops(W, value, seq, s, deadline=deadline, report=report)
+    return W, value, f"{polish_status}, then {n} fine hop{'s' if n != 1 else ''}{' (Ctrl-C)' if interrupted else ''}"
 
 
 def _polish_best(problem, ms, s: SearchSettings, *, deadline):

@@ -510,24 +510,30 @@ def fine_hops(W, value, seed_seq, s: SearchSettings, *, deadline: float, report=
 
     Parameters
     ----------
-    W : ndarray, shape (3, K) or (d, K)
-        The code to start from (unit columns); ``value`` its max inner product.
+    W : ndarray, shape (d, K)
+        The code to start from (unit columns).
+    value : float
+        Its max inner product.
     seed_seq : numpy.random.SeedSequence
         The moves' randomness.
     s : SearchSettings
+        ``fine_hop_stepsize``, ``hop_radius`` and ``polish_iterations`` are used.
     deadline : float
+        ``time.time()`` at which the hops end (an LP polish running then returns its best point).
     report : callable, optional
+        ``report(best value, hops made)`` after each hop; True stops the hops.
 
     Returns
     -------
-    (W, value, hops made)
+    (W, value, hops made, whether Ctrl-C stopped them)
     """
     rng = np.random.default_rng(seed_seq)
     stop = threading.Event()
-    with _Interrupt([stop]):
+    with _Interrupt([stop]) as intr:
         run = {"deadline": deadline, "stop": stop}
-        return _basin_hops(W, value, run, hops=math.inf, patience=math.inf, report=report,
-                           perturb=_fine_move(rng, s), local=_polisher(s, run, s.hop_radius))
+        W, value, n = _basin_hops(W, value, run, hops=math.inf, patience=math.inf, report=report,
+                                  perturb=_fine_move(rng, s), local=_polisher(s, run, s.hop_radius))
+    return W, value, n, intr.fired
 
 
 def _tammes_perturb(W, value, rng, s: SearchSettings):
@@ -640,17 +646,32 @@ class _Interrupt:
         return False
 
 
+def _serial_default(d, K, restarts) -> bool:
+    """Whether ``executor=None`` runs the restarts in this process: one restart, one CPU, or a
+    small problem, where worker start-up (imports, loading numba kernels) costs more than it saves."""
+    return restarts == 1 or available_cpus() == 1 or d * K < SMALL_PROBLEM
+
+
+def runs_serially(executor, d, K, restarts) -> bool:
+    """Whether :func:`run_restarts` with ``executor`` (its argument) runs the restarts one at a time."""
+    from spherecodes.executor import SerialExecutor
+
+    if executor is None:
+        return _serial_default(d, K, restarts)
+    if isinstance(executor, str):
+        return executor.strip().lower() == "serial"
+    return isinstance(executor, SerialExecutor)
+
+
 def _make_executor(executor, d, K, restarts, stop_mp):
     """``(executor, owned, serial)`` for the ``executor`` argument (see :func:`run_restarts`)."""
     from spherecodes.executor import SerialExecutor, get_executor
 
     if executor is None:
-        ncpu = available_cpus()
-        # small problems: worker start-up (imports, loading numba kernels) costs more than it saves
-        if restarts == 1 or ncpu == 1 or d * K < SMALL_PROBLEM:
+        if _serial_default(d, K, restarts):
             return SerialExecutor(), True, True
         from concurrent.futures import ProcessPoolExecutor
-        return ProcessPoolExecutor(max_workers=min(restarts, ncpu), initializer=_worker_init,
+        return ProcessPoolExecutor(max_workers=min(restarts, available_cpus()), initializer=_worker_init,
                                    initargs=(stop_mp,)), True, False
     if isinstance(executor, str):
         ex = get_executor(executor)

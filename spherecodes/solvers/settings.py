@@ -208,11 +208,13 @@ class SearchSettings:
     endgame_share : float
         Fraction of ``time_limit`` kept, on top of ``polish_reserve``, for fine basin hops
         from the best code found (:func:`.multistart.fine_hops`: every codeword moved by
-        ``fine_hop_stepsize``, kept if better, until the time is up), spent only where the
-        restarts ran out of time (not after the adaptive stop, a ``progress`` stop or
-        Ctrl-C).  Default 0.15 where rotation-symmetric restarts run (d = 3, K >= 80),
-        else 0: at K = 110 the restarts end on one of many optima within 1e-8 of the best
-        known, which fine hops connect (docs/theory.md, stop 34).
+        ``fine_hop_stepsize``, kept if better, until the time is up), where the restarts
+        run one at a time (``executor="serial"``, or one CPU) and ran out of time (not
+        after the adaptive stop, a ``progress`` stop or Ctrl-C).  Default 0.15 where
+        rotation-symmetric restarts run (d = 3, K >= 80), else 0.  Why: on one core a
+        120 s search at K = 110 runs 6-8 restarts and can end on one of many optima within
+        1e-8 of the best known, which fine hops connect; with a restart per core the
+        reserve cost a restart that would have hit (K = 115, docs/theory.md, stop 34).
     sharpen : bool
         L-BFGS sharpness continuation before the LP polish (large problems).
     radius, softmax_radius, sharpened_radius : float
