@@ -13,7 +13,7 @@ from .._validation import as_code, check_bool, check_device, check_dims, check_i
 from ..executor import available_cpus
 from ..formatting import round_down
 from .descent import max_inner_product
-from .multistart import run_restarts
+from .multistart import fine_hops, run_restarts, runs_serially
 from .settings import LP_MAX_VARIABLES, SearchSettings, large_k
 from .sharpen import HULL_MARGIN
 
@@ -405,9 +405,7 @@ def _message(ms, time_limit, n_best, polish_status):
 def _endgame_share(problem, s: SearchSettings, executor, d, K) -> float:
     """The share of the time limit kept for :func:`.multistart.fine_hops`: Tammes only, where
     the restarts run one at a time (:func:`.multistart.runs_serially`; see ``endgame_share``)."""
-    from .multistart import runs_serially
-
-    if problem != "tammes" or not s.polish or s.fine_hop_stepsize <= 0:
+    if problem != "tammes" or s.fine_hop_stepsize <= 0:
         return 0.0
     return s.endgame_share if runs_serially(executor, d, K, s.restarts) else 0.0
 
@@ -417,8 +415,6 @@ def _endgame(W, value, ms, s: SearchSettings, deadline, polish_status, progress,
     ``(W, value, polish status)``, the status with the hops made.  Their moves draw from the
     seed sequence after the restarts' (spawn key ``s.restarts``); ``progress`` sees the best
     value after each hop, and may stop them."""
-    from .multistart import fine_hops
-
     seq = np.random.SeedSequence(ms.seed, spawn_key=(s.restarts,))
     report = None if progress is None else (lambda v, n: progress(time.perf_counter() - t0, v, ms.n_run))
     W, value, n, interrupted = fine_hops(W, value, seq, s, deadline=deadline, report=report)

@@ -26,7 +26,7 @@ from ..executor import available_cpus
 from .descent import Antipodal, _expired, lse_descent, max_inner_product
 from .settings import SearchSettings, golden_fraction
 
-__all__ = ["restart_once", "run_restarts", "fine_hops", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
+__all__ = ["restart_once", "run_restarts", "runs_serially", "fine_hops", "root_seed", "MultistartResult", "SMALL_PROBLEM"]
 
 #: With ``executor=None``, problems with ``d * K`` below this run in-process instead of in a process pool.
 SMALL_PROBLEM = 100
