@@ -565,6 +565,8 @@ def test_fine_hops_keep_the_best_code_and_stop_on_report_or_ctrl_c():
     W = _random_code(3, 30, 0)
     v0 = max_inner_product(W)
     seq = np.random.SeedSequence(0)
+    with pytest.raises(ValueError, match="fine_hops needs a deadline"):
+        fine_hops(W, v0, seq, s, deadline=None)  # it would never end
     W1, v1, n, stopped = fine_hops(W, v0, seq, s, deadline=time.time() + 1.0)
     assert n >= 2 and v1 < v0 and not stopped
     assert v1 == pytest.approx(max_inner_product(W1), abs=1e-15)          # the value is the code's

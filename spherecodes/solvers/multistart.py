@@ -527,6 +527,8 @@ def fine_hops(W, value, seed_seq, s: SearchSettings, *, deadline: float, report=
     -------
     (W, value, hops made, whether Ctrl-C stopped them)
     """
+    if deadline is None:  # no patience limit: only the deadline ends the hops
+        raise ValueError("fine_hops needs a deadline (time.time() seconds), got None")
     rng = np.random.default_rng(seed_seq)
     stop = threading.Event()
     with _Interrupt([stop]) as intr:
