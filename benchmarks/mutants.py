@@ -248,8 +248,8 @@ MUTANTS = [
      "            n = m - done",
      ["tests/test_large_k.py::test_certification_seconds_times_classes_for_at_most_max_seconds"]),
     ("Wolfe stops at a candidate dependent on the corral (no pivot)", "spherecodes/_wolfe.py",
-     "                    or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin)):",
-     "                    or True):",
+     "                first = _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin)",
+     "                first = -1",
      ["tests/test_certificate.py::test_near_degenerate_code_is_certified_tight",
       "tests/test_certificate.py::test_perturbed_root_systems_are_certified_tight"]),
     ("the pivot's dependency has the wrong reference weight", "spherecodes/_wolfe.py",
@@ -361,6 +361,11 @@ MUTANTS = [
      "    return s.endgame_share if runs_serially(executor, d, K, s.restarts) else 0.0",
      "    return s.endgame_share",
      ["tests/test_anytime.py::test_the_endgame_fills_the_reserve_only_where_the_restarts_ran_out_of_time"]),
+    ("a Caratheodory drop keeps the stale factor rows after it", "spherecodes/_wolfe.py",
+     "        first = out", "        first = s",
+     ["tests/test_certificate.py::test_kernel_refactor_after_a_dependent_point_leaves_matches_the_new_corral"]),
+    ("a minor-cycle drop keeps the stale factor rows after it", "spherecodes/_wolfe.py",
+     "            first = min(first, i)", "            pass", HULL_TESTS),
 ]
 
 

@@ -12,12 +12,13 @@ pivoted in for a point of S, as in the simplex method.
 
 Numerics (see DESIGN.md, "Exact at every scale"):
 
-* every subproblem is shifted to the query point (``q_j = a_j - v``) and
-  scaled by the largest squared norm ``sigma^2`` in the corral: the affine
-  minimizer solves ``M alpha = 1`` with ``M = Q_S^T Q_S / sigma^2 + 1 1^T``
-  (positive definite iff S is affinely independent: Wolfe's trick, made
-  scale-free); M's Cholesky factor is extended by one row when a point
-  enters and rebuilt when points leave or the scale grows;
+* every subproblem is shifted to the query point (``q_j = a_j - v``), and
+  the corral's affine minimizer is solved in reduced form, ``H beta = rhs``
+  with ``H = [<d_i, d_j>]``, ``d_i = q_{S_i} - q_{S_0}`` (positive definite
+  iff S is affinely independent; nothing mixes the scale of the differences
+  with that of the points, see :func:`_load_cholesky`); H's Cholesky factor
+  is extended by one row when a point enters and recomputed from the first
+  changed row when points leave or pivot;
 * the stopping test is relative, ``||x||^2 - min_b <x, q_b> <= tol ||x||^2``
   (the certificate's relative width), with a rounding floor that scales with
   the corral and the candidate, never with the farthest candidate;
@@ -96,30 +97,70 @@ Workspace = namedtuple("Workspace", [
 # :func:`spherecodes._jit.njit`): bit-identical results; the Gram kernel's
 # time for all 100 classes went from 0.39-0.42 to 0.28-0.29 ms on random codes and
 # from 0.85-0.89 to 0.55 ms on a polished Tammes code (same process, one core).
+# Past the counting, a solve at (10, 100) is latency-bound: 7 major steps a class
+# on a random code, 14 (and 3.4 pivots, 4.2 refactorizations) on a polished one,
+# each a chain of small triangular solves.  Three changes of stop 35 shortened
+# the chains: the factors store the reciprocals of their diagonals (no division),
+# the substitutions run by columns (_forward, _backward), and a refactorization
+# starts at the first changed row (_load_cholesky).  Whole one_vs_rest_distances
+# calls (benchmarks/bench_one_vs_rest.py, before -> after, separate processes on
+# the same machine): (10, 100) random 0.274 -> 0.247 ms, polished Tammes 0.565 ->
+# 0.476 ms; (64, 2048) 136 -> 127 ms; (128, 8192) 2876 -> 2692 ms.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _forward(L, n, y):
+    """``y[:n] <- L[:n, :n]^{-1} y[:n]`` in place (forward substitution).
+
+    Every factor ``L`` of this module stores the *reciprocals* of its
+    diagonal: the substitutions multiply instead of dividing.  Both
+    substitutions run by columns (each solved entry updates the ones after
+    it): the updates are independent, so the critical path is one multiply
+    and one fused update per row instead of a whole dot product per row (a
+    third of the kernel's time at (10, 100) went to those latency chains).
+    """
+    for i in range(n):
+        yi = y[i] * L[i, i]
+        y[i] = yi
+        for t in range(i + 1, n):
+            y[t] -= L[t, i] * yi
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _backward(L, n, y):
+    """``y[:n] <- L[:n, :n]^{-T} y[:n]`` in place (back substitution, by rows of ``L``; see :func:`_forward`)."""
+    for i in range(n - 1, -1, -1):
+        yi = y[i] * L[i, i]
+        y[i] = yi
+        for t in range(i):
+            y[t] -= L[i, t] * yi
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _cholesky_row(M, L, n):
-    """Extend the Cholesky factor ``L`` of ``M[:n, :n]`` by row ``n``; False if not PD to rounding."""
+    """Extend the Cholesky factor ``L`` of ``M[:n, :n]`` by row ``n``; False if not PD to rounding.
+
+    ``L`` holds the reciprocals of its diagonal (see :func:`_forward`); the row is
+    ``L[:n, :n]^{-1} M[n, :n]``.
+    """
     for i in range(n):
-        acc = M[n, i]
-        for t in range(i):
-            acc -= L[n, t] * L[i, t]
-        L[n, i] = acc / L[i, i]
+        L[n, i] = M[n, i]
+    _forward(L, n, L[n])
     acc = M[n, n]
     for t in range(n):
         acc -= L[n, t] * L[n, t]
     if not acc > 1e-14 * M[n, n]:
         return False
-    L[n, n] = np.sqrt(acc)
+    L[n, n] = 1.0 / np.sqrt(acc)
     return True
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _cholesky_rebuild(Msmall, s, L):
-    """Cholesky of the leading s x s block of Msmall into L; returns the first row that is not
-    positive definite to rounding (its row of L up to the diagonal computed), -1 if none."""
-    for n in range(s):
+def _cholesky_rebuild(Msmall, s, L, start):
+    """Cholesky of the leading s x s block of Msmall into L, keeping rows ``< start`` of L;
+    returns the first row that is not positive definite to rounding (its row of L up to the
+    diagonal computed), -1 if none."""
+    for n in range(start, s):
         if not _cholesky_row(Msmall, L, n):
             return n
     return -1
@@ -214,7 +255,7 @@ def _load_row(P, C, S, i, H, rhs):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _load_cholesky(P, C, S, s, H, L, rhs):
+def _load_cholesky(P, C, S, s, H, L, rhs, first):
     """Rebuild the reduced normal matrix of the corral ``S[:s]`` and its Cholesky factor.
 
     The affine hull of the corral is written ``q_{S_0} + sum_i beta_i d_i``
@@ -224,10 +265,16 @@ def _load_cholesky(P, C, S, s, H, L, rhs):
     differences with the scale of the points, so a corral of near-duplicates
     next to far points keeps its geometry.  Returns the first row of H that is
     not positive definite to rounding (:func:`_cholesky_rebuild`), -1 if none.
+
+    ``first`` is the first corral position whose point changed since the
+    factor was valid: the rows of ``H``, ``rhs`` and ``L`` before it stay (a
+    pivot or a drop in the middle of a corral of 10 recomputes about half of
+    the factor); 0 or 1 rebuild everything (0: the reference point changed).
     """
-    for i in range(1, s):
+    first = max(first, 1)
+    for i in range(first, s):
         _load_row(P, C, S, i, H, rhs)
-    return _cholesky_rebuild(H, s - 1, L)
+    return _cholesky_rebuild(H, s - 1, L, first - 1)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -241,15 +288,9 @@ def _affine(L, s, rhs, beta, alpha):
     """
     n = s - 1
     for i in range(n):
-        acc = rhs[i]
-        for t in range(i):
-            acc -= L[i, t] * beta[t]
-        beta[i] = acc / L[i, i]
-    for i in range(n - 1, -1, -1):
-        acc = beta[i]
-        for t in range(i + 1, n):
-            acc -= L[t, i] * beta[t]
-        beta[i] = acc / L[i, i]
+        beta[i] = rhs[i]
+    _forward(L, n, beta)
+    _backward(L, n, beta)
     tot = 0.0
     for i in range(n):
         alpha[i + 1] = beta[i]
@@ -309,14 +350,16 @@ def _squared_norms(P, G, idx, k, sq):
 
 @njit(cache=True, nogil=True, inline="always")
 def _start_corral(pts, lam0, smax, jnear, ws):
-    """Initial corral: the warm start ``lam0`` if usable, else the nearest candidate ``jnear``.
+    """Initial corral and weights: the support of the warm start ``lam0``, else ``jnear``.
 
-    A warm start is usable when its support (at most ``smax`` points) is
-    affinely independent and its affine minimizer has positive weights
-    (Wolfe's invariant).  Returns the corral size ``s``.
+    A warm start is ``lam0`` summing to a positive number; its support is cut
+    to ``smax`` points.  Its weights need only be a point of the corral's hull:
+    the caller's minor cycle (:func:`_minor_cycle`) drops affinely dependent
+    points and moves to the affine minimizer (Wolfe's invariant).  Returns the
+    corral size ``s``.
     """
     P, G, idx, k = pts
-    S, lam, C, H, L, alpha, _, in_S, _, rhs, beta = ws
+    S, lam, C, _, _, _, _, in_S, _, _, _ = ws
     m = idx.shape[0]
     for b in range(m):
         in_S[b] = False
@@ -330,24 +373,13 @@ def _start_corral(pts, lam0, smax, jnear, ws):
                 S[s] = b
                 lam[s] = lam0[b]
                 s += 1
-        for i in range(s):
-            _fill_row(P, G, idx, k, S[i], C, i)
-        usable = _load_cholesky(P, C, S, s, H, L, rhs) < 0
-        if usable and s > 1:
-            usable = _affine(L, s, rhs, beta, alpha) > 0.0   # Wolfe's invariant
-            if usable:
-                for i in range(s):
-                    lam[i] = alpha[i]
-        elif usable:
-            lam[0] = 1.0
-        if not usable:
-            s = 0                        # an unusable warm start: start cold
-    if s == 0:
+        _normalize(lam, s)
+    else:
         S[0] = jnear
         lam[0] = 1.0
         s = 1
-        _fill_row(P, G, idx, k, S[0], C, 0)
     for i in range(s):
+        _fill_row(P, G, idx, k, S[i], C, i)
         in_S[S[i]] = True
     return s
 
@@ -396,7 +428,7 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
     Takes the largest step ``theta`` keeping ``lam`` nonnegative, then removes
     every point whose weight is (to 1e-15) zero, at least the smallest, with
     its row of ``C`` (m candidates).  Returns the new corral size (the weights
-    renormalized).
+    renormalized) and the first position dropped.
     """
     theta = 1.0
     for i in range(s):
@@ -410,9 +442,11 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
         if lam[i] < lam[ibest]:
             ibest = i
     w = 0
+    first = s
     for i in range(s):
         if i == ibest or lam[i] <= 1e-15:
             in_S[S[i]] = False
+            first = min(first, i)
             continue
         S[w] = S[i]
         lam[w] = lam[i]
@@ -420,7 +454,7 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
             C[w, b] = C[i, b]
         w += 1
     _normalize(lam, w)
-    return w
+    return w, first
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -428,11 +462,9 @@ def _dependency(L, n, beta, nu):
     """``nu[:n + 2]`` with ``sum_i nu_i q_{S_i} = 0`` and ``sum nu = 0``, ``nu[n + 1] = 1``: point
     ``S[n + 1]`` written affinely by ``S[:n + 1]``, from its row ``L[n, :n]`` of the factor
     (``L^{-1} h``, ``h_i = <d_{n+1}, d_i>``): ``H^{-1} h`` by back substitution."""
-    for i in range(n - 1, -1, -1):
-        acc = L[n, i]
-        for t in range(i + 1, n):
-            acc -= L[t, i] * beta[t]
-        beta[i] = acc / L[i, i]
+    for i in range(n):
+        beta[i] = L[n, i]
+    _backward(L, n, beta)
     tot = 0.0
     for i in range(n):
         nu[i + 1] = -beta[i]
@@ -458,17 +490,18 @@ def _ratio_test(lam, nu, s):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s):
+def _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s, first):
     """Factor the corral's ``H``, first dropping points affinely dependent on the others to rounding.
 
     Where point ``S[n + 1]`` fails the pivot test, the weights move along the
     dependency (:func:`_dependency`; the point stays where it is, to rounding) until one
     vanishes (:func:`_ratio_test`: Caratheodory's reduction), that point leaves and the
-    factor is rebuilt.  Returns the new corral size (at least 1).
+    factor is rebuilt from there.  ``first``: as in :func:`_load_cholesky`.  Returns the new
+    corral size (at least 1).
     """
     m = C.shape[1]
     while s > 1:
-        bad = _load_cholesky(P, C, S, s, H, L, rhs)
+        bad = _load_cholesky(P, C, S, s, H, L, rhs, first)
         if bad < 0:
             return s
         _dependency(L, bad, beta, nu)
@@ -482,6 +515,7 @@ def _factor_reduced(P, C, S, lam, H, L, rhs, beta, nu, in_S, s):
             for b in range(m):
                 C[i, b] = C[i + 1, b]
         s -= 1
+        first = out
         _normalize(lam, s)
     return s
 
@@ -517,15 +551,15 @@ def _exchange(C, S, lam, L, beta, nu, in_S, s, jmin):
     ``jmin``, ``L[s - 1, :s - 1]``); moving weight onto ``jmin`` along ``mu``
     (:func:`_ratio_test`) lowers ``||x||`` as ``<x, q_jmin> < ||x||^2`` says and
     empties a corral point, whose slot ``jmin`` takes (its row of ``C`` is row
-    ``s``).  Returns False where no point can leave; the caller refactors the
-    corral (:func:`_factor_reduced`).
+    ``s``).  Returns that slot, -1 where no point can leave; the caller refactors
+    the corral from the slot on (:func:`_factor_reduced`).
     """
     _dependency(L, s - 1, beta, nu)
     for i in range(s):
         nu[i] = -nu[i]                 # mu: jmin's affine weights on the corral
     out = _ratio_test(lam, nu, s)
     if out < 0:
-        return False
+        return -1
     t = 0.0
     for i in range(s):
         t += lam[i]
@@ -536,7 +570,30 @@ def _exchange(C, S, lam, L, beta, nu, in_S, s, jmin):
     for b in range(C.shape[1]):
         C[out, b] = C[s, b]
     _normalize(lam, s)
-    return True
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _minor_cycle(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, m, first):
+    """Wolfe's minor cycle: from ``lam`` (nonnegative weights on the corral) to the affine
+    minimizer of what remains, dropping the points whose weight vanishes on the way.
+
+    ``first`` is the first corral position whose factor row is stale (-1: none; points
+    affinely dependent to rounding are dropped while refactoring, :func:`_factor_reduced`).
+    Leaves ``lam`` at the affine minimizer, every weight positive; returns the corral size.
+    """
+    while True:
+        if first >= 0:
+            s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, first)
+        if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:
+            break
+        s, first = _drop_vanished(S, lam, alpha, C, in_S, s, m)
+    if s == 1:
+        lam[0] = 1.0
+    else:
+        for i in range(s):
+            lam[i] = alpha[i]
+    return s
 
 
 @njit(cache=True, nogil=True, refcount=False)
@@ -560,8 +617,9 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
     pts : ShiftedPoints
         ``(P, G, idx, k)``: the ``m`` candidates, explicit or by Gram lookups.
     lam0 : (m,) float64
-        Warm start: nonnegative weights summing to 1 on an affinely independent
-        set, or all zeros for a cold start.
+        Warm start: nonnegative weights with a positive sum (their support, cut
+        to ``min(m, d + 1)`` points, may be affinely dependent), or all zeros
+        for a cold start at the nearest candidate.
     gap_tol : float
         Stop when ``||x||^2 - min_b <x, q_b> <= gap_tol ||x||^2`` (the relative
         width of the distance certificate).
@@ -592,6 +650,7 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
     smax = min(m, P.shape[1] + 1)
     jnear, cround = _squared_norms(P, G, idx, k, sq)
     s = _start_corral(pts, lam0, smax, jnear, ws)
+    s = _minor_cycle(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, m, 0)
     status = MAX_ITER
     exchanges = 0
     for _ in range(max_iter):
@@ -613,30 +672,19 @@ def min_norm_point_ws(pts, lam0, gap_tol, max_iter, ws, out):
         lam[s] = 0.0
         _fill_row(P, G, idx, k, jmin, C, s)
         _load_row(P, C, S, s, H, rhs)
-        refactor = not _cholesky_row(H, L, s - 1)
-        if not refactor:
+        first = -1                     # the first corral position to refactor from (-1: none)
+        if _cholesky_row(H, L, s - 1):
             in_S[jmin] = True
             s += 1
         else:
             # a pivot may cycle where several points are dependent to rounding: a few per solve
             exchanges += 1
-            if (exchanges > 2 * smax or not _comparable_scales(sq, S, s, jmin)
-                    or not _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin)):
+            if exchanges <= 2 * smax and _comparable_scales(sq, S, s, jmin):
+                first = _exchange(C, S, lam, L, beta, alpha, in_S, s, jmin)
+            if first < 0:
                 status = ROUNDING      # affinely dependent to rounding, and nothing can leave
                 break
-        # ---- minor cycle: to the affine minimizer, dropping vanished weights (and dependent ones)
-        while True:
-            if refactor:
-                s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s)
-            if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:
-                break
-            s = _drop_vanished(S, lam, alpha, C, in_S, s, m)
-            refactor = True
-        if s == 1:
-            lam[0] = 1.0
-        else:
-            for i in range(s):
-                lam[i] = alpha[i]
+        s = _minor_cycle(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, m, first)
     for b in range(m):
         out[b] = 0.0
     for i in range(s):
@@ -831,7 +879,7 @@ def refine_support(PT, v, sidx, lam, s, iters, tol, xh, xl):
                     acc += Dh[i, t] * Dh[j, t]
                 H[i, j] = acc
                 H[j, i] = acc
-        if _cholesky_rebuild(H, n, L) < 0:
+        if _cholesky_rebuild(H, n, L, 0) < 0:
             r = np.empty(n)
             delta = np.empty(n)
             shifted = np.empty(n + 1)

@@ -574,6 +574,44 @@ def test_kernel_pivot_dependency_is_the_affine_combination():
     np.testing.assert_allclose(nu, np.append(-a, 1.0), atol=1e-12)
 
 
+def test_kernel_drops_a_dependent_warm_start_point_and_refactors_the_rest():
+    """A warm start whose corral holds an affinely dependent point, ``q_3 = 0.5 q_0 - 1.5 q_1 +
+    2 q_2``: Caratheodory's reduction empties ``q_1`` (the largest ratio), not the dependent
+    point, so every factor row after position 1 must be recomputed.  The kernel's point must
+    be the nearest point of the hull (cvxpy), from that start as from a cold one."""
+    from spherecodes import _wolfe
+
+    rng = np.random.default_rng(3)
+    Q = rng.standard_normal((3, 5)) + 2.0                # away from the origin: a boundary point
+    Q = np.vstack([Q, np.array([0.5, -1.5, 2.0]) @ Q, rng.standard_normal((4, 5)) + 2.0])
+    ref = cvxpy_hull_distance(np.zeros(5), Q.T)
+    for lam0 in (np.array([0.2] * 5 + [0.0] * 3), np.zeros(8)):
+        lam, _ = _wolfe.min_norm_point(Q, np.empty((0, 0)), np.arange(8), 0, lam0, 1e-14, 500)
+        assert lam.min() >= 0 and abs(lam.sum() - 1) < 1e-12
+        assert abs(np.linalg.norm(lam @ Q) - ref) <= 1e-8
+
+
+def test_kernel_refactor_after_a_dependent_point_leaves_matches_the_new_corral():
+    """``_wolfe._factor_reduced`` on the corral of the test above: ``q_1`` leaves, the
+    weights keep the point (Caratheodory), and the factor (reciprocal diagonal) and
+    right-hand side are those of the new corral, recomputed here with numpy."""
+    from spherecodes import _wolfe
+
+    rng = np.random.default_rng(3)
+    Q = rng.standard_normal((3, 5)) + 2.0
+    Q = np.vstack([Q, np.array([0.5, -1.5, 2.0]) @ Q, rng.standard_normal((4, 5)) + 2.0])
+    S, lam, C, H, L, alpha, _, in_S, _, rhs, beta = _wolfe.workspace(8, 5)
+    S[:5], lam[:5], in_S[:5] = np.arange(5), 0.2, True
+    C[:5, :8] = Q[:5] @ Q.T                              # C[i, b] = <q_{S_i}, q_b>
+    s = _wolfe._factor_reduced(Q, C, S, lam, H, L, rhs, beta, alpha, in_S, 5, 0)
+    assert s == 4 and list(S[:s]) == [0, 2, 3, 4] and list(np.flatnonzero(in_S)) == [0, 2, 3, 4]
+    np.testing.assert_allclose(lam[:s] @ Q[S[:s]], 0.2 * Q[:5].sum(axis=0), atol=1e-12)
+    D = Q[S[1:s]] - Q[S[0]]
+    F = np.tril(L[:s - 1, :s - 1], -1) + np.diag(1.0 / np.diag(L[:s - 1, :s - 1]))
+    np.testing.assert_allclose(F @ F.T, D @ D.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rhs[:s - 1], -D @ Q[S[0]], rtol=1e-12, atol=1e-12)
+
+
 # A code from a reviewer's search (stop 26) on which the pivot, as first written, lost a tight
 # bracket that the kernel had had.
 _NEAR_DUPLICATE_ARC = np.array([
