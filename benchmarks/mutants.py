@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spherecodes.cli import ScriptParser, _nonneg_int
+from spherecodes.cli import ScriptParser, _nonneg_int, _positive_float
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -369,8 +369,12 @@ MUTANTS = [
 ]
 
 
-def run_mutant(index: int, workdir: Path) -> tuple[bool, str, float]:
-    """Apply mutant ``index`` to a fresh copy of the repository; ``(killed, first failure, seconds)``."""
+def run_mutant(index: int, workdir: Path, timeout: float = 600.0) -> tuple[bool, str, float]:
+    """Apply mutant ``index`` to a fresh copy of the repository; ``(killed, first failure, seconds)``.
+
+    Tests that run past ``timeout`` seconds count as a kill (a mutant that makes a loop
+    endless hangs its tests rather than failing them), reported as such.
+    """
     name, path, old, new, tests = MUTANTS[index]
     dst = workdir / str(index)
     shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.nbi", "*.nbc",
@@ -381,17 +385,25 @@ def run_mutant(index: int, workdir: Path) -> tuple[bool, str, float]:
         raise SystemExit(f"mutant {index} ({name}): the line to replace occurs {text.count(old)} times in {path}")
     target.write_text(text.replace(old, new))
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                       cwd=dst, env={**os.environ, "PYTHONPATH": str(dst)}, capture_output=True, text=True)
-    first = next((ln for ln in r.stdout.splitlines() if ln.startswith("FAILED")), "")
-    shutil.rmtree(dst, ignore_errors=True)
-    return r.returncode != 0, first, time.perf_counter() - t0
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                           cwd=dst, env={**os.environ, "PYTHONPATH": str(dst)}, capture_output=True, text=True,
+                           timeout=timeout)
+        killed = r.returncode != 0
+        first = next((ln for ln in r.stdout.splitlines() if ln.startswith("FAILED")), "")
+    except subprocess.TimeoutExpired:
+        killed, first = True, f"TIMED OUT after {timeout:g} s (the tests hang)"
+    finally:
+        shutil.rmtree(dst, ignore_errors=True)
+    return killed, first, time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
     ap = ScriptParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("mutants", nargs="*", type=_nonneg_int, help="mutant numbers (default: all)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--timeout", type=_positive_float, default=600.0,
+                    help="seconds a mutant's tests may run; past it they count as killed (default 600)")
     args = ap.parse_args(argv)
     if args.list:
         for i, (name, path, *_ ) in enumerate(MUTANTS):
@@ -404,7 +416,7 @@ def main(argv=None) -> int:
     survivors = []
     with tempfile.TemporaryDirectory(prefix="spherecodes-mutants-") as tmp:
         for i in chosen:
-            killed, first, seconds = run_mutant(i, Path(tmp))
+            killed, first, seconds = run_mutant(i, Path(tmp), args.timeout)
             print(f"[{i:2d}] {'killed' if killed else 'SURVIVED':8s} {MUTANTS[i][0]}  ({seconds:.0f} s)  {first}",
                   flush=True)
             if not killed:

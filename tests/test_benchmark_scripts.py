@@ -480,3 +480,29 @@ def test_every_mutant_still_finds_the_line_it_breaks():
     stale = [(i, name) for i, (name, path, old, new, tests) in enumerate(mod.MUTANTS)
              if (ROOT / path).read_text().count(old) != 1 or old == new]
     assert not stale, stale
+
+
+def test_a_mutant_whose_tests_hang_counts_as_killed_after_the_timeout(monkeypatch, tmp_path):
+    """benchmarks/mutants.py stops a mutant's tests at ``--timeout`` and reports a kill (before,
+    a mutant that made the endgame's hops endless blocked the run with no word)."""
+    import importlib.util
+    import subprocess
+
+    spec = importlib.util.spec_from_file_location("mutants_under_test", BENCH / "mutants.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    seen = {}
+
+    def hang(cmd, timeout=None, **kw):
+        seen["timeout"] = timeout
+        raise subprocess.TimeoutExpired(cmd, timeout)
+
+    monkeypatch.setattr(mod.subprocess, "run", hang)
+    monkeypatch.setattr(mod.shutil, "copytree", lambda src, dst, **kw: (dst / "spherecodes").mkdir(parents=True))
+    index = next(i for i, m in enumerate(mod.MUTANTS) if m[1] == "spherecodes/_wolfe.py")
+    line = mod.MUTANTS[index][2]
+    monkeypatch.setattr(mod.Path, "read_text", lambda self: line)
+    monkeypatch.setattr(mod.Path, "write_text", lambda self, text: None)
+    killed, first, _ = mod.run_mutant(index, tmp_path, timeout=7.0)
+    assert killed and "TIMED OUT after 7 s" in first and seen["timeout"] == 7.0
+
