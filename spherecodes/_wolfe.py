@@ -101,8 +101,10 @@ Workspace = namedtuple("Workspace", [
 # on a random code, 14 (and 3.4 pivots, 4.2 refactorizations) on a polished one,
 # each a chain of small triangular solves.  Three changes of stop 35 shortened
 # the chains: the factors store the reciprocals of their diagonals (no division),
-# the substitutions run by columns (_forward, _backward), and a refactorization
-# starts at the first changed row (_load_cholesky).  Whole one_vs_rest_distances
+# the substitutions split their latency chains while reading the factor by rows
+# (_forward, _backward; reading it by columns made a Softmax code at (128, 1000),
+# corrals of order 124, 30 % slower), and a refactorization starts at the first
+# changed row (_load_cholesky).  Whole one_vs_rest_distances
 # calls (benchmarks/bench_one_vs_rest.py, before -> after, separate processes on
 # the same machine): (10, 100) random 0.274 -> 0.247 ms, polished Tammes 0.565 ->
 # 0.476 ms; (64, 2048) 136 -> 127 ms; (128, 8192) 2876 -> 2692 ms.
@@ -114,16 +116,34 @@ def _forward(L, n, y):
 
     Every factor ``L`` of this module stores the *reciprocals* of its
     diagonal: the substitutions multiply instead of dividing.  Both
-    substitutions run by columns (each solved entry updates the ones after
-    it): the updates are independent, so the critical path is one multiply
-    and one fused update per row instead of a whole dot product per row (a
-    third of the kernel's time at (10, 100) went to those latency chains).
+    substitutions read ``L`` along its rows (contiguous: at the corrals of
+    order 100 of d = 128 the column-wise reads of a factor of 1 MiB cost 30 %
+    of a whole call) and keep the critical path short: here each row's dot
+    product runs in four independent partial sums (:func:`_dot4`), in
+    :func:`_backward` each solved entry updates the others independently.
     """
     for i in range(n):
-        yi = y[i] * L[i, i]
-        y[i] = yi
-        for t in range(i + 1, n):
-            y[t] -= L[t, i] * yi
+        y[i] = (y[i] - _dot4(L, i, y, i)) * L[i, i]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _dot4(L, i, y, n):
+    """``sum_{t < n} L[i, t] y[t]`` in four interleaved partial sums (a quarter of the latency chain)."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    t = 0
+    while t + 4 <= n:
+        a0 += L[i, t] * y[t]
+        a1 += L[i, t + 1] * y[t + 1]
+        a2 += L[i, t + 2] * y[t + 2]
+        a3 += L[i, t + 3] * y[t + 3]
+        t += 4
+    while t < n:
+        a0 += L[i, t] * y[t]
+        t += 1
+    return (a0 + a1) + (a2 + a3)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -145,10 +165,9 @@ def _cholesky_row(M, L, n):
     """
     for i in range(n):
         L[n, i] = M[n, i]
-    _forward(L, n, L[n])
-    acc = M[n, n]
-    for t in range(n):
-        acc -= L[n, t] * L[n, t]
+    row = L[n]
+    _forward(L, n, row)
+    acc = M[n, n] - _dot4(L, n, row, n)
     if not acc > 1e-14 * M[n, n]:
         return False
     L[n, n] = 1.0 / np.sqrt(acc)
