@@ -32,6 +32,8 @@ from spherecodes.cli import ScriptParser, _nonneg_int, _positive_float
 ROOT = Path(__file__).resolve().parents[1]
 
 HULL_TESTS = ["tests/test_certificate.py", "tests/test_hull.py", "tests/test_measures.py"]
+LARGE_CORRAL_DROP = ("tests/test_certificate.py::"
+                     "test_kernel_drop_in_a_large_corral_downdates_the_factor_or_asks_for_a_rebuild")
 #: (name, file, the line as it is, the wrong line, tests that must fail)
 MUTANTS = [
     ("certificate lower bound = upper bound (double-double path)", "spherecodes/_wolfe.py",
@@ -364,8 +366,16 @@ MUTANTS = [
     ("a Caratheodory drop keeps the stale factor rows after it", "spherecodes/_wolfe.py",
      "        first = out", "        first = s",
      ["tests/test_certificate.py::test_kernel_refactor_after_a_dependent_point_leaves_matches_the_new_corral"]),
-    ("a minor-cycle drop keeps the stale factor rows after it", "spherecodes/_wolfe.py",
-     "            first = min(first, i)", "            pass", HULL_TESTS),
+    ("a dropped point's right-hand side entry stays", "spherecodes/_wolfe.py",
+     "                    rhs[t] = rhs[t + 1]", "                    pass", [LARGE_CORRAL_DROP]),
+    ("a dropped reference point is downdated like the others", "spherecodes/_wolfe.py",
+     "    if first > 0 and s > DOWNDATE_MIN_CORRAL:", "    if first >= 0 and s > DOWNDATE_MIN_CORRAL:",
+     [LARGE_CORRAL_DROP]),
+    ("a drop in a small corral keeps the stale factor rows after it", "spherecodes/_wolfe.py",
+     "            first = i                    # the first position dropped", "            first = s", HULL_TESTS),
+    ("the factor's downdate skips the rotations of the rows below", "spherecodes/_wolfe.py",
+     "            L[i, r] = c * x + sn * y", "            L[i, r] = x",
+     ["tests/test_certificate.py::test_kernel_cholesky_delete_is_the_factor_of_the_submatrix"]),
 ]
 
 

@@ -17,8 +17,9 @@ Numerics (see DESIGN.md, "Exact at every scale"):
   with ``H = [<d_i, d_j>]``, ``d_i = q_{S_i} - q_{S_0}`` (positive definite
   iff S is affinely independent; nothing mixes the scale of the differences
   with that of the points, see :func:`_load_cholesky`); H's Cholesky factor
-  is extended by one row when a point enters and recomputed from the first
-  changed row when points leave or pivot;
+  is extended by one row when a point enters, downdated by Givens rotations
+  when one leaves (:func:`_cholesky_delete`), and recomputed from the first
+  changed row after a pivot;
 * the stopping test is relative, ``||x||^2 - min_b <x, q_b> <= tol ||x||^2``
   (the certificate's relative width), with a rounding floor that scales with
   the corral and the candidate, never with the farthest candidate;
@@ -52,6 +53,7 @@ INSIDE = 3     # ||x||^2 at rounding level of the corral: v may lie in the hull
 EPS = 2.0 ** -53           # unit roundoff
 ETA = 2.0 ** -1074         # smallest subnormal: the absolute error of a product that underflows
 SAFE = 2.0 ** -900         # products at least this large (or 0) are exact in double-double
+DOWNDATE_MIN_CORRAL = 16    # drops downdate the factor in larger corrals, refactor it in smaller ones
 REFINE_ITERS = 3           # iterative-refinement sweeps of the certificate
 
 
@@ -99,16 +101,19 @@ Workspace = namedtuple("Workspace", [
 # from 0.85-0.89 to 0.55 ms on a polished Tammes code (same process, one core).
 # Past the counting, a solve at (10, 100) is latency-bound: 7 major steps a class
 # on a random code, 14 (and 3.4 pivots, 4.2 refactorizations) on a polished one,
-# each a chain of small triangular solves.  Three changes of stop 35 shortened
-# the chains: the factors store the reciprocals of their diagonals (no division),
-# the substitutions split their latency chains while reading the factor by rows
+# each a chain of small triangular solves.  Stop 35 shortened the chains: the
+# factors store the reciprocals of their diagonals (no division), and the
+# substitutions split their latency chains while reading the factor by rows
 # (_forward, _backward; reading it by columns made a Softmax code at (128, 1000),
-# corrals of order 124, 30 % slower), and a refactorization starts at the first
-# changed row (_load_cholesky).  Whole one_vs_rest_distances
-# calls (benchmarks/bench_one_vs_rest.py, before -> after, separate processes on
-# the same machine, docs/tables/bench_one_vs_rest.md): (10, 100) random 0.274 ->
-# 0.257 ms, polished Tammes 0.565 -> 0.495 ms; (128, 8192) 2876 -> 2727 ms; a
-# Softmax code at (128, 1000) 5.05 -> 3.85 s.
+# corrals of order 124, 30 % slower).  It also cut the refactorizations: a point
+# that leaves is rotated out of the factor (_cholesky_delete; on that code a
+# class takes 130 major steps and 13 drops, and refactoring after the drops was
+# about 40 % of its time), and after a pivot the factor is recomputed from the
+# first changed row (_load_cholesky).  Whole one_vs_rest_distances calls, before
+# -> after, separate processes on the same machine (docs/tables/bench_one_vs_rest.md):
+# ca4cbdb -> stop 35: (10, 100) random 0.274 -> 0.243 ms, polished Tammes 0.565
+# -> 0.475 ms; (128, 8192) 2876 -> 2683 ms; the Softmax code at (128, 1000)
+# 5.05 -> 1.56 s.
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -184,6 +189,39 @@ def _cholesky_rebuild(Msmall, s, L, start):
         if not _cholesky_row(Msmall, L, n):
             return n
     return -1
+
+
+@njit(cache=True, nogil=True, refcount=False)
+def _cholesky_delete(L, n, p):
+    """Remove row and column ``p`` of ``L L^T`` (order ``n``) from its factor, in place.
+
+    The rows after ``p`` move up one; each then has one entry right of its
+    diagonal, which a Givens rotation of two adjacent columns clears (the
+    rotations keep ``L L^T``): ``O((n - p)^2)`` operations where refactoring
+    those rows costs ``O((n - p) n^2)``.  Reciprocal diagonals as everywhere
+    (:func:`_forward`).  Returns False where a rotation degenerates (a zero
+    pair: the caller refactors).
+    """
+    for r in range(p, n - 1):
+        for t in range(r + 1):
+            L[r, t] = L[r + 1, t]
+        L[r, r + 1] = 1.0 / L[r + 1, r + 1]   # the moved row's diagonal, as a value
+    for r in range(p, n - 1):
+        a = L[r, r]
+        b = L[r, r + 1]
+        h = np.sqrt(a * a + b * b)       # the squares are entries of H in size: no scaling needed
+        if not h > 0.0:
+            return False
+        c = a / h
+        sn = b / h
+        for i in range(r + 1, n - 1):
+            x = L[i, r]
+            y = L[i, r + 1]
+            L[i, r] = c * x + sn * y
+            L[i, r + 1] = c * y - sn * x
+        L[r, r] = 1.0 / h
+        L[r, r + 1] = 0.0
+    return True
 
 
 @njit(cache=True, nogil=True, refcount=False, fastmath={"reassoc", "contract"})
@@ -288,8 +326,8 @@ def _load_cholesky(P, C, S, s, H, L, rhs, first):
 
     ``first`` is the first corral position whose point changed since the
     factor was valid: the rows of ``H``, ``rhs`` and ``L`` before it stay (a
-    pivot or a drop in the middle of a corral of 10 recomputes about half of
-    the factor); 0 or 1 rebuild everything (0: the reference point changed).
+    pivot in the middle of a corral recomputes about half of the factor); 0 or
+    1 rebuild everything (0: the reference point changed).
     """
     first = max(first, 1)
     for i in range(first, s):
@@ -442,13 +480,18 @@ def _rounding_floors(lam, S, sq, s, jmin, cround, explicit):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _drop_vanished(S, lam, alpha, C, in_S, s, m):
+def _drop_vanished(S, lam, alpha, C, L, rhs, in_S, s, m):
     """Move ``lam`` toward the affine minimizer ``alpha`` until a weight vanishes; drop those points.
 
     Takes the largest step ``theta`` keeping ``lam`` nonnegative, then removes
     every point whose weight is (to 1e-15) zero, at least the smallest, with
-    its row of ``C`` (m candidates).  Returns the new corral size (the weights
-    renormalized) and the first position dropped.
+    its row of ``C`` (m candidates).  In corrals of more than
+    ``DOWNDATE_MIN_CORRAL`` points each also leaves ``rhs`` and the factor
+    (:func:`_cholesky_delete`).  Returns the new corral size (the weights
+    renormalized) and the first corral position whose factor row is stale:
+    -1 after the downdates, 0 where the reference point ``S[0]`` left (every
+    difference changes) or a rotation degenerated, else the first position
+    dropped (small corrals: refactoring from there costs no more).
     """
     theta = 1.0
     for i in range(s):
@@ -461,12 +504,24 @@ def _drop_vanished(S, lam, alpha, C, in_S, s, m):
         lam[i] = theta * alpha[i] + (1.0 - theta) * lam[i]
         if lam[i] < lam[ibest]:
             ibest = i
+    first = -1
+    for i in range(s - 1, -1, -1):
+        if i == ibest or lam[i] <= 1e-15:
+            first = i                    # the first position dropped
+    if first > 0 and s > DOWNDATE_MIN_CORRAL:
+        first = -1
+        n = s - 1                        # the factor's order
+        for i in range(s - 1, 0, -1):    # last first: the positions before i keep their rows
+            if i == ibest or lam[i] <= 1e-15:
+                if not _cholesky_delete(L, n, i - 1):
+                    first = 0
+                for t in range(i - 1, n - 1):
+                    rhs[t] = rhs[t + 1]
+                n -= 1
     w = 0
-    first = s
     for i in range(s):
         if i == ibest or lam[i] <= 1e-15:
             in_S[S[i]] = False
-            first = min(first, i)
             continue
         S[w] = S[i]
         lam[w] = lam[i]
@@ -607,7 +662,7 @@ def _minor_cycle(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, m, first):
             s = _factor_reduced(P, C, S, lam, H, L, rhs, beta, alpha, in_S, s, first)
         if s == 1 or _affine(L, s, rhs, beta, alpha) > 1e-15:
             break
-        s, first = _drop_vanished(S, lam, alpha, C, in_S, s, m)
+        s, first = _drop_vanished(S, lam, alpha, C, L, rhs, in_S, s, m)
     if s == 1:
         lam[0] = 1.0
     else:

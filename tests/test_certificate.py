@@ -612,6 +612,55 @@ def test_kernel_refactor_after_a_dependent_point_leaves_matches_the_new_corral()
     np.testing.assert_allclose(rhs[:s - 1], -D @ Q[S[0]], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("p", [0, 1, 4, 6])
+def test_kernel_cholesky_delete_is_the_factor_of_the_submatrix(p):
+    """``_wolfe._cholesky_delete`` (Givens rotations on the factor) against numpy's Cholesky
+    factor of ``H`` without row and column ``p``; the module's factors store reciprocal
+    diagonals, and Cholesky factors with positive diagonals are unique."""
+    from spherecodes import _wolfe
+
+    rng = np.random.default_rng(p)
+    D = rng.standard_normal((7, 9))
+    H = D @ D.T
+    L = np.zeros((8, 8))
+    assert all(_wolfe._cholesky_row(H, L, n) for n in range(7))
+    assert _wolfe._cholesky_delete(L, 7, p)
+    keep = np.delete(np.arange(7), p)
+    F = np.tril(L[:6, :6], -1) + np.diag(1.0 / np.diag(L[:6, :6]))
+    np.testing.assert_allclose(F, np.linalg.cholesky(H[np.ix_(keep, keep)]), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("drop", [0, 5, 19])
+def test_kernel_drop_in_a_large_corral_downdates_the_factor_or_asks_for_a_rebuild(drop):
+    """``_wolfe._drop_vanished`` on a corral of 20 points (past ``DOWNDATE_MIN_CORRAL``):
+    a point other than the reference leaves the factor and right-hand side of the
+    remaining corral (numpy's Cholesky factor and ``-D q_0``); the reference point
+    ``S[0]`` leaving asks for a rebuild (every difference changes)."""
+    from spherecodes import _wolfe
+
+    s, d = 20, 24
+    assert s > _wolfe.DOWNDATE_MIN_CORRAL
+    rng = np.random.default_rng(drop)
+    Q = rng.standard_normal((s, d)) + 1.0
+    S, lam, C, H, L, alpha, _, in_S, _, rhs, _ = _wolfe.workspace(s, d)
+    S[:s], lam[:s], in_S[:s] = np.arange(s), 1.0 / s, True
+    C[:s, :s] = Q @ Q.T
+    assert _wolfe._load_cholesky(Q, C, S, s, H, L, rhs, 0) < 0
+    alpha[:s] = 1.0 / s
+    alpha[drop] = -0.5                                   # the weight that vanishes first
+    w, first = _wolfe._drop_vanished(S, lam, alpha, C, L, rhs, in_S, s, s)
+    keep = np.delete(np.arange(s), drop)
+    assert w == s - 1 and list(S[:w]) == list(keep) and not in_S[drop]
+    if drop == 0:
+        assert first == 0
+        return
+    assert first == -1
+    D = Q[keep[1:]] - Q[keep[0]]
+    F = np.tril(L[:w - 1, :w - 1], -1) + np.diag(1.0 / np.diag(L[:w - 1, :w - 1]))
+    np.testing.assert_allclose(F @ F.T, D @ D.T, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(rhs[:w - 1], -D @ Q[keep[0]], rtol=1e-12, atol=1e-12)
+
+
 # A code from a reviewer's search (stop 26) on which the pivot, as first written, lost a tight
 # bracket that the kernel had had.
 _NEAR_DUPLICATE_ARC = np.array([
