@@ -505,14 +505,15 @@ def _drop_vanished(S, lam, alpha, C, L, rhs, in_S, s, m):
         if lam[i] < lam[ibest]:
             ibest = i
     first = -1
-    for i in range(s - 1, -1, -1):
+    for i in range(s - 1, -1, -1):       # the points that leave lose their in_S mark
         if i == ibest or lam[i] <= 1e-15:
+            in_S[S[i]] = False
             first = i                    # the first position dropped
     if first > 0 and s > DOWNDATE_MIN_CORRAL:
         first = -1
         n = s - 1                        # the factor's order
         for i in range(s - 1, 0, -1):    # last first: the positions before i keep their rows
-            if i == ibest or lam[i] <= 1e-15:
+            if not in_S[S[i]]:
                 if not _cholesky_delete(L, n, i - 1):
                     first = 0
                 for t in range(i - 1, n - 1):
@@ -520,8 +521,7 @@ def _drop_vanished(S, lam, alpha, C, L, rhs, in_S, s, m):
                 n -= 1
     w = 0
     for i in range(s):
-        if i == ibest or lam[i] <= 1e-15:
-            in_S[S[i]] = False
+        if not in_S[S[i]]:
             continue
         S[w] = S[i]
         lam[w] = lam[i]

@@ -574,6 +574,19 @@ def test_kernel_pivot_dependency_is_the_affine_combination():
     np.testing.assert_allclose(nu, np.append(-a, 1.0), atol=1e-12)
 
 
+def _dependent_corral():
+    """8 points of R^5 away from the origin (the nearest point of their hull is on its
+    boundary), point 3 the affine combination ``0.5 q_0 - 1.5 q_1 + 2 q_2``; ``(8, 5)``."""
+    rng = np.random.default_rng(3)
+    Q = rng.standard_normal((3, 5)) + 2.0
+    return np.vstack([Q, np.array([0.5, -1.5, 2.0]) @ Q, rng.standard_normal((4, 5)) + 2.0])
+
+
+def _factor(L, n):
+    """The leading n x n Cholesky factor of a kernel factor ``L``, whose diagonal holds reciprocals."""
+    return np.tril(L[:n, :n], -1) + np.diag(1.0 / np.diag(L[:n, :n]))
+
+
 def test_kernel_drops_a_dependent_warm_start_point_and_refactors_the_rest():
     """A warm start whose corral holds an affinely dependent point, ``q_3 = 0.5 q_0 - 1.5 q_1 +
     2 q_2``: Caratheodory's reduction empties ``q_1`` (the largest ratio), not the dependent
@@ -581,9 +594,7 @@ def test_kernel_drops_a_dependent_warm_start_point_and_refactors_the_rest():
     be the nearest point of the hull (cvxpy), from that start as from a cold one."""
     from spherecodes import _wolfe
 
-    rng = np.random.default_rng(3)
-    Q = rng.standard_normal((3, 5)) + 2.0                # away from the origin: a boundary point
-    Q = np.vstack([Q, np.array([0.5, -1.5, 2.0]) @ Q, rng.standard_normal((4, 5)) + 2.0])
+    Q = _dependent_corral()
     ref = cvxpy_hull_distance(np.zeros(5), Q.T)
     for lam0 in (np.array([0.2] * 5 + [0.0] * 3), np.zeros(8)):
         lam, _ = _wolfe.min_norm_point(Q, np.empty((0, 0)), np.arange(8), 0, lam0, 1e-14, 500)
@@ -597,9 +608,7 @@ def test_kernel_refactor_after_a_dependent_point_leaves_matches_the_new_corral()
     right-hand side are those of the new corral, recomputed here with numpy."""
     from spherecodes import _wolfe
 
-    rng = np.random.default_rng(3)
-    Q = rng.standard_normal((3, 5)) + 2.0
-    Q = np.vstack([Q, np.array([0.5, -1.5, 2.0]) @ Q, rng.standard_normal((4, 5)) + 2.0])
+    Q = _dependent_corral()
     S, lam, C, H, L, alpha, _, in_S, _, rhs, beta = _wolfe.workspace(8, 5)
     S[:5], lam[:5], in_S[:5] = np.arange(5), 0.2, True
     C[:5, :8] = Q[:5] @ Q.T                              # C[i, b] = <q_{S_i}, q_b>
@@ -607,7 +616,7 @@ def test_kernel_refactor_after_a_dependent_point_leaves_matches_the_new_corral()
     assert s == 4 and list(S[:s]) == [0, 2, 3, 4] and list(np.flatnonzero(in_S)) == [0, 2, 3, 4]
     np.testing.assert_allclose(lam[:s] @ Q[S[:s]], 0.2 * Q[:5].sum(axis=0), atol=1e-12)
     D = Q[S[1:s]] - Q[S[0]]
-    F = np.tril(L[:s - 1, :s - 1], -1) + np.diag(1.0 / np.diag(L[:s - 1, :s - 1]))
+    F = _factor(L, s - 1)
     np.testing.assert_allclose(F @ F.T, D @ D.T, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(rhs[:s - 1], -D @ Q[S[0]], rtol=1e-12, atol=1e-12)
 
@@ -626,7 +635,7 @@ def test_kernel_cholesky_delete_is_the_factor_of_the_submatrix(p):
     assert all(_wolfe._cholesky_row(H, L, n) for n in range(7))
     assert _wolfe._cholesky_delete(L, 7, p)
     keep = np.delete(np.arange(7), p)
-    F = np.tril(L[:6, :6], -1) + np.diag(1.0 / np.diag(L[:6, :6]))
+    F = _factor(L, 6)
     np.testing.assert_allclose(F, np.linalg.cholesky(H[np.ix_(keep, keep)]), rtol=1e-12, atol=1e-12)
 
 
@@ -656,7 +665,7 @@ def test_kernel_drop_in_a_large_corral_downdates_the_factor_or_asks_for_a_rebuil
         return
     assert first == -1
     D = Q[keep[1:]] - Q[keep[0]]
-    F = np.tril(L[:w - 1, :w - 1], -1) + np.diag(1.0 / np.diag(L[:w - 1, :w - 1]))
+    F = _factor(L, w - 1)
     np.testing.assert_allclose(F @ F.T, D @ D.T, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(rhs[:w - 1], -D @ Q[keep[0]], rtol=1e-12, atol=1e-12)
 
