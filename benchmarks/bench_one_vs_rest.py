@@ -5,7 +5,8 @@ against baselines timed in the same process mean anything):
 
 1. time ratio against cvxpy/Clarabel, the problem compiled once with
    parameters and re-solved for every class, at (d=10, K=100) (ours: the
-   fastest of the calls that fit in 0.5 s; cvxpy: the faster of two loops),
+   fastest of the calls that fit in 0.5 s; cvxpy: the fastest of the loops
+   that fit in 1 s, at least five: a disturbed loop would flatter the ratio),
    on a random code and on a polished Tammes code (20 s search, seed 0), the
    kind of code the polish calls it on;
 2. time ratio and error of a re-implementation of the paper's estimate
@@ -14,7 +15,9 @@ against baselines timed in the same process mean anything):
    (128, 8192) (numpy's syrk path is skipped past K = 8192: OpenBLAS 0.3.31 was
    seen to segfault in it at K = 20000);
 4. peak memory (fresh subprocess) against the size of the K x K Gram matrix;
-5. cold start in a fresh process: import + first call, numba cache warm and cold.
+5. cold start in a fresh process: import + first call, numba cache warm and cold;
+6. the time of a whole call at small K, and how much of it the compiled kernel takes
+   (the rest is validation, allocation, dispatch and the result object).
 
 Usage::
 
@@ -103,7 +106,7 @@ def against_cvxpy(W, label, report, key):
     ours = best_time_budget(lambda: one_vs_rest_distances(W))
     exact = one_vs_rest_distances(W)
     run, ref, t_compile = cvxpy_loop(W)
-    t_cvx = best_time(run, repeat=2)
+    t_cvx = best_time_budget(run, seconds=1.0)
     diff = float(np.max(np.abs(exact.distance - ref)))
     print(f"{label}: ours {ours * 1e3:.3f} ms   cvxpy loop {t_cvx * 1e3:.1f} ms (first call incl. compile "
           f"{t_compile * 1e3:.0f} ms)   ratio {t_cvx / ours:.0f}x   target >= 1000x")
@@ -134,7 +137,26 @@ def subgradient_estimate(W, steps=10_000, step0=0.5):
     return best
 
 
+def per_call_overhead(d, K):
+    """Seconds of a whole ``one_vs_rest_distances`` call on a random ``(d, K)`` code, and of its
+    compiled kernel alone on the same code (Gram path, arrays prepared beforehand)."""
+    from spherecodes import hull
+
+    W = random_code(d, K)
+    one_vs_rest_distances(W)
+    call = best_time_budget(lambda: one_vs_rest_distances(W))
+    WT = np.ascontiguousarray(W.T)
+    G = WT @ W
+    out = hull._gram_outputs(K, d)
+    ks = np.arange(K)
+    m0 = hull._default_neighbors(d, K)
+    solve = hull._kernel().solve_classes_gram
+    kernel = best_time_budget(lambda: solve(WT, W, G, ks, m0, 1e-12, *out))
+    return call, kernel
+
+
 def peak_memory(d, K):
+
     """Peak resident memory (MiB) of a fresh process during the call, and the Gram size.
 
     The kernel's high-water mark (VmHWM) is reset just before the call, so the
@@ -228,6 +250,13 @@ def main(argv=None):
         print(f"(d={d}, K={K}): peak RSS {peak:.0f} MiB (before the call {base:.0f} MiB, "
               f"increase {peak - base:.0f} MiB); one K x K Gram matrix would be {gram:.0f} MiB")
         report[f"memory_{d}_{K}"] = dict(base_mib=base, peak_mib=peak, gram_mib=gram)
+
+    print("== a whole call at small K against its compiled kernel (same process)")
+    for d, K in [(3, 5), (3, 20), (10, 100)]:
+        call, kernel = per_call_overhead(d, K)
+        print(f"(d={d}, K={K}): call {call * 1e6:.1f} us   kernel {kernel * 1e6:.1f} us   "
+              f"the rest {(call - kernel) * 1e6:.1f} us")
+        report[f"call_{d}_{K}"] = dict(call_s=call, kernel_s=kernel)
 
     print("== cold start in a fresh process: import + first call (d=3, K=20)")
     warm = cold_start()

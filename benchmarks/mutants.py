@@ -376,7 +376,14 @@ MUTANTS = [
     ("the factor's downdate skips the rotations of the rows below", "spherecodes/_wolfe.py",
      "            L[i, r] = c * x + sn * y", "            L[i, r] = x",
      ["tests/test_certificate.py::test_kernel_cholesky_delete_is_the_factor_of_the_submatrix"]),
+    ("check_int's fast path for a plain int skips the minimum", "spherecodes/_validation.py",
+     "    if type(value) is int and value >= minimum:", "    if type(value) is int:",
+     ["tests/test_validation.py::test_check_int"]),
+    ("check_tol lets an infinite float through", "spherecodes/_validation.py",
+     "    if not (math.isfinite(value) and value > 0):", "    if not value > 0:",
+     ["tests/test_validation.py"]),
 ]
+
 
 
 def run_mutant(index: int, workdir: Path, timeout: float = 600.0) -> tuple[bool, str, float]:

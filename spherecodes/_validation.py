@@ -26,8 +26,10 @@ raise ``ValueError``.  Every message names the parameter.
 """
 from __future__ import annotations
 
+import math
 import numbers
 import sys
+
 
 import numpy as np
 
@@ -50,6 +52,8 @@ def _is_real_scalar(value) -> bool:
 
 def check_int(value, name: str, *, minimum: int) -> int:
     """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
+    if type(value) is int and value >= minimum:     # the common case, without the ABC checks below
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         if _is_real_scalar(value) and np.isfinite(value) and float(value).is_integer():
             value = int(value)
@@ -63,6 +67,8 @@ def check_int(value, name: str, *, minimum: int) -> int:
 
 def check_real(value, name: str) -> float:
     """Return ``value`` as a float if it is a real number (not a bool or a string)."""
+    if type(value) is float:                        # the common case, without the ABC checks below
+        return value
     if not _is_real_scalar(value):
         raise ArgumentTypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     try:
@@ -96,7 +102,7 @@ def check_reals(values, name: str, *, check=None) -> np.ndarray:
 def check_tol(value, name: str = "tol") -> float:
     """A tolerance: a finite real number ``> 0``."""
     value = check_real(value, name)
-    if not (np.isfinite(value) and value > 0):
+    if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     return value
 
@@ -130,6 +136,8 @@ def check_seconds(value, name: str, *, positive: bool = False) -> float:
 
 def check_bool(value, name: str) -> bool:
     """A flag: ``True``/``False`` (numpy bools and the integers 0 and 1 accepted)."""
+    if value is True or value is False:
+        return value
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (numbers.Integral, np.integer)) and int(value) in (0, 1):
