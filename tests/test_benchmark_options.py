@@ -58,6 +58,7 @@ BAD = [
     ("gpu_smoke.py", ["--quick", "--device", "cpu", "--out", "o", "--threads", "-1"], "--threads"),
     ("mutants.py", ["--list", "-1"], "mutants"),
     ("paper_optima.py", ["--report-only", "--workers", "0"], "--workers"),
+    ("profile_kernel.py", ["--seconds", "0"], "--seconds"),
     ("tammes_vs_softmax.py", ["--report-only", "--no-figure", "--d", "3", "--K-max", "5", "--restarts", "0"],
      "--restarts"),
     ("universal_codes.py", ["--only", "pentagon", "--sample", "-1"], "--sample"),
