@@ -17,7 +17,8 @@ against baselines timed in the same process mean anything):
 4. peak memory (fresh subprocess) against the size of the K x K Gram matrix;
 5. cold start in a fresh process: import + first call, numba cache warm and cold;
 6. the time of a whole call at small K, and how much of it the compiled kernel takes
-   (the rest is validation, allocation, dispatch and the result object).
+   (the rest is validation, the transposed copy and the Gram product, allocation,
+   dispatch and the result object).
 
 Usage::
 
@@ -156,7 +157,6 @@ def per_call_overhead(d, K):
 
 
 def peak_memory(d, K):
-
     """Peak resident memory (MiB) of a fresh process during the call, and the Gram size.
 
     The kernel's high-water mark (VmHWM) is reset just before the call, so the

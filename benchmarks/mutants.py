@@ -385,7 +385,6 @@ MUTANTS = [
 ]
 
 
-
 def run_mutant(index: int, workdir: Path, timeout: float = 600.0) -> tuple[bool, str, float]:
     """Apply mutant ``index`` to a fresh copy of the repository; ``(killed, first failure, seconds)``.
 

@@ -115,29 +115,46 @@ def main(argv=None):
         os.environ["NUMBA_CACHE_DIR"] = tmp
         from spherecodes import _wolfe, one_vs_rest_distances
 
+        print(f"making the {args.code} code and compiling the kernels (a fresh numba cache) ...", flush=True)
         W = make_code(args.code, args.d, args.K, args.seed)
-        print("compiling the kernels (a fresh numba cache) ...", flush=True)
         one_vs_rest_distances(W)
         path = write_perf_map(kernel_symbols(_wolfe), os.getpid())
-        data = os.path.join(tmp, "perf.data")
-        rec = subprocess.Popen([perf, "record", "-q", "-F", "4000", "-o", data, "-p", str(os.getpid()),
-                                "--", "sleep", str(args.seconds)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)                       # perf attaches
-        calls, t0 = 0, time.perf_counter()
-        while rec.poll() is None:
-            one_vs_rest_distances(W)
-            calls += 1
-        wall = time.perf_counter() - t0
-        if rec.returncode != 0 or not os.path.exists(data):
-            sys.exit(f"perf record failed: {rec.stderr.read().strip()}")
-        rep = subprocess.run([perf, "report", "-i", data, "--no-children", "--sort", "sym", "--stdio"],
-                             capture_output=True, text=True)
-        os.unlink(path)
+        try:
+            calls, wall, rows, err = sample(perf, W, args.seconds, os.path.join(tmp, "perf.data"))
+        finally:
+            os.unlink(path)
+    if not rows:
+        sys.exit(f"perf recorded no samples of this process ({err or 'no error message'}); "
+                 "try a longer --seconds")
     print(f"one_vs_rest_distances on a {args.code} code at (d={args.d}, K={args.K}): {calls} calls, "
           f"{wall / max(calls, 1) * 1e3:.3f} ms each (perf sampling included)")
-    rows = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
     print("\n".join(ln.rstrip()[:100] for ln in rows[:args.top]))
+
+
+def sample(perf, W, seconds, data):
+    """Call ``one_vs_rest_distances(W)`` while ``perf record`` samples this process for ``seconds``.
+
+    Returns ``(calls, wall seconds, report rows, perf's error text)``; the rows are
+    ``perf report``'s per-function shares, empty when it recorded nothing.
+    """
+    from spherecodes import one_vs_rest_distances
+
+    rec = subprocess.Popen([perf, "record", "-q", "-F", "4000", "-o", data, "-p", str(os.getpid()),
+                            "--", "sleep", str(seconds)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)                       # perf attaches
+    calls, t0 = 0, time.perf_counter()
+    while rec.poll() is None:
+        one_vs_rest_distances(W)
+        calls += 1
+    wall = time.perf_counter() - t0
+    err = rec.stderr.read().strip()
+    if rec.returncode != 0 or not os.path.exists(data):
+        return calls, wall, [], err
+    rep = subprocess.run([perf, "report", "-i", data, "--no-children", "--sort", "sym", "--stdio"],
+                         capture_output=True, text=True)
+    rows = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    return calls, wall, rows if rep.returncode == 0 else [], err or rep.stderr.strip()
 
 
 if __name__ == "__main__":

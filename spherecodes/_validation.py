@@ -30,7 +30,6 @@ import math
 import numbers
 import sys
 
-
 import numpy as np
 
 #: Unit-norm tolerance for float64 input (and the floor for every dtype).
@@ -110,7 +109,7 @@ def check_tol(value, name: str = "tol") -> float:
 def check_rtol(value, name: str = "rtol") -> float:
     """A relative tolerance that may be zero: a finite real number ``>= 0``."""
     value = check_real(value, name)
-    if not (np.isfinite(value) and value >= 0):
+    if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return value
 
@@ -127,9 +126,9 @@ def check_seconds(value, name: str, *, positive: bool = False) -> float:
         ``None`` is the way to ask for no limit).
     """
     seconds = check_real(value, name)
-    if positive and not (np.isfinite(seconds) and seconds > 0):
+    if positive and not (math.isfinite(seconds) and seconds > 0):
         raise ValueError(f"{name} must be a positive finite number of seconds (None: no limit), got {value!r}")
-    if not (np.isfinite(seconds) and seconds >= 0):
+    if not (math.isfinite(seconds) and seconds >= 0):
         raise ValueError(f"{name} must be a finite number of seconds, at least 0 (None: no limit), got {value!r}")
     return seconds
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
-
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
