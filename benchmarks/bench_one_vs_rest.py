@@ -47,6 +47,14 @@ def random_code(d, K, seed=0):
     return W / np.linalg.norm(W, axis=0)
 
 
+def polished_code(d, K, seed=0):
+    """A Tammes code from a 20 s search on one core: the kind of code the polish calls the kernel
+    on (its contacts share a hyperplane with each codeword, which makes the kernel pivot)."""
+    from spherecodes import tammes_code
+
+    return tammes_code(d, K, seed=seed, time_limit=20.0, executor="serial").W
+
+
 def best_time(fn, repeat=5):
     """Minimum wall time over ``repeat`` calls (the least disturbed run)."""
     times = []
@@ -210,9 +218,7 @@ def main(argv=None):
     print("== (d=10, K=100) against cvxpy/Clarabel, compiled once, looped over classes")
     W = random_code(10, 100)
     ours, exact = against_cvxpy(W, "random code", report, "cvxpy")
-    # the polish calls it on codes like this one, whose contacts share a hyperplane (harder)
-    from spherecodes import tammes_code
-    polished = tammes_code(10, 100, seed=0, time_limit=20.0, executor="serial").W
+    polished = polished_code(10, 100)
     against_cvxpy(polished, "Tammes code (tammes_code(10, 100, seed=0, time_limit=20))", report, "cvxpy_polished")
 
     t = time.perf_counter()

@@ -84,16 +84,6 @@ def write_perf_map(syms, pid):
     return path
 
 
-def make_code(kind, d, K, seed):
-    import numpy as np
-
-    if kind == "random":
-        W = np.random.default_rng(seed).standard_normal((d, K))
-        return W / np.linalg.norm(W, axis=0)
-    from spherecodes import tammes_code
-    return tammes_code(d, K, seed=seed, time_limit=20.0, executor="serial").W
-
-
 def main(argv=None):
     ap = ScriptParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--code", choices=["random", "tammes"], default="random",
@@ -116,7 +106,9 @@ def main(argv=None):
         from spherecodes import _wolfe, one_vs_rest_distances
 
         print(f"making the {args.code} code and compiling the kernels (a fresh numba cache) ...", flush=True)
-        W = make_code(args.code, args.d, args.K, args.seed)
+        from bench_one_vs_rest import polished_code, random_code
+
+        W = (random_code if args.code == "random" else polished_code)(args.d, args.K, seed=args.seed)
         one_vs_rest_distances(W)
         path = write_perf_map(kernel_symbols(_wolfe), os.getpid())
         try:
