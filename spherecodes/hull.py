@@ -36,12 +36,11 @@ memory to two ``block_size x K`` matrices.
 """
 from __future__ import annotations
 
-import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -199,7 +198,7 @@ class OneVsRest:
                 f"max gap={float(np.max(self.upper - self.lower)):.2g}{cut})")
 
 
-@functools.cache
+@cache
 def _kernel():
     # Imported lazily: numba compiles (or loads its cache) on first use only; cached, since
     # the import statement costs about a microsecond per call even once the module is loaded.
