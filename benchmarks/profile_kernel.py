@@ -103,11 +103,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         # A fresh cache: the kernels compile here, and only then list their functions.
         os.environ["NUMBA_CACHE_DIR"] = tmp
+        from bench_one_vs_rest import polished_code, random_code
         from spherecodes import _wolfe, one_vs_rest_distances
 
         print(f"making the {args.code} code and compiling the kernels (a fresh numba cache) ...", flush=True)
-        from bench_one_vs_rest import polished_code, random_code
-
         W = (random_code if args.code == "random" else polished_code)(args.d, args.K, seed=args.seed)
         one_vs_rest_distances(W)
         path = write_perf_map(kernel_symbols(_wolfe), os.getpid())
