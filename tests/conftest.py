@@ -1,3 +1,7 @@
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -16,3 +20,18 @@ def random_code(rng, d, K):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name):
+    """A script of benchmarks/ as a module, its ``main`` not run (``name`` without ``.py``)."""
+    sys.path.insert(0, str(BENCH))      # the scripts import each other
+    try:
+        spec = importlib.util.spec_from_file_location(f"{name}_under_test", BENCH / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(BENCH))
+    return mod

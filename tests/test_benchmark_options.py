@@ -4,7 +4,6 @@ script stops while parsing its arguments."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,22 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import load_script
 from spherecodes import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
-
-
-def load(name):
-    """A benchmark script as a module (its ``main`` not run)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location(f"{name}_options_under_test", BENCH / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(BENCH))
-    return mod
 
 
 # (script, arguments, the option the message must name); every affected script once.  The other
@@ -81,7 +69,7 @@ def test_cells_parse_to_the_cells_written_out():
     assert cli.parse_cells("3:5-7,4:24") == [(3, 5), (3, 6), (3, 7), (4, 24)]
     assert cli.parse_cells(" 3:5-9:2 , 3:5 ") == [(3, 5), (3, 7), (3, 9), (3, 5)]  # in order, repeats kept
     assert cli.parse_cells("64x1000,8X20", sep="x") == [(64, 1000), (8, 20)]
-    bench_solvers = load("bench_solvers")
+    bench_solvers = load_script("bench_solvers")
     assert bench_solvers.parse_cells("large,4:24") == [(10, 100), (20, 200), (4, 24)]
     d3 = bench_solvers.parse_cells("d3")
     assert d3[:3] == [(3, 5), (3, 6), (3, 7)] and d3[55:58] == [(3, 60), (3, 65), (3, 70)] and d3[-1] == (3, 130)
@@ -123,7 +111,7 @@ def test_bench_solvers_default_cells_and_seeds_unchanged(monkeypatch, capsys):
         raise Stop
 
     monkeypatch.setattr(spherecodes.executor, "get_executor", stop)
-    bench_solvers = load("bench_solvers")
+    bench_solvers = load_script("bench_solvers")
     with pytest.raises(Stop):
         bench_solvers.main(["--out", "/nonexistent/bench_solvers_options_test"])
     assert capsys.readouterr().out.startswith("# bench_solvers: 99 cells (0 already in")

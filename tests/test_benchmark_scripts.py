@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -100,14 +101,11 @@ def test_paper_optima_completes_a_certificate_cut_by_the_time_limit(tmp_path, mo
     neighbours, met at their centroid), while the cut certificate only knows the nearest
     codeword, 2/sqrt(3) away: 'ours' must be 2/3, not 2/sqrt(3).
     """
-    import importlib.util
     import itertools
 
     from spherecodes import SphereCode
 
-    spec = importlib.util.spec_from_file_location("paper_optima_under_test", BENCH / "paper_optima.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("paper_optima")
     cube = np.array(list(itertools.product([-1.0, 1.0], repeat=3))).T / np.sqrt(3.0)
     cut = SphereCode.from_W(cube, problem="softmax", certificate_time_limit=0.0)
     assert cut.settings["certified_classes"] < 8 and cut.rho_upper > 1.1  # the premise: a cut certificate
@@ -243,11 +241,7 @@ def test_paper_optima_numeric_cell(tmp_path):
 
 def test_tammes_vs_softmax_flags_cells_below_a_larger_K():
     """The optimum is non-increasing in K, so a smaller-K value below a larger-K one is a shortfall."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tvs", BENCH / "tammes_vs_softmax.py")
-    tvs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tvs)
+    tvs = load_script("tammes_vs_softmax")
     rows = [{"d": 4, "K": 9, "rho_softmax": 0.9}, {"d": 4, "K": 10, "rho_softmax": 0.7},
             {"d": 4, "K": 11, "rho_softmax": 0.8}, {"d": 5, "K": 11, "rho_softmax": 0.5}]
     assert tvs.monotonicity_shortfalls(rows) == [(4, 10, 0.7, 11, 0.8)]
@@ -472,11 +466,7 @@ def test_bench_large_k_prints_and_keeps_a_row_without_the_baseline(tmp_path, mon
 def test_every_mutant_still_finds_the_line_it_breaks():
     """benchmarks/mutants.py breaks each guarded line by text replacement; a line edited since
     would make its mutant a silent no-op (two were found stale in stop 25)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mutants_under_test", BENCH / "mutants.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("mutants")
     stale = [(i, name) for i, (name, path, old, new, tests) in enumerate(mod.MUTANTS)
              if (ROOT / path).read_text().count(old) != 1 or old == new]
     assert not stale, stale
@@ -485,12 +475,9 @@ def test_every_mutant_still_finds_the_line_it_breaks():
 def test_a_mutant_whose_tests_hang_counts_as_killed_after_the_timeout(monkeypatch, tmp_path):
     """benchmarks/mutants.py stops a mutant's tests at ``--timeout`` and reports a kill (before,
     a mutant that made the endgame's hops endless blocked the run with no word)."""
-    import importlib.util
     import subprocess
 
-    spec = importlib.util.spec_from_file_location("mutants_under_test", BENCH / "mutants.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("mutants")
     seen = {}
 
     def hang(cmd, timeout=None, **kw):
@@ -505,4 +492,3 @@ def test_a_mutant_whose_tests_hang_counts_as_killed_after_the_timeout(monkeypatc
     monkeypatch.setattr(mod.Path, "write_text", lambda self, text: None)
     killed, first, _ = mod.run_mutant(index, tmp_path, timeout=7.0)
     assert killed and "TIMED OUT after 7 s" in first and seen["timeout"] == 7.0
-
