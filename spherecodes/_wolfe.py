@@ -99,21 +99,11 @@ Workspace = namedtuple("Workspace", [
 # :func:`spherecodes._jit.njit`): bit-identical results; the Gram kernel's
 # time for all 100 classes went from 0.39-0.42 to 0.28-0.29 ms on random codes and
 # from 0.85-0.89 to 0.55 ms on a polished Tammes code (same process, one core).
-# Past the counting, a solve at (10, 100) is latency-bound: 7 major steps a class
-# on a random code, 14 (and 3.4 pivots, 4.2 refactorizations) on a polished one,
-# each a chain of small triangular solves.  Stop 35 shortened the chains: the
-# factors store the reciprocals of their diagonals (no division), and the
-# substitutions split their latency chains while reading the factor by rows
-# (_forward, _backward; reading it by columns made a Softmax code at (128, 1000),
-# corrals of order 124, 30 % slower).  It also cut the refactorizations: a point
-# that leaves is rotated out of the factor (_cholesky_delete; on that code a
-# class takes 130 major steps and 13 drops, and refactoring after the drops was
-# about 40 % of its time), and after a pivot the factor is recomputed from the
-# first changed row (_load_cholesky).  Whole one_vs_rest_distances calls, before
-# -> after, separate processes on the same machine (docs/tables/bench_one_vs_rest.md):
-# ca4cbdb -> stop 35: (10, 100) random 0.274 -> 0.243 ms, polished Tammes 0.565
-# -> 0.475 ms; (128, 8192) 2876 -> 2683 ms; the Softmax code at (128, 1000)
-# 5.05 -> 1.56 s.
+# Past the counting, a solve is latency-bound (chains of small triangular solves;
+# counts, cycles and timings in docs/tables.md, "The one-vs-rest kernel against
+# cvxpy"): hence the reciprocal diagonals and split chains of _forward/_backward,
+# the downdate of _cholesky_delete, and refactoring from the first changed row
+# (_load_cholesky).
 
 
 @njit(cache=True, nogil=True, inline="always")
