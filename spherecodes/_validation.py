@@ -438,6 +438,9 @@ def as_code(W, *, normalize: bool = False, atol: float | None = None, name: str 
         hint = ""
         if u == 2.0 ** -53 and dev[k] <= unit_norm_atol(2.0 ** -24, d):
             hint = "; normalized in float32? pass the float32 array itself"
+        elif layout == "columns":
+            # the usual slip: a PyTorch weight read as columns, where normalize=True alone gives a wrong code
+            hint = "; if the classes are rows, (K, d) like nn.Linear.weight, pass layout='rows'"
         raise ValueError(
             f"{name} {word}s must have unit norm (tolerance {tol:.2g}); {word} {k} has norm {norm:.12g}"
             f" (pass normalize=True to rescale{hint})")
@@ -463,7 +466,10 @@ def as_labels(y, N: int, *, layout: str = "columns", name: str = "labels y") -> 
         raise ValueError(f"{name} must be 1-D, got ndim={y.ndim}")
     if y.shape[0] != N:
         where = "columns (H is (d, N))" if layout == "columns" else "rows (H is (N, d))"
-        raise ValueError(f"{name} has length {y.shape[0]} but H has N={N} {where}")
+        hint = ""
+        if layout == "columns":
+            hint = "; if the samples are rows, (N, d), pass layout='rows'"
+        raise ValueError(f"{name} has length {y.shape[0]} but H has N={N} {where}{hint}")
     if y.size and not np.issubdtype(y.dtype, np.integer):
         if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)

@@ -7,7 +7,7 @@ Subcommands (``spherecodes SUBCOMMAND --help`` for the options of each)::
     spherecodes hardmax -d 3 -K 8 -n 2          # the HardMax problem (5)
     spherecodes measure W.npy [--rows]          # separation of a code / trained classifier
     spherecodes plot W.npz --out code.png       # a picture of a code
-    spherecodes bounds -d 512 -K 1000000        # Theorem 3.9 (+ numeric optimum when cheap)
+    spherecodes bounds -d 512 -K 1000000        # Theorem 3.9 (+ a numeric search when cheap)
     spherecodes compare -d 3 -K 8               # Tammes vs Softmax side by side
     spherecodes table --d 3:4 --K 5:8           # a sweep of compare
     spherecodes train ...                       # delegates to spherecodes.train.cli
@@ -23,6 +23,7 @@ import math
 import os
 import sys
 import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -339,7 +340,8 @@ def _cli_terms(message: str) -> str:
     for api, cli in (("pass normalize=True to rescale", "pass --normalize to rescale"),
                      ("normalize=True", "--normalize"), ("rows=True (--rows)", "--rows"),
                      ("rows=False (--columns)", "--columns"), ("key= (--key)", "--key"),
-                     ("pass rows=True", "pass --rows"), ("the float32 array itself", "a float32 file")):
+                     ("pass rows=True", "pass --rows"), ("pass layout='rows'", "pass --rows"),
+                     ("the float32 array itself", "a float32 file")):
         message = message.replace(api, cli)
     return message
 
@@ -382,20 +384,27 @@ def _cmd_measure(args):
             if Wr.shape != W.shape:
                 raise CLIError(f"--reference has shape {Wr.shape}, expected {W.shape} (d, K)")
             opt = measure_code(Wr)["rho_one_vs_rest"]
-            source = f"reference {args.reference}"
+            kind, source = "reference", f"reference {args.reference}"
         else:
             opt, source = known_optimum(d, K)
+            kind = "optimum"
             if opt is None:
                 with _ExecutorScope(args) as ex:
                     code, elapsed = _run_solver("softmax", d, K, args, executor=ex)
                 opt = code.rho_one_vs_rest
-                source = f"numeric Softmax Code (best of the restarts, {elapsed:.1f} s)"
+                # a search's best is a lower bound on the optimum, never the optimum itself
+                kind = "best found"
+                source = (f"numeric Softmax Code, best of the restarts in {elapsed:.1f} s: "
+                          "a lower bound on the optimum")
         gap = opt - m["rho_one_vs_rest"]
-        obj["gnc2"] = {"optimum": opt, "optimum_source": source, "gap": gap,
+        obj["gnc2"] = {"optimum": opt if kind == "optimum" else None, "compared_with": kind,
+                       "compared_rho": opt, "source": source, "gap": gap,
                        "ratio": m["rho_one_vs_rest"] / opt if opt > 0 else None}
+        label = {"optimum": "optimum rho", "reference": "reference rho", "best found": "best rho found"}[kind]
+        note = "  (the gap to the optimum is at least this)" if kind == "best found" else ""
         lines += [
-            f"  GNC2: optimum rho         : {opt:.12f}  [{source}]",
-            f"        gap optimum - rho   : {gap:.3e}  (ratio {m['rho_one_vs_rest'] / opt if opt > 0 else float('nan'):.6f})",
+            f"  GNC2: {label:<20}: {opt:.12f}  [{source}]",
+            f"        gap (that - rho)    : {gap:.3e}  (ratio {m['rho_one_vs_rest'] / opt if opt > 0 else float('nan'):.6f}){note}",
         ]
     _emit(args, obj, lines)
     return 0
@@ -441,13 +450,15 @@ def _cmd_bounds(args):
         with _ExecutorScope(args) as ex:
             code, elapsed = _run_solver("softmax", d, K, args, executor=ex)
         m = measure_code(code, rtol=code.rattler_rtol)
-        obj["numeric_optimum"] = m["rho_one_vs_rest"]
+        # the certificate brackets this code's rho; the optimum is at least its lower end
+        obj["numeric_best"] = m["rho_one_vs_rest"]
         obj["numeric_certificate"] = [m["rho_lower"], m["rho_upper"]]
         obj["numeric_time"] = elapsed
-        lines.append(f"  numeric optimum           : {m['rho_one_vs_rest']:.12f}  "
-                     f"(certificate {bracket(m['rho_lower'], m['rho_upper'], '.12f')}, best found in {elapsed:.1f} s)")
+        lines.append(f"  numeric, best found       : {m['rho_one_vs_rest']:.12f}  "
+                     f"(certificate of this code {bracket(m['rho_lower'], m['rho_upper'], '.12f')}, "
+                     f"{elapsed:.1f} s; the optimum is at least {round_down(m['rho_lower'], '.12f')})")
     elif opt is None and args.optimum == "auto":
-        lines.append(f"  numeric optimum           : skipped (d*K = {d * K} > {args.cheap}; use --optimum always)")
+        lines.append(f"  numeric, best found       : skipped (d*K = {d * K:.6g} > {args.cheap}; use --optimum always)")
     if args.target_rho is not None:
         tr = _size_dimension(K, args.target_rho)
         obj.update(tr)
@@ -583,13 +594,19 @@ def _positive_float(text):
     return _finite_float(text, zero=False)
 
 
+_MAX_CLASS_COUNT = Decimal(sys.float_info.max)
+
+
 def _class_count(text):
+    # Decimal, not float: "1e100" is 10**100 exactly, not the integer nearest its double
     try:
-        v = float(text)
-    except ValueError:
+        v = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
         raise argparse.ArgumentTypeError(f"expected a number of classes, got {text!r}") from None
-    if not (math.isfinite(v) and v == int(v) and v >= 1):
+    if not (v.is_finite() and v == v.to_integral_value() and v >= 1):
         raise argparse.ArgumentTypeError(f"expected a positive integer number of classes, got {text!r}")
+    if v > _MAX_CLASS_COUNT:      # the bounds are evaluated in floating point
+        raise argparse.ArgumentTypeError(f"expected at most 1.7e308 classes, got {text!r}")
     return int(v)
 
 
@@ -788,11 +805,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=_cmd_plot)
 
-    p = sub.add_parser("bounds", help="Theorem 3.9 bounds (plus the numeric optimum when cheap)")
+    p = sub.add_parser("bounds", help="Theorem 3.9 bounds (plus a numeric search when cheap)")
     p.add_argument("-d", type=_positive_int, required=True, help="feature dimension d >= 2")
     p.add_argument("-K", type=_class_count, required=True, help="number of classes (1e6 notation accepted)")
     p.add_argument("--optimum", choices=("auto", "always", "never"), default="auto",
-                   help="solve for the numeric optimum: auto = when d*K <= --cheap and no closed form")
+                   help="search for a Softmax Code (its rho is a lower bound on the optimum): auto = when d*K <= --cheap and no closed form")
     p.add_argument("--cheap", type=_positive_int, default=200, help="d*K limit for --optimum auto (default 200)")
     p.add_argument("--target-rho", type=_positive_float, default=None, metavar="RHO",
                    help="also report the d range that Theorem 3.9 allows for margin RHO at this K")
@@ -807,8 +824,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("table", help="a sweep of compare over d and K (Markdown table, --out CSV)")
-    p.add_argument("--d", default="3:4", help="dimensions: N, A:B (inclusive), A:B:STEP or a,b,c (default 3:4)")
-    p.add_argument("--K", default=None, help="class counts (same syntax); default d+2 .. --K-max")
+    # -d/-K as in every other subcommand; --d/--K kept
+    p.add_argument("-d", "--d", dest="d", default="3:4",
+                   help="dimensions: N, A:B (inclusive), A:B:STEP or a,b,c (default 3:4)")
+    p.add_argument("-K", "--K", dest="K", default=None, help="class counts (same syntax); default d+2 .. --K-max")
     p.add_argument("--K-max", type=_positive_int, default=8, help="largest K when --K is not given (default 8)")
     _add_solver(p, dims=False, out=False)
     p.add_argument("--out", default=None, metavar="FILE.csv", help="write the rows as CSV")
@@ -836,6 +855,7 @@ def main(argv=None) -> int:
 
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        warnings.simplefilter("once")    # e.g. compare's two solvers on one closed-form cell: one line
         return _main(argv)
 
 

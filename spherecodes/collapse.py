@@ -272,7 +272,10 @@ def gnc3(W, H, y, *, normalize_means: bool = True, normalize: bool = False, layo
     Returns
     -------
     float
-        Dimensionless; in ``[0, 2]`` with ``normalize_means``.
+        Dimensionless; in ``[0, 2]`` with ``normalize_means``, up to rounding and
+        the unit-norm tolerance of ``W``: features on their classifiers give
+        values of order 1e-16 of either sign (not clamped, so that a mean over
+        runs stays unbiased).
 
     Raises
     ------

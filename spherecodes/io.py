@@ -209,7 +209,7 @@ def load_weights(path, *, rows: bool | None = None, normalize: bool = False, key
                     else A, normalize=normalize, layout=layout)
     except ValueError as exc:
         msg = str(exc)
-        if not rows and ("K >= 2" in msg or (rows is None and A.shape[0] > A.shape[1])):
+        if not rows and "layout='rows'" not in msg and ("K >= 2" in msg or (rows is None and A.shape[0] > A.shape[1])):
             msg += "; if the classes are rows, pass rows=True (--rows)"
         raise ValueError(f"{Path(path)}: {msg}") from None
     if rows is None:

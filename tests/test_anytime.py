@@ -236,6 +236,22 @@ def test_closed_forms_reject_what_every_path_rejects():
         softmax_code(3, 6, seed=-1)
     with pytest.warns(UserWarning, match="beta_base ignored"):
         assert softmax_code(3, 6, beta_base=2.0).status == "closed_form"
+    # "serial" (compare_cell's default) is no executor to ignore; a real one is named
+    with pytest.warns(UserWarning, match=r"Theorem 3.3\): time_limit ignored"):
+        softmax_code(3, 6, time_limit=5, executor="serial")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool, pytest.warns(UserWarning, match="time_limit, executor ignored"):
+        softmax_code(3, 6, time_limit=5, executor=pool)
+
+
+def test_cli_prints_a_repeated_warning_once(capsys):
+    from spherecodes import cli
+
+    # compare runs two solvers on the closed-form cell (3, 5): one warning, not one per solver
+    assert cli.main(["compare", "-d", "3", "-K", "5", "--time-limit", "5"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("time_limit ignored") == 1 and "executor" not in err
 
 
 def test_final_polish_takes_each_basin_once():

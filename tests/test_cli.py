@@ -140,6 +140,20 @@ def test_measure_gnc2_against_closed_form_optimum(tmp_path):
     assert g["gap"] == pytest.approx(1.0 - rho, abs=1e-7)
 
 
+def test_measure_gnc2_numeric_search_is_not_called_the_optimum(tmp_path):
+    # d = 3, K = 7: no closed form, so --gnc2 searches; its best is a lower bound on the optimum only
+    W = random_code(12, 3, 7)
+    f = tmp_path / "w.npy"
+    np.save(f, W)
+    common = ("--gnc2", "--restarts", "2", "--seed", "0", "--workers", "1", "--no-progress")
+    g = json.loads(run("measure", f, "--json", *common).stdout)["gnc2"]
+    assert g["optimum"] is None and g["compared_with"] == "best found"
+    rho = min(cvxpy_one_vs_rest(W, k) for k in range(7))
+    assert g["gap"] == pytest.approx(g["compared_rho"] - rho, abs=1e-7)
+    text = run("measure", f, *common).stdout
+    assert "best rho found" in text and "optimum rho" not in text
+
+
 @pytest.mark.parametrize("args,words", [
     (("softmax-code", "-d", "3", "-K", "1"), ["K must be >= 2"]),
     (("softmax-code", "-d", "0", "-K", "5"), ["-d"]),
@@ -184,7 +198,7 @@ def test_bounds_json_matches_theorem_39_formula():
     assert b["theorem39_lower"] == pytest.approx(lo, rel=1e-12)
     assert b["theorem39_upper"] == pytest.approx(up, rel=1e-12)
     assert b["theorem39_applicable"] is True  # 100 >= sqrt(2 pi sqrt(10 e)) = 5.72
-    assert "numeric_optimum" not in b
+    assert "numeric_best" not in b
 
 
 def test_bounds_large_K_and_target_rho():
@@ -198,12 +212,26 @@ def test_bounds_large_K_and_target_rho():
     # the smallest d with lower bound >= 0.3, and with (uncapped) upper bound >= 0.3
     assert thm39(ds, 10 ** 6)[0] >= 0.3 > thm39(ds - 1, 10 ** 6)[0]
     assert dn <= ds
+    # "1e100" is 10**100 exactly (a float would give 10**100 + 1.59e83); past the doubles: exit 2
+    b = json.loads(run("bounds", "-d", "3", "-K", "1e100", "--json").stdout)
+    assert b["K"] == 10 ** 100
+    assert_bad(run("bounds", "-d", "3", "-K", "1e100000000"), "-K", "at most")
+
+
+def test_bounds_numeric_search_is_labelled_a_lower_bound():
+    args = ("bounds", "-d", "3", "-K", "7", "--restarts", "2", "--seed", "0", "--workers", "1", "--no-progress")
+    b = json.loads(run(*args, "--json").stdout)
+    assert b["known_optimum"] is None and "numeric_optimum" not in b
+    lo, up = b["numeric_certificate"]
+    assert lo <= b["numeric_best"] <= up
+    text = run(*args).stdout
+    assert "best found" in text and "optimum is at least" in text and "numeric optimum" not in text
 
 
 def test_bounds_reports_closed_form_optimum():
     p = run("bounds", "-d", "3", "-K", "5", "--json")
     b = json.loads(p.stdout)
-    assert b["known_optimum"] == 1.0 and "numeric_optimum" not in b
+    assert b["known_optimum"] == 1.0 and "numeric_best" not in b
     p = run("bounds", "-d", "2", "-K", "7", "--json")
     assert json.loads(p.stdout)["known_optimum"] == pytest.approx(1 - math.cos(2 * math.pi / 7), abs=1e-15)
 
@@ -252,7 +280,8 @@ def test_compare_and_table(tmp_path):
     assert r["rho_softmax"] == pytest.approx(1.0, abs=1e-8) and r["rho_tammes"] == pytest.approx(1.0, abs=1e-8)
     assert r["agree"] is True and r["one_minus_t"] == pytest.approx(1.0, abs=1e-7)
     out = tmp_path / "t.csv"
-    p = run("table", "--d", "3", "--K", "5,6", "--restarts", "2", "--seed", "0", "--workers", "1", "--out", out)
+    # -d/-K as in the other subcommands (--d/--K are the same options)
+    p = run("table", "-d", "3", "-K", "5,6", "--restarts", "2", "--seed", "0", "--workers", "1", "--out", out)
     assert p.returncode == 0, p.stderr
     assert "| d | K |" in p.stdout and "2 of 2 cells agree" in p.stdout
     import csv

@@ -141,6 +141,16 @@ def test_messages_speak_the_users_layout_and_options(tmp_path, capsys):
     np.save(tmp_path / "w.npy", R)
     rc, _, err = run_cli(capsys, "measure", tmp_path / "w.npy", "--rows")
     assert rc == 2 and "row 70 has norm" in err and "--normalize" in err and "normalize=True" not in err
+    # read as columns, a PyTorch-style (K, d) weight is named as the likely slip, once
+    with pytest.raises(ValueError, match="column [0-9]+ has norm .*pass layout='rows'"):
+        sc.rho_one_vs_rest(R)
+    with pytest.raises(ValueError, match="row 70 has norm") as exc:
+        sc.rho_one_vs_rest(R, layout="rows")
+    assert "layout=" not in str(exc.value)
+    rc, _, err = run_cli(capsys, "measure", tmp_path / "w.npy")
+    assert rc == 2 and err.count("--rows") == 1 and "layout=" not in err
+    with pytest.raises(ValueError, match=r"H has N=4 columns \(H is \(d, N\)\); .*pass layout='rows'"):
+        sc.gnc1(R, np.zeros(80, dtype=int))
 
 
 def test_nothing_outside_train_imports_torch():

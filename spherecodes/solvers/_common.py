@@ -170,10 +170,13 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
     # every path rejects what no path accepts: an unknown option or a bad seed
     SearchSettings.for_size(d, K, **{k: v for k, v in options.items() if k != "adaptive"})
     check_seed(seed)
+    # "serial" (compare_cell's default) is no executor to ignore; on the large-K path: one thread for the
+    # certificate too
+    serial = isinstance(executor, str) and executor == "serial"
     cf = closed_form(d, K) if (method == "auto" and init is None) or d == 1 else None
     if cf is not None:
         ignored = [n for n, v in (("restarts", restarts), ("time_limit", time_limit), ("hops", hops),
-                                  ("executor", executor)) if v is not None] + sorted(options)
+                                  ("executor", None if serial else executor)) if v is not None] + sorted(options)
         if ignored:
             warnings.warn(f"(d, K) = ({d}, {K}) has a closed-form optimum (Theorem 3.3): {', '.join(ignored)} "
                           "ignored (method='numeric' forces a search)", stacklevel=3)
@@ -185,7 +188,6 @@ def solve(problem, d, K, *, restarts, seed, time_limit, progress, method, execut
                                  timings={"total": t_code})
         return _with_measures_time(code, t0, t_code)
     if large_k(d, K, device):
-        serial = isinstance(executor, str) and executor == "serial"  # one thread for the certificate too
         ignored = [n for n, v in (("restarts", restarts), ("hops", hops), ("executor", None if serial else executor),
                                   ("init", init)) if v is not None] + sorted(options)
         if ignored:
