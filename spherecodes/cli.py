@@ -404,7 +404,8 @@ def _cmd_measure(args):
         note = "  (the gap to the optimum is at least this)" if kind == "best found" else ""
         lines += [
             f"  GNC2: {label:<20}: {opt:.12f}  [{source}]",
-            f"        gap (that - rho)    : {gap:.3e}  (ratio {m['rho_one_vs_rest'] / opt if opt > 0 else float('nan'):.6f}){note}",
+            f"        gap (that - rho)    : {gap:.3e}  "
+            f"(ratio {m['rho_one_vs_rest'] / opt if opt > 0 else float('nan'):.6f}){note}",
         ]
     _emit(args, obj, lines)
     return 0
@@ -809,7 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-d", type=_positive_int, required=True, help="feature dimension d >= 2")
     p.add_argument("-K", type=_class_count, required=True, help="number of classes (1e6 notation accepted)")
     p.add_argument("--optimum", choices=("auto", "always", "never"), default="auto",
-                   help="search for a Softmax Code (its rho is a lower bound on the optimum): auto = when d*K <= --cheap and no closed form")
+                   help="search for a Softmax Code (its rho is a lower bound on the optimum): "
+                        "auto = when d*K <= --cheap and no closed form")
     p.add_argument("--cheap", type=_positive_int, default=200, help="d*K limit for --optimum auto (default 200)")
     p.add_argument("--target-rho", type=_positive_float, default=None, metavar="RHO",
                    help="also report the d range that Theorem 3.9 allows for margin RHO at this K")
