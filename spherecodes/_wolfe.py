@@ -10,7 +10,7 @@ terminates finitely.  A point that would join S while affinely dependent on it
 to rounding (the rule at polished codes, whose contacts share a hyperplane) is
 pivoted in for a point of S, as in the simplex method.
 
-Numerics (see DESIGN.md, "Exact at every scale"):
+Numerics (see docs/theory.md, "Exact at every scale"):
 
 * every subproblem is shifted to the query point (``q_j = a_j - v``), and
   the corral's affine minimizer is solved in reduced form, ``H beta = rhs``

@@ -265,8 +265,10 @@ class DimensionBounds:
     sufficient : int or None
         Smallest ``d`` for which a code in OB(d, K) with
         ``rho_one_vs_rest >= rho`` is guaranteed to exist (then for every larger
-        ``d`` too).  ``None`` if no ``d <= max_d`` is guaranteed (the lower bound
-        of Theorem 3.9 never exceeds 1/2).
+        ``d`` too).  ``None`` if no ``d <= max_d`` is guaranteed: the lower bound
+        of Theorem 3.9 never exceeds 1/2, and past it only Theorem 3.3 guarantees,
+        from ``d = ceil(K / 2)`` on (``rho <= 1``; ``d = K - 1`` for ``rho <= K/(K-1)``),
+        which may lie beyond ``max_d`` (raise ``max_d``).
     max_d : int
         Largest dimension examined.
     """

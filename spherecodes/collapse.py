@@ -107,8 +107,8 @@ def gnc1(H, y, *, K=None, layout: str = "columns") -> float:
       variation outside the span of the class means is not counted.  It is
       applied in that span (thin SVD of the ``(d, K)`` means), where the
       trace is a sum of squares: never negative, and free of the spurious
-      rounding-level eigenvalues of the ``d x d`` matrix (DESIGN.md, "Exact
-      at every scale").  The value does not depend on the scale of ``H``.
+      rounding-level eigenvalues of the ``d x d`` matrix (docs/theory.md, "GNC1
+      in the span of the class means").  The value does not depend on the scale of ``H``.
 
     Parameters
     ----------

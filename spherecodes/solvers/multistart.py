@@ -703,7 +703,7 @@ def run_restarts(problem: str, d: int, K: int, *, settings: SearchSettings, seed
         ``time.time()`` by which every restart has returned its best point so far.
     progress : callable, optional
         ``progress(elapsed_seconds, best_value, n_done)``, called as restarts finish and
-        about twice a second; returning ``True`` stops the search (running restarts
+        about twice a second from the first finished restart on; returning ``True`` stops the search (running restarts
         return their best point so far, status ``"callback"``).
     init : array, optional
         Starting point of restart 0 (the others are random).

@@ -44,7 +44,8 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
         Number of classes, ``K >= 2``.
     restarts : int, optional, keyword-only
         Given: exactly that many restarts (within ``time_limit`` if also given).
-        Default with a ``time_limit``: as many as fit in it.  Default without either:
+        Default with a ``time_limit``: as many as fit in it, at most ``min(2000, max(16,
+        8 K))`` (the call may then end before the limit).  Default without either:
         adaptive, stop once at least 8 restarts ran and the best basin (max inner product
         within ``hit_tol = 3e-5``, relative) was reached 4 times (``adaptive=True`` keeps
         that stop with a ``time_limit`` too).
@@ -60,7 +61,9 @@ def softmax_code(d, K, *, restarts=None, seed=None, time_limit=None, progress=Fa
     progress : bool or callable, keyword-only
         ``True``: a tqdm bar of elapsed seconds against the budget, with the best value so
         far.  A callable is called as ``progress(elapsed_seconds, best_max_inner_product,
-        restarts_done)`` as restarts finish and about twice a second; if it returns
+        restarts_done)`` as restarts finish and about twice a second from the first
+        finished restart on (not before: there is no value yet, and at large sizes one
+        restart may take a good part of the budget); if it returns
         ``True`` the search stops there (the final polish still runs, ``status="callback"``),
         e.g. to stop at a target value.
     method : {"auto", "numeric"}, keyword-only
