@@ -218,9 +218,12 @@ def _fmt_list(v, limit=20):
 
 def _measure_lines(m: dict, title: str | None = None) -> list[str]:
     lines = [title] if title else []
+    # the non-rattlers are the classes at the minimum (within rtol): name one only when it is alone there
+    at_min = m["K"] - len(m["rattlers"]) if m.get("certified_classes", m["K"]) == m["K"] else 1
+    where = f"class {m['worst_class']}" if at_min <= 1 else f"{at_min} classes, first {m['worst_class']}"
     lines += [
         f"  d, K                      : {m['d']}, {m['K']}",
-        f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  (class {m['worst_class']}; min over k of "
+        f"  rho one-vs-rest           : {m['rho_one_vs_rest']:.12f}  ({where}; min over k of "
         "dist(w_k, hull of the others))",
         f"    certificate             : {bracket(m['rho_lower'], m['rho_upper'], '.12f')}  (lower, upper)"
         + ("" if m.get("certified_classes", m["K"]) == m["K"] else

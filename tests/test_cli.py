@@ -88,6 +88,8 @@ def test_measure_icosahedron_json_matches_closed_form(tmp_path):
     assert m["min_angle_deg"] == pytest.approx(math.degrees(math.acos(t)), abs=1e-9)
     assert m["rattlers"] == []
     assert len(m["distances"]) == 12
+    # all 12 classes tie at the minimum (the icosahedron is vertex-transitive): none is singled out
+    assert "(12 classes, first " in run("measure", f).stdout
 
 
 def test_measure_rows_csv_against_cvxpy(tmp_path):
