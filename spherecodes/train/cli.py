@@ -63,7 +63,7 @@ def _items(text):
 
 
 def _common(p, *, out):
-    p.add_argument("--out", default=out, help=f"output folder (default {out})")
+    p.add_argument("--out", default=out, help="output folder")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision for the encoder")
     p.add_argument("--threads", type=_threads, default="auto",
@@ -72,13 +72,16 @@ def _common(p, *, out):
 
 
 def _data_args(p, *, dataset="digits", encoder=None, epochs=30, lr=None, batch_size=128):
-    p.add_argument("--dataset", default=dataset, choices=["digits", "synthetic", "cifar10", "cifar100", "folder"])
+    p.add_argument("--dataset", default=dataset, choices=["digits", "synthetic", "cifar10", "cifar100", "folder"],
+                   help="digits and synthetic ship with the package; the others need --data-root")
     p.add_argument("--data-root", default=None, help="local folder for cifar10/cifar100/folder (never downloaded)")
     p.add_argument("--synthetic-K", type=_positive_int, default=100, help="classes of the synthetic dataset")
-    p.add_argument("--encoder", default=encoder, choices=[None, "mlp", "cnn", "resnet18"])
+    p.add_argument("--encoder", default=encoder, choices=[None, "mlp", "cnn", "resnet18"], metavar="{mlp,cnn,resnet18}",
+                   help="feature extractor (None: mlp for digits and synthetic, resnet18 for images)")
     p.add_argument("--epochs", type=_positive_int, default=epochs)
     p.add_argument("--batch-size", type=_positive_int, default=batch_size)
-    p.add_argument("--lr", type=_positive_float, default=lr)
+    p.add_argument("--lr", type=_positive_float, default=lr,
+                   help="learning rate (None: Adam 1e-2 for mlp/cnn, 1e-3 for resnet18; SGD 0.05)")
 
 
 def _nonneg_float(text):
@@ -118,6 +121,15 @@ _OPTION_HELP = {
     "--weight-decay": "weight decay", "--gnc-every": "epochs between two GNC evaluations",
     "--softmax-restarts": "restarts of the Softmax Code reference", "--synthetic-K": "classes of the synthetic dataset",
     "--softmax-time-limit": "seconds for the Softmax Code reference",
+    "--seeds": "comma-separated random seeds", "--dims": "comma-separated feature dimensions",
+    "--classifier": "learned (normalized weights), fixed (the code in --code) or cmf (class-mean features)",
+    "--optimizer": "adam (AdamW with weight decay) or sgd; cosine decay over the epochs",
+    "--augment": "random flips and 4-pixel crops (image inputs)",
+    "--checkpoint-every": "also keep a checkpoint every this many epochs (0: only the final one)",
+    "--classifier-lr-scale": "learned classifier's learning rate relative to --lr",
+    "--anneal-from": "temperature continuation: start tau here and run it down",
+    "--pretrain-epochs": "epochs of pre-training", "--finetune-epochs": "epochs of fine-tuning",
+    "--finetune-lr": "learning rate of fine-tuning",
 }
 
 
@@ -128,7 +140,8 @@ def build_parser():
     p = sub.add_parser("temperature", aliases=["a"], help="(a) GNC against temperature")
     _common(p, out="runs/temperature")
     _data_args(p, encoder="mlp")
-    p.add_argument("--source", default="both", choices=["ufm", "network", "both"])
+    p.add_argument("--source", default="both", choices=["ufm", "network", "both"],
+                   help="the UFM (2), a trained network, or both")
     p.add_argument("--taus", type=_floats, default=(1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01))
     p.add_argument("--ufm-d", type=_positive_int, default=3)
     p.add_argument("--ufm-K", type=_positive_int, default=8)
@@ -194,7 +207,11 @@ def build_parser():
     p.add_argument("--d", type=_positive_int, default=3)
     p.add_argument("--K", type=_positive_int, default=12)
     p.add_argument("--n", type=_positive_int, default=4)
-    p.add_argument("--tau", type=_positive_float, default=0.05)
+    p.add_argument("--tau", type=_positive_float, default=0.05,
+                   help="temperature of the cross-entropy loss (1); below --anneal-from the Adam steps run tau "
+                        "down from there to this value")
+    p.add_argument("--anneal-from", type=_positive_float, default=0.1,
+                   help="start of the temperature continuation (a value <= --tau: none)")
     p.add_argument("--steps", type=_positive_int, default=1000)
     p.add_argument("--lr", type=_positive_float, default=0.1)
     p.add_argument("--polish", type=_nonneg_int, default=300)
@@ -358,7 +375,7 @@ def _run_ufm(args):
     t0 = time.perf_counter()
     os.makedirs(args.out, exist_ok=True)
     r = train_ufm(args.d, args.K, args.n, args.tau, steps=args.steps, lr=args.lr, polish=args.polish,
-                  seed=args.seed, device=args.device, progress=args.progress)
+                  seed=args.seed, device=args.device, progress=args.progress, anneal_from=args.anneal_from)
     softmax_rho, hardmax_rho, _ = reference_optima(args.d, args.K, args.n, seed=0)
     row = {"d": args.d, "K": args.K, "n": args.n, "tau": args.tau, "loss": r.final_loss,
            "log_loss": r.final_log_loss,
