@@ -379,6 +379,9 @@ MUTANTS = [
     ("check_int's fast path for a plain int skips the minimum", "spherecodes/_validation.py",
      "    if type(value) is int and value >= minimum:", "    if type(value) is int:",
      ["tests/test_validation.py::test_check_int"]),
+    ("a rescaled code's certificate is not widened (normalize=True, float32 input)", "spherecodes/hull.py",
+     "    rescaled = normalize or unit_roundoff(W) > 2.0 ** -53     # as_code rescales these in float64",
+     "    rescaled = False", ["tests/test_certificate.py::test_certificate_covers_the_exactly_normalized_code"]),
 ]
 
 

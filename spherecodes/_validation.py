@@ -361,6 +361,17 @@ def unit_columns(M: np.ndarray) -> np.ndarray:
     return Ms / np.linalg.norm(Ms, axis=0)
 
 
+def unit_columns_error(d: int) -> float:
+    """Bound on ``||unit_columns(M)[:, k] - M[:, k] / ||M[:, k]|| ||`` for ``M`` of ``d`` rows.
+
+    The scaling by a power of two is exact; the norm has relative error at most
+    ``(d / 2 + 1) u`` (a sum of ``d`` squares, then a square root; ``u = 2^-53``)
+    and each quotient one more ``u``: at most ``(d / 2 + 2) u`` to first order (any
+    summation order).  Returned with a factor 2 to spare: ``(d + 4) u``.
+    """
+    return (d + 4.0) * 2.0 ** -53
+
+
 def check_dims(d, K) -> tuple[int, int]:
     """Validate a feature dimension ``d >= 1`` and a class count ``K >= 2``."""
     return check_int(d, "d", minimum=1), check_int(K, "K", minimum=2)

@@ -511,8 +511,10 @@ def test_time_limited_upper_bound_of_a_tiny_gap_does_not_underflow():
     difference unscaled would underflow to 0."""
     for gap in (1e-160, 1e-200):
         W = np.array([[1.0, 1.0], [0.0, gap]])
-        res = one_vs_rest_distances(W, time_limit=0, normalize=True)
-        Wn = W / np.linalg.norm(W, axis=0)
+        # unit as they are (1 + gap^2 rounds to 1): normalize=True would widen the bracket by the
+        # rescaling's rounding, ~1e-15, far above the gap (test_certificate_covers_the_exactly_normalized_code)
+        res = one_vs_rest_distances(W, time_limit=0)
+        Wn = W
         ref = mpmath.norm([mpmath.mpf(float(a)) - mpmath.mpf(float(b)) for a, b in zip(Wn[:, 0], Wn[:, 1])])
         for k in range(2):
             assert _bracket_holds(res.lower[k], res.upper[k], ref), (gap, k, res.upper[k], ref)
@@ -689,3 +691,39 @@ def test_pivot_keeps_a_near_duplicate_tight(n_neighbors, gram):
     the corral's norms within 1e8 of each other)."""
     res = one_vs_rest_distances(_NEAR_DUPLICATE_ARC, gram=gram, n_neighbors=n_neighbors)
     _check_ovr(res, _NEAR_DUPLICATE_ARC, [8], rel=1e-13)
+
+
+def _mp_unit_columns(W):
+    """The exactly normalized columns of ``W``'s doubles, in mpmath."""
+    cols = [[mpmath.mpf(float(x)) for x in W[:, k]] for k in range(W.shape[1])]
+    return [[x / mpmath.sqrt(sum(y * y for y in c)) for x in c] for c in cols]
+
+
+@pytest.mark.parametrize("gap", [1e-1, 1e-9, 1e-13])
+def test_certificate_covers_the_exactly_normalized_code(gap):
+    """normalize=True and float32 input are rescaled in float64; the certificate is for the code as
+    passed, normalized exactly: a near-duplicate pair's bracket once missed it by 5e-8 relative,
+    converged.  K = 2: the distance is the distance between the two unit vectors (mpmath)."""
+    w0 = np.array([0.6, -0.48, 0.64])
+    W = np.stack([3.7 * w0, 0.3 * (w0 + gap * np.array([0.3, 0.7, -0.2]))], axis=1)
+    a, b = _mp_unit_columns(W)
+    ref = mpmath.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+    res = one_vs_rest_distances(W, normalize=True)
+    for k in range(2):
+        assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+    # where rescaling's rounding (~1e-16) exceeds tol * distance, converged says so
+    assert res.converged.all() == (gap > 1e-2)
+    W32 = W.astype(np.float32)
+    a, b = _mp_unit_columns(W32.astype(np.float64))
+    ref32 = mpmath.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+    r32 = one_vs_rest_distances(W32, normalize=True)
+    assert all(_bracket_holds(r32.lower[k], r32.upper[k], ref32) for k in range(2))
+
+
+def test_rescaled_code_stays_converged_at_ordinary_distances():
+    # the widening (~1e-15) is far inside tol at distances of order one: converged as before
+    W = random_code(np.random.default_rng(40), 3, 8) * np.array([1e-3, 2.0, 7.0, 1.0, 0.5, 3e3, 1e-100, 1e100])
+    res = one_vs_rest_distances(W, normalize=True)
+    plain = one_vs_rest_distances(W / np.linalg.norm(W, axis=0))
+    assert res.converged.all()
+    assert np.all(res.upper - res.lower > plain.upper - plain.lower)
