@@ -230,6 +230,22 @@ def _pow2_scale(x: float) -> float:
     return float(np.ldexp(1.0, int(np.frexp(x)[1]) - 1)) if x > 0 else 1.0
 
 
+def scaled_bracket(lo: float, up: float, scale: float, exponent: int = 0) -> tuple[float, float]:
+    """``(lo, up) * scale * 2^exponent`` rounded outward (``scale`` a power of two, ``lo >= 0``).
+
+    Scaling back is exact unless the result is subnormal (rounded: one step
+    outward) or overflows (upper ``inf``, lower the largest double).
+    """
+    with np.errstate(over="ignore"):
+        lower = float(np.ldexp(lo * scale, exponent))
+        upper = float(np.ldexp(up * scale, exponent))
+    if lower < np.finfo(float).tiny:
+        lower = float(np.nextafter(lower, 0.0))
+    if upper < np.finfo(float).tiny:
+        upper = float(np.nextafter(upper, np.inf)) if upper > 0 or up > 0 else 0.0
+    return min(lower, float(np.finfo(float).max)), upper
+
+
 def _column_norms(D: np.ndarray) -> np.ndarray:
     """Euclidean norms of the columns of ``D`` ``(d, n)``, accurate at every scale.
 
@@ -359,14 +375,7 @@ def distance_to_hull(v, A, *, tol: float = 1e-12, layout: str = "columns") -> Hu
             break
     weights = np.zeros(m)
     weights[sidx] = sw
-    # scaling back is exact unless the result is subnormal (rounded: step outward) or overflows
-    # (upper inf, lower the largest double)
-    lower, upper = lo * scale, up * scale
-    if lower < np.finfo(float).tiny:
-        lower = float(np.nextafter(lower, 0.0))
-    if upper < np.finfo(float).tiny:
-        upper = float(np.nextafter(upper, np.inf)) if upper > 0 or up > 0 else 0.0
-    lower = min(lower, float(np.finfo(float).max))
+    lower, upper = scaled_bracket(lo, up, scale)
     return HullProjection(distance=nx * scale, lower=lower, upper=upper,
                           point=(vs + xh) * scale, weights=weights,
                           converged=bool(np.isfinite(upper) and upper - lower <= tol * upper))

@@ -230,23 +230,27 @@ def distance_between_hulls(A, B, *, tol: float = 1e-12, layout: str = "columns",
 
 
 def _hull_distance(A: np.ndarray, B: np.ndarray, tol: float, max_rounds: int) -> HullDistance:
-    from .hull import distance_to_hull
+    from .hull import _pow2_scale, distance_to_hull, scaled_bracket
 
     d, m = A.shape
     n = B.shape[1]
+    # Entries past 2^1000 first come down by a power of two, so that neither the centroid
+    # nor the translation overflows (exact, except entries that fall below the normal range:
+    # each loses less than 2^-1075, inside the 2 d _TINY of the shift below).
+    e0 = max(0, int(np.frexp(max(float(np.abs(A).max()), float(np.abs(B).max())))[1]) - 1000)
+    A0, B0 = (np.ldexp(A, -e0), np.ldexp(B, -e0)) if e0 else (A, B)
     # Common translation (rounded: each translated point is within u |.| of the exact one)
     # and power-of-two scaling (exact).
-    c = 0.5 * (A.mean(axis=1) + B.mean(axis=1))
-    At, Bt = A - c[:, None], B - c[:, None]
-    big = max(float(np.abs(At).max()), float(np.abs(Bt).max()))
-    scale = float(np.ldexp(1.0, int(np.frexp(big)[1]))) if big > 0 else 1.0
+    c = 0.5 * (A0.mean(axis=1) + B0.mean(axis=1))
+    At, Bt = A0 - c[:, None], B0 - c[:, None]
+    scale = _pow2_scale(max(float(np.abs(At).max()), float(np.abs(Bt).max())))
     AT = np.ascontiguousarray((At / scale).T)
     BT = np.ascontiguousarray((Bt / scale).T)
     rA = np.linalg.norm(AT, axis=1) * (1.0 + _gamma(d + 2))
     rB = np.linalg.norm(BT, axis=1) * (1.0 + _gamma(d + 2))
     # translation error of the points (scaled): ||fl(a - c) - (a - c)|| <= u ||fl(a - c)|| / (1 - u)
     shift = _up((float(rA.max()) + float(rB.max())) * _U * (1.0 + 4 * _U) + 2 * d * _TINY)
-    if not np.any(c):
+    if not np.any(c) and not e0:
         shift = 0.0                                   # no translation, nothing rounded
 
     floor = 64.0 * (d + 8) * _U * max(float(rA.max()), float(rB.max()))
@@ -304,9 +308,12 @@ def _hull_distance(A: np.ndarray, B: np.ndarray, tol: float, max_rounds: int) ->
     wA, wB = wA / sa, wB / sb
     point_a = A @ wA
     point_b = B @ wB
-    return HullDistance(distance=nx * scale, lower=lower * scale, upper=upper * scale,
+    lower, upper = scaled_bracket(lower, upper, scale, e0)
+    with np.errstate(over="ignore"):
+        distance = float(np.ldexp(nx * scale, e0))
+    return HullDistance(distance=distance, lower=lower, upper=upper,
                         point_a=point_a, point_b=point_b, weights_a=wA, weights_b=wB,
-                        converged=bool(upper - lower <= tol * upper), rounds=rounds)
+                        converged=bool(np.isfinite(upper) and upper - lower <= tol * upper), rounds=rounds)
 
 
 @dataclass(frozen=True, repr=False)

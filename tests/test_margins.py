@@ -166,3 +166,30 @@ def test_classes_are_never_truncated():
     assert np.isnan(one.distance[0]) and np.isnan(one.distance[2])
     # class 0 is the segment x = 0, the rest lies on x = 3 and x = 6: distance 3 by hand
     assert feature_margins(H, y, classes=[0]).distance[0] == pytest.approx(3.0, abs=1e-9)
+
+
+def test_hull_distance_brackets_hold_at_the_ends_of_the_doubles():
+    """Subnormal distances were scaled back unrounded (a bracket of width 0 that missed the
+    exact value); past 2^1023 the centroid overflowed to NaN.  Exact values in mpmath."""
+    import mpmath
+    import warnings
+
+    mpmath.mp.dps = 40
+    cases = [(np.array([[5e-324], [0.0]]), np.array([[0.0], [5e-324]])),
+             (np.zeros((3, 1)), np.full((3, 1), 1e-320))]
+    for A, B in cases:
+        r = distance_between_hulls(A, B)
+        ref = mpmath.sqrt(sum((mpmath.mpf(float(a)) - mpmath.mpf(float(b))) ** 2 for a, b in zip(A[:, 0], B[:, 0])))
+        assert mpmath.mpf(r.lower) <= ref <= mpmath.mpf(r.upper), (r.lower, r.upper, ref)
+        assert not r.converged          # a few subnormal steps wide: not within 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for A, B in ([[[1e308]], [[-1e308]]], [[[1.5e308, 1.7e308]], [[-1.7e308]]]):
+            r = distance_between_hulls(A, B)   # 2e308 and 3.2e308: past the largest double
+            assert r.lower == np.finfo(float).max and r.upper == np.inf and not r.converged
+        # large but finite: the same digits as the problem scaled down by a power of two
+        A, B = np.array([[1.0, 3.0], [0.0, 1.0]]), np.array([[-1.0], [0.5]])
+        big = distance_between_hulls(A * 2.0 ** 1020, B * 2.0 ** 1020)
+        small = distance_between_hulls(A, B)
+        assert big.converged and small.converged
+        assert big.lower <= np.ldexp(small.distance, 1020) <= big.upper
