@@ -72,13 +72,31 @@ class Theorem39Bounds:
     min_K: float
 
 
+def _as_float(n: int, name: str) -> float:
+    """An integer count as a float for the formulas; a ``ValueError`` naming it past the doubles."""
+    try:
+        return float(n)
+    except OverflowError:
+        raise ValueError(f"{name} must be at most 1.8e308 (the bounds are evaluated in floating point), "
+                         f"got an integer of {len(str(n))} digits") from None
+
+
 def _check_K(K) -> float:
     """``K`` as a float, after :func:`spherecodes._validation.check_int` (an integer ``>= 2``).
 
     Integer-valued floats such as ``1e12`` are accepted (and kept as floats),
     as ``check_int`` does.
     """
-    return float(check_int(K, "K", minimum=2))
+    return _as_float(check_int(K, "K", minimum=2), "K")
+
+
+def _polygon_rho(Kf: float) -> float:
+    """``1 - cos(2 pi / K) = 2 sin(pi / K)^2``, the regular K-gon's rho (Theorem 3.3, d = 2).
+
+    The sine form keeps full relative accuracy for large K, where ``1 - cos`` cancels
+    (at K = 10^9 it gives 0 for 1.97e-17).
+    """
+    return 2.0 * math.sin(math.pi / Kf) ** 2
 
 
 #: Relative accuracy assumed of each logarithm and log-gamma value (libm's log and scipy's
@@ -134,7 +152,7 @@ def theorem39_bounds(d, K, *, warn: bool = True) -> Theorem39Bounds:
     Raises
     ------
     ValueError
-        If ``d < 2`` or ``K < 2``.
+        If ``d < 2`` or ``K < 2``, or either exceeds the largest double (1.8e308).
     TypeError
         If ``d`` or ``K`` is not an integer (a bool, a string, None, a
         non-integral or non-finite float)
@@ -171,6 +189,7 @@ def theorem39_bounds(d, K, *, warn: bool = True) -> Theorem39Bounds:
     (True, True)
     """
     d = check_int(d, "d", minimum=2)
+    _as_float(d, "d")
     Kf = _check_K(K)
     lower, upper_raw = (float(v) for v in _outward_bounds(d, Kf))
     min_K = math.sqrt(2.0 * math.pi * math.sqrt(math.e * d))
@@ -212,7 +231,7 @@ def exact_optimum(d, K) -> float | None:
     Raises
     ------
     ValueError
-        If ``d < 1`` or ``K < 2``.
+        If ``d < 1`` or ``K < 2``, or ``K`` exceeds the largest double (1.8e308).
     TypeError
         If ``d`` or ``K`` is not an integer
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
@@ -238,12 +257,13 @@ def exact_optimum(d, K) -> float | None:
     """
     d = check_int(d, "d", minimum=1)
     K = check_int(K, "K", minimum=2)
+    Kf = _check_K(K)
     if K <= d + 1:
-        return K / (K - 1.0)
+        return Kf / (Kf - 1.0)
     if d == 1:
         return 0.0
     if d == 2:
-        return 1.0 - math.cos(2.0 * math.pi / K)
+        return _polygon_rho(Kf)
     if K <= 2 * d:
         return 1.0
     return None
@@ -280,6 +300,9 @@ class DimensionBounds:
     max_d: int
 
 
+_MAX_D = 2 ** 24
+
+
 def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     """Feature dimension needed to separate ``K`` classes by a one-vs-rest distance ``rho``.
 
@@ -303,7 +326,7 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     rho : float
         Target separation, ``0 < rho <= 2``.
     max_d : int, keyword-only
-        Largest dimension examined (default 100000).
+        Largest dimension examined (default 100000; at most 2^24).
 
     Returns
     -------
@@ -314,7 +337,7 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     ------
     ValueError
         If ``K < 2``; if ``rho`` is not in ``(0, 2]`` (NaN included); if
-        ``max_d < 2``.
+        ``max_d < 2`` or ``max_d > 2^24``; if ``K`` exceeds the largest double.
     TypeError
         If ``K`` or ``max_d`` is not an integer, or ``rho`` not a real number
         (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
@@ -341,13 +364,15 @@ def dimension_bounds(K, rho, *, max_d: int = 100_000) -> DimensionBounds:
     if not 0 < rho <= 2:
         raise ValueError(f"rho must be a number in (0, 2], got {rho!r}")
     max_d = check_int(max_d, "max_d", minimum=2)
+    if max_d > _MAX_D:      # a few arrays of max_d doubles: keep them in memory
+        raise ValueError(f"max_d must be at most 2^24 = {_MAX_D}, got {max_d}")
     d = np.arange(1, max_d + 1, dtype=np.float64)
     known = np.full(d.shape, np.nan)
     # Theorem 3.3 (see exact_optimum)
     known[2 * d >= Kf] = 1.0
     known[d + 1 >= Kf] = Kf / (Kf - 1.0)
     if max_d >= 2 and Kf > 3:
-        known[1] = 1.0 - math.cos(2.0 * math.pi / Kf)
+        known[1] = _polygon_rho(Kf)
     known[0] = 2.0 if Kf == 2 else 0.0  # d = 1: at most two distinct points
     lower, upper = _outward_bounds(np.maximum(d, 2.0), Kf)   # d = 1 is known above
     applicable = (Kf >= np.sqrt(2.0 * np.pi * np.sqrt(np.e * d))) & (d >= 2)

@@ -462,7 +462,8 @@ def _cmd_bounds(args):
                      f"(certificate of this code {bracket(m['rho_lower'], m['rho_upper'], '.12f')}, "
                      f"{elapsed:.1f} s; the optimum is at least {round_down(m['rho_lower'], '.12f')})")
     elif opt is None and args.optimum == "auto":
-        lines.append(f"  numeric, best found       : skipped (d*K = {d * K:.6g} > {args.cheap}; use --optimum always)")
+        dk = f"{d * K:.6g}" if d * K < 1e300 else f"{Decimal(d * K):.3e}"    # past the doubles too
+        lines.append(f"  numeric, best found       : skipped (d*K = {dk} > {args.cheap}; use --optimum always)")
     if args.target_rho is not None:
         tr = _size_dimension(K, args.target_rho)
         obj.update(tr)

@@ -144,6 +144,28 @@ def test_exact_optimum_closed_forms():
         exact_optimum(0, 3)
 
 
+def test_polygon_optimum_keeps_its_digits_at_large_K():
+    """1 - cos(2 pi / K) cancelled: 1.2 % off at K = 10^8, 0 at 10^9 (mpmath, 50 digits)."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    for K in (7, 10**6, 10**8, 10**9, 10**15):
+        ref = 1 - mpmath.cos(2 * mpmath.pi / K)
+        assert abs(mpmath.mpf(exact_optimum(2, K)) / ref - 1) < 1e-14, K
+    # and dimension_bounds, which uses it for d = 2: rho*(2, 10^8) = 1.97e-15 < 1.99e-15
+    assert dimension_bounds(10**8, 1.99e-15).sufficient == 3
+    assert dimension_bounds(10**9, 1e-17).necessary == 2
+
+
+def test_counts_past_the_doubles_are_value_errors_naming_them():
+    for fn, name in ((lambda: theorem39_bounds(3, 10**400), "K"), (lambda: theorem39_bounds(10**400, 5), "d"),
+                     (lambda: exact_optimum(2, 10**400), "K"), (lambda: dimension_bounds(10**400, 1.0), "K")):
+        with pytest.raises(ValueError, match=f"{name} must be at most 1.8e308"):
+            fn()
+    with pytest.raises(ValueError, match="max_d must be at most"):
+        dimension_bounds(5, 1.0, max_d=10**12)
+
+
 def test_theorem33_inside_theorem39():
     """Where Theorem 3.3 gives the optimum and Theorem 3.9 applies, they agree."""
     n = 0

@@ -218,6 +218,8 @@ def test_bounds_large_K_and_target_rho():
     b = json.loads(run("bounds", "-d", "3", "-K", "1e100", "--json").stdout)
     assert b["K"] == 10 ** 100
     assert_bad(run("bounds", "-d", "3", "-K", "1e100000000"), "-K", "at most")
+    p = run("bounds", "-d", "3", "-K", "1.7e308")          # d*K past the largest double: printed, no error
+    assert p.returncode == 0 and "d*K = 5.100e+308" in p.stdout, p.stderr
 
 
 def test_bounds_numeric_search_is_labelled_a_lower_bound():
