@@ -21,16 +21,53 @@ import numpy as np
 
 from ._validation import ArgumentTypeError, as_code, check_rtol
 from .formatting import bracket
-from .hull import OneVsRest, nearest_codewords, one_vs_rest_distances
+from .hull import OneVsRest, _dot_error, nearest_codewords, one_vs_rest_distances
+
+
+def _largest_inner_products(W: np.ndarray, one_vs_rest: OneVsRest | None = None):
+    """``nearest_codewords(W)``, or from ``one_vs_rest`` where its time-limited path found them."""
+    known = None if one_vs_rest is None else one_vs_rest._nearest_codewords
+    return nearest_codewords(W) if known is None else known
 
 
 def _closest_pair(W: np.ndarray, one_vs_rest: OneVsRest | None = None) -> tuple[int, int]:
-    """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix
-    (or from ``one_vs_rest``, where its time-limited path found each class's nearest codeword)."""
-    known = None if one_vs_rest is None else one_vs_rest._nearest_codewords
-    maxip, arg = nearest_codewords(W) if known is None else known
+    """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix."""
+    maxip, arg = _largest_inner_products(W, one_vs_rest)
     i = int(np.argmax(maxip))
     return i, int(arg[i])
+
+
+def _nearest_pair(W: np.ndarray, one_vs_rest: OneVsRest | None = None) -> tuple[int, int, float, float]:
+    """``(i, j, ||w_i - w_j||, max_inner_product)``: the closest pair, by distance.
+
+    The largest inner product finds it only up to the inner products' rounding
+    and the codewords' norm defects (``||w_a - w_b||^2 = ||w_a||^2 + ||w_b||^2 -
+    2 <w_a, w_b>``): near-duplicates 1e-12 apart next to a pair 1e-9 apart all
+    round to inner product 1.  So every pair whose inner product is within
+    that slack of the largest is a candidate, and their distances are compared
+    as computed from the differences (full relative accuracy); the candidates
+    are the classes whose own largest inner product is within the slack.
+    """
+    maxip, arg = _largest_inner_products(W, one_vs_rest)
+    i = int(np.argmax(maxip))
+    sq = np.einsum("ij,ij->j", W, W)
+    slack = 2.0 * _dot_error(W.shape[0]) + float(sq.max() - sq.min()) * (1.0 + 1e-12) + 4.0 * 2.0 ** -53
+    S = np.flatnonzero(maxip >= maxip[i] - slack)
+    best = (i, int(arg[i]), float(np.linalg.norm(W[:, i] - W[:, arg[i]])))
+    if S.size <= 2:
+        return best + (float(maxip[i]),)          # the pair is alone within the slack
+    WS = W[:, S]
+    for start in range(0, S.size, 1024):      # O(1024 |S|) memory
+        rows = np.arange(start, min(S.size, start + 1024))
+        G = WS[:, rows].T @ WS
+        G[np.arange(rows.size), rows] = -np.inf
+        a, b = np.nonzero(G >= maxip[i] - slack)
+        if a.size:
+            dist = np.linalg.norm(WS[:, rows[a]] - WS[:, b], axis=0)
+            t = int(np.argmin(dist))
+            if dist[t] < best[2]:
+                best = (int(S[rows[a[t]]]), int(S[b[t]]), float(dist[t]))
+    return best + (float(maxip[i]),)
 
 
 def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") -> float:
@@ -82,9 +119,10 @@ def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") ->
 def rho_one_vs_one(W, *, normalize: bool = False, layout: str = "columns") -> float:
     """Minimum pairwise Euclidean distance ``min_{j != k} ||w_j - w_k||`` (eq. 11).
 
-    The closest pair is found from the Gram matrix and its distance is then
-    computed directly from the difference vector, which keeps full relative
-    accuracy for nearly coincident codewords.
+    The closest pairs are found from the Gram matrix (every pair whose inner
+    product is within rounding and the codewords' norm defects of the largest)
+    and their distances computed directly from the difference vectors, which
+    keeps full relative accuracy for nearly coincident codewords.
 
     Parameters
     ----------
@@ -132,8 +170,7 @@ def rho_one_vs_one(W, *, normalize: bool = False, layout: str = "columns") -> fl
     1.414213562373
     """
     W = as_code(W, normalize=normalize, layout=layout)
-    i, j = _closest_pair(W)
-    return float(np.linalg.norm(W[:, i] - W[:, j]))
+    return _nearest_pair(W)[2]
 
 
 def min_angle(W, *, normalize: bool = False, layout: str = "columns") -> float:
@@ -455,14 +492,13 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
     if one_vs_rest is not None:
         _check_result_matches(one_vs_rest, W)
     res = one_vs_rest if one_vs_rest is not None else one_vs_rest_distances(W)
-    i, j = _closest_pair(W, res)
-    dist = float(np.linalg.norm(W[:, i] - W[:, j]))
+    _, _, dist, maxip = _nearest_pair(W, res)
     return Separation(
         rho_one_vs_rest=res.rho,
         rho_one_vs_rest_lower=res.rho_lower,
         rho_one_vs_rest_upper=res.rho_upper,
         rho_one_vs_one=dist,
-        max_inner_product=float(W[:, i] @ W[:, j]),
+        max_inner_product=maxip,
         min_angle=float(2.0 * np.arcsin(min(1.0, dist / 2.0))),
         rattlers=rattlers_from_distances(res.distance, rtol, res.solved),
         distances=res.distance,

@@ -106,3 +106,35 @@ def test_rattlers_just_inside_and_just_outside_the_tolerance(seed):
     assert checked >= 6
     # rtol = 0: every class strictly above the minimum
     assert set(rattlers(W, rtol=0.0).tolist()) == {k for k in range(6) if ratios[k] > 1e-12}
+
+
+def _brute_force_min_distance(W):
+    K = W.shape[1]
+    return min(float(np.linalg.norm(W[:, a] - W[:, b])) for a in range(K) for b in range(a + 1, K))
+
+
+def test_closest_pair_by_distance_among_saturated_inner_products():
+    """Pairs 1e-9 and 1e-12 apart both have inner product 1.0 in float64: the first
+    one found was taken (1000x too large).  And with norms 1 - 9e-9 (accepted as unit)
+    the inner products order the pairs wrongly: a pair 5e-5 apart lost to one 1e-4 apart."""
+    from spherecodes import min_angle, rho_one_vs_one, separation
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3, 6))
+    W /= np.linalg.norm(W, axis=0)
+    W[:, 1] = W[:, 0] + 1e-9 * np.array([1.0, 0.0, 0.0])
+    W[:, 3] = W[:, 2] + 1e-12 * np.array([0.0, 1.0, 0.0])
+    W /= np.linalg.norm(W, axis=0)
+    ref = _brute_force_min_distance(W)
+    assert ref < 2e-12
+    assert rho_one_vs_one(W) == ref == separation(W).rho_one_vs_one
+    assert min_angle(W) == pytest.approx(2 * np.arcsin(ref / 2), rel=1e-15)
+    V = rng.standard_normal((3, 6))
+    V /= np.linalg.norm(V, axis=0)
+    V[:, 1] = V[:, 0] + 1e-4 * np.array([0.0, 0.0, 1.0])
+    V[:, 3] = V[:, 2] + 5e-5 * np.array([1.0, 0.0, 0.0])
+    V /= np.linalg.norm(V, axis=0)
+    V[:, 2:4] *= 1 - 9e-9
+    ref = _brute_force_min_distance(V)
+    assert ref < 6e-5
+    assert rho_one_vs_one(V) == ref
