@@ -324,10 +324,15 @@ def _gnc3_from_means(W: np.ndarray, M: np.ndarray, normalize_means: bool) -> flo
             raise ValueError(f"class {k} has a zero mean feature; cannot normalize (use normalize_means=False)")
         M = unit_columns(M)     # scale-free: no overflow at 1e200, no underflow at 1e-200
     # 1 - <w, m> = ||w - m||^2 / 2 - (||w||^2 - 1) / 2 - (||m||^2 - 1) / 2: the first
-    # term keeps full relative accuracy when w and m nearly coincide (GNC3 -> 0).
-    D = W - M
-    val = (np.einsum("ij,ij->j", D, D) - (np.einsum("ij,ij->j", W, W) - 1.0)
-           - (np.einsum("ij,ij->j", M, M) - 1.0)) / 2.0
+    # term keeps full relative accuracy when w and m nearly coincide (GNC3 -> 0).  Means far
+    # from unit norm (normalize_means=False) take 1 - <w, m> as it stands: there the squares
+    # cancel (at ||m|| = 1e12 to 1e-5) or overflow.
+    msq = np.einsum("ij,ij->j", M, M)
+    near = np.abs(msq - 1.0) <= 0.5
+    with np.errstate(over="ignore", invalid="ignore"):
+        D = W - M
+        close = (np.einsum("ij,ij->j", D, D) - (np.einsum("ij,ij->j", W, W) - 1.0) - (msq - 1.0)) / 2.0
+    val = np.where(near, close, 1.0 - np.einsum("ij,ij->j", W, M))
     return float(np.mean(val))
 
 

@@ -351,3 +351,22 @@ def test_issue11_3b_gnc3_scale_free():
         assert gnc3(W, s * H, y) == pytest.approx(ref, abs=1e-15)
     assert gnc1(1e-200 * H, y) == pytest.approx(gnc1(H, y), rel=1e-12)
     assert gnc1(1e-200 * H, y) > 0
+
+
+def test_gnc3_unnormalized_means_far_from_unit_norm():
+    """normalize_means=False with features of norm s: GNC3 = 1 - s exactly here; the
+    difference-of-squares form lost it to cancellation (-999989182464 at s = 1e12, 0 at 1e16)
+    and to overflow (nan at 1e155)."""
+    from fractions import Fraction
+
+    W = np.array([[1.0, -1.0], [0.0, 0.0]])
+    for s in (1e12, 1e16, 1e20, 1e155, 1.5, 0.25):
+        assert gnc3(W, s * W, [0, 1], normalize_means=False) == float(1 - Fraction(s)), s
+    # and near unit norm the difference form still keeps the digits of 1 - <w, m>
+    rng = np.random.default_rng(3)
+    Wr = rng.standard_normal((4, 3))
+    Wr /= np.linalg.norm(Wr, axis=0)
+    M = Wr + 1e-9 * rng.standard_normal((4, 3))
+    ref = np.mean([float(1 - sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(Wr[:, k], M[:, k])))
+                   for k in range(3)])
+    assert gnc3(Wr, M, [0, 1, 2], normalize_means=False) == pytest.approx(ref, rel=1e-6)
