@@ -168,8 +168,15 @@ def cdnv(means, variances, *, layout: str = "columns") -> float:
         raise ValueError(f"variances has length {V.shape[0]} but means hold K={K} classes")
     if np.any(V < 0):
         raise ValueError(f"variances must be >= 0; class {int(np.argmin(V))} has {float(V.min()):.6g}")
+    # CDNV(c mu, c^2 Var) = CDNV(mu, Var): means brought to order one by a power of two (exact)
+    # so that their squared distances neither overflow nor underflow (at 1e160 and 1e-170)
+    big = float(np.abs(X).max())
+    if big > 0:
+        e = int(np.frexp(big)[1])
+        with np.errstate(over="ignore"):
+            X, V = np.ldexp(X, -e), np.ldexp(V, -2 * e)
     total = 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for rows, D2, upper in pair_blocks(X):
             num = V[rows, None] + V[None, rows.start:]
             q = np.where(upper, num / (2.0 * D2), 0.0)

@@ -155,6 +155,20 @@ def test_cdnv_of_nearly_coincident_means():
     assert riesz_energy(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]).T, s=1) == np.inf
 
 
+@pytest.mark.parametrize("e, f", [(-565, -1000), (531, 1000), (511, 0), (-500, 0)])
+def test_cdnv_is_scale_free_at_the_ends_of_the_doubles(e, f):
+    """Means times 2^e, variances times 2^f: CDNV times 2^(f - 2e).  The squared distances
+    overflowed (0 at means of 1e160) or underflowed (inf at 1e-170).  Reference in rationals."""
+    from fractions import Fraction
+
+    means = np.array([[0.0, 2.0, 0.5], [0.0, 0.0, 1.5]])
+    var = np.array([1.0, 0.5, 0.25])
+    d2 = lambda i, j: sum(Fraction(a - b) ** 2 for a, b in zip(means[:, i], means[:, j]))  # noqa: E731
+    base = sum((Fraction(var[i]) + Fraction(var[j])) / (2 * d2(i, j)) for i, j in [(0, 1), (0, 2), (1, 2)]) / 3
+    ref = float(base * Fraction(2) ** (f - 2 * e))
+    assert cdnv(np.ldexp(means, e), np.ldexp(var, f)) == pytest.approx(ref, rel=1e-14)
+
+
 def _nc4_reference(H, means, W, b):
     ncc = np.argmin(((H[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
     return ncc, np.argmax(H @ W.T + b, axis=1)
