@@ -78,6 +78,7 @@ __all__ = ["StreamingCollapse", "ClassStatistics", "CollapseMetrics", "NCCAgreem
 CENTERS = ("none", "global", "means")
 _U32 = 2.0 ** -24
 _CHUNK_ENTRIES = 2 ** 24          # NC4 scores per chunk: 64 MiB in float32
+_UNDERFLOW = 2.0 ** -500          # features all below it: squares under 2^-1000, near the subnormals
 
 
 # --------------------------------------------------------------------------- array backends
@@ -342,8 +343,9 @@ class StreamingCollapse:
         ValueError
             Features not 2-D or labels not of shape ``(B,)``, a dimension D
             different from earlier batches, NaN or inf in the features, a
-            negative label or one ``>= n_classes``, or a scatter that
-            overflows (features above about 1e150).  The accumulator is
+            negative label or one ``>= n_classes``, a scatter that
+            overflows (features above about 1e150), or features all below
+            about 1e-150 (their squares underflow).  The accumulator is
             then as it was before the call.
         TypeError
             Complex or non-numeric features (boolean tensors too); labels
@@ -381,6 +383,10 @@ class StreamingCollapse:
             return
         if not ops.all_finite(X):
             raise ValueError("features contain NaN or inf")
+        if 0.0 < float(ops.item(abs(X).max())) < _UNDERFLOW:
+            # their squares fall below the normal range: the scatter would read as collapse
+            raise ValueError("features below ~1e-150 in magnitude: their second moments underflow "
+                             "(GNC1 and the variances would read 0); rescale them")
         lo, hi = int(ops.item(y.min())), int(ops.item(y.max()))
         if lo < 0:
             raise ValueError(f"labels must be >= 0, got {lo}")

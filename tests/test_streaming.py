@@ -305,6 +305,9 @@ def test_failed_update_changes_nothing(rng, as_torch):
         acc.update(wrap(huge), wrap(np.array([7, 7])))
     with pytest.raises(ValueError, match="NaN or inf"):
         acc.update(wrap(np.full((2, 3), np.inf)), wrap(np.array([0, 9])))
+    # features of 1e-170: their squares underflow, and GNC1 and the variances read 0 (collapse)
+    with pytest.raises(ValueError, match="underflow"):
+        acc.update(wrap(H[:4] * 1e-170), wrap(y[:4]))
     after = _state(acc)
     assert after[0] == before[0]
     for a, b in zip(after[1:], before[1:]):
