@@ -1114,7 +1114,11 @@ class NCCAgreement:
         self.K, self.dim = M.shape
         if self.K < 2:
             raise ValueError(f"means must hold K >= 2 classes, got shape {M.shape}")
-        self._means = np.ascontiguousarray(M)
+        # The nearest class center is unchanged when means and features share a power-of-two
+        # scale: brought to order one, ||mu||^2 neither overflows (1e155) nor underflows (1e-170).
+        big = float(np.abs(M).max())
+        self._ncc_exp = int(np.frexp(big)[1]) if big > 0 else 0
+        self._means = np.ascontiguousarray(np.ldexp(M, -self._ncc_exp))
         self._W = None
         self._bias = None
         if W is not None:
@@ -1213,8 +1217,10 @@ class NCCAgreement:
         else:
             raise ValueError("NC4 needs the classifier's predictions: pass logits=... to update, "
                              "or W=... when creating the NCCAgreement")
-        ncc = self._predict(X, self._classifier("ncc", self._means, -0.5 * np.einsum("ij,ij->i", self._means,
-                                                                                     self._means)))
+        half = -(self._ncc_exp // 2)                  # two factors: 2^1074 alone is not a double
+        Xn = X * 2.0 ** half * 2.0 ** (-self._ncc_exp - half)
+        ncc = self._predict(Xn, self._classifier("ncc", self._means, -0.5 * np.einsum("ij,ij->i", self._means,
+                                                                                      self._means)))
         hit = lin.astype(np.int64) == ncc
         if labels is not None:  # checked before any counter moves: a bad batch changes nothing
             y = np.asarray(to_numpy(labels))
@@ -1238,7 +1244,8 @@ class NCCAgreement:
         for i0 in range(0, X.shape[0], step):
             Xc = X[i0:i0 + step]
             if screen:
-                S = ops.float32(Xc) @ clf["C32"].T + clf["b32"]
+                with np.errstate(over="ignore", invalid="ignore"):   # past float32's range: float64 below
+                    S = ops.float32(Xc) @ clf["C32"].T + clf["b32"]
                 if not ops.all_finite(S):
                     S = None
             else:

@@ -196,6 +196,26 @@ def test_nc4_against_numpy(rng, as_torch):
     assert nc4.value == agree.mean()
 
 
+@pytest.mark.parametrize("e", [-600, -560, 500, 515, 990])
+def test_nc4_is_scale_free(rng, e):
+    """Means and features times 2^e give the same nearest class centers: ||mu||^2 overflowed
+    at 1e155 (and underflowed at 1e-170), and every sample went to class 0."""
+    import warnings
+
+    H, y = make_features(rng, K=5, D=4, N=200, spread=1.0, noise=1.0)
+    means = np.stack([H[y == k].mean(0) for k in range(5)])
+    ncc, _ = _nc4_reference(H, means, means, np.zeros(5))
+    W = rng.standard_normal((5, 4))
+    lin = np.argmax(H @ W.T, axis=1)                  # no bias: its prediction is scale-free too
+    agree = ncc == lin
+    assert 0.05 < agree.mean() < 0.95
+    nc4 = NCCAgreement(np.ldexp(means, e), W=W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nc4.update(np.ldexp(H, e), labels=y)
+    assert nc4.matches == agree.sum()
+
+
 def test_nc4_near_ties_are_rescored_in_float64(rng):
     """Two classifiers 1e-9 apart: float32 cannot tell them apart, float64 can."""
     D, N = 16, 300
