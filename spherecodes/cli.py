@@ -55,7 +55,8 @@ def _solver_info(code) -> dict:
 
 
 def _check_out(path, *, force: bool, suffixes=(".npz",)) -> None:
-    """Check ``--out`` before any work: a .npz name in a writable folder, not overwritten without --force."""
+    """Check ``--out`` before any work: a name with one of ``suffixes`` in a writable folder, not overwritten
+    without --force."""
     if path is None:
         return
     path = Path(path)
@@ -510,6 +511,8 @@ def _cmd_compare(args):
 
     d, K = check_dims(args.d, args.K)
     _check_size(d, K)
+    if args.save_dir is not None and Path(args.save_dir).exists() and not Path(args.save_dir).is_dir():
+        raise CLIError(f"--save-dir {args.save_dir!r} is a file, not a folder")     # before any work
     with _ExecutorScope(args) as ex:
         r = compare_cell(d, K, restarts=args.restarts, seed=cell_seed(args.seed, d, K), time_limit=args.time_limit,
                          method=args.method, save_dir=args.save_dir, rtol=args.rtol, executor=ex)
@@ -525,6 +528,7 @@ def _cmd_table(args):
     from ._validation import check_dims
     from .io import write_csv_atomic
 
+    _check_out(args.out, force=args.force, suffixes=(".csv",))     # before the sweep, as everywhere
     ds = parse_range(args.d, "--d")
     cells = []
     for d in ds:
@@ -837,6 +841,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--K-max", type=_positive_int, default=8, help="largest K when --K is not given (default 8)")
     _add_solver(p, dims=False, out=False)
     p.add_argument("--out", default=None, metavar="FILE.csv", help="write the rows as CSV")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     _add_output(p, full=False)
     p.set_defaults(func=_cmd_table)
 

@@ -292,6 +292,10 @@ def test_compare_and_table(tmp_path):
 
     rows = list(csv.DictReader(open(out)))
     assert [(int(r["d"]), int(r["K"])) for r in rows] == [(3, 5), (3, 6)]
+    # checked before the sweep, as every other --out: not overwritten without --force, a .csv name
+    assert_bad(run("table", "-d", "3", "-K", "5", "--out", out), "exists", "--force")
+    assert_bad(run("table", "-d", "3", "-K", "5", "--out", tmp_path / "t.npz"), ".csv")
+    assert_bad(run("compare", "-d", "3", "-K", "5", "--save-dir", out), "is a file")
     assert set(cli.COMPARE_FIELDS) <= set(rows[0])
     for r in rows:
         assert float(r["rho_softmax"]) == pytest.approx(1.0, abs=1e-8)
