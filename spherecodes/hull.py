@@ -498,7 +498,8 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     """
     t_start = time.perf_counter()
     normalize = check_bool(normalize, "normalize")
-    rescaled = normalize or unit_roundoff(W) > 2.0 ** -53     # as_code rescales these in float64
+    # as_code rescales these in float64 (a float64 array, the common case, needs no look)
+    rescaled = normalize or (not (type(W) is np.ndarray and W.dtype == np.float64) and unit_roundoff(W) > 2.0 ** -53)
     W = _as_unit_code(W, normalize, layout)
     tol = check_tol(tol)
     d, K = W.shape
