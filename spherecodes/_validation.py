@@ -364,12 +364,25 @@ def unit_columns(M: np.ndarray) -> np.ndarray:
 def unit_columns_error(d: int) -> float:
     """Bound on ``||unit_columns(M)[:, k] - M[:, k] / ||M[:, k]|| ||`` for ``M`` of ``d`` rows.
 
-    The scaling by a power of two is exact; the norm has relative error at most
-    ``(d / 2 + 1) u`` (a sum of ``d`` squares, then a square root; ``u = 2^-53``)
-    and each quotient one more ``u``: at most ``(d / 2 + 2) u`` to first order (any
-    summation order).  Returned with a factor 2 to spare: ``(d + 4) u``.
+    The scaling by a power of two is exact but for entries that fall below the
+    normal range (each square then off by at most ``2^-1075`` against a sum of
+    at least 1/4); the sum of ``d`` squares has relative error at most ``d u``
+    in any order of summation, fused multiply-adds or not (``u = 2^-53``), the
+    square root halves it and adds ``u``, each quotient adds ``u``: at most
+    ``(d / 2 + 2) u`` to first order, returned with 1 % to spare.
     """
-    return (d + 4.0) * 2.0 ** -53
+    return 1.01 * (d / 2.0 + 2.0) * 2.0 ** -53 + d * 2.0 ** -1070
+
+
+def rescales(W, normalize: bool) -> bool:
+    """Whether :func:`as_code` returns ``W`` rescaled in float64 (see there) rather than as given.
+
+    ``normalize``, or input of lower precision than float64 (float32, float16,
+    bfloat16; numpy or torch), which ``as_code`` renormalizes in float64.
+    """
+    if normalize:
+        return True
+    return not (type(W) is np.ndarray and W.dtype == np.float64) and unit_roundoff(W) > 2.0 ** -53
 
 
 def check_dims(d, K) -> tuple[int, int]:

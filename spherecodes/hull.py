@@ -39,14 +39,14 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._validation import (UNIT_NORM_ATOL, ArgumentTypeError, as_code, as_matrix, as_vector, check_bool, check_int,
-                          check_seconds, check_tol, unit_columns_error, unit_roundoff)
+                          check_seconds, check_tol, rescales, unit_columns_error)
 from .executor import available_cpus
 from .formatting import bracket
 
@@ -405,10 +405,10 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
         Rescale the columns to unit norm instead of rejecting them.  The
         rescaling (as that of float32 or other lower-precision input) is done
         in float64; each end of a certificate moves out by twice its rounding
-        error (:func:`spherecodes._validation.unit_columns_error`, ``(d + 4)
-        2^-53`` a codeword), so that it holds for the code as passed, normalized
-        exactly: distances below about ``(d + 4) 2^-51 / tol`` (3e-3 at d = 3,
-        ``tol = 1e-12``) are then not ``converged``.
+        error (:func:`spherecodes._validation.unit_columns_error`, about ``(d / 2
+        + 2) 2^-53`` a codeword), so that it holds for the code as passed,
+        normalized exactly: distances below about ``(d + 4) 2^-52 / tol`` (1.6e-3
+        at d = 3, 0.46 at d = 2048, for ``tol = 1e-12``) are then not ``converged``.
     tol : float, keyword-only
         Target relative width of each certificate, ``upper - lower <= tol *
         upper``.  Finite and positive.
@@ -498,8 +498,7 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     """
     t_start = time.perf_counter()
     normalize = check_bool(normalize, "normalize")
-    # as_code rescales these in float64 (a float64 array, the common case, needs no look)
-    rescaled = normalize or (not (type(W) is np.ndarray and W.dtype == np.float64) and unit_roundoff(W) > 2.0 ** -53)
+    rescaled = rescales(W, normalize)
     W = _as_unit_code(W, normalize, layout)
     tol = check_tol(tol)
     d, K = W.shape
@@ -532,27 +531,30 @@ def one_vs_rest_distances(W, *, normalize: bool = False, tol: float = 1e-12,
     else:
         out = _ovr_here(W, m0, tol, gram, block_size, n_jobs, deadline)
     dist, lower, upper, nearest, converged, support, solved, neighbors = out
-    if rescaled:
-        lower, upper, converged = _widened(lower, upper, converged, 2.0 * unit_columns_error(d), tol)
-    return OneVsRest(distance=dist, lower=lower, upper=upper,
-                     nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
-                     converged=converged, _support=support, layout=layout, solved=solved,
-                     _nearest_codewords=neighbors)
+    res = OneVsRest(distance=dist, lower=lower, upper=upper,
+                    nearest=nearest if layout == "columns" else np.ascontiguousarray(nearest.T),
+                    converged=converged, _support=support, layout=layout, solved=solved,
+                    _nearest_codewords=neighbors)
+    return widened_for_rescaling(res, tol) if rescaled else res
 
 
-def _widened(lower, upper, converged, slack, tol):
-    """Certificates of the code as passed, from those of its float64 rescaling.
+def widened_for_rescaling(res: OneVsRest, tol: float) -> OneVsRest:
+    """``res`` with certificates that hold for the code before its float64 rescaling.
 
-    Each codeword of the rescaled code lies within ``slack / 2`` of the exactly
-    rescaled one (:func:`spherecodes._validation.unit_columns_error`), and the
-    distance from a point to a hull moves by at most the largest move of the
-    point and of the hull's points, so each bracket widens by ``slack``, rounded
-    outward; ``converged`` is decided again on the wider bracket (a
-    near-duplicate pair, ~1e-9 apart, is then no longer converged at 1e-12).
+    Each codeword of the rescaled code lies within ``e`` =
+    :func:`spherecodes._validation.unit_columns_error` of the exactly rescaled
+    one, and the distance from a point to a hull moves by at most the largest
+    move of the point plus that of the hull's points, so each end of every
+    bracket moves out by ``2 e``, rounded outward; ``converged`` is decided again
+    on the wider bracket (a near-duplicate pair, ~1e-9 apart, is then no longer
+    converged at ``tol = 1e-12``).  For callers that rescale with
+    :func:`spherecodes._validation.as_code` (see :func:`~spherecodes._validation.rescales`).
     """
-    lower = np.maximum(np.nextafter(lower - slack, -np.inf), 0.0)
-    upper = np.nextafter(upper + slack, np.inf)
-    return lower, upper, converged & (upper - lower <= tol * upper)
+    d = res.nearest.shape[0 if res.layout == "columns" else 1]
+    slack = 2.0 * unit_columns_error(d)
+    lower = np.maximum(np.nextafter(res.lower - slack, -np.inf), 0.0)
+    upper = np.nextafter(res.upper + slack, np.inf)
+    return replace(res, lower=lower, upper=upper, converged=res.converged & (upper - lower <= tol * upper))
 
 
 def _default_neighbors(d: int, K: int) -> int:

@@ -488,11 +488,13 @@ def separation(W, *, rtol: float = 1e-6, normalize: bool = False,
     and Definition 3.4.
     """
     rtol = check_rtol(rtol)
-    W = as_code(W, normalize=normalize, layout=layout)
+    Wu = as_code(W, normalize=normalize, layout=layout)
     if one_vs_rest is not None:
-        _check_result_matches(one_vs_rest, W)
-    res = one_vs_rest if one_vs_rest is not None else one_vs_rest_distances(W)
-    _, _, dist, maxip = _nearest_pair(W, res)
+        _check_result_matches(one_vs_rest, Wu)
+        res = one_vs_rest
+    else:   # from W as given: the certificate of a rescaled code covers the rescaling
+        res = one_vs_rest_distances(W, normalize=normalize, layout=layout)
+    _, _, dist, maxip = _nearest_pair(Wu, res)
     return Separation(
         rho_one_vs_rest=res.rho,
         rho_one_vs_rest_lower=res.rho_lower,

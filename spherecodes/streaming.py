@@ -768,14 +768,20 @@ class ClassStatistics:
         ----------
         Generalized Neural Collapse paper, Section 2.2 (GNC2) and Definition 2.1, eq. (3).
         """
-        from .hull import one_vs_rest_distances
+        from ._validation import rescales
+        from .hull import one_vs_rest_distances, widened_for_rescaling
 
         if W is None:
             self._require_all()
             Wc = _rows_of(self.centered_means(center), self.n_classes, self.dim, "rows", True, "means")
+            rescaled = True
         else:
-            Wc = _rows_of(W, self.n_classes, self.dim, layout, check_bool(normalize, "normalize"))
-        return one_vs_rest_distances(Wc, tol=tol, executor=executor, n_jobs=n_jobs)
+            normalize = check_bool(normalize, "normalize")
+            Wc = _rows_of(W, self.n_classes, self.dim, layout, normalize)
+            rescaled = rescales(W, normalize)
+        res = one_vs_rest_distances(Wc, tol=tol, executor=executor, n_jobs=n_jobs)
+        # the certificate of the code before _rows_of rescaled it in float64
+        return widened_for_rescaling(res, tol) if rescaled else res
 
     def gnc3(self, W, *, layout: str = "rows", normalize: bool = False, normalize_means: bool = True,
              center: str = "none") -> float:

@@ -711,6 +711,15 @@ def test_certificate_covers_the_exactly_normalized_code(gap):
     res = one_vs_rest_distances(W, normalize=True)
     for k in range(2):
         assert _bracket_holds(res.lower[k], res.upper[k], ref), (k, res.lower[k], res.upper[k], ref)
+    # the other ways to the same certificate: separation, and GNC2 of streamed statistics
+    from spherecodes import StreamingCollapse, separation
+
+    sep = separation(W, normalize=True)
+    assert _bracket_holds(sep.rho_one_vs_rest_lower, sep.rho_one_vs_rest_upper, ref)
+    acc = StreamingCollapse()
+    acc.update(np.eye(3)[:2], [0, 1])
+    g = acc.statistics().gnc2(W.T, normalize=True)
+    assert _bracket_holds(g.rho_lower, g.rho_upper, ref)
     # where rescaling's rounding (~1e-16) exceeds tol * distance, converged says so
     assert res.converged.all() == (gap > 1e-2)
     W32 = W.astype(np.float32)
