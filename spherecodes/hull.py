@@ -233,12 +233,14 @@ def _pow2_scale(x: float) -> float:
 def scaled_bracket(lo: float, up: float, scale: float, exponent: int = 0) -> tuple[float, float]:
     """``(lo, up) * scale * 2^exponent`` rounded outward (``scale`` a power of two, ``lo >= 0``).
 
-    Scaling back is exact unless the result is subnormal (rounded: one step
-    outward) or overflows (upper ``inf``, lower the largest double).
+    One multiplication by the whole power of two (two could round twice):
+    exact unless the result is subnormal (rounded: one step outward) or
+    overflows (upper ``inf``, lower the largest double).
     """
+    e = int(np.frexp(scale)[1]) - 1 + exponent
     with np.errstate(over="ignore"):
-        lower = float(np.ldexp(lo * scale, exponent))
-        upper = float(np.ldexp(up * scale, exponent))
+        lower = float(np.ldexp(lo, e))
+        upper = float(np.ldexp(up, e))
     if lower < np.finfo(float).tiny:
         lower = float(np.nextafter(lower, 0.0))
     if upper < np.finfo(float).tiny:

@@ -235,8 +235,8 @@ def _hull_distance(A: np.ndarray, B: np.ndarray, tol: float, max_rounds: int) ->
     d, m = A.shape
     n = B.shape[1]
     # Entries past 2^1000 first come down by a power of two, so that neither the centroid
-    # nor the translation overflows (exact, except entries that fall below the normal range:
-    # each loses less than 2^-1075, inside the 2 d _TINY of the shift below).
+    # nor the translation overflows (exact, except entries that fall below the subnormals'
+    # spacing: each moves by at most 2^-1075, added to the shift below).
     e0 = max(0, int(np.frexp(max(float(np.abs(A).max()), float(np.abs(B).max())))[1]) - 1000)
     A0, B0 = (np.ldexp(A, -e0), np.ldexp(B, -e0)) if e0 else (A, B)
     # Common translation (rounded: each translated point is within u |.| of the exact one)
@@ -252,6 +252,8 @@ def _hull_distance(A: np.ndarray, B: np.ndarray, tol: float, max_rounds: int) ->
     shift = _up((float(rA.max()) + float(rB.max())) * _U * (1.0 + 4 * _U) + 2 * d * _TINY)
     if not np.any(c) and not e0:
         shift = 0.0                                   # no translation, nothing rounded
+    if e0:     # each point of each set moved by at most sqrt(d) 2^-1075 before the scaling
+        shift = _up(shift + float(np.ldexp(math.sqrt(d), -1074 - int(np.frexp(scale)[1]) + 1)))
 
     floor = 64.0 * (d + 8) * _U * max(float(rA.max()), float(rB.max()))
     # initial pairs: the extreme points of each set along the centroid direction
@@ -310,7 +312,7 @@ def _hull_distance(A: np.ndarray, B: np.ndarray, tol: float, max_rounds: int) ->
     point_b = B @ wB
     lower, upper = scaled_bracket(lower, upper, scale, e0)
     with np.errstate(over="ignore"):
-        distance = float(np.ldexp(nx * scale, e0))
+        distance = float(np.ldexp(nx, int(np.frexp(scale)[1]) - 1 + e0))
     return HullDistance(distance=distance, lower=lower, upper=upper,
                         point_a=point_a, point_b=point_b, weights_a=wA, weights_b=wB,
                         converged=bool(np.isfinite(upper) and upper - lower <= tol * upper), rounds=rounds)

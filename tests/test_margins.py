@@ -175,13 +175,18 @@ def test_hull_distance_brackets_hold_at_the_ends_of_the_doubles():
     import warnings
 
     mpmath.mp.dps = 40
+    T = 2.0 ** -1074
     cases = [(np.array([[5e-324], [0.0]]), np.array([[0.0], [5e-324]])),
-             (np.zeros((3, 1)), np.full((3, 1), 1e-320))]
+             (np.zeros((3, 1)), np.full((3, 1), 1e-320)),
+             # next to entries of 2^1010, brought down by 2^-11 first: the small ones lose bits
+             (np.array([[2.0 ** 1010], [3000 * T]]), np.array([[2.0 ** 1010], [9000 * T]])),
+             (np.array([[2.0 ** 1010], [0.0], [0.0]]), np.array([[2.0 ** 1010], [2.0 ** -1063], [2.0 ** -1063]])),
+             (np.array([[2.0 ** 990], [0.0], [0.0]]), np.array([[2.0 ** 990], [2.0 ** -1063], [2.0 ** -1063]]))]
     for A, B in cases:
         r = distance_between_hulls(A, B)
         ref = mpmath.sqrt(sum((mpmath.mpf(float(a)) - mpmath.mpf(float(b))) ** 2 for a, b in zip(A[:, 0], B[:, 0])))
         assert mpmath.mpf(r.lower) <= ref <= mpmath.mpf(r.upper), (r.lower, r.upper, ref)
-        assert not r.converged          # a few subnormal steps wide: not within 1e-12
+        assert not r.converged          # some subnormal steps wide: not within 1e-12
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for A, B in ([[[1e308]], [[-1e308]]], [[[1.5e308, 1.7e308]], [[-1.7e308]]]):
