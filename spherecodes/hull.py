@@ -696,17 +696,29 @@ def nearest_codewords(W, G=None):
     arg : ndarray of int64, shape (K,)
         The first ``j != k`` attaining it.
     """
-    d, K = W.shape
+    K = W.shape[1]
     maxip = np.empty(K)
     arg = np.empty(K, dtype=np.int64)
+    for rows, Gb in gram_row_blocks(W, G):
+        arg[rows] = np.argmax(Gb, axis=1)
+        maxip[rows] = Gb[np.arange(rows.size), arg[rows]]
+    return maxip, arg
+
+
+def gram_row_blocks(W, G=None):
+    """Blocks of rows of the Gram matrix ``W.T @ W`` (``W`` ``(d, K)``), the diagonal set to ``-inf``.
+
+    Yields ``(rows, Gb)``: the row indices (an int array) and ``Gb = G[rows]``
+    ``(len(rows), K)``, a new array of about 64 MiB at most
+    (:func:`_default_block`); from ``G`` when it is given (read only).
+    """
+    K = W.shape[1]
     block = _default_block(K)
     for start in range(0, K, block):
         rows = np.arange(start, min(K, start + block))
         Gb = W[:, rows].T @ W if G is None else G[rows].copy()
         Gb[np.arange(rows.size), rows] = -np.inf
-        arg[rows] = np.argmax(Gb, axis=1)
-        maxip[rows] = Gb[np.arange(rows.size), arg[rows]]
-    return maxip, arg
+        yield rows, Gb
 
 
 def _dot_error(d: int) -> float:

@@ -21,20 +21,13 @@ import numpy as np
 
 from ._validation import ArgumentTypeError, as_code, check_rtol
 from .formatting import bracket
-from .hull import OneVsRest, _dot_error, nearest_codewords, one_vs_rest_distances
+from .hull import OneVsRest, _dot_error, gram_row_blocks, nearest_codewords, one_vs_rest_distances
 
 
 def _largest_inner_products(W: np.ndarray, one_vs_rest: OneVsRest | None = None):
     """``nearest_codewords(W)``, or from ``one_vs_rest`` where its time-limited path found them."""
     known = None if one_vs_rest is None else one_vs_rest._nearest_codewords
     return nearest_codewords(W) if known is None else known
-
-
-def _closest_pair(W: np.ndarray, one_vs_rest: OneVsRest | None = None) -> tuple[int, int]:
-    """Indices (i, j), i != j, of the largest inner product, by blocks of the Gram matrix."""
-    maxip, arg = _largest_inner_products(W, one_vs_rest)
-    i = int(np.argmax(maxip))
-    return i, int(arg[i])
 
 
 def _nearest_pair(W: np.ndarray, one_vs_rest: OneVsRest | None = None) -> tuple[int, int, float, float]:
@@ -51,16 +44,14 @@ def _nearest_pair(W: np.ndarray, one_vs_rest: OneVsRest | None = None) -> tuple[
     maxip, arg = _largest_inner_products(W, one_vs_rest)
     i = int(np.argmax(maxip))
     sq = np.einsum("ij,ij->j", W, W)
-    slack = 2.0 * _dot_error(W.shape[0]) + float(sq.max() - sq.min()) * (1.0 + 1e-12) + 4.0 * 2.0 ** -53
+    # inner products and squared norms each within _dot_error of exact; the norms' spread
+    slack = 4.0 * _dot_error(W.shape[0]) + float(sq.max() - sq.min()) * (1.0 + 1e-12) + 4.0 * 2.0 ** -53
     S = np.flatnonzero(maxip >= maxip[i] - slack)
     best = (i, int(arg[i]), float(np.linalg.norm(W[:, i] - W[:, arg[i]])))
     if S.size <= 2:
         return best + (float(maxip[i]),)          # the pair is alone within the slack
     WS = W[:, S]
-    for start in range(0, S.size, 1024):      # O(1024 |S|) memory
-        rows = np.arange(start, min(S.size, start + 1024))
-        G = WS[:, rows].T @ WS
-        G[np.arange(rows.size), rows] = -np.inf
+    for rows, G in gram_row_blocks(WS):
         a, b = np.nonzero(G >= maxip[i] - slack)
         if a.size:
             dist = np.linalg.norm(WS[:, rows[a]] - WS[:, b], axis=0)
@@ -102,8 +93,8 @@ def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") ->
 
     See Also
     --------
-    min_angle : the same pair's angle, in radians.
-    rho_one_vs_one : the same pair's Euclidean distance, ``sqrt(2 - 2 max_inner_product)``.
+    min_angle : the smallest angle, ``arccos(max_inner_product)`` for unit codewords.
+    rho_one_vs_one : the smallest distance, ``sqrt(2 - 2 max_inner_product)`` for unit codewords.
     separation : every measure at once.
 
     References
@@ -112,8 +103,7 @@ def max_inner_product(W, *, normalize: bool = False, layout: str = "columns") ->
     cosine); ``1 - max_inner_product`` is a lower bound on eq. (3).
     """
     W = as_code(W, normalize=normalize, layout=layout)
-    i, j = _closest_pair(W)
-    return float(W[:, i] @ W[:, j])
+    return float(_largest_inner_products(W)[0].max())
 
 
 def rho_one_vs_one(W, *, normalize: bool = False, layout: str = "columns") -> float:
@@ -153,8 +143,8 @@ def rho_one_vs_one(W, *, normalize: bool = False, layout: str = "columns") -> fl
 
     See Also
     --------
-    min_angle : the same pair's angle, ``2 arcsin(rho / 2)``.
-    max_inner_product : the same pair's cosine.
+    min_angle : the smallest angle, ``2 arcsin(rho / 2)``.
+    max_inner_product : the largest cosine (of the same pair, for unit codewords up to rounding).
     rho_one_vs_rest : the one-vs-rest distance of eq. (3).
     spherecodes.tammes_code : codes that maximize this quantity.
 
