@@ -302,6 +302,7 @@ class StreamingCollapse:
         self._cap = 0
         self._seen = 0           # largest label + 1
         self._n = 0
+        self._absmax = 0.0       # largest |feature| so far: a stream all below _UNDERFLOW underflowed
         self._counts = self._means = self._sqdev = self._scatter = None
 
     @property
@@ -343,9 +344,8 @@ class StreamingCollapse:
         ValueError
             Features not 2-D or labels not of shape ``(B,)``, a dimension D
             different from earlier batches, NaN or inf in the features, a
-            negative label or one ``>= n_classes``, a scatter that
-            overflows (features above about 1e150), or features all below
-            about 1e-150 (their squares underflow).  The accumulator is
+            negative label or one ``>= n_classes``, or a scatter that
+            overflows (features above about 1e150).  The accumulator is
             then as it was before the call.
         TypeError
             Complex or non-numeric features (boolean tensors too); labels
@@ -383,10 +383,7 @@ class StreamingCollapse:
             return
         if not ops.all_finite(X):
             raise ValueError("features contain NaN or inf")
-        if 0.0 < float(ops.item(abs(X).max())) < _UNDERFLOW:
-            # their squares fall below the normal range: the scatter would read as collapse
-            raise ValueError("features below ~1e-150 in magnitude: their second moments underflow "
-                             "(GNC1 and the variances would read 0); rescale them")
+        absmax = float(ops.item(abs(X).max()))
         lo, hi = int(ops.item(y.min())), int(ops.item(y.max()))
         if lo < 0:
             raise ValueError(f"labels must be >= 0, got {lo}")
@@ -401,6 +398,7 @@ class StreamingCollapse:
         arrays = self._arrays(ops, dim, hi + 1)
         rows = self._pairwise(ops, arrays, classes, nb, mb, R, ssq)
         self._commit(ops, dim, arrays, rows, hi + 1, B)
+        self._absmax = max(self._absmax, absmax)
 
     @staticmethod
     def _pairwise(ops, arrays, classes, nb, mb, R, ssq_b, scatter_b=None):
@@ -487,6 +485,7 @@ class StreamingCollapse:
                               ops.from_numpy(st.means[present]), ops.zeros((0, dim)),
                               ops.from_numpy(st.sq_dev[present]), scatter_b=ops.from_numpy(st.scatter))
         self._commit(ops, dim, arrays, rows, other._seen, other._n)
+        self._absmax = max(self._absmax, other._absmax)
 
     def statistics(self, *, allow_empty: bool = False) -> "ClassStatistics":
         """The accumulated statistics as numpy float64 arrays (a copy).
@@ -507,13 +506,19 @@ class StreamingCollapse:
         Raises
         ------
         ValueError
-            Nothing accumulated yet, or (without ``allow_empty``) a class with no samples.
+            Nothing accumulated yet, (without ``allow_empty``) a class with no samples,
+            or a stream whose features were all below about 1e-150 in magnitude
+            (their second moments underflowed).
         TypeError
             ``allow_empty`` not a bool
             (:class:`spherecodes._validation.ArgumentTypeError`, also a ``ValueError``).
         """
         if self._ops is None:
             raise ValueError("no features accumulated yet (call update(features, labels) first)")
+        if 0.0 < self._absmax < _UNDERFLOW:
+            # every square fell below the normal range: the scatter would read as collapse
+            raise ValueError("every feature is below ~1e-150 in magnitude: their second moments underflowed "
+                             "(GNC1 and the variances would read 0); rescale them")
         K = self.n_classes or self._seen
         ops = self._ops
         counts = np.rint(ops.numpy(self._counts[:K])).astype(np.int64)
