@@ -168,13 +168,14 @@ def cdnv(means, variances, *, layout: str = "columns") -> float:
         raise ValueError(f"variances has length {V.shape[0]} but means hold K={K} classes")
     if np.any(V < 0):
         raise ValueError(f"variances must be >= 0; class {int(np.argmin(V))} has {float(V.min()):.6g}")
-    # CDNV(c mu, c^2 Var) = CDNV(mu, Var): means brought to order one by a power of two (exact)
-    # so that their squared distances neither overflow nor underflow (at 1e160 and 1e-170)
-    big = float(np.abs(X).max())
-    if big > 0:
-        e = int(np.frexp(big)[1])
-        with np.errstate(over="ignore"):
-            X, V = np.ldexp(X, -e), np.ldexp(V, -2 * e)
+    # CDNV is translation invariant and CDNV(c mu, c^2 Var) = CDNV(mu, Var): the means,
+    # centred, are brought to order one by a power of two (exact up to the subnormals), so that
+    # their squared distances neither overflow (at 1e160) nor underflow (at 1e-170), and the
+    # variances move with the distances, not with the means' offset
+    if float(np.abs(X).max()) >= 2.0 ** 1020:          # the centring could overflow
+        with np.errstate(under="ignore"):
+            X, V = np.ldexp(X, -2), np.ldexp(V, -4)
+    X, V = _order_one(X - (X / K).sum(axis=0), V)
     total = 0.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for rows, D2, upper in pair_blocks(X):
@@ -183,6 +184,16 @@ def cdnv(means, variances, *, layout: str = "columns") -> float:
             q[upper & (num == 0)] = 0.0           # identical, collapsed classes: 0 / 0 counts 0
             total += float(q.sum())
     return total / _n_pairs(K)
+
+
+def _order_one(X: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(X 2^-e, V 2^-2e)`` with ``max |X| 2^-e`` in ``[1/2, 1)`` (unchanged if X is 0)."""
+    big = float(np.abs(X).max())
+    if big == 0.0:
+        return X, V
+    e = int(np.frexp(big)[1])
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(X, -e), np.ldexp(V, -2 * e)
 
 
 def _logmeanexp_pairs(X: np.ndarray, fn) -> float:

@@ -183,6 +183,9 @@ def test_cdnv_is_scale_free_at_the_ends_of_the_doubles(e, f):
     base = sum((Fraction(var[i]) + Fraction(var[j])) / (2 * d2(i, j)) for i, j in [(0, 1), (0, 2), (1, 2)]) / 3
     ref = float(base * Fraction(2) ** (f - 2 * e))
     assert cdnv(np.ldexp(means, e), np.ldexp(var, f)) == pytest.approx(ref, rel=1e-14)
+    # far from the origin: the variances scale with the distances, not with the offset
+    off = np.ldexp(1.0, e + 40)
+    assert cdnv(np.ldexp(means, e) + off, np.ldexp(var, f)) == pytest.approx(ref, rel=1e-9)
 
 
 def _nc4_reference(H, means, W, b):
