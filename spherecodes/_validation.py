@@ -407,7 +407,7 @@ def as_vector(v, name: str) -> np.ndarray:
 
 
 def as_code(W, *, normalize: bool = False, atol: float | None = None, name: str = "W",
-            layout: str = "columns") -> np.ndarray:
+            layout: str = "columns", rows_option: bool = True) -> np.ndarray:
     """Validate a code: unit vectors, ``K >= 2`` of them, returned as float64 ``(d, K)`` columns.
 
     Parameters
@@ -424,6 +424,9 @@ def as_code(W, *, normalize: bool = False, atol: float | None = None, name: str 
         The parameter's name in messages.
     layout : {"columns", "rows"}
         Which axis holds the codewords.
+    rows_option : bool
+        Whether the caller offers ``layout="rows"``: a non-unit column's message
+        then suggests it (a PyTorch weight read as columns is the usual slip).
 
     Returns
     -------
@@ -462,7 +465,7 @@ def as_code(W, *, normalize: bool = False, atol: float | None = None, name: str 
         hint = ""
         if u == 2.0 ** -53 and dev[k] <= unit_norm_atol(2.0 ** -24, d):
             hint = "; normalized in float32? pass the float32 array itself"
-        elif layout == "columns":
+        elif layout == "columns" and rows_option:
             # the usual slip: a PyTorch weight read as columns, where normalize=True alone gives a wrong code
             hint = "; if the classes are rows, (K, d) like nn.Linear.weight, pass layout='rows'"
         raise ValueError(

@@ -443,7 +443,7 @@ class SphereCode:
             raise ValueError(f"{path}: unknown format {meta.get('format')!r}, expected {_FORMAT!r}")
         fields = _metadata_fields(meta, path)
         try:
-            W = as_code(z["W"])
+            W = as_code(z["W"], rows_option=False)
             distances = np.array(z["distances"], dtype=np.float64) if "distances" in z else None
             values = np.array(z.get("values", np.zeros(0)), dtype=np.float64).reshape(-1)
         except (ValueError, TypeError) as exc:

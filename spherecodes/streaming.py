@@ -547,7 +547,7 @@ def _rows_of(W, K, D, layout, normalize, name="W"):
     elif A.ndim != 2 or A.shape != (D, K):
         raise ValueError(f"{name} must have shape (D, K) = ({D}, {K}) with layout='columns', got {A.shape}")
     try:
-        return as_code(A, normalize=normalize, name=name)
+        return as_code(A, normalize=normalize, name=name, rows_option=layout == "columns")
     except ValueError as exc:
         if layout == "rows":   # speak of rows, as the caller gave them
             raise type(exc)(str(exc).replace("columns", "rows").replace("column", "row")) from None

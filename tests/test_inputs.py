@@ -149,6 +149,17 @@ def test_messages_speak_the_users_layout_and_options(tmp_path, capsys):
     assert "layout=" not in str(exc.value)
     rc, _, err = run_cli(capsys, "measure", tmp_path / "w.npy")
     assert rc == 2 and err.count("--rows") == 1 and "layout=" not in err
+    # where the user passed layout="rows" already, or no layout is offered, nothing suggests it
+    acc = sc.StreamingCollapse()
+    acc.update(R[:8], np.arange(8) % 4)
+    with pytest.raises(ValueError, match="row 0 has norm") as exc:
+        acc.statistics().gnc2(R[:4] * 2.0, layout="rows")
+    assert "layout=" not in str(exc.value)
+    from spherecodes.solvers.overlap import relax
+
+    with pytest.raises(ValueError, match="column 0 has norm") as exc:
+        relax(R[:3].T * 2.0, 0.5)
+    assert "layout=" not in str(exc.value)
     with pytest.raises(ValueError, match=r"H has N=4 columns \(H is \(d, N\)\); .*pass layout='rows'"):
         sc.gnc1(R, np.zeros(80, dtype=int))
 

@@ -312,7 +312,7 @@ def overlap_energy(W, c, *, normalize: bool = False) -> float:
     """
     from .._validation import as_code
 
-    X = np.ascontiguousarray(as_code(W, normalize=normalize).T)
+    X = np.ascontiguousarray(as_code(W, normalize=normalize, rows_option=False).T)
     delta = _delta(_check_target(c))
     return float(_energy_grad(X, delta, np.zeros_like(X), _pairs_within(X, delta)))
 
@@ -345,7 +345,8 @@ def relax(W, c, *, max_iter: int = 3000, normalize: bool = False):
     """
     from .._validation import as_code, check_int
 
-    return _relax(as_code(W, normalize=normalize), _check_target(c), check_int(max_iter, "max_iter", minimum=0))
+    return _relax(as_code(W, normalize=normalize, rows_option=False), _check_target(c),
+                  check_int(max_iter, "max_iter", minimum=0))
 
 
 def _relax(W, c, max_iter=3000, orbits=None):
@@ -418,7 +419,7 @@ def overlap_hops(W: np.ndarray, *, perturb, patience: int, slack: float = 1e-4, 
     """
     from .._validation import as_code, check_int, check_real
 
-    W = as_code(W, normalize=normalize)
+    W = as_code(W, normalize=normalize, rows_option=False)
     patience = check_int(patience, "patience", minimum=0)
     slack = check_real(slack, "slack")
     if not 0.0 < slack < 1.0:
