@@ -152,6 +152,7 @@ def test_measure_gnc2_numeric_search_is_not_called_the_optimum(tmp_path):
     assert g["optimum"] is None and g["compared_with"] == "best found"
     rho = min(cvxpy_one_vs_rest(W, k) for k in range(7))
     assert g["gap"] == pytest.approx(g["compared_rho"] - rho, abs=1e-7)
+    assert g["gap_to_optimum_at_least"] <= g["compared_rho"] - rho
     text = run("measure", f, *common).stdout
     assert "best rho found" in text and "optimum rho" not in text
 
