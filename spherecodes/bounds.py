@@ -77,8 +77,8 @@ def _as_float(n: int, name: str) -> float:
     try:
         return float(n)
     except OverflowError:
-        raise ValueError(f"{name} must be at most 1.8e308 (the bounds are evaluated in floating point), "
-                         f"got an integer of {len(str(n))} digits") from None
+        raise ValueError(f"{name} must be at most the largest double, about 1.8e308 (the bounds are evaluated "
+                         f"in floating point), got an integer of {n.bit_length()} bits") from None
 
 
 def _check_K(K) -> float:
@@ -256,8 +256,8 @@ def exact_optimum(d, K) -> float | None:
     (1.3333333333333333, 1.0, True)
     """
     d = check_int(d, "d", minimum=1)
-    K = check_int(K, "K", minimum=2)
     Kf = _check_K(K)
+    K = int(Kf) if Kf < 2.0 ** 53 else check_int(K, "K", minimum=2)   # exact for the comparisons below
     if K <= d + 1:
         return Kf / (Kf - 1.0)
     if d == 1:

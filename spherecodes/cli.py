@@ -620,7 +620,7 @@ def _class_count(text):
     if not (v.is_finite() and v == v.to_integral_value() and v >= 1):
         raise argparse.ArgumentTypeError(f"expected a positive integer number of classes, got {text!r}")
     if v > _MAX_CLASS_COUNT:      # the bounds are evaluated in floating point
-        raise argparse.ArgumentTypeError(f"expected at most 1.7e308 classes, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected at most the largest double, about 1.8e308 classes, got {text!r}")
     return int(v)
 
 
@@ -871,7 +871,8 @@ def main(argv=None) -> int:
 
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
-        warnings.simplefilter("once")    # e.g. compare's two solvers on one closed-form cell: one line
+        if not sys.warnoptions:          # -W or PYTHONWARNINGS given: the user's filters rule
+            warnings.simplefilter("once")    # e.g. compare's two solvers on one closed-form cell: one line
         return _main(argv)
 
 

@@ -519,6 +519,11 @@ def test_time_limited_upper_bound_of_a_tiny_gap_does_not_underflow():
         for k in range(2):
             assert _bracket_holds(res.lower[k], res.upper[k], ref), (gap, k, res.upper[k], ref)
             assert _rel(res.upper[k], ref) < 1e-14
+        # with normalize=True too: wide (the rescaling's rounding) but holding, and not converged
+        rn = one_vs_rest_distances(W, time_limit=0, normalize=True)
+        a, b = _mp_unit_columns(W)
+        refn = mpmath.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+        assert all(_bracket_holds(rn.lower[k], rn.upper[k], refn) for k in range(2)) and not rn.converged.any()
 
 
 def _perturbed(W0, eps, seed):
