@@ -391,7 +391,7 @@ MUTANTS = [
      "    near = np.abs(msq - 1.0) <= 0.5", "    near = np.abs(msq - 1.0) <= np.inf",
      ["tests/test_collapse.py::test_gnc3_unnormalized_means_far_from_unit_norm"]),
     ("CDNV squares the means unscaled", "spherecodes/pairwise.py",
-     "    X, V = _order_one(X - (X / K).sum(axis=0), V)", "    X, V = X, V",
+     "        X, e = np.ldexp(X, -eX), e + eX", "        X, e = X, e",
      ["tests/test_streaming.py::test_cdnv_is_scale_free_at_the_ends_of_the_doubles"]),
     ("streaming accepts features whose squares underflow", "spherecodes/streaming.py",
      "        if 0.0 < self._absmax < _UNDERFLOW:", "        if False:",

@@ -168,32 +168,27 @@ def cdnv(means, variances, *, layout: str = "columns") -> float:
         raise ValueError(f"variances has length {V.shape[0]} but means hold K={K} classes")
     if np.any(V < 0):
         raise ValueError(f"variances must be >= 0; class {int(np.argmin(V))} has {float(V.min()):.6g}")
-    # CDNV is translation invariant and CDNV(c mu, c^2 Var) = CDNV(mu, Var): the means,
-    # centred, are brought to order one by a power of two (exact up to the subnormals), so that
-    # their squared distances neither overflow (at 1e160) nor underflow (at 1e-170), and the
-    # variances move with the distances, not with the means' offset
+    # CDNV is translation invariant: the means, centred, are brought to order one by a power of
+    # two 2^-e (exact up to the subnormals), so that their squared distances neither overflow (at
+    # 1e160) nor underflow (at 1e-170); the variances stay as they are, and each quotient takes the
+    # 2^(2e) back through the exponents (a scaled variance would underflow next to a large offset)
+    e = 0
     if float(np.abs(X).max()) >= 2.0 ** 1020:          # the centring could overflow
-        with np.errstate(under="ignore"):
-            X, V = np.ldexp(X, -2), np.ldexp(V, -4)
-    X, V = _order_one(X - (X / K).sum(axis=0), V)
+        X, e = np.ldexp(X, -2), 2
+    X = X - (X / K).sum(axis=0)
+    big = float(np.abs(X).max())
+    if big > 0:
+        eX = int(np.frexp(big)[1])
+        X, e = np.ldexp(X, -eX), e + eX
     total = 0.0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for rows, D2, upper in pair_blocks(X):
             num = V[rows, None] + V[None, rows.start:]
-            q = np.where(upper, num / (2.0 * D2), 0.0)
+            (mn, en), (md, ed) = np.frexp(num), np.frexp(2.0 * D2)
+            q = np.where(upper, np.ldexp(mn / md, en - ed - 2 * e), 0.0)   # num / (2 D2 2^(2e))
             q[upper & (num == 0)] = 0.0           # identical, collapsed classes: 0 / 0 counts 0
             total += float(q.sum())
     return total / _n_pairs(K)
-
-
-def _order_one(X: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(X 2^-e, V 2^-2e)`` with ``max |X| 2^-e`` in ``[1/2, 1)`` (unchanged if X is 0)."""
-    big = float(np.abs(X).max())
-    if big == 0.0:
-        return X, V
-    e = int(np.frexp(big)[1])
-    with np.errstate(over="ignore", under="ignore"):
-        return np.ldexp(X, -e), np.ldexp(V, -2 * e)
 
 
 def _logmeanexp_pairs(X: np.ndarray, fn) -> float:

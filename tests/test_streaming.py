@@ -188,6 +188,21 @@ def test_cdnv_is_scale_free_at_the_ends_of_the_doubles(e, f):
     assert cdnv(np.ldexp(means, e) + off, np.ldexp(var, f)) == pytest.approx(ref, rel=1e-9)
 
 
+
+def test_cdnv_keeps_small_variances_next_to_a_large_offset():
+    """Variances scaled with the means underflowed: two coinciding means with positive
+    variance (CDNV inf) read 0, and subnormal scaled variances lost digits (1 %)."""
+    from fractions import Fraction
+
+    assert cdnv(np.array([[1e140, 1e140, 0.0]]), [1e-200, 1e-200, 0.0]) == np.inf
+    b = 2.0 ** 500
+    means = np.array([[0.0, b, b + np.spacing(b)]])
+    v = 2.0 ** -70 * 1.2345
+    ref = sum((2 * Fraction(v)) / (2 * (Fraction(means[0, i]) - Fraction(means[0, j])) ** 2)
+              for i, j in [(0, 1), (0, 2), (1, 2)]) / 3
+    assert cdnv(means, [v] * 3) == pytest.approx(float(ref), rel=1e-14)
+
+
 def _nc4_reference(H, means, W, b):
     ncc = np.argmin(((H[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
     return ncc, np.argmax(H @ W.T + b, axis=1)
