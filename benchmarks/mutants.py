@@ -410,6 +410,9 @@ MUTANTS = [
      "        shift = _up(shift + float(np.ldexp(math.sqrt(d), -1074 - int(np.frexp(scale)[1]) + 1)))",
      "        shift = _up(shift)",
      ["tests/test_margins.py::test_hull_distance_brackets_hold_at_the_ends_of_the_doubles"]),
+    ("NC4's nearest class center without the common offset taken off", "spherecodes/streaming.py",
+     "        M = M - self._ncc_center", "        self._ncc_center = 0.0 * self._ncc_center",
+     ["tests/test_streaming.py::test_nc4_is_translation_free"]),
     ("a rescaled code's certificate is not widened (normalize=True, float32 input)", "spherecodes/hull.py",
      "    return widened_for_rescaling(res, tol) if rescaled else res", "    return res", ["tests/test_certificate.py::test_certificate_covers_the_exactly_normalized_code"]),
 ]

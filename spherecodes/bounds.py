@@ -259,7 +259,7 @@ def exact_optimum(d, K) -> float | None:
     Kf = _check_K(K)
     K = int(Kf) if Kf < 2.0 ** 53 else check_int(K, "K", minimum=2)   # exact for the comparisons below
     if K <= d + 1:
-        return Kf / (Kf - 1.0)
+        return K / (K - 1)          # integers: correctly rounded (K = 2^53 + 1 too)
     if d == 1:
         return 0.0
     if d == 2:

@@ -1125,8 +1125,15 @@ class NCCAgreement:
         self.K, self.dim = M.shape
         if self.K < 2:
             raise ValueError(f"means must hold K >= 2 classes, got shape {M.shape}")
-        # The nearest class center is unchanged when means and features share a power-of-two
-        # scale: brought to order one, ||mu||^2 neither overflows (1e155) nor underflows (1e-170).
+        # The nearest class center is unchanged when means and features move by one vector and
+        # scale by one power of two: centred at the means' mean (a common offset, 1e12 + 1 against
+        # 1e12, is otherwise lost in the scores' rounding) and brought to order one (||mu||^2
+        # neither overflows at 1e155 nor underflows at 1e-170).  A first 2^-2 where centring
+        # could overflow.
+        self._ncc_pre = 2 if float(np.abs(M).max()) >= 2.0 ** 1020 else 0
+        M = np.ldexp(M, -self._ncc_pre)
+        self._ncc_center = (M / self.K).sum(axis=0)
+        M = M - self._ncc_center
         big = float(np.abs(M).max())
         self._ncc_exp = int(np.frexp(big)[1]) if big > 0 else 0
         self._means = np.ascontiguousarray(np.ldexp(M, -self._ncc_exp))
@@ -1229,7 +1236,8 @@ class NCCAgreement:
             raise ValueError("NC4 needs the classifier's predictions: pass logits=... to update, "
                              "or W=... when creating the NCCAgreement")
         half = -(self._ncc_exp // 2)                  # two factors: 2^1074 alone is not a double
-        Xn = X * 2.0 ** half * 2.0 ** (-self._ncc_exp - half)
+        Xn = (X * 2.0 ** -self._ncc_pre - ops.from_numpy(self._ncc_center)) * 2.0 ** half * 2.0 ** (
+            -self._ncc_exp - half)
         ncc = self._predict(Xn, self._classifier("ncc", self._means, -0.5 * np.einsum("ij,ij->i", self._means,
                                                                                       self._means)))
         hit = lin.astype(np.int64) == ncc

@@ -157,6 +157,13 @@ def test_polygon_optimum_keeps_its_digits_at_large_K():
     assert dimension_bounds(10**9, 1e-17).necessary == 2
 
 
+def test_simplex_optimum_is_correctly_rounded_past_2_to_the_53():
+    from fractions import Fraction
+
+    for K in (2 ** 53 + 1, 2 ** 53 + 2, 10 ** 30 + 1, 7):
+        assert exact_optimum(K, K) == float(Fraction(K, K - 1)), K
+
+
 def test_counts_past_the_doubles_are_value_errors_naming_them():
     for fn, name in ((lambda: theorem39_bounds(3, 10**400), "K"), (lambda: theorem39_bounds(10**400, 5), "d"),
                      (lambda: exact_optimum(2, 10**400), "K"), (lambda: dimension_bounds(10**400, 1.0), "K")):

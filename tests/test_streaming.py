@@ -250,6 +250,16 @@ def test_nc4_is_scale_free(rng, e):
     assert nc4.matches == agree.sum()
 
 
+def test_nc4_is_translation_free():
+    """Means 1e12 and 1e12 + 1 apart by 1: the scores <h, mu> - ||mu||^2 / 2 cancelled, and a
+    feature sitting on mean 0 went to class 1.  Centred at the means' mean, it does not."""
+    mu = np.array([[1e12, 1e12], [1e12 + 1, 1e12]])
+    for k in (0, 1):
+        nc4 = NCCAgreement(mu)
+        nc4.update(mu[k][None], logits=np.eye(2)[k][None])
+        assert nc4.matches == 1, k
+
+
 def test_nc4_near_ties_are_rescored_in_float64(rng):
     """Two classifiers 1e-9 apart: float32 cannot tell them apart, float64 can."""
     D, N = 16, 300
