@@ -361,6 +361,25 @@ def unit_columns(M: np.ndarray) -> np.ndarray:
     return Ms / np.linalg.norm(Ms, axis=0)
 
 
+def centred_order_one(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The rows of ``X`` ``(n, d)`` centred at their mean and brought to order one by powers of two.
+
+    Returns ``(Y, c, pre, e)`` with ``Y = (X 2^-pre - c) 2^-e`` and ``max |Y|`` in
+    ``[1/2, 1)`` (``Y`` is 0 where the rows coincide; ``e = 0`` then): distances and
+    nearest centres are unchanged but for the shared power of two, and their
+    squares neither overflow nor underflow.  ``pre`` is 2 where the centring
+    could overflow (entries past 2^1020), else 0.  The powers of two are exact
+    but for entries that fall among the subnormals.
+    """
+    pre = 2 if float(np.abs(X).max()) >= 2.0 ** 1020 else 0
+    X = np.ldexp(X, -pre)
+    c = (X / X.shape[0]).sum(axis=0)           # the mean, without the sum's overflow
+    Y = X - c
+    big = float(np.abs(Y).max())
+    e = int(np.frexp(big)[1]) if big > 0 else 0
+    return np.ldexp(Y, -e), c, pre, e
+
+
 def unit_columns_error(d: int) -> float:
     """Bound on ``||unit_columns(M)[:, k] - M[:, k] / ||M[:, k]|| ||`` for ``M`` of ``d`` rows.
 

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._validation import as_matrix, as_vector, check_bool, check_real, unit_columns
+from ._validation import as_matrix, as_vector, centred_order_one, check_bool, check_real, unit_columns
 
 __all__ = ["cdnv", "uniformity", "riesz_energy"]
 
@@ -172,14 +172,8 @@ def cdnv(means, variances, *, layout: str = "columns") -> float:
     # two 2^-e (exact up to the subnormals), so that their squared distances neither overflow (at
     # 1e160) nor underflow (at 1e-170); the variances stay as they are, and each quotient takes the
     # 2^(2e) back through the exponents (a scaled variance would underflow next to a large offset)
-    e = 0
-    if float(np.abs(X).max()) >= 2.0 ** 1020:          # the centring could overflow
-        X, e = np.ldexp(X, -2), 2
-    X = X - (X / K).sum(axis=0)
-    big = float(np.abs(X).max())
-    if big > 0:
-        eX = int(np.frexp(big)[1])
-        X, e = np.ldexp(X, -eX), e + eX
+    X, _, pre, e = centred_order_one(X)
+    e += pre
     total = 0.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for rows, D2, upper in pair_blocks(X):

@@ -69,8 +69,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import (ArgumentTypeError, as_real_array, check_bool, check_int, check_layout, is_tensor,
-                          to_numpy, unit_columns)
+from ._validation import (ArgumentTypeError, as_real_array, centred_order_one, check_bool, check_int,
+                          check_layout, is_tensor, to_numpy, unit_columns)
 
 __all__ = ["StreamingCollapse", "ClassStatistics", "CollapseMetrics", "NCCAgreement", "LayerHooks",
            "register_hooks"]
@@ -1128,15 +1128,9 @@ class NCCAgreement:
         # The nearest class center is unchanged when means and features move by one vector and
         # scale by one power of two: centred at the means' mean (a common offset, 1e12 + 1 against
         # 1e12, is otherwise lost in the scores' rounding) and brought to order one (||mu||^2
-        # neither overflows at 1e155 nor underflows at 1e-170).  A first 2^-2 where centring
-        # could overflow.
-        self._ncc_pre = 2 if float(np.abs(M).max()) >= 2.0 ** 1020 else 0
-        M = np.ldexp(M, -self._ncc_pre)
-        self._ncc_center = (M / self.K).sum(axis=0)
-        M = M - self._ncc_center
-        big = float(np.abs(M).max())
-        self._ncc_exp = int(np.frexp(big)[1]) if big > 0 else 0
-        self._means = np.ascontiguousarray(np.ldexp(M, -self._ncc_exp))
+        # neither overflows at 1e155 nor underflows at 1e-170); features follow in update.
+        M, self._ncc_center, self._ncc_pre, self._ncc_exp = centred_order_one(M)
+        self._means = np.ascontiguousarray(M)
         self._W = None
         self._bias = None
         if W is not None:
